@@ -1,0 +1,437 @@
+//! Per-thread statistics and the messages workers send to the aggregator.
+//!
+//! A worker owns one `Stats`; its connections record into it through a
+//! `RefCell` on the same thread (a borrow flag, no lock, no atomic). Failures
+//! on the hot path are counters indexed by `Fault`, never strings: the label of
+//! a fault is only looked up when the report is written. Once per interval the
+//! worker swaps its histograms out with `mem::replace(.., new_from(..))` and
+//! ships them in a `Snapshot`; nothing is sent per request.
+
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Highest latency the histograms hold: one hour, in microseconds.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+/// Highest per-thread rate sample the Req/Sec histogram holds.
+const MAX_RATE: u64 = 100_000_000;
+/// Status codes are counted in a flat array indexed by code.
+pub const STATUS_SLOTS: usize = 1000;
+
+pub fn latency_histogram() -> Histogram<u64> {
+    // Bounds are valid constants, so this cannot fail.
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")
+}
+
+pub fn rate_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_RATE, 3).expect("valid histogram bounds")
+}
+
+/// Why one request (or one connection attempt) failed. Each has a class that
+/// matches wrk's error columns, plus `parse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Fault {
+    ConnectRefused,
+    ConnectUnreachable,
+    ConnectTimeout,
+    ConnectOther,
+    ReadReset,
+    ReadEofBeforeResponse,
+    ReadEofMidHead,
+    ReadEofMidBody,
+    ReadOther,
+    WriteReset,
+    WriteOther,
+    Timeout,
+    ParseHead,
+    ParseVersion,
+    ParseFraming,
+    ParseChunk,
+    ParseHeadTooLarge,
+}
+
+impl Fault {
+    pub const COUNT: usize = 17;
+    pub const ALL: [Fault; Fault::COUNT] = [
+        Fault::ConnectRefused,
+        Fault::ConnectUnreachable,
+        Fault::ConnectTimeout,
+        Fault::ConnectOther,
+        Fault::ReadReset,
+        Fault::ReadEofBeforeResponse,
+        Fault::ReadEofMidHead,
+        Fault::ReadEofMidBody,
+        Fault::ReadOther,
+        Fault::WriteReset,
+        Fault::WriteOther,
+        Fault::Timeout,
+        Fault::ParseHead,
+        Fault::ParseVersion,
+        Fault::ParseFraming,
+        Fault::ParseChunk,
+        Fault::ParseHeadTooLarge,
+    ];
+
+    pub fn class(self) -> ErrorClass {
+        use Fault::*;
+        match self {
+            ConnectRefused | ConnectUnreachable | ConnectTimeout | ConnectOther => {
+                ErrorClass::Connect
+            }
+            ReadReset | ReadEofBeforeResponse | ReadEofMidHead | ReadEofMidBody | ReadOther => {
+                ErrorClass::Read
+            }
+            WriteReset | WriteOther => ErrorClass::Write,
+            Timeout => ErrorClass::Timeout,
+            ParseHead | ParseVersion | ParseFraming | ParseChunk | ParseHeadTooLarge => {
+                ErrorClass::Parse
+            }
+        }
+    }
+
+    /// The cause as the report prints it, e.g. `read: connection reset`.
+    pub fn label(self) -> &'static str {
+        use Fault::*;
+        match self {
+            ConnectRefused => "connect: refused",
+            ConnectUnreachable => "connect: unreachable",
+            ConnectTimeout => "connect: timed out",
+            ConnectOther => "connect: other",
+            ReadReset => "read: connection reset",
+            ReadEofBeforeResponse => "read: EOF before response",
+            ReadEofMidHead => "read: EOF mid-head",
+            ReadEofMidBody => "read: EOF mid-body",
+            ReadOther => "read: other",
+            WriteReset => "write: connection reset",
+            WriteOther => "write: other",
+            Timeout => "timeout: no response within --timeout",
+            ParseHead => "parse: invalid response head",
+            ParseVersion => "parse: not HTTP/1.x",
+            ParseFraming => "parse: invalid Content-Length or Transfer-Encoding",
+            ParseChunk => "parse: invalid chunked body",
+            ParseHeadTooLarge => "parse: response head too large",
+        }
+    }
+
+    /// Classify an I/O error from connect().
+    pub fn from_connect_error(e: &std::io::Error) -> Fault {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::ConnectionRefused => Fault::ConnectRefused,
+            K::TimedOut => Fault::ConnectTimeout,
+            K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => {
+                Fault::ConnectUnreachable
+            }
+            _ => Fault::ConnectOther,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    Connect,
+    Read,
+    Write,
+    Timeout,
+    Parse,
+}
+
+/// Error totals by wrk's columns, plus `status` (non-2xx/3xx) and `parse`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorCounts {
+    pub connect: u64,
+    pub read: u64,
+    pub write: u64,
+    pub timeout: u64,
+    pub status: u64,
+    pub parse: u64,
+}
+
+impl ErrorCounts {
+    /// Transport errors (not counting non-2xx/3xx responses).
+    pub fn transport(&self) -> u64 {
+        self.connect + self.read + self.write + self.timeout + self.parse
+    }
+
+    pub fn from_faults(faults: &[u64; Fault::COUNT], status: u64) -> Self {
+        let mut e = ErrorCounts {
+            status,
+            ..Default::default()
+        };
+        for (f, &n) in Fault::ALL.iter().zip(faults.iter()) {
+            match f.class() {
+                ErrorClass::Connect => e.connect += n,
+                ErrorClass::Read => e.read += n,
+                ErrorClass::Write => e.write += n,
+                ErrorClass::Timeout => e.timeout += n,
+                ErrorClass::Parse => e.parse += n,
+            }
+        }
+        e
+    }
+}
+
+/// One worker's counters. Lives on the worker thread; recorded into from its
+/// connection tasks, drained into a `Snapshot` once per interval.
+pub struct Stats {
+    pub latency: Histogram<u64>,
+    pub connect: Histogram<u64>,
+    pub rate: Histogram<u64>,
+    pub requests: u64,
+    pub bytes: u64,
+    pub status: Box<[u64; STATUS_SLOTS]>,
+    pub faults: [u64; Fault::COUNT],
+    /// False during warm-up: nothing is counted.
+    pub recording: bool,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    pub fn new() -> Self {
+        Stats {
+            latency: latency_histogram(),
+            connect: latency_histogram(),
+            rate: rate_histogram(),
+            requests: 0,
+            bytes: 0,
+            status: Box::new([0; STATUS_SLOTS]),
+            faults: [0; Fault::COUNT],
+            recording: true,
+        }
+    }
+
+    /// One complete response. `latency_us` is clamped into the histogram's range.
+    #[inline]
+    pub fn record_response(&mut self, status: u16, latency_us: u64) {
+        if !self.recording {
+            return;
+        }
+        self.requests += 1;
+        let slot = (status as usize).min(STATUS_SLOTS - 1);
+        self.status[slot] += 1;
+        // saturating_record never allocates: the histogram does not auto-resize.
+        self.latency
+            .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
+    }
+
+    #[inline]
+    pub fn record_bytes(&mut self, n: usize) {
+        if self.recording {
+            self.bytes += n as u64;
+        }
+    }
+
+    #[inline]
+    pub fn record_fault(&mut self, f: Fault) {
+        if self.recording {
+            self.faults[f as usize] += 1;
+        }
+    }
+
+    #[inline]
+    pub fn record_connect(&mut self, us: u64) {
+        if self.recording {
+            self.connect.saturating_record(us.clamp(1, MAX_LATENCY_US));
+        }
+    }
+
+    /// Drop everything counted so far (end of warm-up).
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.connect.reset();
+        self.rate.reset();
+        self.requests = 0;
+        self.bytes = 0;
+        self.status.fill(0);
+        self.faults = [0; Fault::COUNT];
+    }
+
+    /// Move the counts since the last snapshot into a message. Called once
+    /// per interval, never per request.
+    pub fn take_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
+        let latency = std::mem::replace(&mut self.latency, Histogram::new_from(&self.latency));
+        let connect = std::mem::replace(&mut self.connect, Histogram::new_from(&self.connect));
+        let rate = std::mem::replace(&mut self.rate, Histogram::new_from(&self.rate));
+        let mut status = Vec::new();
+        for (code, n) in self.status.iter_mut().enumerate() {
+            if *n > 0 {
+                status.push((code as u16, *n));
+                *n = 0;
+            }
+        }
+        let snap = Snapshot {
+            worker,
+            seq,
+            elapsed,
+            requests: self.requests,
+            bytes: self.bytes,
+            status,
+            faults: self.faults,
+            latency,
+            connect,
+            rate,
+            in_flight_at_end: 0,
+            last: false,
+        };
+        self.requests = 0;
+        self.bytes = 0;
+        self.faults = [0; Fault::COUNT];
+        snap
+    }
+}
+
+/// What a worker sends to the aggregator: the counts of one interval.
+pub struct Snapshot {
+    pub worker: usize,
+    /// Interval number since the measured start (0 = first second).
+    pub seq: u32,
+    /// Time since the measured start at the end of this interval.
+    pub elapsed: Duration,
+    pub requests: u64,
+    pub bytes: u64,
+    pub status: Vec<(u16, u64)>,
+    pub faults: [u64; Fault::COUNT],
+    pub latency: Histogram<u64>,
+    pub connect: Histogram<u64>,
+    /// Per-thread requests/s samples (wrk's Req/Sec row).
+    pub rate: Histogram<u64>,
+    /// Set on the worker's last snapshot: requests written but unanswered.
+    pub in_flight_at_end: u64,
+    pub last: bool,
+}
+
+/// One second of the run, over all workers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelinePoint {
+    pub t_s: f64,
+    pub requests: u64,
+    pub rps: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub errors: u64,
+}
+
+/// What the run was asked to do, as the report echoes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInfo {
+    pub url: String,
+    pub connections: u64,
+    pub threads: u64,
+    pub duration_s: Option<f64>,
+    pub requests_limit: Option<u64>,
+    pub rate: Option<f64>,
+    pub method: String,
+    pub timeout_s: f64,
+    pub engine: String,
+}
+
+/// Everything measured in one run; the reports are pure functions of it.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub info: RunInfo,
+    /// Measured wall time (after warm-up).
+    pub duration: Duration,
+    pub requests: u64,
+    pub bytes_read: u64,
+    pub status_codes: BTreeMap<u16, u64>,
+    pub errors: ErrorCounts,
+    /// Non-zero faults with their cause, most frequent first.
+    pub error_details: Vec<(Fault, u64)>,
+    pub latency: Histogram<u64>,
+    pub connect: Histogram<u64>,
+    pub rate: Histogram<u64>,
+    pub timeline: Vec<TimelinePoint>,
+    pub in_flight_at_end: u64,
+    pub not_sent_at_end: u64,
+    /// Stopped early by Ctrl-C.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn rps(&self) -> f64 {
+        let s = self.duration.as_secs_f64();
+        if s > 0.0 {
+            self.requests as f64 / s
+        } else {
+            0.0
+        }
+    }
+
+    pub fn bytes_per_sec(&self) -> f64 {
+        let s = self.duration.as_secs_f64();
+        if s > 0.0 {
+            self.bytes_read as f64 / s
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_table_is_complete_and_ordered() {
+        for (i, f) in Fault::ALL.iter().enumerate() {
+            assert_eq!(*f as usize, i);
+        }
+    }
+
+    #[test]
+    fn snapshot_moves_counts_and_resets() {
+        let mut s = Stats::new();
+        s.record_response(200, 100);
+        s.record_response(503, 300);
+        s.record_bytes(42);
+        s.record_fault(Fault::ReadReset);
+        let snap = s.take_snapshot(0, 0, Duration::from_secs(1));
+        assert_eq!(snap.requests, 2);
+        assert_eq!(snap.bytes, 42);
+        assert_eq!(snap.status, vec![(200, 1), (503, 1)]);
+        assert_eq!(snap.faults[Fault::ReadReset as usize], 1);
+        assert_eq!(snap.latency.len(), 2);
+        let next = s.take_snapshot(0, 1, Duration::from_secs(2));
+        assert_eq!(next.requests, 0);
+        assert_eq!(next.latency.len(), 0);
+        assert!(next.status.is_empty());
+    }
+
+    #[test]
+    fn warmup_records_nothing() {
+        let mut s = Stats::new();
+        s.recording = false;
+        s.record_response(200, 5);
+        s.record_fault(Fault::Timeout);
+        assert_eq!(s.requests, 0);
+        assert_eq!(s.faults[Fault::Timeout as usize], 0);
+    }
+
+    #[test]
+    fn error_classes_sum() {
+        let mut f = [0u64; Fault::COUNT];
+        f[Fault::ConnectRefused as usize] = 2;
+        f[Fault::ReadEofMidBody as usize] = 3;
+        f[Fault::ReadReset as usize] = 1;
+        f[Fault::ParseChunk as usize] = 4;
+        let e = ErrorCounts::from_faults(&f, 7);
+        assert_eq!(
+            e,
+            ErrorCounts {
+                connect: 2,
+                read: 4,
+                write: 0,
+                timeout: 0,
+                status: 7,
+                parse: 4
+            }
+        );
+        assert_eq!(e.transport(), 10);
+    }
+}
