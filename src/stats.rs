@@ -255,9 +255,9 @@ impl Stats {
     /// Move the counts since the last snapshot into a message. Called once
     /// per interval, never per request.
     pub fn take_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
-        let latency = std::mem::replace(&mut self.latency, Histogram::new_from(&self.latency));
-        let connect = std::mem::replace(&mut self.connect, Histogram::new_from(&self.connect));
-        let rate = std::mem::replace(&mut self.rate, Histogram::new_from(&self.rate));
+        let latency = swap_out(&mut self.latency);
+        let connect = swap_out(&mut self.connect);
+        let rate = swap_out(&mut self.rate);
         let mut status = Vec::new();
         for (code, n) in self.status.iter_mut().enumerate() {
             if *n > 0 {
@@ -284,6 +284,12 @@ impl Stats {
         self.faults = [0; Fault::COUNT];
         snap
     }
+}
+
+/// Take a histogram's counts, leaving an empty one with the same bounds.
+fn swap_out(h: &mut Histogram<u64>) -> Histogram<u64> {
+    let fresh = Histogram::new_from(h);
+    std::mem::replace(h, fresh)
 }
 
 /// What a worker sends to the aggregator: the counts of one interval.
