@@ -1,1 +1,45 @@
-fn main() {}
+use blast::cli::{Cli, Command};
+use blast::config::Config;
+use blast::error::Error;
+use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line naming the flag and why, not clap's whole page.
+            let msg = e.to_string();
+            let line = msg
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("bad usage");
+            eprintln!("blast: {}", line.trim_start_matches("error: "));
+            std::process::exit(2);
+        }
+    };
+    let code = match cli.command {
+        Some(Command::Target(t)) => blast::target_main(&t),
+        Some(Command::Calibrate(c)) => blast::calibrate_main(&c),
+        None => run_main(&cli.run),
+    };
+    std::process::exit(code.unwrap_or_else(|e: Error| {
+        eprintln!("blast: {e}");
+        e.exit_code()
+    }));
+}
+
+fn run_main(args: &blast::cli::RunArgs) -> Result<i32, Error> {
+    let cfg = Config::from_args(args, blast::io::uring::probe)?;
+    for n in &cfg.notices {
+        eprintln!("blast: {n}");
+    }
+    blast::install_ctrl_c();
+    let summary = blast::run(&cfg)?;
+    blast::print_report(&cfg, &summary)
+        .map_err(|e| Error::Usage(format!("cannot write the report: {e}")))?;
+    Ok(0)
+}

@@ -1,0 +1,270 @@
+//! The aggregator: merges the workers' snapshots (HdrHistogram `add`, as
+//! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
+//! live progress line. It runs on the main thread; workers never wait on it.
+
+use crate::report;
+use crate::stats::{self, ErrorCounts, Fault, RunInfo, Snapshot, Summary, TimelinePoint};
+use crossbeam_channel::Receiver;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+/// One interval, summed over the workers that have reported it.
+struct Interval {
+    reports: usize,
+    end: Duration,
+    requests: u64,
+    errors: u64,
+    latency: Histogram<u64>,
+}
+
+pub struct Aggregator {
+    workers: usize,
+    finished: usize,
+    requests: u64,
+    bytes: u64,
+    status: BTreeMap<u16, u64>,
+    faults: [u64; Fault::COUNT],
+    latency: Histogram<u64>,
+    connect: Histogram<u64>,
+    rate: Histogram<u64>,
+    in_flight_at_end: u64,
+    elapsed: Duration,
+    intervals: BTreeMap<u32, Interval>,
+    /// Progress printed up to this interval.
+    shown: Option<u32>,
+    progress: bool,
+}
+
+impl Aggregator {
+    pub fn new(workers: usize, progress: bool) -> Self {
+        Aggregator {
+            workers,
+            finished: 0,
+            requests: 0,
+            bytes: 0,
+            status: BTreeMap::new(),
+            faults: [0; Fault::COUNT],
+            latency: stats::latency_histogram(),
+            connect: stats::latency_histogram(),
+            rate: stats::rate_histogram(),
+            in_flight_at_end: 0,
+            elapsed: Duration::ZERO,
+            intervals: BTreeMap::new(),
+            shown: None,
+            progress,
+        }
+    }
+
+    /// Receive until every worker has sent its last snapshot (or all senders
+    /// are gone).
+    pub fn collect(&mut self, rx: &Receiver<Snapshot>) {
+        while self.finished < self.workers {
+            match rx.recv() {
+                Ok(s) => self.add(s),
+                Err(_) => break,
+            }
+        }
+        if self.progress {
+            eprint!("\r\x1b[K");
+        }
+    }
+
+    pub fn add(&mut self, s: Snapshot) {
+        self.requests += s.requests;
+        self.bytes += s.bytes;
+        for &(code, n) in &s.status {
+            *self.status.entry(code).or_default() += n;
+        }
+        let mut errors = 0;
+        for (acc, n) in self.faults.iter_mut().zip(s.faults.iter()) {
+            *acc += n;
+            errors += n;
+        }
+        errors += s
+            .status
+            .iter()
+            .filter(|(c, _)| !is_success(*c))
+            .map(|(_, n)| n)
+            .sum::<u64>();
+        // Same bounds everywhere, so `add` cannot fail.
+        let _ = self.latency.add(&s.latency);
+        let _ = self.connect.add(&s.connect);
+        let _ = self.rate.add(&s.rate);
+        self.in_flight_at_end += s.in_flight_at_end;
+        self.elapsed = self.elapsed.max(s.elapsed);
+        if s.last {
+            self.finished += 1;
+        }
+        if s.last && s.requests == 0 && errors == 0 {
+            return; // an empty tail adds nothing to the timeline
+        }
+        let iv = self.intervals.entry(s.seq).or_insert_with(|| Interval {
+            reports: 0,
+            end: Duration::ZERO,
+            requests: 0,
+            errors: 0,
+            latency: stats::latency_histogram(),
+        });
+        iv.reports += 1;
+        iv.end = iv.end.max(s.elapsed);
+        iv.requests += s.requests;
+        iv.errors += errors;
+        let _ = iv.latency.add(&s.latency);
+        if self.progress && iv.reports == self.workers && self.shown.is_none_or(|k| k < s.seq) {
+            self.shown = Some(s.seq);
+            self.print_progress(s.seq);
+        }
+    }
+
+    fn print_progress(&self, seq: u32) {
+        let Some(iv) = self.intervals.get(&seq) else {
+            return;
+        };
+        let errors: u64 = self.intervals.values().map(|i| i.errors).sum();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[K[{:>5.1}s] {} requests, {} req/s, p99 {}, {} errors",
+            iv.end.as_secs_f64(),
+            self.requests,
+            report::format_metric(iv.requests as f64),
+            report::format_time_us(iv.latency.value_at_quantile(0.99) as f64),
+            errors
+        );
+        let _ = err.flush();
+    }
+
+    pub fn into_summary(self, info: RunInfo, interrupted: bool) -> Summary {
+        let status_errors = self
+            .status
+            .iter()
+            .filter(|(c, _)| !is_success(**c))
+            .map(|(_, n)| n)
+            .sum();
+        let mut details: Vec<(Fault, u64)> = Fault::ALL
+            .iter()
+            .zip(self.faults.iter())
+            .filter(|(_, &n)| n > 0)
+            .map(|(&f, &n)| (f, n))
+            .collect();
+        details.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut timeline = Vec::with_capacity(self.intervals.len());
+        let mut prev_end = Duration::ZERO;
+        for iv in self.intervals.values() {
+            let len = iv.end.saturating_sub(prev_end).as_secs_f64();
+            timeline.push(TimelinePoint {
+                t_s: iv.end.as_secs_f64(),
+                requests: iv.requests,
+                rps: if len > 0.0 {
+                    iv.requests as f64 / len
+                } else {
+                    0.0
+                },
+                p50_us: iv.latency.value_at_quantile(0.5),
+                p99_us: iv.latency.value_at_quantile(0.99),
+                errors: iv.errors,
+            });
+            prev_end = iv.end;
+        }
+        Summary {
+            info,
+            duration: self.elapsed,
+            requests: self.requests,
+            bytes_read: self.bytes,
+            status_codes: self.status,
+            errors: ErrorCounts::from_faults(&self.faults, status_errors),
+            error_details: details,
+            latency: self.latency,
+            connect: self.connect,
+            rate: self.rate,
+            timeline,
+            in_flight_at_end: self.in_flight_at_end,
+            not_sent_at_end: 0,
+            interrupted,
+        }
+    }
+}
+
+/// 2xx and 3xx are successes, as wrk counts them.
+pub fn is_success(code: u16) -> bool {
+    (200..400).contains(&code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Stats;
+
+    fn info() -> RunInfo {
+        RunInfo {
+            url: "http://127.0.0.1:1/".into(),
+            connections: 2,
+            threads: 2,
+            duration_s: Some(2.0),
+            requests_limit: None,
+            rate: None,
+            method: "GET".into(),
+            timeout_s: 2.0,
+            engine: "epoll".into(),
+        }
+    }
+
+    #[test]
+    fn merges_workers_and_builds_timeline() {
+        let mut agg = Aggregator::new(2, false);
+        for w in 0..2 {
+            let mut s = Stats::new();
+            for v in 1..=100 {
+                s.record_response(200, v * 10);
+            }
+            s.record_response(500, 5000);
+            s.record_fault(Fault::ReadReset);
+            s.record_bytes(1000);
+            agg.add(s.take_snapshot(w, 0, Duration::from_secs(1)));
+            s.record_response(200, 7);
+            let mut last = s.take_snapshot(w, 1, Duration::from_millis(1500));
+            last.last = true;
+            last.in_flight_at_end = 3;
+            agg.add(last);
+        }
+        let sum = agg.into_summary(info(), false);
+        assert_eq!(sum.requests, 2 * 102);
+        assert_eq!(sum.bytes_read, 2000);
+        assert_eq!(sum.status_codes.get(&200), Some(&202));
+        assert_eq!(sum.status_codes.get(&500), Some(&2));
+        assert_eq!(sum.errors.status, 2);
+        assert_eq!(sum.errors.read, 2);
+        assert_eq!(sum.error_details, vec![(Fault::ReadReset, 2)]);
+        assert_eq!(sum.in_flight_at_end, 6);
+        assert_eq!(sum.duration, Duration::from_millis(1500));
+        assert_eq!(sum.latency.len(), 204);
+        assert_eq!(sum.timeline.len(), 2);
+        assert_eq!(sum.timeline[0].requests, 202);
+        assert_eq!(sum.timeline[0].errors, 4);
+        assert_eq!(sum.timeline[1].requests, 2);
+        assert!((sum.timeline[1].rps - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn merged_percentiles_equal_one_histogram() {
+        let mut agg = Aggregator::new(3, false);
+        let mut all = stats::latency_histogram();
+        for w in 0..3u64 {
+            let mut s = Stats::new();
+            for v in 0..1000u64 {
+                let us = 1 + (v * 7919 + w * 104729) % 50_000;
+                s.record_response(200, us);
+                all.record(us).unwrap();
+            }
+            let mut snap = s.take_snapshot(w as usize, 0, Duration::from_secs(1));
+            snap.last = true;
+            agg.add(snap);
+        }
+        let sum = agg.into_summary(info(), false);
+        for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(sum.latency.value_at_quantile(q), all.value_at_quantile(q));
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Raw command-line flags (clap derive) and the value parsers for "30s",
+//! "500ms", "10k". Nothing here is checked beyond its own syntax: cross-flag
+//! rules live in config.rs.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "blast",
+    version,
+    about = "HTTP load generator: wrk's speed and output, thread-per-core io_uring",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Built-in HTTP/1.1 target server, for calibration and tests
+    Target(TargetArgs),
+    /// Start the built-in target in-process and measure how many req/s this box generates
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Target URL (http://host[:port]/path); also read from BLAST_URL
+    #[arg(env = "BLAST_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Total open connections, spread over threads
+    #[arg(short = 'c', long = "connections", value_name = "N", default_value = "10", value_parser = parse_count)]
+    pub connections: u64,
+
+    /// Worker threads, one per core [default: usable CPUs, at most -c]
+    #[arg(short = 't', long = "threads", value_name = "N", value_parser = parse_count)]
+    pub threads: Option<u64>,
+
+    /// Test length: 500ms, 30s, 2m, 1h [default: 10s, or none with -n]
+    #[arg(short = 'd', long = "duration", value_name = "D", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Stop after exactly N requests (each a response or an error)
+    #[arg(short = 'n', long = "requests", value_name = "N", value_parser = parse_count)]
+    pub requests: Option<u64>,
+
+    /// Extra header "Name: value", repeatable; replaces a default of that name
+    #[arg(short = 'H', long = "header", value_name = "K: V")]
+    pub headers: Vec<String>,
+
+    /// HTTP method [default: GET, or POST with a body]
+    #[arg(short = 'm', long = "method", value_name = "M")]
+    pub method: Option<String>,
+
+    /// Request body
+    #[arg(short = 'b', long = "body", value_name = "STR")]
+    pub body: Option<String>,
+
+    /// Request body from a file or an http:// URL fetched once; also BLAST_PAYLOAD
+    #[arg(long = "body-file", env = "BLAST_PAYLOAD", value_name = "PATH|URL")]
+    pub body_file: Option<String>,
+
+    /// multipart/form-data field name=value or name=@path, repeatable
+    #[arg(short = 'F', long = "form", value_name = "name=value|name=@path")]
+    pub form: Vec<String>,
+
+    /// Per-request timeout; a late response counts as a timeout error
+    #[arg(long = "timeout", value_name = "D", default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// TCP connect timeout
+    #[arg(long = "connect-timeout", value_name = "D", default_value = "2s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Run this long first without recording
+    #[arg(long = "warmup", value_name = "D", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+
+    /// Print the latency distribution
+    #[arg(long = "latency", short = 'L')]
+    pub latency: bool,
+
+    /// Print the JSON report on stdout instead of text
+    #[arg(long = "json")]
+    pub json: bool,
+
+    /// I/O engine: auto, uring or epoll
+    #[arg(long = "engine", value_name = "E", default_value = "auto", value_parser = ["auto", "uring", "epoll"])]
+    pub engine: String,
+
+    /// Send "Connection: close": one request per connection
+    #[arg(long = "no-keepalive")]
+    pub no_keepalive: bool,
+
+    /// No live progress line on stderr
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Address to listen on (port 0 picks a free one)
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Server threads
+    #[arg(long, default_value = "1", value_parser = parse_count)]
+    pub threads: u64,
+    /// Wait this long before answering each request
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub delay: Duration,
+    /// Response body size in bytes (k/M suffixes allowed)
+    #[arg(long = "body-size", default_value = "13", value_parser = parse_size)]
+    pub body_size: u64,
+    /// Response status code
+    #[arg(long, default_value = "200", value_parser = clap::value_parser!(u16).range(100..=999))]
+    pub status: u16,
+    /// Pin server threads to these CPUs, e.g. 1 or 2,3
+    #[arg(long, value_delimiter = ',')]
+    pub cpus: Vec<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CalibrateArgs {
+    /// How long to measure
+    #[arg(short = 'd', long = "duration", default_value = "3s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Connections
+    #[arg(short = 'c', long = "connections", default_value = "64", value_parser = parse_count)]
+    pub connections: u64,
+    /// I/O engine: auto, uring or epoll
+    #[arg(long = "engine", default_value = "auto", value_parser = ["auto", "uring", "epoll"])]
+    pub engine: String,
+    /// Print the JSON report instead of text
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+/// "500ms", "30s", "2m", "1h", "1.5s", or a bare number of seconds (as wrk).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 30s, 2m, 1h)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => n,
+        "ms" => n / 1e3,
+        "us" => n / 1e6,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("'{s}' has an unknown unit (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs > 1e9 {
+        return Err(format!("'{s}' is too long"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A count with an optional metric suffix: "400", "10k", "1M". Must be >= 1.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let n = parse_metric(s, 1000)?;
+    if n == 0 {
+        return Err("must be at least 1".to_string());
+    }
+    Ok(n)
+}
+
+/// A size in bytes: "13", "64k" (1024), "50M".
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    parse_metric(s, 1024)
+}
+
+fn parse_metric(s: &str, base: u64) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], base),
+        Some((i, 'm' | 'M')) => (&t[..i], base * base),
+        Some((i, 'g' | 'G')) => (&t[..i], base * base * base),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number (suffixes k, M, G allowed)"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("400"), Ok(400));
+        assert_eq!(parse_count("10k"), Ok(10_000));
+        assert_eq!(parse_count("1M"), Ok(1_000_000));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("-5").is_err());
+        assert!(parse_count("ten").is_err());
+        assert!(parse_count("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("50M"), Ok(50 * 1024 * 1024));
+    }
+
+    #[test]
+    fn flags_parse_like_wrk() {
+        let cli = Cli::try_parse_from([
+            "blast",
+            "-c",
+            "400",
+            "-t",
+            "12",
+            "-d",
+            "30s",
+            "http://svc:8080/predict",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.run.connections, 400);
+        assert_eq!(cli.run.threads, Some(12));
+        assert_eq!(cli.run.duration, Some(Duration::from_secs(30)));
+        assert_eq!(cli.run.url.as_deref(), Some("http://svc:8080/predict"));
+    }
+
+    #[test]
+    fn subcommands() {
+        let cli = Cli::try_parse_from([
+            "blast",
+            "target",
+            "--listen",
+            "127.0.0.1:0",
+            "--delay",
+            "20ms",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Target(ref t)) if t.delay == Duration::from_millis(20))
+        );
+        assert!(Cli::try_parse_from(["blast", "-c", "0", "http://x/"]).is_err());
+    }
+}

@@ -1,0 +1,272 @@
+//! One connection: connect, write the shared request, read until the response
+//! is complete, record, repeat on the same socket (keep-alive) or reconnect.
+//!
+//! Failures are counted (`Fault`) and the connection replaced; none of them
+//! stops the run. The loop never waits on a timer per request: the worker's
+//! tick sweeps the slots and `shutdown`s a socket whose request is older than
+//! `--timeout` (or all of them at the end), which completes the pending read;
+//! the loop then reads the reason from its slot. That works the same for
+//! io_uring, where dropping a read future would not cancel the kernel
+//! operation, and for epoll.
+
+use crate::io::{RecvBuf, Transport};
+use crate::response::ResponseParser;
+use crate::stats::Fault;
+use crate::worker::Shared;
+use std::cell::Cell;
+use std::io;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Bytes read per receive; an incomplete head must fit in it.
+pub const RECV_BUF: usize = 64 * 1024;
+
+/// What the worker and a connection share about that connection.
+pub struct Slot {
+    /// The open socket, or -1.
+    pub fd: Cell<RawFd>,
+    /// When the outstanding request was written (None: no request out).
+    pub since: Cell<Option<Instant>>,
+    /// Set by the worker's sweep when `since` is older than `--timeout`.
+    pub timed_out: Cell<bool>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            fd: Cell::new(-1),
+            since: Cell::new(None),
+            timed_out: Cell::new(false),
+        }
+    }
+}
+
+/// How one request/response exchange ended.
+enum Exchange {
+    /// Complete response; may the connection be reused?
+    Done {
+        keep_alive: bool,
+    },
+    /// A reused connection was closed by the server before any byte of the
+    /// response: an idle close, not a failure. Reconnect and send again.
+    Stale,
+    Failed(Fault),
+    /// The worker is stopping; the request is counted as in flight.
+    Stopped,
+}
+
+/// Where unparsed bytes sit in the receive buffer.
+struct Pending {
+    start: usize,
+    end: usize,
+}
+
+pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
+    let slot = &w.slots[idx];
+    let mut buf = RecvBuf::new(RECV_BUF);
+    let mut parser = ResponseParser::new(w.head_request);
+    let mut backoff = Duration::ZERO;
+    // A request claimed from the -n budget but not yet sent to completion.
+    let mut claimed = false;
+    let mut first = true;
+
+    'connection: while !w.stop.get() {
+        // Claim before connecting, so -n opens no connection it will not use.
+        if !claimed {
+            if !w.claim() {
+                break;
+            }
+            claimed = true;
+        }
+        let started = Instant::now();
+        let attempt = connect::<T>(&w).await;
+        if first {
+            first = false;
+            if let Some(r) = &attempt {
+                w.startup
+                    .first_attempt(r.as_ref().map(drop).map_err(|f| *f));
+            }
+        }
+        let mut conn = match attempt {
+            Some(Ok(c)) => c,
+            Some(Err(fault)) => {
+                w.stats.borrow_mut().record_fault(fault);
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                if !w.sleep_unless_stopped(backoff).await {
+                    break;
+                }
+                continue;
+            }
+            None => break,
+        };
+        backoff = Duration::ZERO;
+        w.stats
+            .borrow_mut()
+            .record_connect(started.elapsed().as_micros() as u64);
+        slot.fd.set(conn.fd());
+        parser.reset();
+        let mut pending = Pending { start: 0, end: 0 };
+        let mut reused = false;
+
+        loop {
+            if w.stop.get() {
+                break 'connection;
+            }
+            if !claimed {
+                if !w.claim() {
+                    break 'connection;
+                }
+                claimed = true;
+            }
+            let outcome = exchange(
+                &w,
+                slot,
+                &mut conn,
+                &mut buf,
+                &mut parser,
+                &mut pending,
+                reused,
+            )
+            .await;
+            slot.since.set(None);
+            match outcome {
+                Exchange::Done { keep_alive } => {
+                    claimed = false;
+                    if !keep_alive || !w.keepalive {
+                        break;
+                    }
+                    reused = true;
+                }
+                // The claim carries over to the new connection.
+                Exchange::Stale => break,
+                Exchange::Failed(fault) => {
+                    claimed = false;
+                    w.stats.borrow_mut().record_fault(fault);
+                    break;
+                }
+                Exchange::Stopped => break 'connection,
+            }
+        }
+        slot.fd.set(-1);
+        slot.timed_out.set(false);
+    }
+    slot.fd.set(-1);
+    w.conn_exited();
+}
+
+/// Connect within `--connect-timeout`, unless the worker stops first (None).
+async fn connect<T: Transport>(w: &Shared) -> Option<Result<T, Fault>> {
+    let attempt = tokio::time::timeout(w.connect_timeout, T::connect(w.addr));
+    let r = w.unless_stopped(attempt).await?;
+    Some(match r {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(Fault::from_connect_error(&e)),
+        Err(_) => Err(Fault::ConnectTimeout),
+    })
+}
+
+/// Write the request and read one complete response.
+async fn exchange<T: Transport>(
+    w: &Shared,
+    slot: &Slot,
+    conn: &mut T,
+    buf: &mut RecvBuf,
+    parser: &mut ResponseParser,
+    p: &mut Pending,
+    reused: bool,
+) -> Exchange {
+    let t0 = Instant::now();
+    slot.since.set(Some(t0));
+    if let Err(e) = conn.write_all(w.request).await {
+        return if w.stop.get() {
+            Exchange::Stopped
+        } else if slot.timed_out.get() {
+            Exchange::Failed(Fault::Timeout)
+        } else if reused {
+            Exchange::Stale
+        } else {
+            Exchange::Failed(write_fault(&e))
+        };
+    }
+    let mut got = 0usize;
+    loop {
+        if p.start < p.end {
+            match parser.feed(&buf.bytes()[p.start..p.end]) {
+                Err(f) => return Exchange::Failed(f),
+                Ok(pr) => {
+                    p.start += pr.consumed;
+                    if pr.done {
+                        let us = t0.elapsed().as_micros() as u64;
+                        w.stats.borrow_mut().record_response(parser.status(), us);
+                        let keep_alive = parser.keep_alive();
+                        parser.reset();
+                        if p.start == p.end {
+                            *p = Pending { start: 0, end: 0 };
+                        }
+                        return Exchange::Done { keep_alive };
+                    }
+                }
+            }
+            if p.start == p.end {
+                *p = Pending { start: 0, end: 0 };
+            } else if p.start > 0 {
+                // An incomplete head: move it to the front, read the rest behind it.
+                buf.bytes_mut().copy_within(p.start..p.end, 0);
+                *p = Pending {
+                    start: 0,
+                    end: p.end - p.start,
+                };
+            }
+        }
+        if p.end == buf.len() {
+            return Exchange::Failed(Fault::ParseHeadTooLarge);
+        }
+        let r = conn.read_at(buf, p.end).await;
+        if w.stop.get() {
+            return Exchange::Stopped;
+        }
+        if slot.timed_out.get() {
+            return Exchange::Failed(Fault::Timeout);
+        }
+        match r {
+            Ok(0) => {
+                return match parser.eof() {
+                    Ok(()) => {
+                        let us = t0.elapsed().as_micros() as u64;
+                        w.stats.borrow_mut().record_response(parser.status(), us);
+                        Exchange::Done { keep_alive: false }
+                    }
+                    Err(_) if got == 0 && reused => Exchange::Stale,
+                    Err(_) if got == 0 => Exchange::Failed(Fault::ReadEofBeforeResponse),
+                    Err(f) => Exchange::Failed(f),
+                };
+            }
+            Ok(n) => {
+                got += n;
+                p.end += n;
+                w.stats.borrow_mut().record_bytes(n);
+            }
+            Err(e) if got == 0 && reused && is_reset(&e) => return Exchange::Stale,
+            Err(e) if is_reset(&e) => return Exchange::Failed(Fault::ReadReset),
+            Err(_) => return Exchange::Failed(Fault::ReadOther),
+        }
+    }
+}
+
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+fn write_fault(e: &io::Error) -> Fault {
+    if is_reset(e) {
+        Fault::WriteReset
+    } else {
+        Fault::WriteOther
+    }
+}

@@ -1,0 +1,53 @@
+//! Fetches a `--body-file http://...` payload once, before the run, with
+//! hyper's HTTP/1 client on a throwaway current-thread runtime.
+
+use crate::config::parse_url;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use std::net::ToSocketAddrs;
+use std::time::Duration;
+
+/// Largest payload accepted from a URL.
+const MAX_BODY: usize = 1 << 30;
+
+/// GET `url` and return its body. Errors are one line, for the usage message.
+pub fn get(url: &str) -> Result<Vec<u8>, String> {
+    let u = parse_url(url).map_err(|e| e.to_string())?;
+    let addr = (u.host.as_str(), u.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{}': {e}", u.host))?
+        .next()
+        .ok_or_else(|| format!("cannot resolve '{}'", u.host))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let fetch = async {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            let req = hyper::Request::get(u.target.as_str())
+                .header("Host", u.host_header())
+                .header("User-Agent", concat!("blast/", env!("CARGO_PKG_VERSION")))
+                .body(Empty::<bytes::Bytes>::new())
+                .map_err(|e| e.to_string())?;
+            let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+            if !resp.status().is_success() {
+                return Err(format!("server answered {}", resp.status()));
+            }
+            let body = http_body_util::Limited::new(resp.into_body(), MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(body.to_bytes().to_vec())
+        };
+        tokio::time::timeout(Duration::from_secs(30), fetch)
+            .await
+            .map_err(|_| "timed out after 30s".to_string())?
+    })
+}

@@ -1,0 +1,164 @@
+//! The one seam between blast and its I/O runtimes. Everything io_uring- or
+//! epoll-specific is here: the socket type behind `Transport` and the
+//! per-thread runtime that drives it. The connection loop, worker, stats and
+//! reports are shared by both engines (tokio-uring has had no release since
+//! 2024; a change of runtime should touch this file and no other).
+//!
+//! Both runtimes run a `LocalSet` on one pinned thread, so connection tasks
+//! can share the worker's state through `Rc` and `Cell` without atomics.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+/// A connection's receive buffer: allocated once, handed to the kernel for
+/// each read and taken back. Its length always equals its capacity.
+pub struct RecvBuf(Option<Vec<u8>>);
+
+impl RecvBuf {
+    pub fn new(size: usize) -> Self {
+        RecvBuf(Some(vec![0; size]))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, Vec::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        self.0.as_deref_mut().unwrap_or(&mut [])
+    }
+}
+
+/// One TCP connection of one engine.
+pub trait Transport: Sized {
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self>>;
+    /// Write the whole shared request.
+    fn write_all(&mut self, req: &'static [u8]) -> impl Future<Output = io::Result<()>>;
+    /// Read into `buf[at..]`; `Ok(0)` is end of stream.
+    fn read_at(&mut self, buf: &mut RecvBuf, at: usize) -> impl Future<Output = io::Result<usize>>;
+    /// The socket, so the worker can `shutdown` it to end a pending read.
+    fn fd(&self) -> RawFd;
+}
+
+/// Stop a connection's pending I/O from outside its task: the pending read
+/// or write completes at once, and the task sees why in its worker's state.
+pub fn shutdown_fd(fd: RawFd) {
+    if fd >= 0 {
+        // SAFETY: shutdown on a descriptor we own at worst fails with EBADF/ENOTCONN.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
+pub mod uring {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use tokio_uring::buf::BoundedBuf;
+
+    pub struct Conn(tokio_uring::net::TcpStream);
+
+    impl Transport for Conn {
+        async fn connect(addr: SocketAddr) -> io::Result<Self> {
+            let s = tokio_uring::net::TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            Ok(Conn(s))
+        }
+
+        async fn write_all(&mut self, req: &'static [u8]) -> io::Result<()> {
+            self.0.write_all(req).await.0
+        }
+
+        async fn read_at(&mut self, buf: &mut RecvBuf, at: usize) -> io::Result<usize> {
+            let v = buf.0.take().unwrap_or_else(|| vec![0; 64 * 1024]);
+            let (res, slice) = self.0.read(v.slice(at..)).await;
+            buf.0 = Some(slice.into_inner());
+            res
+        }
+
+        fn fd(&self) -> RawFd {
+            self.0.as_raw_fd()
+        }
+    }
+
+    fn ring_entries(connections: u64) -> u32 {
+        (connections.saturating_mul(2).next_power_of_two()).clamp(256, 4096) as u32
+    }
+
+    /// A tokio-uring runtime for one worker. COOP_TASKRUN (kernel 5.19+) saves
+    /// an interrupt per completion; older kernels refuse it, so retry without.
+    pub fn runtime(connections: u64) -> io::Result<tokio_uring::Runtime> {
+        let entries = ring_entries(connections);
+        let mut fast = io_uring::IoUring::builder();
+        fast.setup_coop_taskrun();
+        tokio_uring::Runtime::new(tokio_uring::builder().entries(entries).uring_builder(&fast))
+            .or_else(|_| tokio_uring::Runtime::new(tokio_uring::builder().entries(entries)))
+    }
+
+    /// Whether io_uring works here (seccomp, sysctl and old kernels refuse it).
+    pub fn probe() -> Result<(), String> {
+        io_uring::IoUring::new(8)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn block_on<F: Future>(rt: &tokio_uring::Runtime, f: F) -> F::Output {
+        rt.block_on(f)
+    }
+}
+
+pub mod epoll {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct Conn(tokio::net::TcpStream);
+
+    impl Transport for Conn {
+        async fn connect(addr: SocketAddr) -> io::Result<Self> {
+            let s = tokio::net::TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            Ok(Conn(s))
+        }
+
+        async fn write_all(&mut self, req: &'static [u8]) -> io::Result<()> {
+            self.0.write_all(req).await
+        }
+
+        async fn read_at(&mut self, buf: &mut RecvBuf, at: usize) -> io::Result<usize> {
+            self.0.read(&mut buf.bytes_mut()[at..]).await
+        }
+
+        fn fd(&self) -> RawFd {
+            self.0.as_raw_fd()
+        }
+    }
+
+    pub struct Runtime {
+        rt: tokio::runtime::Runtime,
+        local: tokio::task::LocalSet,
+    }
+
+    pub fn runtime() -> io::Result<Runtime> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Runtime {
+            rt,
+            local: tokio::task::LocalSet::new(),
+        })
+    }
+
+    pub fn block_on<F: Future>(rt: &Runtime, f: F) -> F::Output {
+        rt.local.block_on(&rt.rt, f)
+    }
+}
