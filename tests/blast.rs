@@ -1,0 +1,887 @@
+//! Integration tests: real servers on 127.0.0.1:0, the real blast binary,
+//! and assertions on what the server actually received against what blast
+//! reports. Engine-dependent behaviour runs on both engines; the io_uring
+//! variant skips (with a message) where the kernel refuses io_uring.
+
+mod support;
+
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use support::{command, run, run_cmd, uring_available, Behavior, Server};
+
+/// Generate `epoll` and `uring` tests from one function taking the engine.
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn epoll() {
+                    super::$name("epoll");
+                }
+                #[test]
+                fn uring() {
+                    if super::uring_available() {
+                        super::$name("uring");
+                    }
+                }
+            }
+        )*
+    };
+}
+
+both_engines!(
+    exact_request_count,
+    keepalive_reuses_connections,
+    server_closes_between_responses_silently,
+    server_closes_with_connection_close,
+    mid_response_close_is_read_error,
+    reset_mid_response_is_read_error,
+    timeout_replaces_connection,
+    garbage_is_parse_error,
+    chunked_bodies,
+    close_delimited_bodies,
+    head_has_no_body,
+    no_body_statuses,
+    large_bodies_memory_flat,
+    non_2xx_counted,
+    refused_mid_run_backs_off,
+    no_keepalive_one_request_per_connection,
+);
+
+fn u(v: &Value, path: &str) -> u64 {
+    let mut cur = v;
+    for k in path.split('.') {
+        cur = &cur[k];
+    }
+    cur.as_u64()
+        .unwrap_or_else(|| panic!("{path} is not a number in {v}"))
+}
+
+fn ok_server() -> Server {
+    Server::start(Behavior::Fixed {
+        status: 200,
+        body: b"hello".to_vec(),
+    })
+}
+
+fn exact_request_count(engine: &str) {
+    let s = ok_server();
+    let r = run(&[
+        "-n",
+        "1000",
+        "-c",
+        "10",
+        "-t",
+        "2",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(s.requests(), 1000, "server must see exactly -n requests");
+    assert_eq!(u(&j, "requests"), 1000);
+    assert_eq!(u(&j, "status_codes.200"), 1000);
+    assert_eq!(j["config"]["engine"], engine);
+    assert!(s.connections() <= 10);
+    // Every byte the server wrote was read.
+    assert_eq!(
+        u(&j, "bytes_read"),
+        s.counters
+            .bytes_written
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+}
+
+fn keepalive_reuses_connections(engine: &str) {
+    let s = ok_server();
+    let r = run(&[
+        "-c",
+        "8",
+        "-t",
+        "2",
+        "-d",
+        "1s",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(s.connections(), 8, "one connection per -c, kept alive");
+    assert!(u(&j, "requests") > 100);
+    // Every request the server saw was either answered or is reported in flight.
+    assert_eq!(s.requests(), u(&j, "requests") + u(&j, "in_flight_at_end"));
+    assert!(u(&j, "in_flight_at_end") <= 8);
+    assert_eq!(j["errors"]["read"], 0);
+}
+
+fn server_closes_between_responses_silently(engine: &str) {
+    let s = Server::start(Behavior::CloseAfter {
+        n: 5,
+        connection_header: false,
+    });
+    let r = run(&[
+        "-n",
+        "400",
+        "-c",
+        "4",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 400);
+    let e = &j["errors"];
+    assert_eq!(
+        (u(e, "read"), u(e, "write"), u(e, "connect")),
+        (0, 0, 0),
+        "{j}"
+    );
+    assert!(
+        s.connections() >= 80,
+        "reconnected after each close: {}",
+        s.connections()
+    );
+}
+
+fn server_closes_with_connection_close(engine: &str) {
+    let s = Server::start(Behavior::CloseAfter {
+        n: 3,
+        connection_header: true,
+    });
+    let r = run(&[
+        "-n",
+        "300",
+        "-c",
+        "3",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 300);
+    assert_eq!(s.requests(), 300, "no request sent twice");
+    // 3 requests per server connection; each blast connection may end on a
+    // partial set of 3.
+    assert!(
+        (100..=103).contains(&s.connections()),
+        "{}",
+        s.connections()
+    );
+    assert_eq!(u(&j["errors"], "read"), 0);
+}
+
+fn mid_response_close_is_read_error(engine: &str) {
+    let s = Server::start(Behavior::CutMidBody {
+        every: 2,
+        reset: false,
+    });
+    let r = run(&[
+        "-n",
+        "100",
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests") + u(&j, "errors.read"), 100, "{j}");
+    // Every second response of a server connection is cut: 50, or 49 when
+    // both blast connections end on an odd count.
+    let cut = u(&j, "errors.read");
+    assert!((49..=50).contains(&cut), "{j}");
+    assert_eq!(s.requests(), 100, "failed requests are not retried");
+    let details = j["error_details"].as_array().unwrap();
+    assert_eq!(details[0]["cause"], "read: EOF mid-body", "{j}");
+    assert_eq!(details[0]["count"], cut);
+}
+
+fn reset_mid_response_is_read_error(engine: &str) {
+    let s = Server::start(Behavior::CutMidBody {
+        every: 2,
+        reset: true,
+    });
+    let r = run(&[
+        "-n",
+        "60",
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 30, "{j}");
+    assert_eq!(u(&j, "errors.read"), 30, "{j}");
+    assert_eq!(s.requests(), 60);
+}
+
+fn timeout_replaces_connection(engine: &str) {
+    let s = Server::start(Behavior::Silent);
+    let r = run(&[
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "-d",
+        "1500ms",
+        "--timeout",
+        "300ms",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    let timeouts = u(&j, "errors.timeout");
+    // 1.5 s / 0.3 s per attempt, on 2 connections: about 8-10.
+    assert!((6..=10).contains(&timeouts), "timeouts {timeouts}: {j}");
+    assert_eq!(u(&j, "requests"), 0);
+    // Each timed-out connection is closed and replaced, never left open.
+    assert_eq!(s.connections(), timeouts + u(&j, "in_flight_at_end"));
+    let max_open = s
+        .counters
+        .max_open
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(max_open <= 3, "open sockets stay near -c: {max_open}");
+    assert!(r.elapsed < Duration::from_secs(3));
+}
+
+fn garbage_is_parse_error(engine: &str) {
+    let s = Server::start(Behavior::Garbage);
+    let r = run(&[
+        "-n",
+        "20",
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "errors.parse"), 20, "{j}");
+    assert_eq!(u(&j, "requests"), 0);
+    assert_eq!(s.connections(), 20, "closed and reconnected after each");
+}
+
+fn chunked_bodies(engine: &str) {
+    let body: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let s = Server::start(Behavior::Chunked { body, chunk: 777 });
+    let r = run(&[
+        "-n",
+        "200",
+        "-c",
+        "4",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 200);
+    assert_eq!(s.connections(), 4, "chunked responses keep the connection");
+    assert_eq!(
+        u(&j, "bytes_read"),
+        s.counters
+            .bytes_written
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert_eq!(u(&j, "errors.parse") + u(&j, "errors.read"), 0);
+}
+
+fn close_delimited_bodies(engine: &str) {
+    let s = Server::start(Behavior::CloseDelimited {
+        body: vec![b'q'; 3000],
+    });
+    let r = run(&[
+        "-n",
+        "50",
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 50, "{j}");
+    assert_eq!(
+        u(&j, "errors.read"),
+        0,
+        "the server's close ends the body, not an error"
+    );
+    assert_eq!(s.connections(), 50);
+    assert_eq!(
+        u(&j, "bytes_read"),
+        s.counters
+            .bytes_written
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+}
+
+fn head_has_no_body(engine: &str) {
+    let s = Server::start(Behavior::HeadOnly { length: 1000 });
+    let r = run(&[
+        "-n",
+        "100",
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "-m",
+        "HEAD",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 100, "{j}");
+    assert_eq!(s.connections(), 2);
+    assert_eq!(s.received()[0].method, "HEAD");
+}
+
+fn no_body_statuses(engine: &str) {
+    for status in ["204", "304"] {
+        let s = Server::start(Behavior::NoBody {
+            status: status.parse().unwrap(),
+        });
+        let r = run(&[
+            "-n",
+            "100",
+            "-c",
+            "2",
+            "-t",
+            "1",
+            "--engine",
+            engine,
+            "--json",
+            &s.url(),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let j = r.json();
+        assert_eq!(u(&j, &format!("status_codes.{status}")), 100, "{j}");
+        assert_eq!(u(&j, "errors.status"), 0, "{status} is not an error");
+        assert_eq!(s.connections(), 2);
+    }
+}
+
+fn large_bodies_memory_flat(engine: &str) {
+    let size = 50 * 1024 * 1024;
+    let s = Server::start(Behavior::Large { size });
+    let r = run(&[
+        "-n",
+        "4",
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 4, "{j}");
+    assert!(u(&j, "bytes_read") > 4 * size);
+    // 200 MB streamed through; resident memory stays that of an idle blast.
+    assert!(r.max_rss_kb < 40 * 1024, "peak RSS {} KiB", r.max_rss_kb);
+}
+
+fn non_2xx_counted(engine: &str) {
+    let s = Server::start(Behavior::Fixed {
+        status: 503,
+        body: b"busy".to_vec(),
+    });
+    let r = run(&[
+        "-n",
+        "50",
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "--engine",
+        engine,
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("  Non-2xx or 3xx responses: 50\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("  50 requests in "), "{}", r.stdout);
+    assert!(!r.stdout.contains("Socket errors"), "{}", r.stdout);
+}
+
+fn refused_mid_run_backs_off(engine: &str) {
+    let s = ok_server();
+    let url = s.url();
+    let child = command(&[
+        "-c", "4", "-t", "1", "-d", "2s", "--engine", engine, "--json", &url,
+    ])
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Stop listening: open connections end when blast next writes, and every
+    // reconnect is refused.
+    s.stop();
+    let r = support::wait_child(child, Instant::now(), Duration::from_secs(10));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert!(u(&j, "requests") > 0);
+    let connect = u(&j, "errors.connect");
+    assert!(connect > 0, "{j}");
+    // Back-off: 10 ms doubling to 1 s gives well under 10 attempts per
+    // connection in 1.5 s; a busy loop would give thousands.
+    assert!(connect <= 4 * 10, "connect errors {connect}: no back-off?");
+    assert!(r.cpu_s < 1.0, "blast spun: {} CPU s", r.cpu_s);
+    assert!(
+        j["error_details"].to_string().contains("connect: refused"),
+        "{j}"
+    );
+}
+
+fn no_keepalive_one_request_per_connection(engine: &str) {
+    let s = ok_server();
+    let r = run(&[
+        "-n",
+        "30",
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "--no-keepalive",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 30, "{j}");
+    assert_eq!(s.connections(), 30);
+    assert_eq!(s.received()[0].header("connection"), Some("close"));
+}
+
+#[test]
+fn unreachable_target_exits_3_at_once() {
+    // Bind then drop to get a port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let r = run(&["-d", "5s", &url]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(r.elapsed < Duration::from_secs(2), "took {:?}", r.elapsed);
+    let r = run(&["-d", "1s", "http://no-such-host.invalid/"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such-host.invalid"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let file_missing = "/nonexistent/blast-body.json";
+    let cases: &[(&[&str], &str)] = &[
+        (&["-c", "0", "http://127.0.0.1:1/"], "--connections"),
+        (&["-c", "many", "http://127.0.0.1:1/"], "'many'"),
+        (&["-d", "10x", "http://127.0.0.1:1/"], "'10x'"),
+        (&["--timeout", "0s", "http://127.0.0.1:1/"], "--timeout"),
+        (&["ftp://127.0.0.1/"], "unsupported scheme 'ftp'"),
+        (&["127.0.0.1:8080/"], "no scheme"),
+        (&["http://127.0.0.1:99999/"], "invalid port '99999'"),
+        (&["-H", "NoColon", "http://127.0.0.1:1/"], "-H 'NoColon'"),
+        (
+            &["--body-file", file_missing, "http://127.0.0.1:1/"],
+            file_missing,
+        ),
+        (&["-F", "x", "http://127.0.0.1:1/"], "-F 'x'"),
+        (&["--engine", "kqueue", "http://127.0.0.1:1/"], "'kqueue'"),
+        (&["--no-such-flag", "http://127.0.0.1:1/"], "--no-such-flag"),
+        (&[], "no URL"),
+    ];
+    for (args, needle) in cases {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(needle),
+            "{args:?}: stderr lacks {needle:?}: {}",
+            r.stderr
+        );
+        assert_eq!(
+            r.stderr.trim().lines().count(),
+            1,
+            "{args:?}: not one line: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+}
+
+#[test]
+fn body_headers_and_content_type_reach_the_server() {
+    let s = ok_server();
+    let r = run(&[
+        "-n",
+        "3",
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "-b",
+        "{\"a\":1}",
+        "-H",
+        "X-Test: yes",
+        "-H",
+        "Accept: text/plain",
+        &format!("{}p?q=1", s.url()),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = s.received();
+    assert_eq!(got.len(), 3);
+    let g = &got[0];
+    assert_eq!((g.method.as_str(), g.path.as_str()), ("POST", "/p?q=1"));
+    assert_eq!(g.body, b"{\"a\":1}");
+    assert_eq!(g.header("content-type"), Some("application/json"));
+    assert_eq!(g.header("content-length"), Some("7"));
+    assert_eq!(g.header("x-test"), Some("yes"));
+    assert_eq!(
+        g.header("accept"),
+        Some("text/plain"),
+        "-H replaces a default"
+    );
+    assert_eq!(
+        g.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("accept"))
+            .count(),
+        1
+    );
+    assert_eq!(g.header("host"), Some(s.addr.to_string().as_str()));
+    assert!(g.header("user-agent").unwrap().starts_with("blast/"));
+}
+
+#[test]
+fn body_file_env_and_url_sources() {
+    let dir = std::env::temp_dir().join(format!("blast-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("pixel.png");
+    std::fs::write(&png, [0x89, b'P', b'N', b'G', 0, 1, 2, 3]).unwrap();
+
+    // --body-file from a path, URL from BLAST_URL.
+    let s = ok_server();
+    let mut cmd = command(&[
+        "-n",
+        "2",
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "--body-file",
+        png.to_str().unwrap(),
+    ]);
+    cmd.env("BLAST_URL", s.url());
+    let r = run_cmd(cmd, Duration::from_secs(20));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let g = &s.received()[0];
+    assert_eq!(g.body, [0x89, b'P', b'N', b'G', 0, 1, 2, 3]);
+    assert_eq!(g.header("content-type"), Some("image/png"));
+    assert_eq!(g.method, "POST");
+
+    // BLAST_PAYLOAD naming an http URL, fetched once; -H Content-Type wins.
+    let payload = Server::start(Behavior::Fixed {
+        status: 200,
+        body: b"{\"from\":\"url\"}".to_vec(),
+    });
+    let s = ok_server();
+    let mut cmd = command(&[
+        "-n",
+        "3",
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "-m",
+        "PUT",
+        "-H",
+        "content-type: text/x-custom",
+        &s.url(),
+    ]);
+    cmd.env("BLAST_PAYLOAD", format!("{}payload.json", payload.url()));
+    let r = run_cmd(cmd, Duration::from_secs(20));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(payload.requests(), 1, "fetched once");
+    let g = &s.received()[2];
+    assert_eq!(g.method, "PUT");
+    assert_eq!(g.body, b"{\"from\":\"url\"}");
+    assert_eq!(g.header("content-type"), Some("text/x-custom"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn multipart_form_as_received() {
+    let dir = std::env::temp_dir().join(format!("blast-form-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("doc.json");
+    std::fs::write(&f, b"{\"k\":[1,2]}").unwrap();
+    let s = ok_server();
+    let field = format!("upload=@{}", f.display());
+    let r = run(&[
+        "-n",
+        "1",
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "-F",
+        "name=blast",
+        "-F",
+        &field,
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let g = &s.received()[0];
+    assert_eq!(g.method, "POST");
+    let ct = g.header("content-type").unwrap().to_string();
+    let boundary = ct
+        .strip_prefix("multipart/form-data; boundary=")
+        .expect("multipart type");
+    let body = String::from_utf8_lossy(&g.body).into_owned();
+    let parts: Vec<&str> = body.split(&format!("--{boundary}")).collect();
+    assert_eq!(parts.len(), 4, "{body}");
+    assert!(
+        parts[1].contains("name=\"name\"\r\n\r\nblast\r\n"),
+        "{body}"
+    );
+    assert!(parts[2].contains("name=\"upload\"; filename=\"doc.json\"\r\nContent-Type: application/json\r\n\r\n{\"k\":[1,2]}\r\n"), "{body}");
+    assert_eq!(parts[3], "--\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn json_report_has_every_key() {
+    let s = ok_server();
+    let r = run(&["-n", "100", "-c", "2", "-t", "2", "--json", &s.url()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    for k in [
+        "url",
+        "config",
+        "duration_s",
+        "requests",
+        "rps",
+        "bytes_read",
+        "status_codes",
+        "errors",
+        "latency_us",
+        "connect_us",
+        "timeline",
+        "error_details",
+        "in_flight_at_end",
+        "not_sent_at_end",
+    ] {
+        assert!(j.get(k).is_some(), "missing {k}: {j}");
+    }
+    for k in [
+        "connections",
+        "threads",
+        "duration_s",
+        "requests_limit",
+        "rate",
+        "method",
+        "timeout_s",
+        "engine",
+    ] {
+        assert!(j["config"].get(k).is_some(), "missing config.{k}");
+    }
+    for k in ["connect", "read", "write", "timeout", "status", "parse"] {
+        assert!(j["errors"][k].is_u64(), "missing errors.{k}");
+    }
+    for k in [
+        "min", "mean", "stdev", "max", "p50", "p75", "p90", "p97", "p99", "p99_9", "p99_99",
+    ] {
+        assert!(j["latency_us"][k].is_number(), "missing latency_us.{k}");
+    }
+    assert_eq!(j["config"]["requests_limit"], 100);
+    assert_eq!(j["url"], s.url());
+    let lat = &j["latency_us"];
+    assert!(
+        lat["min"].as_f64() <= lat["p50"].as_f64() && lat["p50"].as_f64() <= lat["max"].as_f64()
+    );
+    assert_eq!(u(&j, "connect_us.p50") > 0, true);
+}
+
+#[test]
+fn text_report_has_wrk_layout() {
+    let s = ok_server();
+    let r = run(&["-c", "4", "-t", "2", "-d", "1s", "--latency", &s.url()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], format!("Running 1s test @ {}", s.url()));
+    assert_eq!(lines[1], "  2 threads and 4 connections");
+    assert_eq!(
+        lines[2],
+        "  Thread Stats   Avg      Stdev     Max   +/- Stdev"
+    );
+    assert!(lines[3].starts_with("    Latency "), "{}", r.stdout);
+    assert!(lines[4].starts_with("    Req/Sec "), "{}", r.stdout);
+    assert_eq!(lines[5], "  Latency Distribution");
+    for (i, p) in ["50%", "75%", "90%", "99%", "99.9%"].iter().enumerate() {
+        assert!(lines[6 + i].trim_start().starts_with(p), "{}", r.stdout);
+    }
+    assert!(
+        lines[11].contains(" requests in ") && lines[11].ends_with(" read"),
+        "{}",
+        r.stdout
+    );
+    assert!(lines.iter().any(|l| l.starts_with("Requests/sec: ")));
+    assert!(lines.last().unwrap().starts_with("Transfer/sec: "));
+}
+
+#[test]
+fn latency_is_honest_against_delayed_target() {
+    let t = blast::target::start(blast::target::TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        delay: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", t.addr());
+    let r = run(&["-c", "4", "-t", "1", "-d", "2s", "--json", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    let p50 = u(&j, "latency_us.p50");
+    assert!(
+        (20_000..=22_000).contains(&p50),
+        "p50 {p50} us for a 20 ms delay"
+    );
+    // Server-side truth: the target counts a request when it answers, so
+    // it served every reported response, plus some of those in flight.
+    let served = t.requests();
+    t.stop();
+    let answered = u(&j, "requests");
+    assert!(
+        (answered..=answered + u(&j, "in_flight_at_end")).contains(&served),
+        "{served} {j}"
+    );
+    // 4 connections, 20 ms each: about 200 req/s.
+    let rps = j["rps"].as_f64().unwrap();
+    assert!((150.0..=200.0).contains(&rps), "rps {rps}");
+}
+
+#[test]
+fn in_flight_at_end_is_reported() {
+    let s = Server::start(Behavior::Delay {
+        delay: Duration::from_millis(400),
+    });
+    let r = run(&[
+        "-c",
+        "3",
+        "-t",
+        "1",
+        "-d",
+        "1s",
+        "--timeout",
+        "5s",
+        "--latency",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Requests at 0, 0.4, 0.8 s on each connection; the third batch is unanswered at 1 s.
+    assert!(r.stdout.contains("  In flight at end: 3\n"), "{}", r.stdout);
+    assert_eq!(s.requests(), 9);
+    assert!(r.stdout.contains("  6 requests in "), "{}", r.stdout);
+}
+
+#[test]
+fn threads_lowered_to_connections_with_notice() {
+    let s = ok_server();
+    let r = run(&["-c", "2", "-t", "8", "-n", "10", "--json", &s.url()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("-t 8 is more than -c 2"), "{}", r.stderr);
+    assert_eq!(r.json()["config"]["threads"], 2);
+    assert_eq!(s.requests(), 10);
+}
+
+#[test]
+fn warmup_is_not_recorded() {
+    let s = ok_server();
+    let r = run(&[
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "--warmup",
+        "500ms",
+        "-d",
+        "1s",
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    let d = j["duration_s"].as_f64().unwrap();
+    assert!((0.95..1.2).contains(&d), "measured duration {d}");
+    let reported = u(&j, "requests") + u(&j, "in_flight_at_end");
+    assert!(
+        s.requests() > reported + 10,
+        "warm-up requests hit the server but are not reported"
+    );
+    assert!(r.elapsed >= Duration::from_millis(1500));
+}
+
+#[test]
+fn ctrl_c_prints_the_report() {
+    let s = ok_server();
+    let child = command(&["-c", "2", "-t", "1", "-d", "20s", &s.url()])
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_millis(800));
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let r = support::wait_child(child, start, Duration::from_secs(10));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
+    assert!(r.stdout.contains("Interrupted"), "{}", r.stdout);
+    assert!(r.stdout.contains("Requests/sec:"), "{}", r.stdout);
+    assert!(s.requests() > 0);
+}

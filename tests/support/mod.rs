@@ -1,0 +1,433 @@
+//! Test servers on 127.0.0.1:0 that count what they actually receive, and a
+//! runner for the blast binary. Each server misbehaves in one chosen way so a
+//! test can compare blast's report with the server's own truth.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How the server answers.
+#[derive(Clone, Debug)]
+pub enum Behavior {
+    /// `status` with a Content-Length body.
+    Fixed { status: u16, body: Vec<u8> },
+    /// Chunked body in pieces of `chunk` bytes, with a trailer.
+    Chunked { body: Vec<u8>, chunk: usize },
+    /// No Content-Length: the body ends when the server closes.
+    CloseDelimited { body: Vec<u8> },
+    /// Answer normally, then close silently after every `n` responses.
+    CloseAfter { n: u64, connection_header: bool },
+    /// Every `every`-th response on a connection is cut short mid-body.
+    CutMidBody { every: u64, reset: bool },
+    /// Read requests, never answer.
+    Silent,
+    /// Answer with bytes that are not HTTP.
+    Garbage,
+    /// A status that has no body, with a Content-Length that must be ignored.
+    NoBody { status: u16 },
+    /// Claim a body in Content-Length but send none (for HEAD).
+    HeadOnly { length: u64 },
+    /// A body of `size` bytes, streamed.
+    Large { size: u64 },
+    /// Sleep before answering.
+    Delay { delay: Duration },
+}
+
+/// One request as the server parsed it.
+#[derive(Clone, Debug, Default)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+pub struct Counters {
+    pub connections: AtomicU64,
+    pub open: AtomicU64,
+    pub max_open: AtomicU64,
+    pub requests: AtomicU64,
+    pub bytes_written: AtomicU64,
+    pub first: Mutex<Vec<Received>>,
+    stop: AtomicBool,
+    /// Open connections by id, so `stop` can close them; removed when served.
+    streams: Mutex<std::collections::HashMap<u64, TcpStream>>,
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub counters: Arc<Counters>,
+    accept: Option<thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(behavior: Behavior) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().unwrap();
+        let counters = Arc::new(Counters::default());
+        let c = counters.clone();
+        let accept = thread::spawn(move || {
+            for stream in listener.incoming() {
+                if c.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let id = c.connections.fetch_add(1, Ordering::SeqCst);
+                if let Ok(clone) = stream.try_clone() {
+                    c.streams.lock().unwrap().insert(id, clone);
+                }
+                let open = c.open.fetch_add(1, Ordering::SeqCst) + 1;
+                c.max_open.fetch_max(open, Ordering::SeqCst);
+                let (c2, b) = (c.clone(), behavior.clone());
+                thread::spawn(move || {
+                    serve(stream, &b, &c2);
+                    c2.streams.lock().unwrap().remove(&id);
+                    c2.open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Server {
+            addr,
+            counters,
+            accept: Some(accept),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.counters.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn connections(&self) -> u64 {
+        self.counters.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.counters.first.lock().unwrap().clone()
+    }
+
+    /// Stop listening and close every open connection: later connections
+    /// are refused.
+    pub fn stop(mut self) {
+        self.counters.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+        for (_, s) in self.counters.streams.lock().unwrap().drain() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Read one request (head and Content-Length body); None at EOF or error.
+fn read_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Received> {
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        if let Ok(httparse::Status::Complete(n)) = req.parse(buf) {
+            let mut r = Received {
+                method: req.method.unwrap_or("").to_string(),
+                path: req.path.unwrap_or("").to_string(),
+                headers: req
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_string(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
+                    .collect(),
+                body: Vec::new(),
+            };
+            let len: usize = r
+                .header("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            while buf.len() < n + len {
+                let mut chunk = [0u8; 65536];
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => return None,
+                    Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                }
+            }
+            r.body = buf[n..n + len].to_vec();
+            buf.drain(..n + len);
+            return Some(r);
+        }
+        let mut chunk = [0u8; 65536];
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+        }
+    }
+}
+
+fn serve(mut s: TcpStream, b: &Behavior, c: &Counters) {
+    let _ = s.set_nodelay(true);
+    let mut buf = Vec::new();
+    let mut served_here = 0u64;
+    while let Some(req) = read_request(&mut s, &mut buf) {
+        c.requests.fetch_add(1, Ordering::SeqCst);
+        {
+            let mut first = c.first.lock().unwrap();
+            if first.len() < 16 {
+                first.push(req.clone());
+            }
+        }
+        served_here += 1;
+        let mut out: Vec<u8> = Vec::new();
+        let mut close = false;
+        match b {
+            Behavior::Fixed { status, body } => {
+                out.extend_from_slice(
+                    format!(
+                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(body);
+            }
+            Behavior::Chunked { body, chunk } => {
+                out.extend_from_slice(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for piece in body.chunks(*chunk) {
+                    out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                    out.extend_from_slice(piece);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\nX-Trailer: yes\r\n\r\n");
+            }
+            Behavior::CloseDelimited { body } => {
+                out.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n");
+                out.extend_from_slice(body);
+                close = true;
+            }
+            Behavior::CloseAfter {
+                n,
+                connection_header,
+            } => {
+                let last = served_here % n == 0;
+                let hdr = if last && *connection_header {
+                    "Connection: close\r\n"
+                } else {
+                    ""
+                };
+                out.extend_from_slice(
+                    format!("HTTP/1.1 200 OK\r\n{hdr}Content-Length: 2\r\n\r\nok").as_bytes(),
+                );
+                close = last;
+            }
+            Behavior::CutMidBody { every, reset } => {
+                if served_here % every == 0 {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-part");
+                    c.bytes_written.fetch_add(50, Ordering::SeqCst);
+                    if *reset {
+                        let _ = socket2_linger_zero(&s);
+                    }
+                    return;
+                }
+                out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+            Behavior::Silent => continue,
+            Behavior::Garbage => {
+                out.extend_from_slice(b"SSH-2.0-OpenSSH_9.2\r\n");
+            }
+            Behavior::NoBody { status } => {
+                out.extend_from_slice(
+                    format!("HTTP/1.1 {status} X\r\nContent-Length: 500\r\n\r\n").as_bytes(),
+                );
+            }
+            Behavior::HeadOnly { length } => {
+                out.extend_from_slice(
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n").as_bytes(),
+                );
+            }
+            Behavior::Large { size } => {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n");
+                if s.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let block = vec![b'z'; 1 << 20];
+                let mut left = *size;
+                while left > 0 {
+                    let n = left.min(block.len() as u64) as usize;
+                    if s.write_all(&block[..n]).is_err() {
+                        return;
+                    }
+                    left -= n as u64;
+                }
+                c.bytes_written
+                    .fetch_add(head.len() as u64 + size, Ordering::SeqCst);
+                continue;
+            }
+            Behavior::Delay { delay } => {
+                thread::sleep(*delay);
+                out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        }
+        if s.write_all(&out).is_err() {
+            return;
+        }
+        c.bytes_written
+            .fetch_add(out.len() as u64, Ordering::SeqCst);
+        if close {
+            let _ = s.shutdown(Shutdown::Write);
+            return;
+        }
+    }
+}
+
+/// Make close() send RST instead of FIN.
+fn socket2_linger_zero(s: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: valid fd and a correctly sized struct.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &l as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// What a finished blast process left.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// Peak resident set of the blast process, KiB.
+    pub max_rss_kb: i64,
+    /// User + system CPU seconds of the blast process.
+    pub cpu_s: f64,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_blast")
+}
+
+pub fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("BLAST_URL")
+        .env_remove("BLAST_PAYLOAD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Run blast to completion (killed after `limit`), with its own rusage.
+pub fn run_cmd(mut cmd: Command, limit: Duration) -> Run {
+    let start = Instant::now();
+    let child = cmd.spawn().expect("spawn blast");
+    wait_child(child, start, limit)
+}
+
+pub fn run(args: &[&str]) -> Run {
+    run_cmd(command(args), Duration::from_secs(30))
+}
+
+pub fn wait_child(mut child: Child, start: Instant, limit: Duration) -> Run {
+    let pid = child.id() as libc::pid_t;
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let t_err = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    // Watchdog: kill our own child (by pid) if it overruns.
+    let done = Arc::new(AtomicBool::new(false));
+    let d2 = done.clone();
+    let watchdog = thread::spawn(move || {
+        while start.elapsed() < limit {
+            if d2.load(Ordering::SeqCst) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        if !d2.load(Ordering::SeqCst) {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child; the Child handle is not waited on elsewhere.
+    unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    done.store(true, Ordering::SeqCst);
+    let _ = watchdog.join();
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    std::mem::forget(child);
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Run {
+        code,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+        elapsed: start.elapsed(),
+        max_rss_kb: ru.ru_maxrss,
+        cpu_s: tv(ru.ru_utime) + tv(ru.ru_stime),
+    }
+}
+
+/// The engines a test should cover here: epoll always, io_uring where the
+/// kernel allows it.
+pub fn uring_available() -> bool {
+    let ok = blast::io::uring::probe().is_ok();
+    if !ok {
+        eprintln!("skipping: io_uring is unavailable on this kernel/container");
+    }
+    ok
+}
