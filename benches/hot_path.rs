@@ -1,1 +1,155 @@
-fn main() {}
+//! Micro-benchmarks of the per-request hot path, through the public API:
+//! response parsing, recording one response, and the once-per-interval
+//! snapshot + merge. A small hand-written harness (no dependencies): each
+//! case runs a few rounds of N iterations and prints the median ns/op.
+//!
+//! Run with `cargo bench --bench hot_path`. Under `cargo test --all-targets`
+//! (which passes no `--bench` flag) every case runs once, as a smoke test.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use blast::aggregate::Aggregator;
+use blast::response::ResponseParser;
+use blast::stats::Stats;
+
+const ROUNDS: usize = 7;
+
+/// A typical small keep-alive response (~130 bytes), framed by Content-Length.
+const CONTENT_LENGTH: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: nginx/1.24.0\r\n\
+Date: Sun, 23 Nov 2025 10:00:00 GMT\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: 13\r\n\
+\r\n\
+Hello, world!";
+
+/// The same body, chunked, in two chunks.
+const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\n\
+Server: hyper\r\n\
+Date: Sun, 23 Nov 2025 10:00:00 GMT\r\n\
+Content-Type: text/plain\r\n\
+Transfer-Encoding: chunked\r\n\
+\r\n\
+7\r\nHello, \r\n6\r\nworld!\r\n0\r\n\r\n";
+
+/// Run `f` `iters` times per round, `rounds` times; return median ns/op.
+fn measure(rounds: usize, iters: u64, mut f: impl FnMut(u64)) -> f64 {
+    let mut per_op: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for i in 0..iters {
+                f(black_box(i));
+            }
+            start.elapsed().as_nanos() as f64 / iters as f64
+        })
+        .collect();
+    per_op.sort_by(|a, b| a.total_cmp(b));
+    per_op[per_op.len() / 2]
+}
+
+/// Pick N so one round takes about `target` (at least one iteration).
+fn calibrate(target: Duration, mut f: impl FnMut(u64)) -> u64 {
+    let mut n: u64 = 1;
+    loop {
+        let start = Instant::now();
+        for i in 0..n {
+            f(black_box(i));
+        }
+        let t = start.elapsed();
+        if t >= target / 10 || n >= 1 << 32 {
+            let per = t.as_nanos().max(1) as f64 / n as f64;
+            return ((target.as_nanos() as f64 / per) as u64).max(1);
+        }
+        n *= 2;
+    }
+}
+
+struct Bench {
+    /// Full run (`cargo bench`) or one quick pass (`cargo test`).
+    full: bool,
+    round: Duration,
+}
+
+impl Bench {
+    fn run(&self, name: &str, mut f: impl FnMut(u64)) {
+        let (rounds, iters) = if self.full {
+            (ROUNDS, calibrate(self.round, &mut f))
+        } else {
+            (1, 1)
+        };
+        let ns = measure(rounds, iters, &mut f);
+        println!("{name:<28} {ns:>10.1} ns/op   ({rounds} rounds x {iters})");
+    }
+}
+
+fn parse_one(p: &mut ResponseParser, bytes: &[u8]) {
+    p.reset();
+    let r = p.feed(black_box(bytes)).expect("valid response");
+    assert!(r.done && r.consumed == bytes.len());
+    black_box(p.status());
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test` does not.
+    let full = std::env::args().any(|a| a == "--bench");
+    let bench = Bench {
+        full,
+        round: Duration::from_millis(150),
+    };
+
+    let mut parser = ResponseParser::new(false);
+    bench.run("parse_content_length", |_| {
+        parse_one(&mut parser, CONTENT_LENGTH)
+    });
+    bench.run("parse_chunked", |_| parse_one(&mut parser, CHUNKED));
+
+    // Latencies spread over a realistic range (50 us .. ~6.6 ms), so the
+    // histogram index math is not always hitting the same bucket.
+    let mut stats = Stats::new();
+    bench.run("record_response", |i| {
+        let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
+        stats.record_response(black_box(200), black_box(lat));
+    });
+    black_box(stats.requests);
+
+    // Once per interval per worker: swap the histograms out into a snapshot
+    // (after ~1000 recorded responses) and merge it into the aggregator. Only
+    // take_snapshot and add are timed, not the records between. A fresh
+    // aggregator per round keeps its per-second timeline bounded.
+    let rounds = if full { ROUNDS } else { 1 };
+    let iters: u32 = if full { 200 } else { 1 };
+    let mut stats = Stats::new();
+    let (mut snap_ns, mut add_ns) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let mut agg = Aggregator::new(1, false);
+        let (mut in_snap, mut in_add) = (Duration::ZERO, Duration::ZERO);
+        for seq in 0..iters {
+            for k in 0..1000u64 {
+                stats.record_response(200, 50 + (k * 97) % 5000);
+            }
+            let t0 = Instant::now();
+            let snap = stats.take_snapshot(0, seq, Duration::from_secs(u64::from(seq) + 1));
+            let t1 = Instant::now();
+            agg.add(black_box(snap));
+            let t2 = Instant::now();
+            in_snap += t1 - t0;
+            in_add += t2 - t1;
+        }
+        black_box(&agg);
+        snap_ns.push(in_snap.as_nanos() as f64 / f64::from(iters));
+        add_ns.push(in_add.as_nanos() as f64 / f64::from(iters));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (s, a) = (median(snap_ns), median(add_ns));
+    for (name, ns) in [
+        ("take_snapshot", s),
+        ("aggregator_add", a),
+        ("snapshot_and_merge", s + a),
+    ] {
+        println!("{name:<28} {ns:>10.1} ns/op   ({rounds} rounds x {iters})");
+    }
+}

@@ -227,7 +227,7 @@ fn serve(mut s: TcpStream, b: &Behavior, c: &Counters) {
                 n,
                 connection_header,
             } => {
-                let last = served_here % n == 0;
+                let last = served_here.is_multiple_of(*n);
                 let hdr = if last && *connection_header {
                     "Connection: close\r\n"
                 } else {
@@ -239,7 +239,7 @@ fn serve(mut s: TcpStream, b: &Behavior, c: &Counters) {
                 close = last;
             }
             Behavior::CutMidBody { every, reset } => {
-                if served_here % every == 0 {
+                if served_here.is_multiple_of(*every) {
                     let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-part");
                     c.bytes_written.fetch_add(50, Ordering::SeqCst);
                     if *reset {

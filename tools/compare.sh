@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Run blast and wrk side by side against one target on loopback and print
+# the medians (req/s, client CPU, requests per client CPU-second, peak RSS)
+# as a Markdown table. See tools/README.md.
+#
+#   tools/compare.sh                          # blast's built-in target
+#   TARGET=nginx tools/compare.sh             # nginx (static body)
+#   MODE=rss tools/compare.sh                 # peak RSS with 10,000 connections
+#
+# Env: CONNS THREADS DURATION ROUNDS ENGINE TARGET TARGET_CPUS CLIENT_CPUS
+#      TARGET_THREADS PORT BLAST WRK MODE
+set -euo pipefail
+
+MODE=${MODE:-throughput}
+case "$MODE" in
+throughput)
+    CONNS=${CONNS:-64}
+    DURATION=${DURATION:-5s}
+    ROUNDS=${ROUNDS:-5}
+    ;;
+rss)
+    CONNS=${CONNS:-10000}
+    DURATION=${DURATION:-3s}
+    ROUNDS=${ROUNDS:-3}
+    ;;
+*)
+    echo "compare.sh: MODE must be throughput or rss" >&2
+    exit 2
+    ;;
+esac
+THREADS=${THREADS:-1}
+ENGINE=${ENGINE:-auto}
+TARGET=${TARGET:-blast}
+TARGET_CPUS=${TARGET_CPUS:-1}
+CLIENT_CPUS=${CLIENT_CPUS:-0}
+TARGET_THREADS=${TARGET_THREADS:-1}
+PORT=${PORT:-0}
+WRK=${WRK:-wrk}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -z "${BLAST:-}" ]]; then
+    (cd "$root" && cargo build --release --quiet)
+    BLAST=$root/target/release/blast
+fi
+command -v "$WRK" >/dev/null || { echo "compare.sh: wrk not found" >&2; exit 1; }
+[[ -x "$BLAST" ]] || { echo "compare.sh: $BLAST is not executable" >&2; exit 1; }
+
+# Duration in seconds (wrk/blast syntax: 500ms, 5s, 2m, 1h, or plain seconds).
+dur_s=$(python3 -c '
+import re, sys
+m = re.fullmatch(r"([0-9.]+)(ms|s|m|h)?", sys.argv[1])
+if not m: sys.exit("compare.sh: bad DURATION " + sys.argv[1])
+print(float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)])
+' "$DURATION")
+
+# Many connections need many descriptors (the target shares this limit).
+want_fds=$((CONNS * 2 + 1024))
+if (($(ulimit -n) < want_fds)); then
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    if (($(ulimit -n) < CONNS + 64)); then
+        echo "compare.sh: ulimit -n is $(ulimit -n), too low for $CONNS connections" >&2
+        exit 1
+    fi
+fi
+
+tmp=$(mktemp -d)
+target_pid=
+cleanup() {
+    if [[ -n "$target_pid" ]]; then
+        kill "$target_pid" 2>/dev/null || true
+        wait "$target_pid" 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Wait until something accepts on 127.0.0.1:$1.
+wait_port() {
+    for _ in $(seq 100); do
+        if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$1" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$target_pid" 2>/dev/null || { echo "compare.sh: target exited" >&2; cat "$tmp"/target.* >&2 || true; exit 1; }
+        sleep 0.1
+    done
+    echo "compare.sh: target did not come up on port $1" >&2
+    exit 1
+}
+
+case "$TARGET" in
+blast)
+    taskset -c "$TARGET_CPUS" "$BLAST" target --listen "127.0.0.1:$PORT" \
+        --threads "$TARGET_THREADS" --cpus "$TARGET_CPUS" >"$tmp/target.out" 2>"$tmp/target.err" &
+    target_pid=$!
+    url=
+    for _ in $(seq 100); do
+        url=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$tmp/target.out")
+        [[ -n "$url" ]] && break
+        kill -0 "$target_pid" 2>/dev/null || { cat "$tmp/target.err" >&2; exit 1; }
+        sleep 0.1
+    done
+    [[ -n "$url" ]] || { echo "compare.sh: blast target printed no address" >&2; exit 1; }
+    url=$url/
+    target_desc="blast target --threads $TARGET_THREADS --cpus $TARGET_CPUS (taskset -c $TARGET_CPUS)"
+    ;;
+nginx)
+    [[ "$PORT" != 0 ]] || PORT=$(free_port)
+    mkdir -p "$tmp/nginx/logs"
+    cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes $TARGET_THREADS;
+worker_rlimit_nofile $(ulimit -n);
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log warn;
+events {
+    worker_connections 20000;
+}
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 65s;
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    server {
+        listen 127.0.0.1:$PORT backlog=4096;
+        location / {
+            default_type text/plain;
+            return 200 "Hello, world!";
+        }
+    }
+}
+EOF
+    taskset -c "$TARGET_CPUS" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
+        >"$tmp/target.out" 2>"$tmp/target.err" &
+    target_pid=$!
+    url=http://127.0.0.1:$PORT/
+    target_desc="nginx $(nginx -v 2>&1 | sed 's|.*/||'), worker_processes $TARGET_THREADS, return 200 (13 B) (taskset -c $TARGET_CPUS)"
+    ;;
+*)
+    echo "compare.sh: TARGET must be blast or nginx" >&2
+    exit 2
+    ;;
+esac
+wait_port "$(sed 's|.*:\([0-9]*\)/$|\1|' <<<"$url")"
+
+# CPU ticks (user+sys) used so far by the target and its children.
+target_ticks() {
+    local sum=0 p
+    for p in $target_pid $(pgrep -P "$target_pid" || true); do
+        [[ -r /proc/$p/stat ]] || continue
+        sum=$((sum + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")))
+    done
+    echo "$sum"
+}
+
+wrk_cmd=("$WRK" -c "$CONNS" -t "$THREADS" -d "$DURATION" "$url")
+blast_cmd=("$BLAST" -c "$CONNS" -t "$THREADS" -d "$DURATION" --engine "$ENGINE" --json "$url")
+time_cmd=(taskset -c "$CLIENT_CPUS" /usr/bin/time -f '%U %S %M' -o "$tmp/time")
+hz=$(getconf CLK_TCK)
+
+# One run; appends "tool round rps cpu_s rss_kb errors target_cpu_s" to results.
+run_one() {
+    local tool=$1 round=$2 rps errors t0 t1
+    t0=$(target_ticks)
+    if [[ $tool == wrk ]]; then
+        "${time_cmd[@]}" "${wrk_cmd[@]}" >"$tmp/out" 2>"$tmp/err" ||
+            { echo "compare.sh: wrk failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
+        rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/out")
+        errors=$(awk '/Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
+                      /Non-2xx or 3xx/ { n += $NF } END { print n + 0 }' "$tmp/out")
+    else
+        "${time_cmd[@]}" "${blast_cmd[@]}" >"$tmp/out" 2>"$tmp/err" ||
+            { echo "compare.sh: blast failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
+        read -r rps errors < <(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(j["rps"], sum(j["errors"].values()))' "$tmp/out")
+    fi
+    t1=$(target_ticks)
+    read -r user sys rss <"$tmp/time"
+    [[ -n "$rps" ]] || { echo "compare.sh: no req/s from $tool" >&2; cat "$tmp/out" >&2; exit 1; }
+    echo "$tool $round $rps $(python3 -c "print($user + $sys)") $rss $errors $(python3 -c "print(($t1 - $t0) / $hz)")" >>"$tmp/results"
+    printf '  round %d %-5s %12.0f req/s  cpu %5.2fs  rss %6d KB  errors %s\n' \
+        "$round" "$tool" "$rps" "$(python3 -c "print($user + $sys)")" "$rss" "$errors" >&2
+}
+
+echo "compare.sh: MODE=$MODE TARGET=$TARGET $url, $ROUNDS rounds of $DURATION" >&2
+: >"$tmp/results"
+for round in $(seq "$ROUNDS"); do
+    if ((round % 2)); then
+        run_one wrk "$round"
+        run_one blast "$round"
+    else
+        run_one blast "$round"
+        run_one wrk "$round"
+    fi
+done
+
+blast_ver=$("$BLAST" --version 2>/dev/null || echo blast)
+wrk_ver=$("$WRK" -v 2>&1 | head -1 | awk '{ print $1, $2 }' || true)
+cat <<EOF
+
+### blast vs wrk ($MODE, $TARGET target)
+
+- machine: $(nproc) CPUs, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+- target: $target_desc, $url
+- clients pinned: taskset -c $CLIENT_CPUS; $ROUNDS rounds, order alternating; medians
+- script: MODE=$MODE TARGET=$TARGET CONNS=$CONNS THREADS=$THREADS DURATION=$DURATION ROUNDS=$ROUNDS ENGINE=$ENGINE TARGET_CPUS=$TARGET_CPUS CLIENT_CPUS=$CLIENT_CPUS tools/compare.sh
+- wrk ($wrk_ver): \`${wrk_cmd[*]}\`
+- blast ($blast_ver): \`${blast_cmd[*]#"$root"/}\`
+
+EOF
+python3 - "$tmp/results" "$dur_s" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+dur = float(sys.argv[2])
+med = {}
+for tool in ("wrk", "blast"):
+    r = [x for x in rows if x[0] == tool]
+    rps = statistics.median(float(x[2]) for x in r)
+    cpu = statistics.median(float(x[3]) for x in r)
+    per_cpu = statistics.median(float(x[2]) * dur / max(float(x[3]), 1e-9) for x in r)
+    rss = statistics.median(float(x[4]) for x in r) / 1024
+    err = statistics.median(int(x[5]) for x in r)
+    tcpu = statistics.median(float(x[6]) for x in r)
+    med[tool] = (rps, cpu, per_cpu, rss, err, tcpu)
+print("| | req/s | client CPU s (user+sys) | req per client CPU-s | peak RSS MB | errors | target CPU s |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for tool in ("wrk", "blast"):
+    rps, cpu, per_cpu, rss, err, tcpu = med[tool]
+    print(f"| {tool} | {rps:,.0f} | {cpu:.2f} | {per_cpu:,.0f} | {rss:.1f} | {err:g} | {tcpu:.2f} |")
+w, b = med["wrk"], med["blast"]
+ratio = lambda i: f"{b[i] / w[i]:.2f}x" if w[i] else "n/a"
+print(f"| blast/wrk | {ratio(0)} | {ratio(1)} | {ratio(2)} | {ratio(3)} | | |")
+EOF
