@@ -10,13 +10,26 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-/// One interval, summed over the workers that have reported it.
+/// One interval, summed over the workers that have reported it. Its
+/// histogram is dropped once every worker has reported, so a long run keeps
+/// two numbers per second, not a histogram per second.
 struct Interval {
     reports: usize,
     end: Duration,
     requests: u64,
     errors: u64,
-    latency: Histogram<u64>,
+    latency: Option<Histogram<u64>>,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+impl Interval {
+    fn close(&mut self) {
+        if let Some(h) = self.latency.take() {
+            self.p50_us = h.value_at_quantile(0.5);
+            self.p99_us = h.value_at_quantile(0.99);
+        }
+    }
 }
 
 pub struct Aggregator {
@@ -105,16 +118,23 @@ impl Aggregator {
             end: Duration::ZERO,
             requests: 0,
             errors: 0,
-            latency: stats::latency_histogram(),
+            latency: Some(stats::latency_histogram()),
+            p50_us: 0,
+            p99_us: 0,
         });
         iv.reports += 1;
         iv.end = iv.end.max(s.elapsed);
         iv.requests += s.requests;
         iv.errors += errors;
-        let _ = iv.latency.add(&s.latency);
-        if self.progress && iv.reports == self.workers && self.shown.is_none_or(|k| k < s.seq) {
-            self.shown = Some(s.seq);
-            self.print_progress(s.seq);
+        if let Some(h) = &mut iv.latency {
+            let _ = h.add(&s.latency);
+        }
+        if iv.reports == self.workers {
+            iv.close();
+            if self.progress && self.shown.is_none_or(|k| k < s.seq) {
+                self.shown = Some(s.seq);
+                self.print_progress(s.seq);
+            }
         }
     }
 
@@ -130,13 +150,16 @@ impl Aggregator {
             iv.end.as_secs_f64(),
             self.requests,
             report::format_metric(iv.requests as f64),
-            report::format_time_us(iv.latency.value_at_quantile(0.99) as f64),
+            report::format_time_us(iv.p99_us as f64),
             errors
         );
         let _ = err.flush();
     }
 
-    pub fn into_summary(self, info: RunInfo, interrupted: bool) -> Summary {
+    pub fn into_summary(mut self, info: RunInfo, interrupted: bool) -> Summary {
+        for iv in self.intervals.values_mut() {
+            iv.close();
+        }
         let status_errors = self
             .status
             .iter()
@@ -162,8 +185,8 @@ impl Aggregator {
                 } else {
                     0.0
                 },
-                p50_us: iv.latency.value_at_quantile(0.5),
-                p99_us: iv.latency.value_at_quantile(0.99),
+                p50_us: iv.p50_us,
+                p99_us: iv.p99_us,
                 errors: iv.errors,
             });
             prev_end = iv.end;
@@ -243,6 +266,10 @@ mod tests {
         assert_eq!(sum.timeline.len(), 2);
         assert_eq!(sum.timeline[0].requests, 202);
         assert_eq!(sum.timeline[0].errors, 4);
+        // 2 x (10, 20, .. 1000 us) and 2 x 5000 us: the 101st of 202 is 510 us.
+        assert_eq!(sum.timeline[0].p50_us, 510);
+        assert_eq!(sum.timeline[0].p99_us, 1000);
+        assert_eq!(sum.timeline[1].p50_us, 7);
         assert_eq!(sum.timeline[1].requests, 2);
         assert!((sum.timeline[1].rps - 4.0).abs() < 1e-9);
     }

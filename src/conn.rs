@@ -19,8 +19,15 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// Bytes read per receive; an incomplete head must fit in it.
-pub const RECV_BUF: usize = 64 * 1024;
+/// Receive buffer a connection starts with: enough for a typical response
+/// head and small body, and half a page, so 10,000 connections cost less
+/// memory than wrk's (which touches one page of its 8 KB buffer each).
+pub const RECV_BUF: usize = 2 * 1024;
+/// A read that fills the buffer grows it (once per connection, never per
+/// request) up to this size, so large bodies stream in fewer reads.
+pub const BODY_BUF: usize = 64 * 1024;
+/// A response head may grow the buffer up to this size.
+pub const MAX_HEAD: usize = 256 * 1024;
 
 /// What the worker and a connection share about that connection.
 pub struct Slot {
@@ -56,15 +63,9 @@ enum Exchange {
     Stopped,
 }
 
-/// Where unparsed bytes sit in the receive buffer.
-struct Pending {
-    start: usize,
-    end: usize,
-}
-
 pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let slot = &w.slots[idx];
-    let mut buf = RecvBuf::new(RECV_BUF);
+    let mut buf = RecvBuf::with_capacity(RECV_BUF);
     let mut parser = ResponseParser::new(w.head_request);
     let mut backoff = Duration::ZERO;
     // A request claimed from the -n budget but not yet sent to completion.
@@ -106,7 +107,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             .record_connect(started.elapsed().as_micros() as u64);
         slot.fd.set(conn.fd());
         parser.reset();
-        let mut pending = Pending { start: 0, end: 0 };
+        buf.clear();
+        // Parse position in `buf`; bytes before it are consumed.
+        let mut cursor = 0usize;
         let mut reused = false;
 
         loop {
@@ -125,7 +128,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 &mut conn,
                 &mut buf,
                 &mut parser,
-                &mut pending,
+                &mut cursor,
                 reused,
             )
             .await;
@@ -173,7 +176,7 @@ async fn exchange<T: Transport>(
     conn: &mut T,
     buf: &mut RecvBuf,
     parser: &mut ResponseParser,
-    p: &mut Pending,
+    cursor: &mut usize,
     reused: bool,
 ) -> Exchange {
     let t0 = Instant::now();
@@ -191,38 +194,36 @@ async fn exchange<T: Transport>(
     }
     let mut got = 0usize;
     loop {
-        if p.start < p.end {
-            match parser.feed(&buf.bytes()[p.start..p.end]) {
+        if *cursor < buf.len() {
+            match parser.feed(&buf.data()[*cursor..]) {
                 Err(f) => return Exchange::Failed(f),
                 Ok(pr) => {
-                    p.start += pr.consumed;
+                    *cursor += pr.consumed;
                     if pr.done {
                         let us = t0.elapsed().as_micros() as u64;
                         w.stats.borrow_mut().record_response(parser.status(), us);
                         let keep_alive = parser.keep_alive();
                         parser.reset();
-                        if p.start == p.end {
-                            *p = Pending { start: 0, end: 0 };
+                        if *cursor == buf.len() {
+                            buf.clear();
+                            *cursor = 0;
                         }
                         return Exchange::Done { keep_alive };
                     }
                 }
             }
-            if p.start == p.end {
-                *p = Pending { start: 0, end: 0 };
-            } else if p.start > 0 {
-                // An incomplete head: move it to the front, read the rest behind it.
-                buf.bytes_mut().copy_within(p.start..p.end, 0);
-                *p = Pending {
-                    start: 0,
-                    end: p.end - p.start,
-                };
+            if *cursor == buf.len() {
+                buf.clear();
+            } else {
+                // An incomplete head: keep it at the front, read the rest behind it.
+                buf.discard_front(*cursor);
             }
+            *cursor = 0;
         }
-        if p.end == buf.len() {
+        if buf.is_full() && !buf.grow(MAX_HEAD) {
             return Exchange::Failed(Fault::ParseHeadTooLarge);
         }
-        let r = conn.read_at(buf, p.end).await;
+        let r = conn.read(buf).await;
         if w.stop.get() {
             return Exchange::Stopped;
         }
@@ -244,8 +245,10 @@ async fn exchange<T: Transport>(
             }
             Ok(n) => {
                 got += n;
-                p.end += n;
                 w.stats.borrow_mut().record_bytes(n);
+                if buf.is_full() {
+                    buf.grow(BODY_BUF);
+                }
             }
             Err(e) if got == 0 && reused && is_reset(&e) => return Exchange::Stale,
             Err(e) if is_reset(&e) => return Exchange::Failed(Fault::ReadReset),
