@@ -86,6 +86,16 @@ pub fn print_report(cfg: &Config, s: &Summary) -> std::io::Result<()> {
     }
 }
 
+/// Opt this process out of transparent huge pages. mimalloc asks for them,
+/// and a 2 MiB page backing a few touched bytes made an idle blast 18 MB
+/// resident (5.6 MB without); measured throughput did not change.
+pub fn limit_memory() {
+    // SAFETY: prctl with integer arguments only; failure leaves THP as it was.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_sigint(_: libc::c_int) {
@@ -188,7 +198,7 @@ pub fn calibrate_main(a: &cli::CalibrateArgs) -> Result<i32, Error> {
             cfg.engine.name(),
             opts.threads
         );
-        println!("A service that a run of blast drives to a similar rate is not the bottleneck; blast is.");
+        println!("If a run against your service reaches about this rate, blast is the limit, not the service: add threads or load boxes.");
     }
     Ok(0)
 }
