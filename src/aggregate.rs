@@ -142,6 +142,17 @@ impl Aggregator {
         let Some(iv) = self.intervals.get(&seq) else {
             return;
         };
+        let start = self
+            .intervals
+            .range(..seq)
+            .next_back()
+            .map_or(Duration::ZERO, |(_, p)| p.end);
+        let secs = iv.end.saturating_sub(start).as_secs_f64();
+        let rate = if secs > 0.0 {
+            iv.requests as f64 / secs
+        } else {
+            0.0
+        };
         let errors: u64 = self.intervals.values().map(|i| i.errors).sum();
         let mut err = std::io::stderr().lock();
         let _ = write!(
@@ -149,7 +160,7 @@ impl Aggregator {
             "\r\x1b[K[{:>5.1}s] {} requests, {} req/s, p99 {}, {} errors",
             iv.end.as_secs_f64(),
             self.requests,
-            report::format_metric(iv.requests as f64),
+            report::format_metric(rate),
             report::format_time_us(iv.p99_us as f64),
             errors
         );

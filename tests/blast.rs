@@ -34,6 +34,7 @@ both_engines!(
     keepalive_reuses_connections,
     server_closes_between_responses_silently,
     server_closes_with_connection_close,
+    peer_close_leaves_no_close_wait,
     mid_response_close_is_read_error,
     reset_mid_response_is_read_error,
     timeout_replaces_connection,
@@ -149,6 +150,53 @@ fn server_closes_between_responses_silently(engine: &str) {
         "reconnected after each close: {}",
         s.connections()
     );
+}
+
+fn peer_close_leaves_no_close_wait(engine: &str) {
+    // The server closes after every response; blast must close its side too,
+    // or sockets pile up in CLOSE_WAIT.
+    let s = Server::start(Behavior::CloseAfter {
+        n: 1,
+        connection_header: false,
+    });
+    let child = command(&[
+        "-c",
+        "4",
+        "-t",
+        "1",
+        "-d",
+        "1500ms",
+        "--engine",
+        engine,
+        "--json",
+        &s.url(),
+    ])
+    .spawn()
+    .unwrap();
+    let pid = child.id();
+    let start = Instant::now();
+    let mut most = 0;
+    while start.elapsed() < Duration::from_millis(1200) {
+        std::thread::sleep(Duration::from_millis(100));
+        let sockets = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| {
+                        std::fs::read_link(e.path())
+                            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        most = most.max(sockets);
+    }
+    let r = support::wait_child(child, start, Duration::from_secs(10));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert!(u(&j, "requests") > 50, "{j}");
+    assert_eq!(u(&j, "errors.read"), 0, "{j}");
+    assert!(most <= 4, "blast held {most} sockets with -c 4");
+    assert!(s.connections() > 50);
 }
 
 fn server_closes_with_connection_close(engine: &str) {
