@@ -109,7 +109,7 @@ fn main() {
     let mut stats = Stats::new();
     bench.run("record_response", |i| {
         let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
-        stats.record_response(black_box(200), black_box(lat));
+        stats.record_response(black_box(200), black_box(lat), black_box(lat));
     });
     black_box(stats.requests);
 
@@ -126,7 +126,7 @@ fn main() {
         let (mut in_snap, mut in_add) = (Duration::ZERO, Duration::ZERO);
         for seq in 0..iters {
             for k in 0..1000u64 {
-                stats.record_response(200, 50 + (k * 97) % 5000);
+                stats.record_response(200, 50 + (k * 97) % 5000, 50 + (k * 97) % 5000);
             }
             let t0 = Instant::now();
             let snap = stats.take_snapshot(0, seq, Duration::from_secs(u64::from(seq) + 1));

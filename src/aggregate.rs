@@ -40,14 +40,18 @@ pub struct Aggregator {
     status: BTreeMap<u16, u64>,
     faults: [u64; Fault::COUNT],
     latency: Histogram<u64>,
+    service: Histogram<u64>,
     connect: Histogram<u64>,
     rate: Histogram<u64>,
     in_flight_at_end: u64,
+    not_sent_at_end: u64,
     elapsed: Duration,
     intervals: BTreeMap<u32, Interval>,
     /// Progress printed up to this interval.
     shown: Option<u32>,
     progress: bool,
+    /// Printed before the progress line (the step of `blast find`).
+    pub label: String,
 }
 
 impl Aggregator {
@@ -60,13 +64,16 @@ impl Aggregator {
             status: BTreeMap::new(),
             faults: [0; Fault::COUNT],
             latency: stats::latency_histogram(),
+            service: stats::latency_histogram(),
             connect: stats::latency_histogram(),
             rate: stats::rate_histogram(),
             in_flight_at_end: 0,
+            not_sent_at_end: 0,
             elapsed: Duration::ZERO,
             intervals: BTreeMap::new(),
             shown: None,
             progress,
+            label: String::new(),
         }
     }
 
@@ -103,9 +110,11 @@ impl Aggregator {
             .sum::<u64>();
         // Same bounds everywhere, so `add` cannot fail.
         let _ = self.latency.add(&s.latency);
+        let _ = self.service.add(&s.service);
         let _ = self.connect.add(&s.connect);
         let _ = self.rate.add(&s.rate);
         self.in_flight_at_end += s.in_flight_at_end;
+        self.not_sent_at_end += s.not_sent_at_end;
         self.elapsed = self.elapsed.max(s.elapsed);
         if s.last {
             self.finished += 1;
@@ -157,7 +166,8 @@ impl Aggregator {
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
-            "\r\x1b[K[{:>5.1}s] {} requests, {} req/s, p99 {}, {} errors",
+            "\r\x1b[K{}[{:>5.1}s] {} requests, {} req/s, p99 {}, {} errors",
+            self.label,
             iv.end.as_secs_f64(),
             self.requests,
             report::format_metric(rate),
@@ -211,11 +221,12 @@ impl Aggregator {
             errors: ErrorCounts::from_faults(&self.faults, status_errors),
             error_details: details,
             latency: self.latency,
+            service: self.service,
             connect: self.connect,
             rate: self.rate,
             timeline,
             in_flight_at_end: self.in_flight_at_end,
-            not_sent_at_end: 0,
+            not_sent_at_end: self.not_sent_at_end,
             interrupted,
         }
     }
@@ -239,6 +250,7 @@ mod tests {
             duration_s: Some(2.0),
             requests_limit: None,
             rate: None,
+            ramp_up_s: 0.0,
             method: "GET".into(),
             timeout_s: 2.0,
             engine: "epoll".into(),
@@ -251,13 +263,13 @@ mod tests {
         for w in 0..2 {
             let mut s = Stats::new();
             for v in 1..=100 {
-                s.record_response(200, v * 10);
+                s.record_response(200, v * 10, v * 10);
             }
-            s.record_response(500, 5000);
+            s.record_response(500, 5000, 5000);
             s.record_fault(Fault::ReadReset);
             s.record_bytes(1000);
             agg.add(s.take_snapshot(w, 0, Duration::from_secs(1)));
-            s.record_response(200, 7);
+            s.record_response(200, 7, 7);
             let mut last = s.take_snapshot(w, 1, Duration::from_millis(1500));
             last.last = true;
             last.in_flight_at_end = 3;
@@ -293,7 +305,7 @@ mod tests {
             let mut s = Stats::new();
             for v in 0..1000u64 {
                 let us = 1 + (v * 7919 + w * 104729) % 50_000;
-                s.record_response(200, us);
+                s.record_response(200, us, us);
                 all.record(us).unwrap();
             }
             let mut snap = s.take_snapshot(w as usize, 0, Duration::from_secs(1));

@@ -22,7 +22,11 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
+    /// Search the maximum sustainable throughput under an SLO
+    Find(FindArgs),
     /// Built-in HTTP/1.1 target server, for calibration and tests
     Target(TargetArgs),
     /// Start the built-in target in-process and measure how many req/s this box generates
@@ -50,6 +54,18 @@ pub struct RunArgs {
     /// Stop after exactly N requests (each a response or an error)
     #[arg(short = 'n', long = "requests", value_name = "N", value_parser = parse_count)]
     pub requests: Option<u64>,
+
+    /// Open loop: N requests/s in total; latency counts from each request's scheduled time
+    #[arg(short = 'R', long = "rate", value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Open connections (closed loop) or raise the rate (-R) linearly over D
+    #[arg(long = "ramp-up", value_name = "D", value_parser = parse_duration)]
+    pub ramp_up: Option<Duration>,
+
+    /// Objectives, e.g. "p99<250ms,errors<1%,rps>5000"; exit 1 when one fails
+    #[arg(long = "slo", value_name = "EXPR")]
+    pub slo: Option<String>,
 
     /// Extra header "Name: value", repeatable; replaces a default of that name
     #[arg(short = 'H', long = "header", value_name = "K: V")]
@@ -102,6 +118,24 @@ pub struct RunArgs {
     /// No live progress line on stderr
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FindArgs {
+    /// Offered rate of the first step, requests/s
+    #[arg(long = "start", value_name = "R", default_value = "100", value_parser = parse_rate)]
+    pub start: f64,
+    /// Highest rate to try, requests/s
+    #[arg(long = "max", value_name = "R", default_value = "1M", value_parser = parse_rate)]
+    pub max: f64,
+    /// Length of each step
+    #[arg(long = "step-duration", value_name = "D", default_value = "5s", value_parser = parse_duration)]
+    pub step_duration: Duration,
+    /// Stop bisecting when the bracket is this narrow, e.g. 5%
+    #[arg(long = "precision", value_name = "P", default_value = "5%", value_parser = parse_percent)]
+    pub precision: f64,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -166,6 +200,40 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A rate in requests/s: "2000", "2.5k", "1M", "0.5". Must be > 0.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        _ => (t, 1.0),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a rate in requests/s (e.g. 2000, 2.5k)"))?;
+    let r = n * mult;
+    if !r.is_finite() || r <= 0.0 || r > 1e9 {
+        return Err(format!(
+            "'{s}' must be more than 0 and at most 1G requests/s"
+        ));
+    }
+    Ok(r)
+}
+
+/// "5%" or "0.05" as a fraction.
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let f = match t.strip_suffix('%') {
+        Some(p) => p.parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("'{s}' is not a percentage (e.g. 5%)"))?;
+    if !(f > 0.0 && f < 1.0) {
+        return Err(format!("'{s}' must be between 0% and 100%"));
+    }
+    Ok(f)
+}
+
 /// A count with an optional metric suffix: "400", "10k", "1M". Must be >= 1.
 pub fn parse_count(s: &str) -> Result<u64, String> {
     let n = parse_metric(s, 1000)?;
@@ -222,6 +290,20 @@ mod tests {
         assert!(parse_count("-5").is_err());
         assert!(parse_count("ten").is_err());
         assert!(parse_count("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn rates_and_percents() {
+        assert_eq!(parse_rate("2000"), Ok(2000.0));
+        assert_eq!(parse_rate("2.5k"), Ok(2500.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("-3").is_err());
+        assert!(parse_rate("fast").is_err());
+        assert_eq!(parse_percent("5%"), Ok(0.05));
+        assert_eq!(parse_percent("0.1"), Ok(0.1));
+        assert!(parse_percent("0%").is_err());
+        assert!(parse_percent("x").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use crate::cli::RunArgs;
 use crate::error::{usage, Error};
 use crate::request::{self, FormPart, Header, RequestSpec};
+use crate::slo::Slo;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
@@ -58,6 +59,10 @@ pub struct Config {
     pub threads: u64,
     pub duration: Option<Duration>,
     pub requests: Option<u64>,
+    /// Open-loop rate, requests/s over all threads (`-R`).
+    pub rate: Option<f64>,
+    pub ramp_up: Duration,
+    pub slo: Option<Slo>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub warmup: Duration,
@@ -119,6 +124,21 @@ impl Config {
             return Err(usage("--connect-timeout must be longer than 0"));
         }
 
+        let slo = a
+            .slo
+            .as_deref()
+            .map(Slo::parse)
+            .transpose()
+            .map_err(usage)?;
+        if let (Some(r), Some(d)) = (a.ramp_up, duration) {
+            if r > d {
+                return Err(usage(format!(
+                    "--ramp-up {}s is longer than -d {}s",
+                    r.as_secs_f64(),
+                    d.as_secs_f64()
+                )));
+            }
+        }
         let headers = a
             .headers
             .iter()
@@ -177,6 +197,9 @@ impl Config {
             threads,
             duration,
             requests: a.requests,
+            rate: a.rate,
+            ramp_up: a.ramp_up.unwrap_or(Duration::ZERO),
+            slo,
             timeout: a.timeout,
             connect_timeout: a.connect_timeout,
             warmup: a.warmup.unwrap_or(Duration::ZERO),
@@ -199,6 +222,60 @@ impl Config {
     /// Share of `-n` for worker `i`.
     pub fn requests_of(&self, i: u64) -> Option<u64> {
         self.requests.map(|n| split(n, self.threads, i))
+    }
+}
+
+/// `blast find`: the run settings plus the search's own.
+#[derive(Clone, Debug)]
+pub struct FindConfig {
+    pub run: Config,
+    pub slo: Slo,
+    pub start: f64,
+    pub max: f64,
+    pub step: Duration,
+    pub precision: f64,
+}
+
+impl FindConfig {
+    pub fn from_args(
+        a: &crate::cli::FindArgs,
+        uring_probe: impl FnOnce() -> Result<(), String>,
+    ) -> Result<FindConfig, Error> {
+        for (given, flag) in [
+            (a.run.rate.is_some(), "-R"),
+            (a.run.requests.is_some(), "-n"),
+            (a.run.duration.is_some(), "-d"),
+            (a.run.warmup.is_some(), "--warmup"),
+            (a.run.ramp_up.is_some(), "--ramp-up"),
+        ] {
+            if given {
+                return Err(usage(format!(
+                    "blast find: {flag} is set by the search; use --start, --max and --step-duration"
+                )));
+            }
+        }
+        let run = Config::from_args(&a.run, uring_probe)?;
+        let slo = run
+            .slo
+            .clone()
+            .ok_or_else(|| usage("blast find needs --slo, e.g. --slo \"p99<50ms,errors<1%\""))?;
+        if a.max < a.start {
+            return Err(usage(format!(
+                "blast find: --max {} is below --start {}",
+                a.max, a.start
+            )));
+        }
+        if a.step_duration < Duration::from_millis(200) {
+            return Err(usage("blast find: --step-duration must be at least 200ms"));
+        }
+        Ok(FindConfig {
+            run,
+            slo,
+            start: a.start,
+            max: a.max,
+            step: a.step_duration,
+            precision: a.precision,
+        })
     }
 }
 
@@ -495,6 +572,38 @@ mod tests {
             assert_eq!(e.exit_code(), 2);
             assert!(e.to_string().contains(needle), "{e} lacks {needle}");
         }
+    }
+
+    #[test]
+    fn rate_ramp_and_slo() {
+        let c = Config::from_args(
+            &args(&[
+                "-R",
+                "2k",
+                "--ramp-up",
+                "2s",
+                "-d",
+                "5s",
+                "--slo",
+                "p99<5ms",
+                "http://127.0.0.1:1/",
+            ]),
+            ok,
+        )
+        .unwrap();
+        assert_eq!(c.rate, Some(2000.0));
+        assert_eq!(c.ramp_up, Duration::from_secs(2));
+        assert_eq!(c.slo.unwrap().conditions.len(), 1);
+        let e =
+            Config::from_args(&args(&["--slo", "p42<1ms", "http://127.0.0.1:1/"]), ok).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("p42"), "{e}");
+        let e = Config::from_args(
+            &args(&["--ramp-up", "20s", "-d", "5s", "http://127.0.0.1:1/"]),
+            ok,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("--ramp-up"), "{e}");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use crate::io::{RecvBuf, Transport};
 use crate::response::ResponseParser;
 use crate::stats::Fault;
-use crate::worker::Shared;
+use crate::worker::{Due, Shared};
 use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
@@ -49,6 +49,14 @@ impl Default for Slot {
     }
 }
 
+/// The receiving side of a connection: its buffer (allocated once), the
+/// parser, and how far into the buffer the parser has consumed.
+struct Inbox {
+    buf: RecvBuf,
+    parser: ResponseParser,
+    cursor: usize,
+}
+
 /// How one request/response exchange ended.
 enum Exchange {
     /// Complete response; may the connection be reused?
@@ -65,12 +73,26 @@ enum Exchange {
 
 pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let slot = &w.slots[idx];
-    let mut buf = RecvBuf::with_capacity(RECV_BUF);
-    let mut parser = ResponseParser::new(w.head_request);
+    let mut inbox = Inbox {
+        buf: RecvBuf::with_capacity(RECV_BUF),
+        parser: ResponseParser::new(w.head_request),
+        cursor: 0,
+    };
     let mut backoff = Duration::ZERO;
     // A request claimed from the -n budget but not yet sent to completion.
     let mut claimed = false;
+    // Its due time, once taken from the schedule (None inside: closed loop).
+    // Both carry over when a stale connection is replaced.
+    let mut due: Option<Option<Instant>> = None;
     let mut first = true;
+
+    // Closed loop with --ramp-up: connections open one after another.
+    let open_at = w.conn_start(idx);
+    let now = Instant::now();
+    if open_at > now && !w.sleep_unless_stopped(open_at - now).await {
+        w.conn_exited();
+        return;
+    }
 
     'connection: while !w.stop.get() {
         // Claim before connecting, so -n opens no connection it will not use.
@@ -106,10 +128,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             .borrow_mut()
             .record_connect(started.elapsed().as_micros() as u64);
         slot.fd.set(conn.fd());
-        parser.reset();
-        buf.clear();
-        // Parse position in `buf`; bytes before it are consumed.
-        let mut cursor = 0usize;
+        inbox.parser.reset();
+        inbox.buf.clear();
+        inbox.cursor = 0;
         let mut reused = false;
 
         loop {
@@ -122,20 +143,32 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 }
                 claimed = true;
             }
-            let outcome = exchange(
-                &w,
-                slot,
-                &mut conn,
-                &mut buf,
-                &mut parser,
-                &mut cursor,
-                reused,
-            )
-            .await;
+            let at = match due {
+                Some(at) => at,
+                None => match w.next_due() {
+                    Due::Now => None,
+                    Due::At(t) => {
+                        if !w.wait_until(t).await {
+                            break 'connection;
+                        }
+                        w.paced_write();
+                        Some(t)
+                    }
+                    Due::Idle(seen) => {
+                        if !w.wait_phase(seen).await {
+                            break 'connection;
+                        }
+                        continue;
+                    }
+                },
+            };
+            due = Some(at);
+            let outcome = exchange(&w, slot, &mut conn, &mut inbox, at, reused).await;
             slot.since.set(None);
             match outcome {
                 Exchange::Done { keep_alive } => {
                     claimed = false;
+                    due = None;
                     if !keep_alive || !w.keepalive {
                         break;
                     }
@@ -145,6 +178,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 Exchange::Stale => break,
                 Exchange::Failed(fault) => {
                     claimed = false;
+                    due = None;
                     w.stats.borrow_mut().record_fault(fault);
                     break;
                 }
@@ -174,12 +208,20 @@ async fn exchange<T: Transport>(
     w: &Shared,
     slot: &Slot,
     conn: &mut T,
-    buf: &mut RecvBuf,
-    parser: &mut ResponseParser,
-    cursor: &mut usize,
+    inbox: &mut Inbox,
+    due: Option<Instant>,
     reused: bool,
 ) -> Exchange {
+    let Inbox {
+        buf,
+        parser,
+        cursor,
+    } = inbox;
     let t0 = Instant::now();
+    // Latency counts from when the request was due (if it waited for a
+    // connection, the wait counts); a request sent a little early counts
+    // from its write.
+    let from = due.map_or(t0, |d| d.min(t0));
     slot.since.set(Some(t0));
     if let Err(e) = conn.write_all(w.request).await {
         return if w.stop.get() {
@@ -200,8 +242,11 @@ async fn exchange<T: Transport>(
                 Ok(pr) => {
                     *cursor += pr.consumed;
                     if pr.done {
-                        let us = t0.elapsed().as_micros() as u64;
-                        w.stats.borrow_mut().record_response(parser.status(), us);
+                        w.stats.borrow_mut().record_response(
+                            parser.status(),
+                            micros(from),
+                            micros(t0),
+                        );
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
@@ -234,8 +279,11 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        let us = t0.elapsed().as_micros() as u64;
-                        w.stats.borrow_mut().record_response(parser.status(), us);
+                        w.stats.borrow_mut().record_response(
+                            parser.status(),
+                            micros(from),
+                            micros(t0),
+                        );
                         Exchange::Done { keep_alive: false }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,
@@ -255,6 +303,11 @@ async fn exchange<T: Transport>(
             Err(_) => return Exchange::Failed(Fault::ReadOther),
         }
     }
+}
+
+#[inline]
+fn micros(since: Instant) -> u64 {
+    since.elapsed().as_micros() as u64
 }
 
 fn is_reset(e: &io::Error) -> bool {

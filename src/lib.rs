@@ -9,10 +9,13 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod fetch;
+pub mod find;
 pub mod io;
+pub mod pace;
 pub mod report;
 pub mod request;
 pub mod response;
+pub mod slo;
 pub mod stats;
 pub mod target;
 pub mod worker;
@@ -20,41 +23,131 @@ pub mod worker;
 use config::Config;
 use error::Error;
 use stats::{RunInfo, Summary};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Run one load test as configured and return what was measured.
 pub fn run(cfg: &Config) -> Result<Summary, Error> {
-    // Encoded once; every connection of every worker writes these bytes.
-    let request: &'static [u8] = Box::leak(cfg.request.clone().into_boxed_slice());
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let trying: u64 = (0..cfg.threads)
-        .filter(|&i| cfg.requests_of(i) != Some(0))
-        .map(|i| cfg.connections_of(i))
-        .sum();
-    let startup = worker::Startup::new(trying);
-    let handles = worker::spawn_all(cfg, request, Instant::now(), &startup, tx)
-        .map_err(|e| Error::EngineUnavailable(format!("cannot start worker threads: {e}")))?;
-    let reachable = startup.wait(cfg.connect_timeout + Duration::from_secs(1));
-    let mut agg = aggregate::Aggregator::new(handles.len(), cfg.progress && reachable.is_ok());
-    agg.collect(&rx);
-    for h in handles {
-        let _ = h.join();
-    }
-    if let Err(f) = reachable {
-        let why = match f {
-            stats::Fault::ConnectRefused => "connection refused",
-            stats::Fault::ConnectUnreachable => "host or network unreachable",
-            stats::Fault::ConnectTimeout => "timed out (--connect-timeout)",
-            _ => "connect failed",
+    let session = Session::start(cfg)?;
+    let t0 = Instant::now();
+    let pace = match cfg.rate {
+        None => worker::PaceSpec::Closed,
+        Some(r) => worker::PaceSpec::Rate {
+            total_per_sec: r,
+            ramp: cfg.ramp_up,
+        },
+    };
+    if !cfg.warmup.is_zero() {
+        let warm = worker::Phase {
+            start: t0,
+            duration: Some(cfg.warmup),
+            pace,
+            requests: None,
+            record: false,
+            last: false,
         };
-        return Err(Error::Unreachable(format!(
-            "cannot connect to {} ({}): {why}",
-            cfg.parsed.host_header(),
-            cfg.addr
-        )));
+        session.send(cfg, &warm);
     }
-    Ok(agg.into_summary(run_info(cfg), worker::INTERRUPT.load(Ordering::Relaxed)))
+    let main = worker::Phase {
+        start: t0 + cfg.warmup,
+        duration: cfg.duration,
+        pace,
+        requests: cfg.requests,
+        record: true,
+        last: true,
+    };
+    let summary = session.phase(cfg, &main, String::new());
+    session.finish(cfg, summary)
+}
+
+/// The workers of one run and the channels to them. A plain run sends one
+/// or two phases; `blast find` sends one per step on the same connections.
+pub struct Session {
+    handles: Vec<std::thread::JoinHandle<()>>,
+    phases: Vec<crossbeam_channel::Sender<worker::Phase>>,
+    snapshots: crossbeam_channel::Receiver<stats::Snapshot>,
+    startup: std::sync::Arc<worker::Startup>,
+    checked: std::cell::Cell<bool>,
+}
+
+impl Session {
+    pub fn start(cfg: &Config) -> Result<Session, Error> {
+        // Encoded once; every connection of every worker writes these bytes.
+        let request: &'static [u8] = Box::leak(cfg.request.clone().into_boxed_slice());
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let trying: u64 = (0..cfg.threads)
+            .filter(|&i| cfg.requests_of(i) != Some(0))
+            .map(|i| cfg.connections_of(i))
+            .sum();
+        let startup = worker::Startup::new(trying);
+        let worker::Workers { handles, phases } =
+            worker::spawn_all(cfg, request, Instant::now(), &startup, tx).map_err(|e| {
+                Error::EngineUnavailable(format!("cannot start worker threads: {e}"))
+            })?;
+        Ok(Session {
+            handles,
+            phases,
+            snapshots: rx,
+            startup,
+            checked: std::cell::Cell::new(false),
+        })
+    }
+
+    /// Send a phase to every worker (with its share of `-n`).
+    pub fn send(&self, cfg: &Config, p: &worker::Phase) {
+        for (i, tx) in self.phases.iter().enumerate() {
+            let mut mine = p.clone();
+            mine.requests = p.requests.map(|_| cfg.requests_of(i as u64).unwrap_or(0));
+            let _ = tx.send(mine);
+        }
+    }
+
+    /// Run a recorded phase to its end and return its summary.
+    pub fn phase(&self, cfg: &Config, p: &worker::Phase, label: String) -> Summary {
+        self.send(cfg, p);
+        let reachable = self.reachable(cfg);
+        let mut agg = aggregate::Aggregator::new(self.handles.len(), cfg.progress && reachable);
+        agg.label = label;
+        agg.collect(&self.snapshots);
+        let mut info = run_info(cfg);
+        if let worker::PaceSpec::Rate { total_per_sec, .. } = p.pace {
+            info.rate = Some(total_per_sec);
+        }
+        agg.into_summary(info, worker::INTERRUPT.load(Ordering::Relaxed))
+    }
+
+    /// After the first phase starts: did any connection get through?
+    fn reachable(&self, cfg: &Config) -> bool {
+        if self.checked.replace(true) {
+            return true;
+        }
+        self.startup
+            .wait(cfg.connect_timeout + Duration::from_secs(1))
+            .is_ok()
+    }
+
+    /// Stop the workers; exit 3 if no connection could ever be made.
+    pub fn finish<T>(self, cfg: &Config, result: T) -> Result<T, Error> {
+        drop(self.phases);
+        for h in self.handles {
+            let _ = h.join();
+        }
+        if let Err(f) = self.startup.outcome() {
+            let why = match f {
+                stats::Fault::ConnectRefused => "connection refused",
+                stats::Fault::ConnectUnreachable => "host or network unreachable",
+                stats::Fault::ConnectTimeout => "timed out (--connect-timeout)",
+                _ => "connect failed",
+            };
+            return Err(Error::Unreachable(format!(
+                "cannot connect to {} ({}): {why}",
+                cfg.parsed.host_header(),
+                cfg.addr
+            )));
+        }
+        Ok(result)
+    }
 }
 
 pub fn run_info(cfg: &Config) -> RunInfo {
@@ -64,25 +157,87 @@ pub fn run_info(cfg: &Config) -> RunInfo {
         threads: cfg.threads,
         duration_s: cfg.duration.map(|d| d.as_secs_f64()),
         requests_limit: cfg.requests,
-        rate: None,
+        rate: cfg.rate,
+        ramp_up_s: cfg.ramp_up.as_secs_f64(),
         method: cfg.method.clone(),
         timeout_s: cfg.timeout.as_secs_f64(),
         engine: cfg.engine.name().to_string(),
     }
 }
 
-/// Print the report the user asked for on stdout.
-pub fn print_report(cfg: &Config, s: &Summary) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    let r = if cfg.json {
-        report::write_json(&mut out, s)
+/// `blast [OPTIONS] URL`: run, report, and exit 1 when the SLO fails.
+pub fn run_main(args: &cli::RunArgs) -> Result<i32, Error> {
+    let cfg = Config::from_args(args, io::uring::probe)?;
+    for n in &cfg.notices {
+        eprintln!("blast: {n}");
+    }
+    install_ctrl_c();
+    let summary = run(&cfg)?;
+    let verdicts = cfg.slo.as_ref().map(|slo| slo.check(&summary));
+    print_report(&cfg, &summary, verdicts.as_deref())?;
+    Ok(match verdicts {
+        Some(v) if v.iter().any(|v| !v.pass) => 1,
+        _ => 0,
+    })
+}
+
+/// `blast find`: search, report, exit 1 when even the first step fails.
+pub fn find_main(args: &cli::FindArgs) -> Result<i32, Error> {
+    let f = config::FindConfig::from_args(args, io::uring::probe)?;
+    for n in &f.run.notices {
+        eprintln!("blast: {n}");
+    }
+    install_ctrl_c();
+    let result = find::run(&f)?;
+    write_out(|out| {
+        if f.run.json {
+            serde_json::to_writer_pretty(&mut *out, &find::to_json(&result))?;
+            writeln!(out)
+        } else {
+            find::write_text(out, &result)
+        }
+    })?;
+    Ok(if result.best.is_none() && !result.steps.is_empty() {
+        1
     } else {
-        report::write_text(&mut out, s, cfg.latency)
-    };
-    match r {
+        0
+    })
+}
+
+/// Print the report the user asked for on stdout, with the SLO verdicts.
+pub fn print_report(
+    cfg: &Config,
+    s: &Summary,
+    verdicts: Option<&[slo::Verdict]>,
+) -> Result<(), Error> {
+    write_out(|out| {
+        if cfg.json {
+            let mut doc = report::to_json(s);
+            if let (Some(v), Some(map)) = (verdicts, doc.as_object_mut()) {
+                map.insert("slo".into(), report::slo_json(v));
+                map.insert("slo_pass".into(), v.iter().all(|v| v.pass).into());
+            }
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)
+        } else {
+            report::write_text(out, s, cfg.latency)?;
+            match verdicts {
+                Some(v) => report::write_slo_text(out, v),
+                None => Ok(()),
+            }
+        }
+    })
+}
+
+fn write_out(
+    f: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match f(&mut out) {
         // A reader that went away (`| head`) is not an error of ours.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r,
+        Err(e) => Err(error::usage(format!("cannot write the report: {e}"))),
+        Ok(()) => Ok(()),
     }
 }
 
@@ -187,7 +342,7 @@ pub fn target_main(a: &cli::TargetArgs) -> Result<i32, Error> {
 pub fn calibrate_main(a: &cli::CalibrateArgs) -> Result<i32, Error> {
     install_ctrl_c();
     let (cfg, s, opts) = calibrate(a)?;
-    print_report(&cfg, &s).map_err(|e| error::usage(format!("cannot write the report: {e}")))?;
+    print_report(&cfg, &s, None)?;
     if !cfg.json {
         println!(
             "Calibration: this box generates {:.0} req/s with {} blast thread(s) and {} connections \

@@ -1,5 +1,4 @@
 use blast::cli::{Cli, Command};
-use blast::config::Config;
 use blast::error::Error;
 use clap::Parser;
 
@@ -23,24 +22,13 @@ fn main() {
         }
     };
     let code = match cli.command {
+        Some(Command::Find(f)) => blast::find_main(&f),
         Some(Command::Target(t)) => blast::target_main(&t),
         Some(Command::Calibrate(c)) => blast::calibrate_main(&c),
-        None => run_main(&cli.run),
+        None => blast::run_main(&cli.run),
     };
     std::process::exit(code.unwrap_or_else(|e: Error| {
         eprintln!("blast: {e}");
         e.exit_code()
     }));
-}
-
-fn run_main(args: &blast::cli::RunArgs) -> Result<i32, Error> {
-    let cfg = Config::from_args(args, blast::io::uring::probe)?;
-    for n in &cfg.notices {
-        eprintln!("blast: {n}");
-    }
-    blast::install_ctrl_c();
-    let summary = blast::run(&cfg)?;
-    blast::print_report(&cfg, &summary)
-        .map_err(|e| Error::Usage(format!("cannot write the report: {e}")))?;
-    Ok(0)
 }

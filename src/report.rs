@@ -4,6 +4,7 @@
 //! `io::Write`. The text layout and number formatting follow wrk 4.1 (its
 //! `units.c` and the `print_*` functions of `wrk.c`), reimplemented.
 
+use crate::slo::Verdict;
 use crate::stats::{ErrorClass, Fault, Summary};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
@@ -195,16 +196,13 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     write_row(w, "Req/Sec", &row_stats(&s.rate), format_metric)?;
 
     if latency_distribution {
-        writeln!(w, "  Latency Distribution")?;
-        for p in [50.0, 75.0, 90.0, 99.0, 99.9_f64] {
-            if p.fract() == 0.0 {
-                write!(w, "{p:7.0}%")?;
-            } else {
-                write!(w, "{p:7.1}%")?;
-            }
-            let v = quantile(&s.latency, p / 100.0);
-            write_units(w, &format_time_us(v as f64), 10)?;
-            writeln!(w)?;
+        write_distribution(w, "  Latency Distribution", &s.latency)?;
+        if info.rate.is_some() {
+            write_distribution(
+                w,
+                "  Service Time Distribution (from the actual write)",
+                &s.service,
+            )?;
         }
     }
 
@@ -251,9 +249,92 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
             format_time_us(duration_us)
         )?;
     }
+    if let Some(offered) = offered_rps(s) {
+        writeln!(
+            w,
+            "  Offered rate: {:.2} req/s, achieved {:.2} req/s",
+            offered,
+            finite(s.rps())
+        )?;
+        if let Some(short) = rate_shortfall(s) {
+            writeln!(
+                w,
+                "  Warning: achieved rate is {:.1}% below the offered rate: increase -c \
+                 (every connection was busy) or check the errors above",
+                short * 100.0
+            )?;
+        }
+    }
 
     writeln!(w, "Requests/sec: {:9.2}", finite(s.rps()))?;
     writeln!(w, "Transfer/sec: {:>10}B", format_binary(s.bytes_per_sec()))
+}
+
+fn write_distribution(w: &mut impl Write, title: &str, h: &Histogram<u64>) -> io::Result<()> {
+    writeln!(w, "{title}")?;
+    for p in [50.0, 75.0, 90.0, 99.0, 99.9_f64] {
+        if p.fract() == 0.0 {
+            write!(w, "{p:7.0}%")?;
+        } else {
+            write!(w, "{p:7.1}%")?;
+        }
+        let v = quantile(h, p / 100.0);
+        write_units(w, &format_time_us(v as f64), 10)?;
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+/// With `-R`: the rate the schedule offered over the measured time (less
+/// than `-R` while `--ramp-up` raises it).
+pub fn offered_rps(s: &Summary) -> Option<f64> {
+    let r = s.info.rate?;
+    let d = s.duration.as_secs_f64();
+    let ramp = s.info.ramp_up_s.min(d);
+    if d <= 0.0 {
+        return Some(r);
+    }
+    Some(r * (d - ramp / 2.0) / d)
+}
+
+/// With `-R`: how far the achieved rate fell below the offered one, when
+/// that is more than 2%.
+pub fn rate_shortfall(s: &Summary) -> Option<f64> {
+    let offered = offered_rps(s)?;
+    let short = 1.0 - s.rps() / offered;
+    (offered > 0.0 && short > 0.02).then_some(short)
+}
+
+/// The SLO section of the text report: each condition, its measured value
+/// and PASS or FAIL.
+pub fn write_slo_text(w: &mut impl Write, verdicts: &[Verdict]) -> io::Result<()> {
+    writeln!(w, "SLO:")?;
+    for v in verdicts {
+        writeln!(
+            w,
+            "  {:<20} {:>10}  {}",
+            v.condition.text,
+            v.measured_text(),
+            if v.pass { "PASS" } else { "FAIL" }
+        )?;
+    }
+    Ok(())
+}
+
+pub fn slo_json(verdicts: &[Verdict]) -> Value {
+    Value::Array(
+        verdicts
+            .iter()
+            .map(|v| {
+                json!({
+                    "condition": v.condition.text,
+                    "measured": finite(v.measured),
+                    "threshold": finite(v.condition.threshold),
+                    "pass": v.pass,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// The configured test length for the header. wrk only takes whole seconds;
@@ -333,6 +414,7 @@ pub fn to_json(s: &Summary) -> Value {
             "duration_s": info.duration_s.map(finite),
             "requests_limit": info.requests_limit,
             "rate": info.rate.map(finite),
+            "ramp_up_s": finite(info.ramp_up_s),
             "method": info.method,
             "timeout_s": finite(info.timeout_s),
             "engine": info.engine,
@@ -351,7 +433,9 @@ pub fn to_json(s: &Summary) -> Value {
             "parse": e.parse,
         },
         "latency_us": latency_json(&s.latency),
+        "service_time_us": latency_json(&s.service),
         "connect_us": latency_json(&s.connect),
+        "offered_rps": offered_rps(s).map(finite),
         "timeline": timeline,
         "error_details": s.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
         "in_flight_at_end": s.in_flight_at_end,
@@ -390,6 +474,7 @@ mod tests {
                 duration_s: Some(30.0),
                 requests_limit: None,
                 rate: None,
+                ramp_up_s: 0.0,
                 method: "GET".into(),
                 timeout_s: 2.0,
                 engine: "uring".into(),
@@ -405,6 +490,7 @@ mod tests {
                 latency_histogram(),
                 &[(100, 2), (200, 5), (300, 2), (1900, 1)],
             ),
+            service: latency_histogram(),
             connect: hist(latency_histogram(), &[(50, 1), (150, 1)]),
             // mean 1300, sample stdev 258.198.., 2 of 4 within one stdev.
             rate: hist(
@@ -633,7 +719,8 @@ mod tests {
             v["config"],
             json!({
                 "connections": 400, "threads": 12, "duration_s": 30.0,
-                "requests_limit": null, "rate": null, "method": "GET",
+                "requests_limit": null, "rate": null,
+                "ramp_up_s": 0.0, "method": "GET",
                 "timeout_s": 2.0, "engine": "uring"
             })
         );
@@ -687,7 +774,9 @@ mod tests {
         assert_eq!(v["in_flight_at_end"], 7);
         assert_eq!(v["not_sent_at_end"], 11);
         assert_eq!(v["interrupted"], true);
-        assert_eq!(v.as_object().unwrap().len(), 15);
+        assert_eq!(v["offered_rps"], Value::Null, "closed loop offers no rate");
+        assert!(v["service_time_us"]["p99"].is_u64());
+        assert_eq!(v.as_object().unwrap().len(), 17);
     }
 
     #[test]

@@ -175,7 +175,10 @@ impl ErrorCounts {
 /// One worker's counters. Lives on the worker thread; recorded into from its
 /// connection tasks, drained into a `Snapshot` once per interval.
 pub struct Stats {
+    /// From when the request was due (closed loop: written) to its last byte.
     pub latency: Histogram<u64>,
+    /// From the actual write to the last byte (differs from `latency` under `-R`).
+    pub service: Histogram<u64>,
     pub connect: Histogram<u64>,
     pub rate: Histogram<u64>,
     pub requests: u64,
@@ -196,6 +199,7 @@ impl Stats {
     pub fn new() -> Self {
         Stats {
             latency: latency_histogram(),
+            service: latency_histogram(),
             connect: latency_histogram(),
             rate: rate_histogram(),
             requests: 0,
@@ -206,18 +210,21 @@ impl Stats {
         }
     }
 
-    /// One complete response. `latency_us` is clamped into the histogram's range.
+    /// One complete response, timed from when it was due and from its
+    /// write (equal in closed loop). Clamped into the histograms' range.
     #[inline]
-    pub fn record_response(&mut self, status: u16, latency_us: u64) {
+    pub fn record_response(&mut self, status: u16, latency_us: u64, service_us: u64) {
         if !self.recording {
             return;
         }
         self.requests += 1;
         let slot = (status as usize).min(STATUS_SLOTS - 1);
         self.status[slot] += 1;
-        // saturating_record never allocates: the histogram does not auto-resize.
+        // saturating_record never allocates: the histograms do not auto-resize.
         self.latency
             .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
+        self.service
+            .saturating_record(service_us.clamp(1, MAX_LATENCY_US));
     }
 
     #[inline]
@@ -244,6 +251,7 @@ impl Stats {
     /// Drop everything counted so far (end of warm-up).
     pub fn reset(&mut self) {
         self.latency.reset();
+        self.service.reset();
         self.connect.reset();
         self.rate.reset();
         self.requests = 0;
@@ -256,6 +264,7 @@ impl Stats {
     /// per interval, never per request.
     pub fn take_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
         let latency = swap_out(&mut self.latency);
+        let service = swap_out(&mut self.service);
         let connect = swap_out(&mut self.connect);
         let rate = swap_out(&mut self.rate);
         let mut status = Vec::new();
@@ -274,9 +283,11 @@ impl Stats {
             status,
             faults: self.faults,
             latency,
+            service,
             connect,
             rate,
             in_flight_at_end: 0,
+            not_sent_at_end: 0,
             last: false,
         };
         self.requests = 0;
@@ -304,11 +315,14 @@ pub struct Snapshot {
     pub status: Vec<(u16, u64)>,
     pub faults: [u64; Fault::COUNT],
     pub latency: Histogram<u64>,
+    pub service: Histogram<u64>,
     pub connect: Histogram<u64>,
     /// Per-thread requests/s samples (wrk's Req/Sec row).
     pub rate: Histogram<u64>,
     /// Set on the worker's last snapshot: requests written but unanswered.
     pub in_flight_at_end: u64,
+    /// Set on the worker's last snapshot: paced requests due but never written.
+    pub not_sent_at_end: u64,
     pub last: bool,
 }
 
@@ -332,6 +346,7 @@ pub struct RunInfo {
     pub duration_s: Option<f64>,
     pub requests_limit: Option<u64>,
     pub rate: Option<f64>,
+    pub ramp_up_s: f64,
     pub method: String,
     pub timeout_s: f64,
     pub engine: String,
@@ -350,6 +365,7 @@ pub struct Summary {
     /// Non-zero faults with their cause, most frequent first.
     pub error_details: Vec<(Fault, u64)>,
     pub latency: Histogram<u64>,
+    pub service: Histogram<u64>,
     pub connect: Histogram<u64>,
     pub rate: Histogram<u64>,
     pub timeline: Vec<TimelinePoint>,
@@ -393,8 +409,8 @@ mod tests {
     #[test]
     fn snapshot_moves_counts_and_resets() {
         let mut s = Stats::new();
-        s.record_response(200, 100);
-        s.record_response(503, 300);
+        s.record_response(200, 100, 100);
+        s.record_response(503, 300, 300);
         s.record_bytes(42);
         s.record_fault(Fault::ReadReset);
         let snap = s.take_snapshot(0, 0, Duration::from_secs(1));
@@ -413,7 +429,7 @@ mod tests {
     fn warmup_records_nothing() {
         let mut s = Stats::new();
         s.recording = false;
-        s.record_response(200, 5);
+        s.record_response(200, 5, 5);
         s.record_fault(Fault::Timeout);
         assert_eq!(s.requests, 0);
         assert_eq!(s.faults[Fault::Timeout as usize], 0);

@@ -37,6 +37,19 @@ pub enum Behavior {
     Large { size: u64 },
     /// Sleep before answering.
     Delay { delay: Duration },
+    /// Stall `stall` at the start of every `period` from `origin`: a request
+    /// arriving in a stall is answered when it ends.
+    Stall {
+        origin: Instant,
+        period: Duration,
+        stall: Duration,
+    },
+    /// One request at a time over all connections, each taking
+    /// `per_request`: a fixed capacity of 1/per_request req/s.
+    Capacity {
+        per_request: Duration,
+        lock: Arc<Mutex<()>>,
+    },
 }
 
 /// One request as the server parsed it.
@@ -283,6 +296,23 @@ fn serve(mut s: TcpStream, b: &Behavior, c: &Counters) {
             }
             Behavior::Delay { delay } => {
                 thread::sleep(*delay);
+                out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+            Behavior::Stall {
+                origin,
+                period,
+                stall,
+            } => {
+                let into = origin.elapsed().as_nanos() % period.as_nanos();
+                let stall_ns = stall.as_nanos();
+                if into < stall_ns {
+                    thread::sleep(Duration::from_nanos((stall_ns - into) as u64));
+                }
+                out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+            Behavior::Capacity { per_request, lock } => {
+                let _one_at_a_time = lock.lock().unwrap();
+                thread::sleep(*per_request);
                 out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
             }
         }

@@ -1,0 +1,257 @@
+//! Service level objectives: `--slo "p99<250ms,errors<1%,rps>5000"`.
+//!
+//! Parsed once with the config (a bad expression is a usage error naming the
+//! bad part) and evaluated against a finished `Summary`: the run exits 1
+//! when any condition fails, and `blast find` uses the same check per step.
+
+use crate::report::{format_metric, format_time_us};
+use crate::stats::Summary;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Metric {
+    /// Latency quantile, 0..=1.
+    Quantile(f64),
+    Max,
+    Mean,
+    /// Error percentage: transport errors and non-2xx/3xx responses.
+    Errors,
+    Rps,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    /// As the user wrote it, spaces removed: `p99<250ms`.
+    pub text: String,
+    pub metric: Metric,
+    pub op: Op,
+    /// Microseconds for latency, percent for errors, req/s for rps.
+    pub threshold: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Slo {
+    pub conditions: Vec<Condition>,
+}
+
+/// One condition checked against a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub condition: Condition,
+    pub measured: f64,
+    pub pass: bool,
+}
+
+impl Verdict {
+    /// The measured value in the condition's units, for people.
+    pub fn measured_text(&self) -> String {
+        format_value(self.condition.metric, self.measured)
+    }
+}
+
+pub fn format_value(m: Metric, v: f64) -> String {
+    match m {
+        Metric::Errors => format!("{v:.2}%"),
+        Metric::Rps => format_metric(v),
+        _ => format_time_us(v),
+    }
+}
+
+impl Slo {
+    pub fn parse(expr: &str) -> Result<Slo, String> {
+        let mut conditions = Vec::new();
+        for part in expr.split(',') {
+            let text: String = part.chars().filter(|c| !c.is_whitespace()).collect();
+            if text.is_empty() {
+                return Err(format!("--slo '{expr}': empty condition"));
+            }
+            conditions
+                .push(parse_condition(&text).map_err(|why| format!("--slo: '{text}': {why}"))?);
+        }
+        Ok(Slo { conditions })
+    }
+
+    pub fn check(&self, s: &Summary) -> Vec<Verdict> {
+        self.conditions
+            .iter()
+            .map(|c| {
+                let measured = measure(c.metric, s);
+                let pass = match c.op {
+                    Op::Lt => measured < c.threshold,
+                    Op::Le => measured <= c.threshold,
+                    Op::Gt => measured > c.threshold,
+                    Op::Ge => measured >= c.threshold,
+                };
+                Verdict {
+                    condition: c.clone(),
+                    measured,
+                    pass,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Failed requests as a percentage of all that ended: transport errors and
+/// non-2xx/3xx responses over responses plus transport errors.
+pub fn error_percent(s: &Summary) -> f64 {
+    let transport = s.errors.transport();
+    let total = s.requests + transport;
+    if total == 0 {
+        0.0
+    } else {
+        (transport + s.errors.status) as f64 * 100.0 / total as f64
+    }
+}
+
+fn measure(m: Metric, s: &Summary) -> f64 {
+    match m {
+        Metric::Quantile(q) => s.latency.value_at_quantile(q) as f64,
+        Metric::Max => s.latency.max() as f64,
+        Metric::Mean => {
+            if s.latency.is_empty() {
+                0.0
+            } else {
+                s.latency.mean()
+            }
+        }
+        Metric::Errors => error_percent(s),
+        Metric::Rps => s.rps(),
+    }
+}
+
+fn parse_condition(t: &str) -> Result<Condition, String> {
+    let pos = t
+        .find(['<', '>'])
+        .ok_or("expected a comparison such as p99<250ms, errors<1% or rps>5000")?;
+    let (name, rest) = t.split_at(pos);
+    let (op, value) = if let Some(v) = rest.strip_prefix("<=") {
+        (Op::Le, v)
+    } else if let Some(v) = rest.strip_prefix(">=") {
+        (Op::Ge, v)
+    } else if let Some(v) = rest.strip_prefix('<') {
+        (Op::Lt, v)
+    } else {
+        (Op::Gt, &rest[1..])
+    };
+    let metric = match name.to_ascii_lowercase().as_str() {
+        "p50" => Metric::Quantile(0.50),
+        "p75" => Metric::Quantile(0.75),
+        "p90" => Metric::Quantile(0.90),
+        "p95" => Metric::Quantile(0.95),
+        "p99" => Metric::Quantile(0.99),
+        "p99.9" | "p999" | "p99_9" => Metric::Quantile(0.999),
+        "p99.99" | "p9999" | "p99_99" => Metric::Quantile(0.9999),
+        "max" => Metric::Max,
+        "mean" | "avg" => Metric::Mean,
+        "errors" | "error" | "err" => Metric::Errors,
+        "rps" => Metric::Rps,
+        "" => return Err("missing the metric before the comparison".into()),
+        other => {
+            return Err(format!(
+                "unknown metric '{other}' (use p50, p75, p90, p95, p99, p99.9, max, mean, errors or rps)"
+            ))
+        }
+    };
+    let threshold = match metric {
+        Metric::Errors => {
+            let v = value
+                .strip_suffix('%')
+                .ok_or("an error rate needs a %, e.g. errors<1%")?;
+            let p: f64 = v
+                .parse()
+                .map_err(|_| format!("'{value}' is not a percentage"))?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(format!("'{value}' is not between 0% and 100%"));
+            }
+            p
+        }
+        Metric::Rps => parse_number(value)
+            .ok_or_else(|| format!("'{value}' is not a rate (e.g. 5000 or 5k)"))?,
+        _ => parse_latency(value).ok_or_else(|| {
+            format!("'{value}' is not a latency with a unit (e.g. 250ms, 800us, 1.5s)")
+        })?,
+    };
+    Ok(Condition {
+        text: t.to_string(),
+        metric,
+        op,
+        threshold,
+    })
+}
+
+fn parse_number(v: &str) -> Option<f64> {
+    let (num, mult) = match v.char_indices().last()? {
+        (i, 'k' | 'K') => (&v[..i], 1e3),
+        (i, 'm' | 'M') => (&v[..i], 1e6),
+        _ => (v, 1.0),
+    };
+    let n: f64 = num.parse().ok()?;
+    (n.is_finite() && n >= 0.0).then_some(n * mult)
+}
+
+/// A latency with its unit, in microseconds.
+fn parse_latency(v: &str) -> Option<f64> {
+    let split = v.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let us = match unit {
+        "us" | "µs" => n,
+        "ms" => n * 1e3,
+        "s" => n * 1e6,
+        "m" => n * 60e6,
+        _ => return None,
+    };
+    us.is_finite().then_some(us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_conditions() {
+        let s = Slo::parse("p99<250ms, errors<1%,rps>=5k,p99.9<=1.5s,max<800us").unwrap();
+        let c = &s.conditions;
+        assert_eq!(c.len(), 5);
+        assert_eq!(
+            (c[0].metric, c[0].op, c[0].threshold),
+            (Metric::Quantile(0.99), Op::Lt, 250_000.0)
+        );
+        assert_eq!((c[1].metric, c[1].threshold), (Metric::Errors, 1.0));
+        assert_eq!(
+            (c[2].metric, c[2].op, c[2].threshold),
+            (Metric::Rps, Op::Ge, 5000.0)
+        );
+        assert_eq!(
+            (c[3].metric, c[3].threshold),
+            (Metric::Quantile(0.999), 1_500_000.0)
+        );
+        assert_eq!((c[4].metric, c[4].threshold), (Metric::Max, 800.0));
+        assert_eq!(c[1].text, "errors<1%");
+    }
+
+    #[test]
+    fn bad_expressions_name_the_bad_part() {
+        for (expr, needle) in [
+            ("p98<1ms", "'p98'"),
+            ("p99=1ms", "'p99=1ms'"),
+            ("p99<250", "'250'"),
+            ("errors<1", "needs a %"),
+            ("errors<150%", "'150%'"),
+            ("rps>lots", "'lots'"),
+            ("p99<1ms,,", "empty condition"),
+            ("<1ms", "missing the metric"),
+        ] {
+            let e = Slo::parse(expr).unwrap_err();
+            assert!(e.contains(needle), "{expr}: {e}");
+        }
+    }
+}
