@@ -58,6 +58,16 @@ fn u(v: &Value, path: &str) -> u64 {
         .unwrap_or_else(|| panic!("{path} is not a number in {v}"))
 }
 
+/// Run blast with space-separated `args` on `engine`, expect exit 0, and
+/// return its JSON report.
+fn json_run(engine: &str, args: &str, url: &str) -> Value {
+    let mut all: Vec<&str> = args.split_whitespace().collect();
+    all.extend(["--engine", engine, "--json", url]);
+    let r = run(&all);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json()
+}
+
 fn ok_server() -> Server {
     Server::start(Behavior::Fixed {
         status: 200,
@@ -67,20 +77,7 @@ fn ok_server() -> Server {
 
 fn exact_request_count(engine: &str) {
     let s = ok_server();
-    let r = run(&[
-        "-n",
-        "1000",
-        "-c",
-        "10",
-        "-t",
-        "2",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 1000 -c 10 -t 2", &s.url());
     assert_eq!(s.requests(), 1000, "server must see exactly -n requests");
     assert_eq!(u(&j, "requests"), 1000);
     assert_eq!(u(&j, "status_codes.200"), 1000);
@@ -97,20 +94,7 @@ fn exact_request_count(engine: &str) {
 
 fn keepalive_reuses_connections(engine: &str) {
     let s = ok_server();
-    let r = run(&[
-        "-c",
-        "8",
-        "-t",
-        "2",
-        "-d",
-        "1s",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-c 8 -t 2 -d 1s", &s.url());
     assert_eq!(s.connections(), 8, "one connection per -c, kept alive");
     assert!(u(&j, "requests") > 100);
     // Every request the server saw was either answered or is reported in flight.
@@ -124,20 +108,7 @@ fn server_closes_between_responses_silently(engine: &str) {
         n: 5,
         connection_header: false,
     });
-    let r = run(&[
-        "-n",
-        "400",
-        "-c",
-        "4",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 400 -c 4 -t 1", &s.url());
     assert_eq!(u(&j, "requests"), 400);
     let e = &j["errors"];
     assert_eq!(
@@ -204,20 +175,7 @@ fn server_closes_with_connection_close(engine: &str) {
         n: 3,
         connection_header: true,
     });
-    let r = run(&[
-        "-n",
-        "300",
-        "-c",
-        "3",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 300 -c 3 -t 1", &s.url());
     assert_eq!(u(&j, "requests"), 300);
     assert_eq!(s.requests(), 300, "no request sent twice");
     // 3 requests per server connection; each blast connection may end on a
@@ -235,20 +193,7 @@ fn mid_response_close_is_read_error(engine: &str) {
         every: 2,
         reset: false,
     });
-    let r = run(&[
-        "-n",
-        "100",
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 100 -c 2 -t 1", &s.url());
     assert_eq!(u(&j, "requests") + u(&j, "errors.read"), 100, "{j}");
     // Every second response of a server connection is cut: 50, or 49 when
     // both blast connections end on an odd count.
@@ -265,20 +210,7 @@ fn reset_mid_response_is_read_error(engine: &str) {
         every: 2,
         reset: true,
     });
-    let r = run(&[
-        "-n",
-        "60",
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 60 -c 1 -t 1", &s.url());
     assert_eq!(u(&j, "requests"), 30, "{j}");
     assert_eq!(u(&j, "errors.read"), 30, "{j}");
     assert_eq!(s.requests(), 60);
@@ -286,22 +218,8 @@ fn reset_mid_response_is_read_error(engine: &str) {
 
 fn timeout_replaces_connection(engine: &str) {
     let s = Server::start(Behavior::Silent);
-    let r = run(&[
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "-d",
-        "1500ms",
-        "--timeout",
-        "300ms",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let start = Instant::now();
+    let j = json_run(engine, "-c 2 -t 1 -d 1500ms --timeout 300ms", &s.url());
     let timeouts = u(&j, "errors.timeout");
     // 1.5 s / 0.3 s per attempt, on 2 connections: about 8-10.
     assert!((6..=10).contains(&timeouts), "timeouts {timeouts}: {j}");
@@ -313,25 +231,12 @@ fn timeout_replaces_connection(engine: &str) {
         .max_open
         .load(std::sync::atomic::Ordering::SeqCst);
     assert!(max_open <= 3, "open sockets stay near -c: {max_open}");
-    assert!(r.elapsed < Duration::from_secs(3));
+    assert!(start.elapsed() < Duration::from_secs(3));
 }
 
 fn garbage_is_parse_error(engine: &str) {
     let s = Server::start(Behavior::Garbage);
-    let r = run(&[
-        "-n",
-        "20",
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 20 -c 2 -t 1", &s.url());
     assert_eq!(u(&j, "errors.parse"), 20, "{j}");
     assert_eq!(u(&j, "requests"), 0);
     assert_eq!(s.connections(), 20, "closed and reconnected after each");
@@ -340,20 +245,7 @@ fn garbage_is_parse_error(engine: &str) {
 fn chunked_bodies(engine: &str) {
     let body: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     let s = Server::start(Behavior::Chunked { body, chunk: 777 });
-    let r = run(&[
-        "-n",
-        "200",
-        "-c",
-        "4",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 200 -c 4 -t 1", &s.url());
     assert_eq!(u(&j, "requests"), 200);
     assert_eq!(s.connections(), 4, "chunked responses keep the connection");
     assert_eq!(
@@ -369,20 +261,7 @@ fn close_delimited_bodies(engine: &str) {
     let s = Server::start(Behavior::CloseDelimited {
         body: vec![b'q'; 3000],
     });
-    let r = run(&[
-        "-n",
-        "50",
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 50 -c 2 -t 1", &s.url());
     assert_eq!(u(&j, "requests"), 50, "{j}");
     assert_eq!(
         u(&j, "errors.read"),
@@ -400,22 +279,7 @@ fn close_delimited_bodies(engine: &str) {
 
 fn head_has_no_body(engine: &str) {
     let s = Server::start(Behavior::HeadOnly { length: 1000 });
-    let r = run(&[
-        "-n",
-        "100",
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "-m",
-        "HEAD",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 100 -c 2 -t 1 -m HEAD", &s.url());
     assert_eq!(u(&j, "requests"), 100, "{j}");
     assert_eq!(s.connections(), 2);
     assert_eq!(s.received()[0].method, "HEAD");
@@ -525,21 +389,7 @@ fn refused_mid_run_backs_off(engine: &str) {
 
 fn no_keepalive_one_request_per_connection(engine: &str) {
     let s = ok_server();
-    let r = run(&[
-        "-n",
-        "30",
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "--no-keepalive",
-        "--engine",
-        engine,
-        "--json",
-        &s.url(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
+    let j = json_run(engine, "-n 30 -c 2 -t 1 --no-keepalive", &s.url());
     assert_eq!(u(&j, "requests"), 30, "{j}");
     assert_eq!(s.connections(), 30);
     assert_eq!(s.received()[0].header("connection"), Some("close"));
@@ -1260,4 +1110,40 @@ fn find_text_and_first_step_failure() {
     let r = run(&["find", &s.url()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("needs --slo"), "{}", r.stderr);
+}
+
+#[test]
+fn find_ctrl_c_prints_what_was_found() {
+    let s = ok_server();
+    let child = command(&[
+        "find",
+        "--slo",
+        "p99<1s",
+        "--start",
+        "50",
+        "--step-duration",
+        "500ms",
+        "-c",
+        "4",
+        &s.url(),
+    ])
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_millis(1800));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let r = support::wait_child(child, start, Duration::from_secs(10));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.elapsed < Duration::from_secs(4), "{:?}", r.elapsed);
+    assert!(r.stdout.contains("Interrupted by Ctrl-C"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Maximum sustainable throughput: "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.lines().filter(|l| l.ends_with("  pass")).count() >= 2,
+        "{}",
+        r.stdout
+    );
 }
