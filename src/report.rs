@@ -631,6 +631,39 @@ mod tests {
     }
 
     #[test]
+    fn text_with_rate_and_slo() {
+        let mut s = clean();
+        s.info.rate = Some(1400.0);
+        s.service = hist(latency_histogram(), &[(100, 10)]);
+        let mut out = Vec::new();
+        write_text(&mut out, &s, true).unwrap();
+        let slo = crate::slo::Slo::parse("p99<1ms,rps>1000").unwrap();
+        write_slo_text(&mut out, &slo.check(&s)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let tail: Vec<&str> = text.lines().skip(11).collect();
+        assert_eq!(
+            tail,
+            [
+                "  Service Time Distribution (from the actual write)",
+                "     50%  100.00us",
+                "     75%  100.00us",
+                "     90%  100.00us",
+                "     99%  100.00us",
+                "   99.9%  100.00us",
+                "  39000 requests in 30.00s, 17.76MB read",
+                "  Offered rate: 1400.00 req/s, achieved 1300.00 req/s",
+                "  Warning: achieved rate is 7.1% below the offered rate: increase -c \
+                 (every connection was busy) or check the errors above",
+                "Requests/sec:   1300.00",
+                "Transfer/sec:    606.21KB",
+                "SLO:",
+                "  p99<1ms                  1.90ms  FAIL",
+                "  rps>1000                  1.30k  PASS",
+            ]
+        );
+    }
+
+    #[test]
     fn text_with_errors() {
         assert_eq!(
             text(&faulty(), false),
