@@ -3,33 +3,33 @@
 //! live progress line. It runs on the main thread; workers never wait on it.
 
 use crate::report;
-use crate::stats::{self, ErrorCounts, Fault, RunInfo, Snapshot, Summary, TimelinePoint};
+use crate::stats::{
+    self, Cumulative, ErrorCounts, Fault, RunInfo, Snapshot, Summary, TimelinePoint,
+};
 use crossbeam_channel::Receiver;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
+/// Receives each second's merged latency histogram as it closes
+/// (`--hlog` writes it to an HdrHistogram interval log).
+pub trait IntervalSink {
+    /// `start` and `len` are relative to the measured start.
+    fn interval(&mut self, start: Duration, len: Duration, latency: &Histogram<u64>);
+}
+
 /// One interval, summed over the workers that have reported it. Its
-/// histogram is dropped once every worker has reported, so a long run keeps
-/// two numbers per second, not a histogram per second.
+/// histogram is dropped once it closes (every worker has reported), so a
+/// long run keeps a few numbers per second, not a histogram per second.
 struct Interval {
     reports: usize,
     end: Duration,
     requests: u64,
     errors: u64,
+    bytes: u64,
     latency: Option<Histogram<u64>>,
-    p50_us: u64,
-    p99_us: u64,
-}
-
-impl Interval {
-    fn close(&mut self) {
-        if let Some(h) = self.latency.take() {
-            self.p50_us = h.value_at_quantile(0.5);
-            self.p99_us = h.value_at_quantile(0.99);
-        }
-    }
+    point: Option<TimelinePoint>,
 }
 
 pub struct Aggregator {
@@ -52,6 +52,13 @@ pub struct Aggregator {
     progress: bool,
     /// Printed before the progress line (the step of `blast find`).
     pub label: String,
+    /// Intervals before this one are closed (closing goes in order).
+    next_close: u32,
+    /// Everything closed so far, for the cumulative columns.
+    closed: Histogram<u64>,
+    closed_totals: Cumulative,
+    closed_end: Duration,
+    pub sink: Option<Box<dyn IntervalSink>>,
 }
 
 impl Aggregator {
@@ -74,6 +81,11 @@ impl Aggregator {
             shown: None,
             progress,
             label: String::new(),
+            next_close: 0,
+            closed: stats::latency_histogram(),
+            closed_totals: Cumulative::default(),
+            closed_end: Duration::ZERO,
+            sink: None,
         }
     }
 
@@ -127,23 +139,69 @@ impl Aggregator {
             end: Duration::ZERO,
             requests: 0,
             errors: 0,
+            bytes: 0,
             latency: Some(stats::latency_histogram()),
-            p50_us: 0,
-            p99_us: 0,
+            point: None,
         });
         iv.reports += 1;
         iv.end = iv.end.max(s.elapsed);
         iv.requests += s.requests;
         iv.errors += errors;
+        iv.bytes += s.bytes;
         if let Some(h) = &mut iv.latency {
             let _ = h.add(&s.latency);
         }
-        if iv.reports == self.workers {
-            iv.close();
-            if self.progress && self.shown.is_none_or(|k| k < s.seq) {
-                self.shown = Some(s.seq);
-                self.print_progress(s.seq);
+        let complete = iv.reports == self.workers;
+        self.close_ready(false);
+        if complete && self.progress && self.shown.is_none_or(|k| k < s.seq) {
+            self.shown = Some(s.seq);
+            self.print_progress(s.seq);
+        }
+    }
+
+    /// Close intervals in order: every worker has reported them (or, at the
+    /// end, `all`). Computes the timeline point and hands the histogram to
+    /// the sink before dropping it.
+    fn close_ready(&mut self, all: bool) {
+        while let Some(iv) = self.intervals.get_mut(&self.next_close) {
+            if !(all || iv.reports == self.workers) {
+                break;
             }
+            self.next_close += 1;
+            let Some(h) = iv.latency.take() else { continue };
+            let start = self.closed_end;
+            let len = iv.end.saturating_sub(start);
+            if let Some(sink) = &mut self.sink {
+                sink.interval(start, len, &h);
+            }
+            let _ = self.closed.add(&h);
+            let t = &mut self.closed_totals;
+            t.requests += iv.requests;
+            t.errors += iv.errors;
+            t.bytes += iv.bytes;
+            if !self.closed.is_empty() {
+                t.p50_us = self.closed.value_at_quantile(0.5);
+                t.mean_us = self.closed.mean();
+                t.min_us = self.closed.min();
+                t.max_us = self.closed.max();
+            }
+            let secs = len.as_secs_f64();
+            iv.point = Some(TimelinePoint {
+                t_s: iv.end.as_secs_f64(),
+                requests: iv.requests,
+                rps: if secs > 0.0 {
+                    iv.requests as f64 / secs
+                } else {
+                    0.0
+                },
+                p50_us: h.value_at_quantile(0.5),
+                p99_us: h.value_at_quantile(0.99),
+                errors: iv.errors,
+                bytes: iv.bytes,
+                quantiles_us: stats::LOCUST_QUANTILES.map(|q| h.value_at_quantile(q)),
+                total: t.clone(),
+            });
+            self.closed_end = iv.end;
         }
     }
 
@@ -151,16 +209,8 @@ impl Aggregator {
         let Some(iv) = self.intervals.get(&seq) else {
             return;
         };
-        let start = self
-            .intervals
-            .range(..seq)
-            .next_back()
-            .map_or(Duration::ZERO, |(_, p)| p.end);
-        let secs = iv.end.saturating_sub(start).as_secs_f64();
-        let rate = if secs > 0.0 {
-            iv.requests as f64 / secs
-        } else {
-            0.0
+        let Some(point) = &iv.point else {
+            return;
         };
         let errors: u64 = self.intervals.values().map(|i| i.errors).sum();
         let mut err = std::io::stderr().lock();
@@ -170,17 +220,15 @@ impl Aggregator {
             self.label,
             iv.end.as_secs_f64(),
             self.requests,
-            report::format_metric(rate),
-            report::format_time_us(iv.p99_us as f64),
+            report::format_metric(point.rps),
+            report::format_time_us(point.p99_us as f64),
             errors
         );
         let _ = err.flush();
     }
 
     pub fn into_summary(mut self, info: RunInfo, interrupted: bool) -> Summary {
-        for iv in self.intervals.values_mut() {
-            iv.close();
-        }
+        self.close_ready(true);
         let status_errors = self
             .status
             .iter()
@@ -194,24 +242,11 @@ impl Aggregator {
             .map(|(&f, &n)| (f, n))
             .collect();
         details.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut timeline = Vec::with_capacity(self.intervals.len());
-        let mut prev_end = Duration::ZERO;
-        for iv in self.intervals.values() {
-            let len = iv.end.saturating_sub(prev_end).as_secs_f64();
-            timeline.push(TimelinePoint {
-                t_s: iv.end.as_secs_f64(),
-                requests: iv.requests,
-                rps: if len > 0.0 {
-                    iv.requests as f64 / len
-                } else {
-                    0.0
-                },
-                p50_us: iv.p50_us,
-                p99_us: iv.p99_us,
-                errors: iv.errors,
-            });
-            prev_end = iv.end;
-        }
+        let timeline = self
+            .intervals
+            .into_values()
+            .filter_map(|iv| iv.point)
+            .collect();
         Summary {
             info,
             duration: self.elapsed,

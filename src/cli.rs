@@ -27,6 +27,10 @@ pub struct Cli {
 pub enum Command {
     /// Search the maximum sustainable throughput under an SLO
     Find(FindArgs),
+    /// Render or compare saved JSON results (text table, --html charts)
+    Report(ReportArgs),
+    /// Merge HdrHistogram interval logs (--hlog) from several load boxes into one report
+    Merge(MergeArgs),
     /// Built-in HTTP/1.1 target server, for calibration and tests
     Target(TargetArgs),
     /// Start the built-in target in-process and measure how many req/s this box generates
@@ -66,6 +70,22 @@ pub struct RunArgs {
     /// Objectives, e.g. "p99<250ms,errors<1%,rps>5000"; exit 1 when one fails
     #[arg(long = "slo", value_name = "EXPR")]
     pub slo: Option<String>,
+
+    /// Write PREFIX_stats.csv and PREFIX_stats_history.csv (Locust's layout)
+    #[arg(long = "csv", value_name = "PREFIX")]
+    pub csv: Option<String>,
+
+    /// Write a self-contained HTML report with charts
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<String>,
+
+    /// Write an HdrHistogram interval log (one histogram per second)
+    #[arg(long = "hlog", value_name = "FILE")]
+    pub hlog: Option<String>,
+
+    /// Start at this time: unix seconds or RFC 3339 (several boxes start together)
+    #[arg(long = "start-at", value_name = "T")]
+    pub start_at: Option<String>,
 
     /// Extra header "Name: value", repeatable; replaces a default of that name
     #[arg(short = 'H', long = "header", value_name = "K: V")]
@@ -136,6 +156,35 @@ pub struct FindArgs {
     pub precision: f64,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// JSON results saved from `blast --json` (or `blast find --json`)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Names for the runs, comma-separated [default: the file names]
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// Write a self-contained HTML comparison with charts
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MergeArgs {
+    /// Interval logs written with --hlog
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Print the JSON report instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// Print the latency distribution
+    #[arg(long, short = 'L')]
+    pub latency: bool,
+    /// Write a self-contained HTML report with charts
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -234,6 +283,70 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(f)
 }
 
+/// `--start-at`: unix seconds ("1764000000", "1764000000.5") or RFC 3339
+/// ("2026-11-23T12:00:00Z", "2026-11-23T13:00:00.250+01:00").
+pub fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
+    let bad = || format!("'{s}' is not unix seconds or an RFC 3339 time (2026-11-23T12:00:00Z)");
+    let t = s.trim();
+    let secs: f64 = if let Ok(n) = t.parse::<f64>() {
+        n
+    } else {
+        rfc3339_to_unix(t).ok_or_else(bad)?
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(bad());
+    }
+    Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`.
+fn rfc3339_to_unix(t: &str) -> Option<f64> {
+    let b = t.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { t.get(r)?.parse().ok() };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &t[19..];
+    let mut frac = 0.0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+        frac = format!("0.{}", &r[..digits]).parse().ok()?;
+        rest = &r[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (oh, om) = rest.get(1..)?.split_once(':')?;
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+        }
+    };
+    // Days from 1970-01-01 to y-mo-d (Howard Hinnant's days_from_civil).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = (mo + 9) % 12;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+}
+
 /// A count with an optional metric suffix: "400", "10k", "1M". Must be >= 1.
 pub fn parse_count(s: &str) -> Result<u64, String> {
     let n = parse_metric(s, 1000)?;
@@ -304,6 +417,26 @@ mod tests {
         assert_eq!(parse_percent("0.1"), Ok(0.1));
         assert!(parse_percent("0%").is_err());
         assert!(parse_percent("x").is_err());
+    }
+
+    #[test]
+    fn start_at_times() {
+        use std::time::UNIX_EPOCH;
+        let secs = |s: &str| {
+            parse_start_at(s)
+                .unwrap()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+        };
+        assert_eq!(secs("1764000000"), 1_764_000_000.0);
+        assert_eq!(secs("1970-01-01T00:00:00Z"), 0.0);
+        assert_eq!(secs("2026-11-23T12:00:00Z"), 1_795_435_200.0);
+        assert_eq!(secs("2026-11-23T13:00:00.250+01:00"), 1_795_435_200.25);
+        assert_eq!(secs("2000-02-29T23:59:59-00:30"), 951_870_599.0);
+        assert!(parse_start_at("tomorrow").is_err());
+        assert!(parse_start_at("2026-13-01T00:00:00Z").is_err());
+        assert!(parse_start_at("2026-11-23T12:00:00").is_err());
     }
 
     #[test]

@@ -63,6 +63,12 @@ pub struct Config {
     pub rate: Option<f64>,
     pub ramp_up: Duration,
     pub slo: Option<Slo>,
+    /// Report files: `--csv PREFIX`, `--html FILE`, `--hlog FILE`.
+    pub csv: Option<String>,
+    pub html: Option<String>,
+    pub hlog: Option<String>,
+    /// `--start-at`: wait for this wall-clock time before starting.
+    pub start_at: Option<std::time::SystemTime>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub warmup: Duration,
@@ -130,6 +136,26 @@ impl Config {
             .map(Slo::parse)
             .transpose()
             .map_err(usage)?;
+        for (flag, path) in [("--csv", &a.csv), ("--html", &a.html), ("--hlog", &a.hlog)] {
+            if let Some(p) = path {
+                check_writable(flag, p)?;
+            }
+        }
+        let start_at = match &a.start_at {
+            None => None,
+            Some(t) => {
+                let at =
+                    crate::cli::parse_start_at(t).map_err(|e| usage(format!("--start-at {e}")))?;
+                let now = std::time::SystemTime::now();
+                if at + Duration::from_secs(5) < now {
+                    return Err(usage(format!("--start-at '{t}' is in the past")));
+                }
+                if at > now + Duration::from_secs(86_400) {
+                    return Err(usage(format!("--start-at '{t}' is more than a day away")));
+                }
+                Some(at)
+            }
+        };
         if let (Some(r), Some(d)) = (a.ramp_up, duration) {
             if r > d {
                 return Err(usage(format!(
@@ -200,6 +226,10 @@ impl Config {
             rate: a.rate,
             ramp_up: a.ramp_up.unwrap_or(Duration::ZERO),
             slo,
+            csv: a.csv.clone(),
+            html: a.html.clone(),
+            hlog: a.hlog.clone(),
+            start_at,
             timeout: a.timeout,
             connect_timeout: a.connect_timeout,
             warmup: a.warmup.unwrap_or(Duration::ZERO),
@@ -367,6 +397,26 @@ fn resolve(u: &Url) -> Result<SocketAddr, Error> {
         .ok_or_else(|| {
             Error::Unreachable(format!("cannot resolve host '{}': no addresses", u.host))
         })
+}
+
+/// A report file must be creatable before the run, so that nothing measured
+/// is lost to a typo in its path. For `--csv` the path is a prefix.
+fn check_writable(flag: &str, path: &str) -> Result<(), Error> {
+    let p = std::path::Path::new(path);
+    if path.is_empty() || p.is_dir() {
+        return Err(usage(format!("{flag} '{path}': not a file name")));
+    }
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(usage(format!(
+            "{flag} '{path}': no directory {}",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 fn is_token_byte(b: u8) -> bool {

@@ -5,11 +5,15 @@
 
 pub mod aggregate;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod conn;
+pub mod csv;
 pub mod error;
 pub mod fetch;
 pub mod find;
+pub mod hlog;
+pub mod html;
 pub mod io;
 pub mod pace;
 pub mod report;
@@ -175,6 +179,7 @@ pub fn run_main(args: &cli::RunArgs) -> Result<i32, Error> {
     let summary = run(&cfg)?;
     let verdicts = cfg.slo.as_ref().map(|slo| slo.check(&summary));
     print_report(&cfg, &summary, verdicts.as_deref())?;
+    write_files(&cfg, &summary, verdicts.as_deref())?;
     Ok(match verdicts {
         Some(v) if v.iter().any(|v| !v.pass) => 1,
         _ => 0,
@@ -189,6 +194,10 @@ pub fn find_main(args: &cli::FindArgs) -> Result<i32, Error> {
     }
     install_ctrl_c();
     let result = find::run(&f)?;
+    if let Some(path) = &f.run.html {
+        html::write_find(path, &result)
+            .map_err(|e| error::usage(format!("--html '{path}': {e}")))?;
+    }
     write_out(|out| {
         if f.run.json {
             serde_json::to_writer_pretty(&mut *out, &find::to_json(&result))?;
@@ -227,6 +236,19 @@ pub fn print_report(
             }
         }
     })
+}
+
+/// The report files asked for (`--csv`, `--html`), after the report is
+/// printed, so a failure here loses nothing that was measured.
+fn write_files(cfg: &Config, s: &Summary, verdicts: Option<&[slo::Verdict]>) -> Result<(), Error> {
+    if let Some(prefix) = &cfg.csv {
+        csv::write(prefix, s).map_err(|e| error::usage(format!("--csv '{prefix}': {e}")))?;
+    }
+    if let Some(path) = &cfg.html {
+        html::write_run(path, s, verdicts)
+            .map_err(|e| error::usage(format!("--html '{path}': {e}")))?;
+    }
+    Ok(())
 }
 
 fn write_out(

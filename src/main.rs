@@ -23,6 +23,8 @@ fn main() {
     };
     let code = match cli.command {
         Some(Command::Find(f)) => blast::find_main(&f),
+        Some(Command::Report(r)) => blast::compare::main(&r),
+        Some(Command::Merge(m)) => blast::hlog::merge_main(&m),
         Some(Command::Target(t)) => blast::target_main(&t),
         Some(Command::Calibrate(c)) => blast::calibrate_main(&c),
         None => blast::run_main(&cli.run),

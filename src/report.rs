@@ -375,6 +375,21 @@ fn latency_json(h: &Histogram<u64>) -> Value {
     })
 }
 
+/// The percentile spectrum as HdrHistogram's plotter draws it: latency at
+/// percentiles closing in on 100% (5 ticks per halving of the remainder),
+/// so saved reports can be compared and overlaid later.
+fn spectrum_json(h: &Histogram<u64>) -> Value {
+    if h.is_empty() {
+        return Value::Array(Vec::new());
+    }
+    let mut points: Vec<Value> = h
+        .iter_quantiles(5)
+        .map(|v| json!({"percentile": finite(v.quantile_iterated_to() * 100.0), "value_us": v.value_iterated_to()}))
+        .collect();
+    points.push(json!({"percentile": 100.0, "value_us": h.max()}));
+    Value::Array(points)
+}
+
 fn error_detail_json(&(fault, count): &(Fault, u64)) -> Value {
     json!({
         "kind": class_name(fault.class()),
@@ -400,8 +415,10 @@ pub fn to_json(s: &Summary) -> Value {
                 "requests": p.requests,
                 "rps": finite(p.rps),
                 "p50_us": p.p50_us,
+                "p90_us": p.quantiles_us[4],
                 "p99_us": p.p99_us,
                 "errors": p.errors,
+                "bytes": p.bytes,
             })
         })
         .collect();
@@ -434,6 +451,7 @@ pub fn to_json(s: &Summary) -> Value {
         },
         "latency_us": latency_json(&s.latency),
         "service_time_us": latency_json(&s.service),
+        "latency_spectrum": spectrum_json(&s.latency),
         "connect_us": latency_json(&s.connect),
         "offered_rps": offered_rps(s).map(finite),
         "timeline": timeline,
@@ -504,6 +522,17 @@ mod tests {
                 p50_us: 200,
                 p99_us: 1900,
                 errors: 0,
+                bytes: 620_000,
+                quantiles_us: [200, 200, 300, 300, 300, 1900, 1900, 1900, 1900, 1900, 1900],
+                total: crate::stats::Cumulative {
+                    requests: 1300,
+                    errors: 0,
+                    bytes: 620_000,
+                    p50_us: 200,
+                    mean_us: 370.0,
+                    min_us: 100,
+                    max_us: 1900,
+                },
             }],
             in_flight_at_end: 0,
             not_sent_at_end: 0,
@@ -792,8 +821,8 @@ mod tests {
 
         assert_eq!(
             v["timeline"],
-            json!([{"t_s": 1.0, "requests": 1300, "rps": 1300.0,
-                    "p50_us": 200, "p99_us": 1900, "errors": 0}])
+            json!([{"t_s": 1.0, "requests": 1300, "rps": 1300.0, "p50_us": 200,
+                    "p90_us": 300, "p99_us": 1900, "errors": 0, "bytes": 620_000}])
         );
         assert_eq!(
             v["error_details"],
@@ -809,7 +838,13 @@ mod tests {
         assert_eq!(v["interrupted"], true);
         assert_eq!(v["offered_rps"], Value::Null, "closed loop offers no rate");
         assert!(v["service_time_us"]["p99"].is_u64());
-        assert_eq!(v.as_object().unwrap().len(), 17);
+        let spectrum = v["latency_spectrum"].as_array().unwrap();
+        assert_eq!(spectrum[0]["value_us"], 100);
+        assert_eq!(
+            spectrum.last().unwrap(),
+            &json!({"percentile": 100.0, "value_us": 1900})
+        );
+        assert_eq!(v.as_object().unwrap().len(), 18);
     }
 
     #[test]

@@ -326,15 +326,39 @@ pub struct Snapshot {
     pub last: bool,
 }
 
+/// Locust's percentile columns; each timeline second keeps all of them.
+pub const LOCUST_QUANTILES: [f64; 11] = [
+    0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
+];
+
 /// One second of the run, over all workers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimelinePoint {
+    /// End of the interval, seconds since the measured start.
     pub t_s: f64,
     pub requests: u64,
     pub rps: f64,
     pub p50_us: u64,
     pub p99_us: u64,
+    /// Transport errors and non-2xx/3xx responses.
     pub errors: u64,
+    pub bytes: u64,
+    /// Latency at each of `LOCUST_QUANTILES`, this second only.
+    pub quantiles_us: [u64; 11],
+    /// Everything from the start up to the end of this second.
+    pub total: Cumulative,
+}
+
+/// Running totals up to a timeline point (Locust's "Total ..." columns).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Cumulative {
+    pub requests: u64,
+    pub errors: u64,
+    pub bytes: u64,
+    pub p50_us: u64,
+    pub mean_us: f64,
+    pub min_us: u64,
+    pub max_us: u64,
 }
 
 /// What the run was asked to do, as the report echoes it.
