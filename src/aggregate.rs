@@ -15,8 +15,15 @@ use std::time::Duration;
 /// Receives each second's merged latency histogram as it closes
 /// (`--hlog` writes it to an HdrHistogram interval log).
 pub trait IntervalSink {
-    /// `start` and `len` are relative to the measured start.
-    fn interval(&mut self, start: Duration, len: Duration, latency: &Histogram<u64>);
+    /// `start` and `len` are relative to the measured start; `point` has
+    /// the interval's counts.
+    fn interval(
+        &mut self,
+        start: Duration,
+        len: Duration,
+        latency: &Histogram<u64>,
+        point: &TimelinePoint,
+    );
 }
 
 /// One interval, summed over the workers that have reported it. Its
@@ -171,9 +178,6 @@ impl Aggregator {
             let Some(h) = iv.latency.take() else { continue };
             let start = self.closed_end;
             let len = iv.end.saturating_sub(start);
-            if let Some(sink) = &mut self.sink {
-                sink.interval(start, len, &h);
-            }
             let _ = self.closed.add(&h);
             let t = &mut self.closed_totals;
             t.requests += iv.requests;
@@ -186,7 +190,7 @@ impl Aggregator {
                 t.max_us = self.closed.max();
             }
             let secs = len.as_secs_f64();
-            iv.point = Some(TimelinePoint {
+            let point = TimelinePoint {
                 t_s: iv.end.as_secs_f64(),
                 requests: iv.requests,
                 rps: if secs > 0.0 {
@@ -200,7 +204,11 @@ impl Aggregator {
                 bytes: iv.bytes,
                 quantiles_us: stats::LOCUST_QUANTILES.map(|q| h.value_at_quantile(q)),
                 total: t.clone(),
-            });
+            };
+            if let Some(sink) = &mut self.sink {
+                sink.interval(start, len, &h, &point);
+            }
+            iv.point = Some(point);
             self.closed_end = iv.end;
         }
     }

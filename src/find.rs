@@ -135,7 +135,7 @@ pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
             result.steps.len() + 1,
             format_metric(rate)
         );
-        let s = session.phase(cfg, &phase, label);
+        let s = session.phase(cfg, &phase, label, None);
         let verdicts = f.slo.check(&s);
         let achieved = s.rps();
         let step = Step {

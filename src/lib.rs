@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 /// Run one load test as configured and return what was measured.
 pub fn run(cfg: &Config) -> Result<Summary, Error> {
+    wait_for_start(cfg.start_at);
     let session = Session::start(cfg)?;
     let t0 = Instant::now();
     let pace = match cfg.rate {
@@ -61,8 +62,33 @@ pub fn run(cfg: &Config) -> Result<Summary, Error> {
         record: true,
         last: true,
     };
-    let summary = session.phase(cfg, &main, String::new());
-    session.finish(cfg, summary)
+    let sink = match &cfg.hlog {
+        None => None,
+        Some(path) => {
+            let wall = std::time::SystemTime::now() + cfg.warmup;
+            let log = hlog::HlogWriter::create(path, wall, &run_info(cfg))
+                .map_err(|e| error::usage(format!("--hlog '{path}': {e}")))?;
+            Some(Box::new(log) as Box<dyn aggregate::IntervalSink>)
+        }
+    };
+    let summary = session.phase(cfg, &main, String::new(), sink);
+    let summary = session.finish(cfg, summary)?;
+    if let Some(path) = &cfg.hlog {
+        hlog::append_summary(path, &summary)
+            .map_err(|e| error::usage(format!("--hlog '{path}': {e}")))?;
+    }
+    Ok(summary)
+}
+
+/// `--start-at`: wait for the agreed wall-clock time (Ctrl-C still ends it).
+fn wait_for_start(at: Option<std::time::SystemTime>) {
+    let Some(at) = at else { return };
+    while !worker::INTERRUPT.load(Ordering::Relaxed) {
+        match at.duration_since(std::time::SystemTime::now()) {
+            Ok(left) if !left.is_zero() => std::thread::sleep(left.min(Duration::from_millis(50))),
+            _ => return,
+        }
+    }
 }
 
 /// The workers of one run and the channels to them. A plain run sends one
@@ -108,11 +134,18 @@ impl Session {
     }
 
     /// Run a recorded phase to its end and return its summary.
-    pub fn phase(&self, cfg: &Config, p: &worker::Phase, label: String) -> Summary {
+    pub fn phase(
+        &self,
+        cfg: &Config,
+        p: &worker::Phase,
+        label: String,
+        sink: Option<Box<dyn aggregate::IntervalSink>>,
+    ) -> Summary {
         self.send(cfg, p);
         let reachable = self.reachable(cfg);
         let mut agg = aggregate::Aggregator::new(self.handles.len(), cfg.progress && reachable);
         agg.label = label;
+        agg.sink = sink;
         agg.collect(&self.snapshots);
         let mut info = run_info(cfg);
         if let worker::PaceSpec::Rate { total_per_sec, .. } = p.pace {
