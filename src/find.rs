@@ -9,9 +9,9 @@
 use crate::config::FindConfig;
 use crate::error::Error;
 use crate::report::{format_metric, format_time_us};
+use crate::session::Session;
 use crate::slo::{self, Verdict};
 use crate::worker::{self, PaceSpec, Phase};
-use crate::Session;
 use serde_json::{json, Value};
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;

@@ -6,7 +6,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    blast::limit_memory();
+    blast::process::limit_memory();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -22,12 +22,12 @@ fn main() {
         }
     };
     let code = match cli.command {
-        Some(Command::Find(f)) => blast::find_main(&f),
+        Some(Command::Find(f)) => blast::commands::find_main(&f),
         Some(Command::Report(r)) => blast::compare::main(&r),
         Some(Command::Merge(m)) => blast::hlog::merge_main(&m),
-        Some(Command::Target(t)) => blast::target_main(&t),
-        Some(Command::Calibrate(c)) => blast::calibrate_main(&c),
-        None => blast::run_main(&cli.run),
+        Some(Command::Target(t)) => blast::commands::target_main(&t),
+        Some(Command::Calibrate(c)) => blast::commands::calibrate_main(&c),
+        None => blast::commands::run_main(&cli.run),
     };
     std::process::exit(code.unwrap_or_else(|e: Error| {
         eprintln!("blast: {e}");
