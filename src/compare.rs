@@ -1,9 +1,291 @@
 //! `blast report A.json B.json ...`: saved runs side by side.
+//!
+//! Reads documents saved from `blast --json` (or `blast find --json`), prints
+//! one row per run and, with `--html`, the charts. A file that cannot be read
+//! or is not a blast report is a usage error naming the file (exit 2): the
+//! comparison is only as good as its inputs, so none is skipped silently.
+//! Values missing from a document show as `-`, never as a made-up zero.
 
 use crate::cli::ReportArgs;
-use crate::error::Error;
+use crate::error::{usage, Error};
+use crate::report::format_time_us;
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+
+/// Printed under the table when a `blast find` document is among the runs.
+pub const FIND_NOTE: &str = "find: req/s is the maximum sustainable throughput; \
+                             p50, p99 and errors are those of that step.";
 
 pub fn main(a: &ReportArgs) -> Result<i32, Error> {
-    let _ = a;
+    if !a.labels.is_empty() && a.labels.len() != a.files.len() {
+        return Err(usage(format!(
+            "report: --labels: {} label(s) for {} file(s): give one per file",
+            a.labels.len(),
+            a.files.len()
+        )));
+    }
+    let mut runs = Vec::with_capacity(a.files.len());
+    let mut rows = Vec::with_capacity(a.files.len());
+    for (i, file) in a.files.iter().enumerate() {
+        let label = a.labels.get(i).cloned().unwrap_or_else(|| stem(file));
+        let bad = |why: String| usage(format!("report: '{file}': {why}"));
+        let text = std::fs::read_to_string(file).map_err(|e| bad(e.to_string()))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        rows.push(Row::from_json(&label, &doc).map_err(bad)?);
+        runs.push((label, doc));
+    }
+    let mut out = std::io::stdout().lock();
+    match write_table(&mut out, &rows) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(usage(format!("cannot write the report: {e}")));
+        }
+        _ => {}
+    }
+    if let Some(path) = &a.html {
+        crate::html::write_compare(path, &runs)
+            .map_err(|e| usage(format!("--html '{path}': {e}")))?;
+    }
     Ok(0)
+}
+
+fn stem(file: &str) -> String {
+    Path::new(file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| file.to_string())
+}
+
+/// One run as the comparison shows it. Latencies in microseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub label: String,
+    pub url: String,
+    /// A `blast find` document: `rps` is its maximum sustainable rate.
+    pub find: bool,
+    pub requests: Option<u64>,
+    pub rps: Option<f64>,
+    pub p50_us: Option<f64>,
+    pub p99_us: Option<f64>,
+    pub p99_9_us: Option<f64>,
+    pub max_us: Option<f64>,
+    pub error_percent: Option<f64>,
+    pub bytes_per_response: Option<f64>,
+    /// (x on the percentile axis, latency ms), from `latency_spectrum`.
+    pub spectrum: Vec<(f64, f64)>,
+}
+
+impl Row {
+    /// Read a `blast --json` or `blast find --json` document.
+    pub fn from_json(label: &str, v: &Value) -> Result<Row, String> {
+        let url = v["url"].as_str().unwrap_or("").to_string();
+        if let Some(steps) = v["steps"].as_array() {
+            let rps = v["max_sustainable_rps"].as_f64();
+            // The best step is the passing one at the maximum sustainable rate.
+            let best = rps.and_then(|r| {
+                steps.iter().find(|s| {
+                    s["pass"] == Value::Bool(true) && s["offered_rps"].as_f64() == Some(r)
+                })
+            });
+            let step = |k: &str| best.and_then(|s| s[k].as_f64());
+            return Ok(Row {
+                label: label.into(),
+                url,
+                find: true,
+                requests: None,
+                rps,
+                p50_us: step("p50_us"),
+                p99_us: step("p99_us"),
+                p99_9_us: None,
+                max_us: None,
+                error_percent: step("error_percent"),
+                bytes_per_response: None,
+                spectrum: Vec::new(),
+            });
+        }
+        let requests = v["requests"]
+            .as_u64()
+            .ok_or("not a blast --json report (no \"requests\" or \"steps\")")?;
+        let lat = &v["latency_us"];
+        if !lat.is_object() {
+            return Err("not a blast --json report (no \"latency_us\")".into());
+        }
+        let e = &v["errors"];
+        let n = |k: &str| e[k].as_u64().unwrap_or(0);
+        let transport = n("connect") + n("read") + n("write") + n("timeout") + n("parse");
+        let ended = requests + transport;
+        let error_percent = if ended == 0 {
+            0.0
+        } else {
+            (transport + n("status")) as f64 * 100.0 / ended as f64
+        };
+        let bytes_per_response = v["bytes_read"]
+            .as_u64()
+            .filter(|_| requests > 0)
+            .map(|b| b as f64 / requests as f64);
+        let spectrum = v["latency_spectrum"]
+            .as_array()
+            .map(|pts| {
+                pts.iter()
+                    .filter_map(|p| {
+                        let q = p["percentile"].as_f64()? / 100.0;
+                        let us = p["value_us"].as_f64()?;
+                        Some((crate::html::percentile_x(q, requests), us / 1000.0))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Row {
+            label: label.into(),
+            url,
+            find: false,
+            requests: Some(requests),
+            rps: v["rps"].as_f64(),
+            p50_us: lat["p50"].as_f64(),
+            p99_us: lat["p99"].as_f64(),
+            p99_9_us: lat["p99_9"].as_f64(),
+            max_us: lat["max"].as_f64(),
+            error_percent: Some(error_percent),
+            bytes_per_response,
+            spectrum,
+        })
+    }
+
+    /// The text cells: label, requests, req/s, p50, p99, p99.9, max,
+    /// errors, bytes/response; `-` where the document has no value.
+    pub fn cells(&self) -> [String; 9] {
+        let dash = || "-".to_string();
+        let time = |v: Option<f64>| v.map_or_else(dash, format_time_us);
+        let rps = match (self.rps, self.find) {
+            (Some(r), _) => format!("{r:.2}"),
+            (None, true) => "none".into(),
+            (None, false) => dash(),
+        };
+        [
+            self.label.clone(),
+            self.requests.map_or_else(dash, |n| n.to_string()),
+            rps,
+            time(self.p50_us),
+            time(self.p99_us),
+            time(self.p99_9_us),
+            time(self.max_us),
+            self.error_percent.map_or_else(dash, |e| format!("{e:.2}%")),
+            self.bytes_per_response
+                .map_or_else(dash, |b| format!("{b:.1}")),
+        ]
+    }
+}
+
+const HEADERS: [&str; 9] = [
+    "run",
+    "requests",
+    "req/s",
+    "p50",
+    "p99",
+    "p99.9",
+    "max",
+    "errors",
+    "bytes/resp",
+];
+
+/// The comparison table: the label left-aligned, numbers right-aligned.
+pub fn write_table(w: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
+    let cells: Vec<[String; 9]> = rows.iter().map(Row::cells).collect();
+    let mut width = HEADERS.map(str::len);
+    for c in &cells {
+        for (w, s) in width.iter_mut().zip(c) {
+            *w = (*w).max(s.chars().count());
+        }
+    }
+    let line = |w: &mut dyn Write, c: &[String]| -> std::io::Result<()> {
+        write!(w, "{:<lw$}", c[0], lw = width[0])?;
+        for (s, wd) in c[1..].iter().zip(&width[1..]) {
+            write!(w, "  {s:>wd$}")?;
+        }
+        writeln!(w)
+    };
+    line(w, &HEADERS.map(String::from))?;
+    for c in &cells {
+        line(w, c)?;
+    }
+    if rows.iter().any(|r| r.find) {
+        writeln!(w, "{FIND_NOTE}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run_doc() -> Value {
+        json!({
+            "url": "http://127.0.0.1:1/",
+            "requests": 1000, "rps": 500.0, "bytes_read": 64000,
+            "errors": {"connect": 0, "read": 10, "write": 0, "timeout": 0, "status": 5, "parse": 0},
+            "latency_us": {"p50": 1000, "p99": 5000, "p99_9": 9000, "max": 12000},
+            "latency_spectrum": [{"percentile": 0.0, "value_us": 500},
+                                  {"percentile": 90.0, "value_us": 2000},
+                                  {"percentile": 100.0, "value_us": 12000}]
+        })
+    }
+
+    #[test]
+    fn run_row() {
+        let r = Row::from_json("flask", &run_doc()).unwrap();
+        assert_eq!(r.requests, Some(1000));
+        // 10 read errors and 5 non-2xx over 1010 that ended.
+        assert!((r.error_percent.unwrap() - 15.0 * 100.0 / 1010.0).abs() < 1e-9);
+        assert_eq!(r.bytes_per_response, Some(64.0));
+        assert_eq!(r.spectrum.len(), 3);
+        assert!((r.spectrum[1].0 - 1.0).abs() < 1e-9);
+        assert!((r.spectrum[2].0 - 3.0).abs() < 1e-9, "100% at 1 - 1/N");
+        assert_eq!(
+            r.cells(),
+            ["flask", "1000", "500.00", "1.00ms", "5.00ms", "9.00ms", "12.00ms", "1.49%", "64.0"]
+                .map(String::from)
+        );
+    }
+
+    #[test]
+    fn find_row_and_table() {
+        let doc = json!({"url": "u", "slo": "p99<10ms", "max_sustainable_rps": 400.0,
+            "steps": [
+                {"offered_rps": 400.0, "achieved_rps": 399.0, "p50_us": 900, "p99_us": 4000,
+                 "error_percent": 0.0, "pass": true},
+                {"offered_rps": 800.0, "achieved_rps": 600.0, "p50_us": 90000, "p99_us": 400000,
+                 "error_percent": 0.0, "pass": false}]});
+        let f = Row::from_json("find", &doc).unwrap();
+        assert!(f.find);
+        assert_eq!(f.rps, Some(400.0));
+        assert_eq!(f.p99_us, Some(4000.0));
+        assert_eq!(f.cells()[5], "-");
+        let r = Row::from_json("a-much-longer-label", &run_doc()).unwrap();
+        let mut out = Vec::new();
+        write_table(&mut out, &[r, f]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].starts_with("run                  requests"));
+        assert!(lines[2].starts_with("find     "));
+        assert!(lines[2].contains("400.00"));
+        assert_eq!(lines[3], FIND_NOTE);
+        // Every row lines up with the header.
+        assert!(lines[..3].iter().all(|l| l.len() == lines[0].len()));
+    }
+
+    #[test]
+    fn rejects_other_json() {
+        assert!(Row::from_json("x", &json!({"hello": 1})).is_err());
+        assert!(Row::from_json("x", &json!([1, 2])).is_err());
+        assert!(Row::from_json("x", &json!({"requests": 3})).is_err());
+    }
+
+    #[test]
+    fn stems() {
+        assert_eq!(stem("/tmp/flask.json"), "flask");
+        assert_eq!(stem("fastapi"), "fastapi");
+    }
 }

@@ -3,6 +3,7 @@
 //! reports. Engine-dependent behaviour runs on both engines; the io_uring
 //! variant skips (with a message) where the kernel refuses io_uring.
 
+mod reports;
 mod support;
 
 use serde_json::Value;
