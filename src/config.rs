@@ -284,6 +284,17 @@ impl FindConfig {
                 )));
             }
         }
+        for (given, flag) in [
+            (a.run.csv.is_some(), "--csv"),
+            (a.run.hlog.is_some(), "--hlog"),
+            (a.run.start_at.is_some(), "--start-at"),
+        ] {
+            if given {
+                return Err(usage(format!(
+                    "blast find: {flag} is for single runs; find writes --json or --html"
+                )));
+            }
+        }
         let run = Config::from_args(&a.run, uring_probe)?;
         let slo = run
             .slo

@@ -94,6 +94,8 @@ const STOP_GRACE: Duration = Duration::from_millis(200);
 /// lateness would be counted as latency. Early sends count from the write;
 /// the schedule (and so the rate) is unchanged.
 const EARLY: Duration = Duration::from_millis(2);
+/// A paced wait longer than this can be cut short by the end of the run.
+const LONG_WAIT: Duration = Duration::from_millis(20);
 
 /// Where a worker sits in the run: what it owns, and when it started.
 #[derive(Clone, Debug)]
@@ -217,10 +219,16 @@ impl Shared {
     }
 
     /// Wait for `at`, up to `EARLY` before it. False if the worker stopped.
+    /// Short waits (the high-rate case) take no stop notification, which
+    /// would lock tokio's Notify per request; long ones end with the run.
     pub async fn wait_until(&self, at: Instant) -> bool {
         let now = Instant::now();
         if at > now + EARLY {
-            tokio::time::sleep_until((at - EARLY).into()).await;
+            let wake = at - EARLY;
+            if wake - now > LONG_WAIT {
+                return self.sleep_unless_stopped(wake - now).await;
+            }
+            tokio::time::sleep_until(wake.into()).await;
         }
         !self.stop.get()
     }

@@ -825,6 +825,29 @@ fn rate_is_exact_against_target() {
 }
 
 #[test]
+fn low_rate_run_ends_on_time() {
+    // At 2 req/s a connection waits 500 ms for its next due time; the run
+    // must still end when its time is up, not when that wait does.
+    let s = ok_server();
+    let r = run(&[
+        "-R",
+        "2",
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "-d",
+        "1200ms",
+        "--json",
+        &s.url(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(u(&r.json(), "requests"), 3);
+    // Without the early end, the 200 ms stop grace would be spent waiting.
+    assert!(r.elapsed < Duration::from_millis(1390), "{:?}", r.elapsed);
+}
+
+#[test]
 fn rate_below_thread_count_is_exact() {
     // wrk2 runs away when -R is below -t; blast interleaves the threads.
     let s = ok_server();
@@ -1115,6 +1138,13 @@ fn find_text_and_first_step_failure() {
     let r = run(&["find", &s.url()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("needs --slo"), "{}", r.stderr);
+    let r = run(&["find", "--slo", "p99<10ms", "--hlog", "x.hlog", &s.url()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--hlog is for single runs"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
