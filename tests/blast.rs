@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{command, run, run_cmd, uring_available, Behavior, Server};
+use support::{command, command_line, run, run_cmd, run_line, uring_available, Behavior, Server};
 
 /// Generate `epoll` and `uring` tests from one function taking the engine.
 macro_rules! both_engines {
@@ -407,7 +407,7 @@ fn unreachable_target_exits_3_at_once() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/");
-    let r = run(&["-d", "5s", &url]);
+    let r = run_line("-d 5s", &url);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
@@ -509,16 +509,7 @@ fn body_file_env_and_url_sources() {
 
     // --body-file from a path, URL from BLAST_URL.
     let s = ok_server();
-    let mut cmd = command(&[
-        "-n",
-        "2",
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "--body-file",
-        png.to_str().unwrap(),
-    ]);
+    let mut cmd = command_line("-n 2 -c 1 -t 1 --body-file", png.to_str().unwrap());
     cmd.env("BLAST_URL", s.url());
     let r = run_cmd(cmd, Duration::from_secs(20));
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -600,7 +591,7 @@ fn multipart_form_as_received() {
 #[test]
 fn json_report_has_every_key() {
     let s = ok_server();
-    let r = run(&["-n", "100", "-c", "2", "-t", "2", "--json", &s.url()]);
+    let r = run_line("-n 100 -c 2 -t 2 --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     for k in [
@@ -653,7 +644,7 @@ fn json_report_has_every_key() {
 #[test]
 fn text_report_has_wrk_layout() {
     let s = ok_server();
-    let r = run(&["-c", "4", "-t", "2", "-d", "1s", "--latency", &s.url()]);
+    let r = run_line("-c 4 -t 2 -d 1s --latency", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines[0], format!("Running 1s test @ {}", s.url()));
@@ -686,7 +677,7 @@ fn latency_is_honest_against_delayed_target() {
     })
     .unwrap();
     let url = format!("http://{}/", t.addr());
-    let r = run(&["-c", "4", "-t", "1", "-d", "2s", "--json", &url]);
+    let r = run_line("-c 4 -t 1 -d 2s --json", &url);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     let p50 = u(&j, "latency_us.p50");
@@ -713,18 +704,7 @@ fn in_flight_at_end_is_reported() {
     let s = Server::start(Behavior::Delay {
         delay: Duration::from_millis(400),
     });
-    let r = run(&[
-        "-c",
-        "3",
-        "-t",
-        "1",
-        "-d",
-        "1s",
-        "--timeout",
-        "5s",
-        "--latency",
-        &s.url(),
-    ]);
+    let r = run_line("-c 3 -t 1 -d 1s --timeout 5s --latency", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Requests at 0, 0.4, 0.8 s on each connection; the third batch is unanswered at 1 s.
     assert!(r.stdout.contains("  In flight at end: 3\n"), "{}", r.stdout);
@@ -735,7 +715,7 @@ fn in_flight_at_end_is_reported() {
 #[test]
 fn threads_lowered_to_connections_with_notice() {
     let s = ok_server();
-    let r = run(&["-c", "2", "-t", "8", "-n", "10", "--json", &s.url()]);
+    let r = run_line("-c 2 -t 8 -n 10 --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("-t 8 is more than -c 2"), "{}", r.stderr);
     assert_eq!(r.json()["config"]["threads"], 2);
@@ -745,18 +725,7 @@ fn threads_lowered_to_connections_with_notice() {
 #[test]
 fn warmup_is_not_recorded() {
     let s = ok_server();
-    let r = run(&[
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "--warmup",
-        "500ms",
-        "-d",
-        "1s",
-        "--json",
-        &s.url(),
-    ]);
+    let r = run_line("-c 2 -t 1 --warmup 500ms -d 1s --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     let d = j["duration_s"].as_f64().unwrap();
@@ -772,9 +741,7 @@ fn warmup_is_not_recorded() {
 #[test]
 fn ctrl_c_prints_the_report() {
     let s = ok_server();
-    let child = command(&["-c", "2", "-t", "1", "-d", "20s", &s.url()])
-        .spawn()
-        .unwrap();
+    let child = command_line("-c 2 -t 1 -d 20s", &s.url()).spawn().unwrap();
     let pid = child.id() as i32;
     let start = Instant::now();
     std::thread::sleep(Duration::from_millis(800));
@@ -806,9 +773,7 @@ fn rate_is_exact_against_target() {
     })
     .unwrap();
     let url = format!("http://{}/", t.addr());
-    let r = run(&[
-        "-R", "2000", "-d", "5s", "-c", "16", "-t", "2", "--json", &url,
-    ]);
+    let r = run_line("-R 2000 -d 5s -c 16 -t 2 --json", &url);
     let served = t.requests();
     t.stop();
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -829,18 +794,7 @@ fn low_rate_run_ends_on_time() {
     // At 2 req/s a connection waits 500 ms for its next due time; the run
     // must still end when its time is up, not when that wait does.
     let s = ok_server();
-    let r = run(&[
-        "-R",
-        "2",
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "-d",
-        "1200ms",
-        "--json",
-        &s.url(),
-    ]);
+    let r = run_line("-R 2 -c 2 -t 1 -d 1200ms --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(u(&r.json(), "requests"), 3);
     // Without the early end, the 200 ms stop grace would be spent waiting.
@@ -851,18 +805,7 @@ fn low_rate_run_ends_on_time() {
 fn rate_below_thread_count_is_exact() {
     // wrk2 runs away when -R is below -t; blast interleaves the threads.
     let s = ok_server();
-    let r = run(&[
-        "-R",
-        "3",
-        "-t",
-        "4",
-        "-c",
-        "4",
-        "-d",
-        "2s",
-        "--json",
-        &s.url(),
-    ]);
+    let r = run_line("-R 3 -t 4 -c 4 -d 2s --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Due at 0, 1/3, 2/3, ... 5/3 s: six requests in 2 s.
     assert_eq!(s.requests(), 6);
@@ -880,21 +823,8 @@ fn coordinated_omission_is_not_hidden() {
     let open = Server::start(stall());
     let closed = Server::start(stall());
     let (o, c) = std::thread::scope(|sc| {
-        let o = sc.spawn(|| {
-            run(&[
-                "-R",
-                "200",
-                "-c",
-                "50",
-                "-t",
-                "1",
-                "-d",
-                "6s",
-                "--json",
-                &open.url(),
-            ])
-        });
-        let c = sc.spawn(|| run(&["-c", "4", "-t", "1", "-d", "6s", "--json", &closed.url()]));
+        let o = sc.spawn(|| run_line("-R 200 -c 50 -t 1 -d 6s --json", &open.url()));
+        let c = sc.spawn(|| run_line("-c 4 -t 1 -d 6s --json", &closed.url()));
         (o.join().unwrap(), c.join().unwrap())
     });
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -931,7 +861,7 @@ fn rate_shortfall_is_warned() {
     let s = Server::start(Behavior::Delay {
         delay: Duration::from_millis(50),
     });
-    let r = run(&["-R", "200", "-c", "2", "-t", "1", "-d", "1s", &s.url()]);
+    let r = run_line("-R 200 -c 2 -t 1 -d 1s", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains("  Offered rate: 200.00 req/s, achieved "),
@@ -949,20 +879,7 @@ fn rate_shortfall_is_warned() {
 #[test]
 fn ramp_up_shows_in_timeline() {
     let s = ok_server();
-    let r = run(&[
-        "-R",
-        "1000",
-        "--ramp-up",
-        "2s",
-        "-d",
-        "3s",
-        "-c",
-        "8",
-        "-t",
-        "1",
-        "--json",
-        &s.url(),
-    ]);
+    let r = run_line("-R 1000 --ramp-up 2s -d 3s -c 8 -t 1 --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     let tl: Vec<f64> = j["timeline"]
@@ -984,19 +901,9 @@ fn closed_loop_ramp_opens_connections_gradually() {
     let s = Server::start(Behavior::Delay {
         delay: Duration::from_millis(10),
     });
-    let child = command(&[
-        "-c",
-        "4",
-        "-t",
-        "1",
-        "--ramp-up",
-        "1s",
-        "-d",
-        "1500ms",
-        &s.url(),
-    ])
-    .spawn()
-    .unwrap();
+    let child = command_line("-c 4 -t 1 --ramp-up 1s -d 1500ms", &s.url())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     std::thread::sleep(Duration::from_millis(300));
     let early = s.connections();
@@ -1014,17 +921,7 @@ fn slo_pass_and_fail_exit_codes() {
     let s = Server::start(Behavior::Delay {
         delay: Duration::from_millis(20),
     });
-    let r = run(&[
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "-d",
-        "1s",
-        "--slo",
-        "p99<500ms,errors<1%",
-        &s.url(),
-    ]);
+    let r = run_line("-c 2 -t 1 -d 1s --slo p99<500ms,errors<1%", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("SLO:\n"), "{}", r.stdout);
     assert!(
@@ -1035,18 +932,7 @@ fn slo_pass_and_fail_exit_codes() {
         r.stdout
     );
 
-    let r = run(&[
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "-d",
-        "1s",
-        "--slo",
-        "p99<5ms,errors<1%",
-        "--json",
-        &s.url(),
-    ]);
+    let r = run_line("-c 2 -t 1 -d 1s --slo p99<5ms,errors<1% --json", &s.url());
     assert_eq!(r.code, 1, "{}", r.stderr);
     let j = r.json();
     assert_eq!(j["slo_pass"], false);
@@ -1060,7 +946,7 @@ fn slo_pass_and_fail_exit_codes() {
     assert_eq!(failed, vec!["p99<5ms"]);
     assert!(f(&j["slo"][0], "measured") >= 20_000.0);
 
-    let r = run(&["-d", "1s", "--slo", "p99<fast", &s.url()]);
+    let r = run_line("-d 1s --slo p99<fast", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("'p99<fast'"), "{}", r.stderr);
     assert_eq!(r.stderr.trim().lines().count(), 1);
@@ -1075,21 +961,10 @@ fn find_reports_the_known_capacity() {
     });
     let start = Instant::now();
     let r = run_cmd(
-        command(&[
-            "find",
-            "--slo",
-            "p99<50ms",
-            "--start",
-            "50",
-            "--step-duration",
-            "1s",
-            "-c",
-            "32",
-            "-t",
-            "1",
-            "--json",
+        command_line(
+            "find --slo p99<50ms --start 50 --step-duration 1s -c 32 -t 1 --json",
             &s.url(),
-        ]),
+        ),
         Duration::from_secs(60),
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -1112,18 +987,10 @@ fn find_text_and_first_step_failure() {
     let s = Server::start(Behavior::Delay {
         delay: Duration::from_millis(30),
     });
-    let r = run(&[
-        "find",
-        "--slo",
-        "p99<10ms",
-        "--start",
-        "20",
-        "--step-duration",
-        "500ms",
-        "-c",
-        "4",
+    let r = run_line(
+        "find --slo p99<10ms --start 20 --step-duration 500ms -c 4",
         &s.url(),
-    ]);
+    );
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("fail: p99<10ms"), "{}", r.stdout);
     assert!(
@@ -1132,13 +999,13 @@ fn find_text_and_first_step_failure() {
         r.stdout
     );
 
-    let r = run(&["find", "-R", "10", "--slo", "p99<10ms", &s.url()]);
+    let r = run_line("find -R 10 --slo p99<10ms", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("-R is set by the search"), "{}", r.stderr);
-    let r = run(&["find", &s.url()]);
+    let r = run_line("find", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("needs --slo"), "{}", r.stderr);
-    let r = run(&["find", "--slo", "p99<10ms", "--hlog", "x.hlog", &s.url()]);
+    let r = run_line("find --slo p99<10ms --hlog x.hlog", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("--hlog is for single runs"),
@@ -1150,18 +1017,10 @@ fn find_text_and_first_step_failure() {
 #[test]
 fn find_ctrl_c_prints_what_was_found() {
     let s = ok_server();
-    let child = command(&[
-        "find",
-        "--slo",
-        "p99<1s",
-        "--start",
-        "50",
-        "--step-duration",
-        "500ms",
-        "-c",
-        "4",
+    let child = command_line(
+        "find --slo p99<1s --start 50 --step-duration 500ms -c 4",
         &s.url(),
-    ])
+    )
     .spawn()
     .unwrap();
     let start = Instant::now();

@@ -401,6 +401,19 @@ pub fn run(args: &[&str]) -> Run {
     run_cmd(command(args), Duration::from_secs(30))
 }
 
+/// `run` with the flags written as one line (no argument holds a space),
+/// then a last argument (usually the URL) that may.
+pub fn run_line(flags: &str, url: &str) -> Run {
+    run_cmd(command_line(flags, url), Duration::from_secs(30))
+}
+
+/// `command` with the flags written as one line, then a last argument.
+pub fn command_line(flags: &str, url: &str) -> Command {
+    let mut args: Vec<&str> = flags.split_whitespace().collect();
+    args.push(url);
+    command(&args)
+}
+
 pub fn wait_child(mut child: Child, start: Instant, limit: Duration) -> Run {
     let pid = child.id() as libc::pid_t;
     let mut out = child.stdout.take().unwrap();
