@@ -85,12 +85,7 @@ fn exact_request_count(engine: &str) {
     assert_eq!(j["config"]["engine"], engine);
     assert!(s.connections() <= 10);
     // Every byte the server wrote was read.
-    assert_eq!(
-        u(&j, "bytes_read"),
-        s.counters
-            .bytes_written
-            .load(std::sync::atomic::Ordering::SeqCst)
-    );
+    assert_eq!(u(&j, "bytes_read"), s.bytes_written());
 }
 
 fn keepalive_reuses_connections(engine: &str) {
@@ -251,12 +246,7 @@ fn chunked_bodies(engine: &str) {
     let j = json_run(engine, "-n 200 -c 4 -t 1", &s.url());
     assert_eq!(u(&j, "requests"), 200);
     assert_eq!(s.connections(), 4, "chunked responses keep the connection");
-    assert_eq!(
-        u(&j, "bytes_read"),
-        s.counters
-            .bytes_written
-            .load(std::sync::atomic::Ordering::SeqCst)
-    );
+    assert_eq!(u(&j, "bytes_read"), s.bytes_written());
     assert_eq!(u(&j, "errors.parse") + u(&j, "errors.read"), 0);
 }
 
@@ -272,12 +262,7 @@ fn close_delimited_bodies(engine: &str) {
         "the server's close ends the body, not an error"
     );
     assert_eq!(s.connections(), 50);
-    assert_eq!(
-        u(&j, "bytes_read"),
-        s.counters
-            .bytes_written
-            .load(std::sync::atomic::Ordering::SeqCst)
-    );
+    assert_eq!(u(&j, "bytes_read"), s.bytes_written());
 }
 
 fn head_has_no_body(engine: &str) {

@@ -130,6 +130,10 @@ impl Server {
         self.counters.requests.load(Ordering::SeqCst)
     }
 
+    pub fn bytes_written(&self) -> u64 {
+        self.counters.bytes_written.load(Ordering::SeqCst)
+    }
+
     pub fn connections(&self) -> u64 {
         self.counters.connections.load(Ordering::SeqCst)
     }
