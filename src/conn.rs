@@ -115,7 +115,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             Some(Ok(c)) => c,
             Some(Err(fault)) => {
                 w.stats.borrow_mut().record_fault(fault);
-                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                backoff = next_backoff(backoff);
                 if !w.sleep_unless_stopped(backoff).await {
                     break;
                 }
@@ -123,7 +123,6 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             }
             None => break,
         };
-        backoff = Duration::ZERO;
         w.stats
             .borrow_mut()
             .record_connect(started.elapsed().as_micros() as u64);
@@ -132,6 +131,8 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         inbox.buf.clear();
         inbox.cursor = 0;
         let mut reused = false;
+        // The server accepted, then closed or reset before answering anything.
+        let mut turned_away = false;
 
         loop {
             if w.stop.get() {
@@ -169,6 +170,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 Exchange::Done { keep_alive } => {
                     claimed = false;
                     due = None;
+                    backoff = Duration::ZERO;
                     if !keep_alive || !w.keepalive {
                         break;
                     }
@@ -180,6 +182,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                     claimed = false;
                     due = None;
                     w.stats.borrow_mut().record_fault(fault);
+                    turned_away = !reused
+                        && matches!(
+                            fault,
+                            Fault::ReadEofBeforeResponse | Fault::ReadReset | Fault::WriteReset
+                        );
                     break;
                 }
                 Exchange::Stopped => break 'connection,
@@ -187,6 +194,15 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         }
         slot.fd.set(-1);
         slot.timed_out.set(false);
+        drop(conn);
+        // A server that accepts and closes at once is treated like one that
+        // refuses: back off rather than reconnect as fast as the kernel allows.
+        if turned_away {
+            backoff = next_backoff(backoff);
+            if !w.sleep_unless_stopped(backoff).await {
+                break;
+            }
+        }
     }
     slot.fd.set(-1);
     w.conn_exited();
@@ -303,6 +319,11 @@ async fn exchange<T: Transport>(
             Err(_) => return Exchange::Failed(Fault::ReadOther),
         }
     }
+}
+
+/// Back-off between failed attempts: 10 ms doubling to 1 s.
+fn next_backoff(b: Duration) -> Duration {
+    (b * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
 #[inline]

@@ -40,6 +40,7 @@ both_engines!(
     reset_mid_response_is_read_error,
     timeout_replaces_connection,
     garbage_is_parse_error,
+    accept_then_close_backs_off,
     chunked_bodies,
     close_delimited_bodies,
     head_has_no_body,
@@ -230,6 +231,17 @@ fn timeout_replaces_connection(engine: &str) {
     // its gauge can lag by a connection or two; a pile-up would reach ~10.
     assert!(max_open <= 4, "open sockets stay near -c: {max_open}");
     assert!(start.elapsed() < Duration::from_secs(3));
+}
+
+fn accept_then_close_backs_off(engine: &str) {
+    let s = Server::start(Behavior::CloseAtOnce);
+    let j = json_run(engine, "-c 2 -t 1 -d 1500ms", &s.url());
+    let failed = u(&j, "errors.read");
+    assert!(failed > 0, "{j}");
+    // 10 ms doubling to 1 s: a handful per connection, not thousands.
+    assert!(failed <= 2 * 10, "{failed} attempts: no back-off? {j}");
+    assert_eq!(s.connections(), failed + u(&j, "in_flight_at_end"));
+    assert_eq!(j["error_details"][0]["cause"], "read: EOF before response");
 }
 
 fn garbage_is_parse_error(engine: &str) {

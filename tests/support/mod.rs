@@ -27,6 +27,8 @@ pub enum Behavior {
     CutMidBody { every: u64, reset: bool },
     /// Read requests, never answer.
     Silent,
+    /// Read the request, then close without a byte of answer.
+    CloseAtOnce,
     /// Answer with bytes that are not HTTP.
     Garbage,
     /// A status that has no body, with a Content-Length that must be ignored.
@@ -267,6 +269,7 @@ fn serve(mut s: TcpStream, b: &Behavior, c: &Counters) {
                 out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
             }
             Behavior::Silent => continue,
+            Behavior::CloseAtOnce => return,
             Behavior::Garbage => {
                 out.extend_from_slice(b"SSH-2.0-OpenSSH_9.2\r\n");
             }
