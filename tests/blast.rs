@@ -127,18 +127,10 @@ fn peer_close_leaves_no_close_wait(engine: &str) {
         n: 1,
         connection_header: false,
     });
-    let child = command(&[
-        "-c",
-        "4",
-        "-t",
-        "1",
-        "-d",
-        "1500ms",
-        "--engine",
-        engine,
-        "--json",
+    let child = command_line(
+        &format!("-c 4 -t 1 -d 1500ms --engine {engine} --json"),
         &s.url(),
-    ])
+    )
     .spawn()
     .unwrap();
     let pid = child.id();
@@ -290,18 +282,10 @@ fn no_body_statuses(engine: &str) {
         let s = Server::start(Behavior::NoBody {
             status: status.parse().unwrap(),
         });
-        let r = run(&[
-            "-n",
-            "100",
-            "-c",
-            "2",
-            "-t",
-            "1",
-            "--engine",
-            engine,
-            "--json",
+        let r = run_line(
+            &format!("-n 100 -c 2 -t 1 --engine {engine} --json"),
             &s.url(),
-        ]);
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
         let j = r.json();
         assert_eq!(u(&j, &format!("status_codes.{status}")), 100, "{j}");
@@ -313,18 +297,10 @@ fn no_body_statuses(engine: &str) {
 fn large_bodies_memory_flat(engine: &str) {
     let size = 50 * 1024 * 1024;
     let s = Server::start(Behavior::Large { size });
-    let r = run(&[
-        "-n",
-        "4",
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        "--json",
+    let r = run_line(
+        &format!("-n 4 -c 1 -t 1 --engine {engine} --json"),
         &s.url(),
-    ]);
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     assert_eq!(u(&j, "requests"), 4, "{j}");
@@ -338,17 +314,7 @@ fn non_2xx_counted(engine: &str) {
         status: 503,
         body: b"busy".to_vec(),
     });
-    let r = run(&[
-        "-n",
-        "50",
-        "-c",
-        "2",
-        "-t",
-        "1",
-        "--engine",
-        engine,
-        &s.url(),
-    ]);
+    let r = run_line(&format!("-n 50 -c 2 -t 1 --engine {engine}"), &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains("  Non-2xx or 3xx responses: 50\n"),
@@ -362,11 +328,9 @@ fn non_2xx_counted(engine: &str) {
 fn refused_mid_run_backs_off(engine: &str) {
     let s = ok_server();
     let url = s.url();
-    let child = command(&[
-        "-c", "4", "-t", "1", "-d", "2s", "--engine", engine, "--json", &url,
-    ])
-    .spawn()
-    .unwrap();
+    let child = command_line(&format!("-c 4 -t 1 -d 2s --engine {engine} --json"), &url)
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     // Stop listening: open connections end when blast next writes, and every
     // reconnect is refused.
