@@ -258,11 +258,7 @@ async fn exchange<T: Transport>(
                 Ok(pr) => {
                     *cursor += pr.consumed;
                     if pr.done {
-                        w.stats.borrow_mut().record_response(
-                            parser.status(),
-                            micros(from),
-                            micros(t0),
-                        );
+                        record(w, parser.status(), from, t0);
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
@@ -295,11 +291,7 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        w.stats.borrow_mut().record_response(
-                            parser.status(),
-                            micros(from),
-                            micros(t0),
-                        );
+                        record(w, parser.status(), from, t0);
                         Exchange::Done { keep_alive: false }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,
@@ -326,9 +318,15 @@ fn next_backoff(b: Duration) -> Duration {
     (b * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
+/// Record a complete response: latency from when it was due (`from`) and
+/// service time from its write (`written`), off one clock reading.
 #[inline]
-fn micros(since: Instant) -> u64 {
-    since.elapsed().as_micros() as u64
+fn record(w: &Shared, status: u16, from: Instant, written: Instant) {
+    let now = Instant::now();
+    let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
+    w.stats
+        .borrow_mut()
+        .record_response(status, us(from), us(written));
 }
 
 fn is_reset(e: &io::Error) -> bool {
