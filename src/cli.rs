@@ -37,8 +37,9 @@ pub enum Command {
     Calibrate(CalibrateArgs),
 }
 
+/// Where to send, and over how many connections and threads.
 #[derive(Args, Debug, Clone)]
-pub struct RunArgs {
+pub struct PoolArgs {
     /// Target URL (http://host[:port]/path); also read from BLAST_URL
     #[arg(env = "BLAST_URL", value_name = "URL")]
     pub url: Option<String>,
@@ -50,7 +51,12 @@ pub struct RunArgs {
     /// Worker threads, one per core [default: usable CPUs, at most -c]
     #[arg(short = 't', long = "threads", value_name = "N", value_parser = parse_count)]
     pub threads: Option<u64>,
+}
 
+/// How much to send: a single run's length, rate and outputs (`blast find`
+/// chooses these itself).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
     /// Test length: 500ms, 30s, 2m, 1h [default: 10s, or none with -n]
     #[arg(short = 'd', long = "duration", value_name = "D", value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -67,17 +73,13 @@ pub struct RunArgs {
     #[arg(long = "ramp-up", value_name = "D", value_parser = parse_duration)]
     pub ramp_up: Option<Duration>,
 
-    /// Objectives, e.g. "p99<250ms,errors<1%,rps>5000"; exit 1 when one fails
-    #[arg(long = "slo", value_name = "EXPR")]
-    pub slo: Option<String>,
+    /// Run this long first without recording
+    #[arg(long = "warmup", value_name = "D", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
 
     /// Write PREFIX_stats.csv and PREFIX_stats_history.csv (Locust's layout)
     #[arg(long = "csv", value_name = "PREFIX")]
     pub csv: Option<String>,
-
-    /// Write a self-contained HTML report with charts
-    #[arg(long = "html", value_name = "FILE")]
-    pub html: Option<String>,
 
     /// Write an HdrHistogram interval log (one histogram per second)
     #[arg(long = "hlog", value_name = "FILE")]
@@ -86,7 +88,11 @@ pub struct RunArgs {
     /// Start at this time: unix seconds or RFC 3339 (several boxes start together)
     #[arg(long = "start-at", value_name = "T")]
     pub start_at: Option<String>,
+}
 
+/// What each request is, how it is judged, and how the report looks.
+#[derive(Args, Debug, Clone)]
+pub struct RequestArgs {
     /// Extra header "Name: value", repeatable; replaces a default of that name
     #[arg(short = 'H', long = "header", value_name = "K: V")]
     pub headers: Vec<String>,
@@ -115,9 +121,9 @@ pub struct RunArgs {
     #[arg(long = "connect-timeout", value_name = "D", default_value = "2s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
-    /// Run this long first without recording
-    #[arg(long = "warmup", value_name = "D", value_parser = parse_duration)]
-    pub warmup: Option<Duration>,
+    /// Objectives, e.g. "p99<250ms,errors<1%,rps>5000"; exit 1 when one fails
+    #[arg(long = "slo", value_name = "EXPR")]
+    pub slo: Option<String>,
 
     /// Print the latency distribution
     #[arg(long = "latency", short = 'L')]
@@ -126,6 +132,10 @@ pub struct RunArgs {
     /// Print the JSON report on stdout instead of text
     #[arg(long = "json")]
     pub json: bool,
+
+    /// Write a self-contained HTML report with charts
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<String>,
 
     /// I/O engine: auto, uring or epoll
     #[arg(long = "engine", value_name = "E", default_value = "auto", value_parser = ["auto", "uring", "epoll"])]
@@ -138,6 +148,17 @@ pub struct RunArgs {
     /// No live progress line on stderr
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+}
+
+/// The flags of a run: `blast [OPTIONS] URL`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -155,7 +176,9 @@ pub struct FindArgs {
     #[arg(long = "precision", value_name = "P", default_value = "5%", value_parser = parse_percent)]
     pub precision: f64,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -460,10 +483,10 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.run.connections, 400);
-        assert_eq!(cli.run.threads, Some(12));
-        assert_eq!(cli.run.duration, Some(Duration::from_secs(30)));
-        assert_eq!(cli.run.url.as_deref(), Some("http://svc:8080/predict"));
+        assert_eq!(cli.run.pool.connections, 400);
+        assert_eq!(cli.run.pool.threads, Some(12));
+        assert_eq!(cli.run.load.duration, Some(Duration::from_secs(30)));
+        assert_eq!(cli.run.pool.url.as_deref(), Some("http://svc:8080/predict"));
     }
 
     #[test]

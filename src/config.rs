@@ -93,19 +93,20 @@ impl Config {
         uring_probe: impl FnOnce() -> Result<(), String>,
     ) -> Result<Config, Error> {
         let raw_url = a
+            .pool
             .url
             .as_deref()
             .ok_or_else(|| usage("no URL given: blast [OPTIONS] <URL> (or set BLAST_URL)"))?;
         let parsed = parse_url(raw_url)?;
         let mut notices = Vec::new();
 
-        let connections = a.connections;
-        let mut threads = match a.threads {
+        let connections = a.pool.connections;
+        let mut threads = match a.pool.threads {
             Some(t) => t,
             None => std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
         };
         if threads > connections {
-            if a.threads.is_some() {
+            if a.pool.threads.is_some() {
                 notices.push(format!(
                     "-t {threads} is more than -c {connections}: using {connections} threads"
                 ));
@@ -115,7 +116,7 @@ impl Config {
         if threads > 4096 {
             return Err(usage(format!("-t {threads}: at most 4096 threads")));
         }
-        let duration = match (a.duration, a.requests) {
+        let duration = match (a.load.duration, a.load.requests) {
             (Some(d), _) => Some(d),
             (None, Some(_)) => None,
             (None, None) => Some(Duration::from_secs(10)),
@@ -123,25 +124,30 @@ impl Config {
         if duration.is_some_and(|d| d.is_zero()) {
             return Err(usage("-d must be longer than 0"));
         }
-        if a.timeout.is_zero() {
+        if a.request.timeout.is_zero() {
             return Err(usage("--timeout must be longer than 0"));
         }
-        if a.connect_timeout.is_zero() {
+        if a.request.connect_timeout.is_zero() {
             return Err(usage("--connect-timeout must be longer than 0"));
         }
 
         let slo = a
+            .request
             .slo
             .as_deref()
             .map(Slo::parse)
             .transpose()
             .map_err(usage)?;
-        for (flag, path) in [("--csv", &a.csv), ("--html", &a.html), ("--hlog", &a.hlog)] {
+        for (flag, path) in [
+            ("--csv", &a.load.csv),
+            ("--html", &a.request.html),
+            ("--hlog", &a.load.hlog),
+        ] {
             if let Some(p) = path {
                 check_writable(flag, p)?;
             }
         }
-        let start_at = match &a.start_at {
+        let start_at = match &a.load.start_at {
             None => None,
             Some(t) => {
                 let at =
@@ -156,7 +162,7 @@ impl Config {
                 Some(at)
             }
         };
-        if let (Some(r), Some(d)) = (a.ramp_up, duration) {
+        if let (Some(r), Some(d)) = (a.load.ramp_up, duration) {
             if r > d {
                 return Err(usage(format!(
                     "--ramp-up {}s is longer than -d {}s",
@@ -166,19 +172,20 @@ impl Config {
             }
         }
         let headers = a
+            .request
             .headers
             .iter()
             .map(|h| parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
         let (body, body_type) = load_body(a)?;
-        let method = match &a.method {
+        let method = match &a.request.method {
             Some(m) => {
                 if m.is_empty() || !m.bytes().all(is_token_byte) {
                     return Err(usage(format!("-m '{m}': not a valid HTTP method")));
                 }
                 m.clone()
             }
-            None if !body.is_empty() || !a.form.is_empty() => "POST".to_string(),
+            None if !body.is_empty() || !a.request.form.is_empty() => "POST".to_string(),
             None => "GET".to_string(),
         };
         let spec = RequestSpec {
@@ -188,11 +195,11 @@ impl Config {
             headers,
             body,
             body_type,
-            close: a.no_keepalive,
+            close: a.request.no_keepalive,
         };
         let request = request::encode(&spec);
 
-        let engine = match a.engine.as_str() {
+        let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
             "uring" => {
                 uring_probe().map_err(|e| {
@@ -222,24 +229,24 @@ impl Config {
             connections,
             threads,
             duration,
-            requests: a.requests,
-            rate: a.rate,
-            ramp_up: a.ramp_up.unwrap_or(Duration::ZERO),
+            requests: a.load.requests,
+            rate: a.load.rate,
+            ramp_up: a.load.ramp_up.unwrap_or(Duration::ZERO),
             slo,
-            csv: a.csv.clone(),
-            html: a.html.clone(),
-            hlog: a.hlog.clone(),
+            csv: a.load.csv.clone(),
+            html: a.request.html.clone(),
+            hlog: a.load.hlog.clone(),
             start_at,
-            timeout: a.timeout,
-            connect_timeout: a.connect_timeout,
-            warmup: a.warmup.unwrap_or(Duration::ZERO),
+            timeout: a.request.timeout,
+            connect_timeout: a.request.connect_timeout,
+            warmup: a.load.warmup.unwrap_or(Duration::ZERO),
             method,
             request,
-            keepalive: !a.no_keepalive,
+            keepalive: !a.request.no_keepalive,
             engine,
-            latency: a.latency,
-            json: a.json,
-            progress: !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            latency: a.request.latency,
+            json: a.request.json,
+            progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             notices,
         })
     }
@@ -271,31 +278,13 @@ impl FindConfig {
         a: &crate::cli::FindArgs,
         uring_probe: impl FnOnce() -> Result<(), String>,
     ) -> Result<FindConfig, Error> {
-        for (given, flag) in [
-            (a.run.rate.is_some(), "-R"),
-            (a.run.requests.is_some(), "-n"),
-            (a.run.duration.is_some(), "-d"),
-            (a.run.warmup.is_some(), "--warmup"),
-            (a.run.ramp_up.is_some(), "--ramp-up"),
-        ] {
-            if given {
-                return Err(usage(format!(
-                    "blast find: {flag} is set by the search; use --start, --max and --step-duration"
-                )));
-            }
-        }
-        for (given, flag) in [
-            (a.run.csv.is_some(), "--csv"),
-            (a.run.hlog.is_some(), "--hlog"),
-            (a.run.start_at.is_some(), "--start-at"),
-        ] {
-            if given {
-                return Err(usage(format!(
-                    "blast find: {flag} is for single runs; find writes --json or --html"
-                )));
-            }
-        }
-        let run = Config::from_args(&a.run, uring_probe)?;
+        let args = crate::cli::RunArgs {
+            pool: a.pool.clone(),
+            // Rate, length and per-run outputs are the search's to choose.
+            load: crate::cli::LoadArgs::default(),
+            request: a.request.clone(),
+        };
+        let run = Config::from_args(&args, uring_probe)?;
         let slo = run
             .slo
             .clone()
@@ -456,18 +445,22 @@ fn parse_header(h: &str) -> Result<Header, Error> {
 
 /// The body and its inferred Content-Type, from -b, --body-file or -F.
 fn load_body(a: &RunArgs) -> Result<(Vec<u8>, Option<String>), Error> {
-    let sources = [a.body.is_some(), a.body_file.is_some(), !a.form.is_empty()];
+    let sources = [
+        a.request.body.is_some(),
+        a.request.body_file.is_some(),
+        !a.request.form.is_empty(),
+    ];
     if sources.iter().filter(|&&s| s).count() > 1 {
         return Err(usage(
             "-b, --body-file (BLAST_PAYLOAD) and -F: give only one body source",
         ));
     }
-    if let Some(b) = &a.body {
+    if let Some(b) = &a.request.body {
         let bytes = b.as_bytes().to_vec();
         let t = request::content_type_for_inline(&bytes).to_string();
         return Ok((bytes, Some(t)));
     }
-    if let Some(src) = &a.body_file {
+    if let Some(src) = &a.request.body_file {
         let data = if src.starts_with("http://") || src.starts_with("https://") {
             crate::fetch::get(src).map_err(|e| usage(format!("--body-file '{src}': {e}")))?
         } else {
@@ -475,8 +468,9 @@ fn load_body(a: &RunArgs) -> Result<(Vec<u8>, Option<String>), Error> {
         };
         return Ok((data, Some(request::content_type_for_path(src).to_string())));
     }
-    if !a.form.is_empty() {
+    if !a.request.form.is_empty() {
         let parts = a
+            .request
             .form
             .iter()
             .map(|f| parse_form(f))

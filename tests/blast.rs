@@ -963,14 +963,18 @@ fn find_text_and_first_step_failure() {
 
     let r = run_line("find -R 10 --slo p99<10ms", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("-R is set by the search"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unexpected argument '-R'"),
+        "{}",
+        r.stderr
+    );
     let r = run_line("find", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("needs --slo"), "{}", r.stderr);
     let r = run_line("find --slo p99<10ms --hlog x.hlog", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("--hlog is for single runs"),
+        r.stderr.contains("unexpected argument '--hlog'"),
         "{}",
         r.stderr
     );
