@@ -1259,3 +1259,22 @@ fn find_short_low_rate_steps_are_not_failed_by_in_flight_requests() {
         "{j}"
     );
 }
+
+#[test]
+fn ipv6_loopback_target() {
+    let Ok(t) = blast::target::start(blast::target::TargetOptions {
+        listen: "[::1]:0".parse().unwrap(),
+        ..Default::default()
+    }) else {
+        eprintln!("skipping: no IPv6 loopback here");
+        return;
+    };
+    let url = format!("http://{}/", t.addr());
+    assert!(url.starts_with("http://[::1]:"), "{url}");
+    let r = run_line("-n 200 -c 2 -t 1 --json", &url);
+    let served = t.requests();
+    t.stop();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(u(&r.json(), "requests"), 200);
+    assert_eq!(served, 200);
+}
