@@ -1278,3 +1278,58 @@ fn ipv6_loopback_target() {
     assert_eq!(u(&r.json(), "requests"), 200);
     assert_eq!(served, 200);
 }
+
+#[test]
+fn calibrate_measures_this_box() {
+    // README's first command: the built-in target in-process, blast against it.
+    let r = run(&["calibrate", "-d", "1s", "-c", "8"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("Running 1s test @ http://127.0.0.1:"),
+        "{}",
+        r.stdout
+    );
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Calibration: this box generates "))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let rps: f64 = line.split_whitespace().nth(4).unwrap().parse().unwrap();
+    assert!(rps > 1000.0, "{line}");
+}
+
+#[test]
+fn progress_line_only_on_a_terminal() {
+    let s = ok_server();
+    // `script` gives blast a terminal for stderr.
+    let cmd = format!(
+        "{} -c 2 -t 1 -d 2200ms {} > /dev/null",
+        support::bin(),
+        s.url()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .output();
+    let Ok(out) = out else {
+        eprintln!("skipping: no `script` (util-linux) here");
+        return;
+    };
+    assert!(out.status.success(), "{:?}", out);
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains("\r\x1b[K[  1.0s] "), "{tty:?}");
+    assert!(tty.contains(" req/s, p99 "), "{tty:?}");
+    // Not a terminal (a pipe, as in every other test): no progress line.
+    let r = run_line("-c 2 -t 1 -d 1200ms", &s.url());
+    assert!(!r.stderr.contains("req/s, p99"), "{}", r.stderr);
+    // A terminal but --quiet: none either.
+    let cmd = format!(
+        "{} -q -c 2 -t 1 -d 1200ms {} > /dev/null",
+        support::bin(),
+        s.url()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("req/s, p99"));
+}
