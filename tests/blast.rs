@@ -8,7 +8,9 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{command, command_line, run, run_cmd, run_line, uring_available, Behavior, Server};
+use support::{
+    command, command_line, delay_server, run, run_cmd, run_line, uring_available, Behavior, Server,
+};
 
 /// Generate `epoll` and `uring` tests from one function taking the engine.
 macro_rules! both_engines {
@@ -662,9 +664,7 @@ fn latency_is_honest_against_delayed_target() {
 
 #[test]
 fn in_flight_at_end_is_reported() {
-    let s = Server::start(Behavior::Delay {
-        delay: Duration::from_millis(400),
-    });
+    let s = delay_server(400);
     let r = run_line("-c 3 -t 1 -d 1s --timeout 5s --latency", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Requests at 0, 0.4, 0.8 s on each connection; the third batch is unanswered at 1 s.
@@ -819,9 +819,7 @@ fn coordinated_omission_is_not_hidden() {
 #[test]
 fn rate_shortfall_is_warned() {
     // 2 connections, 50 ms each: at most 40 req/s; 200 are offered.
-    let s = Server::start(Behavior::Delay {
-        delay: Duration::from_millis(50),
-    });
+    let s = delay_server(50);
     let r = run_line("-R 200 -c 2 -t 1 -d 1s", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
@@ -860,9 +858,7 @@ fn ramp_up_shows_in_timeline() {
 
 #[test]
 fn closed_loop_ramp_opens_connections_gradually() {
-    let s = Server::start(Behavior::Delay {
-        delay: Duration::from_millis(10),
-    });
+    let s = delay_server(10);
     let child = command_line("-c 4 -t 1 --ramp-up 1s -d 1500ms", &s.url())
         .spawn()
         .unwrap();
@@ -880,9 +876,7 @@ fn closed_loop_ramp_opens_connections_gradually() {
 
 #[test]
 fn slo_pass_and_fail_exit_codes() {
-    let s = Server::start(Behavior::Delay {
-        delay: Duration::from_millis(20),
-    });
+    let s = delay_server(20);
     let r = run_line("-c 2 -t 1 -d 1s --slo p99<500ms,errors<1%", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("SLO:\n"), "{}", r.stdout);
@@ -946,9 +940,7 @@ fn find_reports_the_known_capacity() {
 
 #[test]
 fn find_text_and_first_step_failure() {
-    let s = Server::start(Behavior::Delay {
-        delay: Duration::from_millis(30),
-    });
+    let s = delay_server(30);
     let r = run_line(
         "find --slo p99<10ms --start 20 --step-duration 500ms -c 4",
         &s.url(),
@@ -1240,9 +1232,7 @@ fn find_short_low_rate_steps_are_not_failed_by_in_flight_requests() {
     // 20 req/s for 500 ms with 80 ms responses: 10 due, the last (sent at
     // 450 ms) still in flight when the step ends, so only 90% are answered.
     // That request was sent; the step passes.
-    let s = Server::start(Behavior::Delay {
-        delay: Duration::from_millis(80),
-    });
+    let s = delay_server(80);
     let r = run_line(
         "find --slo p99<1s --start 20 --max 40 --step-duration 500ms -c 4 -t 1 --json",
         &s.url(),

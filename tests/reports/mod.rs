@@ -2,7 +2,7 @@
 //! opened in a real headless browser, and `blast report` comparing saved
 //! runs. Every report comes from the real binary run against a real server.
 
-use super::support::{command, run, run_cmd, Behavior, Server};
+use super::support::{command, delay_server, run, run_cmd, Behavior, Server};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,12 +18,6 @@ fn scratch(name: &str) -> PathBuf {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
-}
-
-fn delay_server(ms: u64) -> Server {
-    Server::start(Behavior::Delay {
-        delay: Duration::from_millis(ms),
-    })
 }
 
 /// Run blast, expect exit 0, return stdout.

@@ -54,6 +54,13 @@ pub enum Behavior {
     },
 }
 
+/// A server that answers every request after `ms` milliseconds.
+pub fn delay_server(ms: u64) -> Server {
+    Server::start(Behavior::Delay {
+        delay: Duration::from_millis(ms),
+    })
+}
+
 /// One request as the server parsed it.
 #[derive(Clone, Debug, Default)]
 pub struct Received {
