@@ -9,8 +9,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use blast::aggregate::Aggregator;
-use blast::response::ResponseParser;
+use blast::proto::h1::response::ResponseParser;
+use blast::stats::aggregate::Aggregator;
 use blast::stats::Stats;
 
 const ROUNDS: usize = 7;

@@ -1,31 +1,25 @@
-//! blast: an HTTP load generator. Data flows one way:
-//! cli -> config (request encoded once) -> session -> workers, one per core
-//! -> connections (keep-alive loop) -> per-thread stats -> channel ->
-//! aggregator -> report. Each module owns one stage; `commands` holds the
-//! subcommands that string them together.
+//! blast: an HTTP load generator. Data flows one way, and the folders show it:
+//!
+//! ```text
+//! cmd (one file per subcommand)
+//!  ├─> config   flags -> validated Config; the request encoded once
+//!  ├─> engine   session -> pinned workers -> connections (keep-alive loop)
+//!  │     └─> proto   what is spoken on a connection (h1)
+//!  ├─> report   text, JSON, CSV, HTML/SVG, compare, hlog: pure functions
+//!  └─> target   the built-in HTTP server
+//! stats (per-thread counters, snapshots, the aggregator, SLOs) and units
+//! (number formatting) are leaves that every layer above may use.
+//! ```
+//!
+//! Imports only point down this picture: the engine knows no report or file
+//! format, reports take plain data, and nothing imports `cmd`.
 
-pub mod aggregate;
-pub mod cli;
-pub mod commands;
-pub mod compare;
+pub mod cmd;
 pub mod config;
-pub mod conn;
-pub mod csv;
+pub mod engine;
 pub mod error;
-pub mod fetch;
-pub mod find;
-pub mod hlog;
-pub mod html;
-pub mod io;
-pub mod pace;
-pub mod process;
+pub mod proto;
 pub mod report;
-pub mod request;
-pub mod response;
-pub mod session;
-pub mod slo;
 pub mod stats;
 pub mod target;
-pub mod worker;
-
-pub use session::{run, Session};
+pub mod units;

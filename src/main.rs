@@ -1,4 +1,4 @@
-use blast::cli::{Cli, Command};
+use blast::config::cli::Cli;
 use blast::error::Error;
 use clap::Parser;
 
@@ -6,7 +6,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    blast::process::limit_memory();
+    blast::cmd::process::limit_memory();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -21,15 +21,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let code = match cli.command {
-        Some(Command::Find(f)) => blast::commands::find_main(&f),
-        Some(Command::Report(r)) => blast::compare::main(&r),
-        Some(Command::Merge(m)) => blast::hlog::merge_main(&m),
-        Some(Command::Target(t)) => blast::commands::target_main(&t),
-        Some(Command::Calibrate(c)) => blast::commands::calibrate_main(&c),
-        None => blast::commands::run_main(&cli.run),
-    };
-    std::process::exit(code.unwrap_or_else(|e: Error| {
+    std::process::exit(blast::cmd::dispatch(&cli).unwrap_or_else(|e: Error| {
         eprintln!("blast: {e}");
         e.exit_code()
     }));

@@ -482,7 +482,7 @@ pub fn wait_child(mut child: Child, start: Instant, limit: Duration) -> Run {
 /// The engines a test should cover here: epoll always, io_uring where the
 /// kernel allows it.
 pub fn uring_available() -> bool {
-    let ok = blast::io::uring::probe().is_ok();
+    let ok = blast::engine::io::uring::probe().is_ok();
     if !ok {
         eprintln!("skipping: io_uring is unavailable on this kernel/container");
     }

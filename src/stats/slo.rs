@@ -4,8 +4,8 @@
 //! bad part) and evaluated against a finished `Summary`: the run exits 1
 //! when any condition fails, and `blast find` uses the same check per step.
 
-use crate::report::{format_metric, format_time_us};
 use crate::stats::Summary;
+use crate::units::{format_metric, format_time_us};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Metric {

@@ -6,66 +6,42 @@
 //! last passing and the first failing rate until they are within
 //! `--precision` of each other. The answer is the highest rate that passed.
 
-use crate::config::FindConfig;
-use crate::error::Error;
-use crate::report::{format_metric, format_time_us};
-use crate::session::Session;
-use crate::slo::{self, Verdict};
-use crate::worker::{self, PaceSpec, Phase};
-use serde_json::{json, Value};
-use std::io::{self, Write};
+use super::{process, write_out};
+use crate::config::{cli, FindConfig};
+use crate::engine::{io, PaceSpec, Phase, Session, INTERRUPT};
+use crate::error::{self, Error};
+use crate::report::find::{self, FindResult, Step};
+use crate::report::{format_metric, html, rate_shortfall};
+use crate::stats::slo;
+use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-#[derive(Clone, Debug)]
-pub struct Step {
-    pub offered: f64,
-    pub achieved: f64,
-    pub p50_us: u64,
-    pub p99_us: u64,
-    pub error_percent: f64,
-    pub requests: u64,
-    pub verdicts: Vec<Verdict>,
-    /// The SLO held and blast sent (nearly) all it offered.
-    pub pass: bool,
-}
-
-impl Step {
-    pub fn verdict(&self) -> String {
-        if self.pass {
-            return "pass".into();
-        }
-        let failed: Vec<&str> = self
-            .verdicts
-            .iter()
-            .filter(|v| !v.pass)
-            .map(|v| v.condition.text.as_str())
-            .collect();
-        if failed.is_empty() {
-            "fail: >2% of offered not sent (raise -c)".into()
+/// `blast find`: search, report, exit 1 when even the first step fails.
+pub fn main(args: &cli::FindArgs) -> Result<i32, Error> {
+    let f = FindConfig::from_args(args, io::uring::probe)?;
+    for n in &f.run.notices {
+        eprintln!("blast: {n}");
+    }
+    process::install_ctrl_c();
+    let result = run(&f)?;
+    if let Some(path) = &f.run.html {
+        html::write_find(path, &result)
+            .map_err(|e| error::usage(format!("--html '{path}': {e}")))?;
+    }
+    write_out(|out| {
+        if f.run.json {
+            serde_json::to_writer_pretty(&mut *out, &find::to_json(&result))?;
+            writeln!(out)
         } else {
-            format!("fail: {}", failed.join(", "))
+            find::write_text(out, &result)
         }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct FindResult {
-    pub url: String,
-    pub slo: String,
-    pub steps: Vec<Step>,
-    /// Index into `steps` of the best passing step.
-    pub best: Option<usize>,
-    pub interrupted: bool,
-    pub connections: u64,
-    pub threads: u64,
-    pub step_s: f64,
-}
-
-impl FindResult {
-    pub fn max_sustainable(&self) -> Option<&Step> {
-        self.best.map(|i| &self.steps[i])
-    }
+    })?;
+    Ok(if result.best.is_none() && !result.steps.is_empty() {
+        1
+    } else {
+        0
+    })
 }
 
 /// The next rate to try, or None when the search is done.
@@ -95,10 +71,10 @@ pub fn next_rate(
 }
 
 pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
-    let cfg = &f.run;
+    let cfg = &f.run.load;
     let session = Session::start(cfg)?;
     let mut result = FindResult {
-        url: cfg.url.clone(),
+        url: f.run.url.clone(),
         slo: f
             .slo
             .conditions
@@ -142,10 +118,10 @@ pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
             p99_us: s.latency.value_at_quantile(0.99),
             error_percent: slo::error_percent(&s),
             requests: s.requests,
-            pass: verdicts.iter().all(|v| v.pass) && crate::report::rate_shortfall(&s).is_none(),
+            pass: verdicts.iter().all(|v| v.pass) && rate_shortfall(&s).is_none(),
             verdicts,
         };
-        if worker::INTERRUPT.load(Ordering::Relaxed) {
+        if INTERRUPT.load(Ordering::Relaxed) {
             // A cut-short step proves nothing either way.
             result.interrupted = true;
             break;
@@ -168,93 +144,12 @@ pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
     session.finish(cfg, result)
 }
 
-pub fn write_text(w: &mut impl Write, r: &FindResult) -> io::Result<()> {
-    writeln!(
-        w,
-        "Searching the maximum sustainable throughput @ {}",
-        r.url
-    )?;
-    writeln!(
-        w,
-        "  {} threads and {} connections, steps of {}, SLO {}",
-        r.threads,
-        r.connections,
-        format_time_us(r.step_s * 1e6),
-        r.slo
-    )?;
-    writeln!(
-        w,
-        "  {:>4} {:>12} {:>12} {:>10} {:>10} {:>8}  verdict",
-        "step", "offered/s", "achieved/s", "p50", "p99", "errors"
-    )?;
-    for (i, s) in r.steps.iter().enumerate() {
-        writeln!(
-            w,
-            "  {:>4} {:>12.1} {:>12.1} {:>10} {:>10} {:>7.2}%  {}",
-            i + 1,
-            s.offered,
-            s.achieved,
-            format_time_us(s.p50_us as f64),
-            format_time_us(s.p99_us as f64),
-            s.error_percent,
-            s.verdict()
-        )?;
-    }
-    if r.interrupted {
-        writeln!(
-            w,
-            "  Interrupted by Ctrl-C: the result covers the steps above"
-        )?;
-    }
-    match r.max_sustainable() {
-        Some(s) => writeln!(
-            w,
-            "Maximum sustainable throughput: {:.0} req/s (p99 {}, errors {:.2}%)",
-            s.offered,
-            format_time_us(s.p99_us as f64),
-            s.error_percent
-        ),
-        None => writeln!(
-            w,
-            "Maximum sustainable throughput: none: the first step already fails the SLO (try a lower --start)"
-        ),
-    }
-}
-
-pub fn to_json(r: &FindResult) -> Value {
-    let steps: Vec<Value> = r
-        .steps
-        .iter()
-        .map(|s| {
-            json!({
-                "offered_rps": s.offered,
-                "achieved_rps": s.achieved,
-                "requests": s.requests,
-                "p50_us": s.p50_us,
-                "p99_us": s.p99_us,
-                "error_percent": s.error_percent,
-                "pass": s.pass,
-                "verdict": s.verdict(),
-                "slo": crate::report::slo_json(&s.verdicts),
-            })
-        })
-        .collect();
-    json!({
-        "url": r.url,
-        "slo": r.slo,
-        "config": {"connections": r.connections, "threads": r.threads, "step_duration_s": r.step_s},
-        "max_sustainable_rps": r.max_sustainable().map(|s| s.offered),
-        "steps": steps,
-        "interrupted": r.interrupted,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn fc(start: f64, max: f64) -> FindConfig {
-        let args = <crate::cli::Cli as clap::Parser>::try_parse_from([
+        let args = <cli::Cli as clap::Parser>::try_parse_from([
             "blast",
             "find",
             "--slo",
@@ -262,7 +157,7 @@ mod tests {
             "http://127.0.0.1:1/",
         ])
         .unwrap();
-        let Some(crate::cli::Command::Find(mut a)) = args.command else {
+        let Some(cli::Command::Find(mut a)) = args.command else {
             panic!("not find");
         };
         a.start = start;

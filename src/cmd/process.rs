@@ -1,6 +1,6 @@
 //! Process-wide settings: memory behaviour and Ctrl-C.
 
-use crate::worker;
+use crate::engine::INTERRUPT;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Opt this process out of transparent huge pages. mimalloc asks for them,
@@ -20,7 +20,7 @@ extern "C" fn on_sigint(_: libc::c_int) {
         // Second Ctrl-C: leave at once.
         unsafe { libc::_exit(130) };
     }
-    worker::INTERRUPT.store(true, Ordering::SeqCst);
+    INTERRUPT.store(true, Ordering::SeqCst);
 }
 
 /// First Ctrl-C ends the run as if its time were up (the report is still

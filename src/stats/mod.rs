@@ -7,6 +7,11 @@
 //! worker swaps its histograms out with `mem::replace(.., new_from(..))` and
 //! ships them in a `Snapshot`; nothing is sent per request.
 
+pub mod aggregate;
+pub mod slo;
+
+pub use aggregate::IntervalSink;
+
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;

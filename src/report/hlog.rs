@@ -12,9 +12,7 @@
 //! interval's offset, bucketed to whole seconds from the earliest start.
 //! Several boxes started with `--start-at` line up to the millisecond.
 
-use crate::aggregate::IntervalSink;
-use crate::cli::MergeArgs;
-use crate::error::{usage, Error};
+use crate::stats::IntervalSink;
 use crate::stats::{self, Cumulative, ErrorCounts, RunInfo, Summary, TimelinePoint};
 use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{
@@ -329,34 +327,6 @@ pub fn merge(logs: &[Log]) -> Summary {
         not_sent_at_end: not_sent,
         interrupted: false,
     }
-}
-
-/// `blast merge FILES...`
-pub fn merge_main(a: &MergeArgs) -> Result<i32, Error> {
-    let mut logs = Vec::new();
-    for f in &a.files {
-        let text = std::fs::read(f).map_err(|e| usage(format!("blast merge: '{f}': {e}")))?;
-        let log = read(&text).map_err(|e| usage(format!("blast merge: '{f}': {e}")))?;
-        if log.intervals.is_empty() {
-            return Err(usage(format!(
-                "blast merge: '{f}': no intervals in the log"
-            )));
-        }
-        logs.push(log);
-    }
-    let s = merge(&logs);
-    let mut out = std::io::stdout().lock();
-    let r = if a.json {
-        crate::report::write_json(&mut out, &s)
-    } else {
-        crate::report::write_text(&mut out, &s, a.latency)
-    };
-    r.map_err(|e| usage(format!("cannot write the report: {e}")))?;
-    if let Some(path) = &a.html {
-        crate::html::write_run(path, &s, None)
-            .map_err(|e| usage(format!("--html '{path}': {e}")))?;
-    }
-    Ok(0)
 }
 
 #[cfg(test)]

@@ -6,56 +6,13 @@
 //! comparison is only as good as its inputs, so none is skipped silently.
 //! Values missing from a document show as `-`, never as a made-up zero.
 
-use crate::cli::ReportArgs;
-use crate::error::{usage, Error};
 use crate::report::format_time_us;
 use serde_json::Value;
 use std::io::Write;
-use std::path::Path;
 
 /// Printed under the table when a `blast find` document is among the runs.
 pub const FIND_NOTE: &str = "find: req/s is the maximum sustainable throughput; \
                              p50, p99 and errors are those of that step.";
-
-pub fn main(a: &ReportArgs) -> Result<i32, Error> {
-    if !a.labels.is_empty() && a.labels.len() != a.files.len() {
-        return Err(usage(format!(
-            "report: --labels: {} label(s) for {} file(s): give one per file",
-            a.labels.len(),
-            a.files.len()
-        )));
-    }
-    let mut runs = Vec::with_capacity(a.files.len());
-    let mut rows = Vec::with_capacity(a.files.len());
-    for (i, file) in a.files.iter().enumerate() {
-        let label = a.labels.get(i).cloned().unwrap_or_else(|| stem(file));
-        let bad = |why: String| usage(format!("report: '{file}': {why}"));
-        let text = std::fs::read_to_string(file).map_err(|e| bad(e.to_string()))?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
-        rows.push(Row::from_json(&label, &doc).map_err(bad)?);
-        runs.push((label, doc));
-    }
-    let mut out = std::io::stdout().lock();
-    match write_table(&mut out, &rows) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            return Err(usage(format!("cannot write the report: {e}")));
-        }
-        _ => {}
-    }
-    if let Some(path) = &a.html {
-        crate::html::write_compare(path, &runs)
-            .map_err(|e| usage(format!("--html '{path}': {e}")))?;
-    }
-    Ok(0)
-}
-
-fn stem(file: &str) -> String {
-    Path::new(file)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| file.to_string())
-}
 
 /// One run as the comparison shows it. Latencies in microseconds.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,7 +88,7 @@ impl Row {
                     .filter_map(|p| {
                         let q = p["percentile"].as_f64()? / 100.0;
                         let us = p["value_us"].as_f64()?;
-                        Some((crate::html::percentile_x(q, requests), us / 1000.0))
+                        Some((super::svg::percentile_x(q, requests), us / 1000.0))
                     })
                     .collect()
             })
@@ -281,11 +238,5 @@ mod tests {
         assert!(Row::from_json("x", &json!({"hello": 1})).is_err());
         assert!(Row::from_json("x", &json!([1, 2])).is_err());
         assert!(Row::from_json("x", &json!({"requests": 3})).is_err());
-    }
-
-    #[test]
-    fn stems() {
-        assert_eq!(stem("/tmp/flask.json"), "flask");
-        assert_eq!(stem("fastapi"), "fastapi");
     }
 }

@@ -9,13 +9,11 @@
 //! io_uring, where dropping a read future would not cancel the kernel
 //! operation, and for epoll.
 
-use crate::io::{RecvBuf, Transport};
-use crate::response::ResponseParser;
+use super::io::{RecvBuf, Transport};
+use super::shared::{Due, Shared, Slot};
+use crate::proto::h1::response::ResponseParser;
 use crate::stats::Fault;
-use crate::worker::{Due, Shared};
-use std::cell::Cell;
 use std::io;
-use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -28,26 +26,6 @@ pub const RECV_BUF: usize = 2 * 1024;
 pub const BODY_BUF: usize = 64 * 1024;
 /// A response head may grow the buffer up to this size.
 pub const MAX_HEAD: usize = 256 * 1024;
-
-/// What the worker and a connection share about that connection.
-pub struct Slot {
-    /// The open socket, or -1.
-    pub fd: Cell<RawFd>,
-    /// When the outstanding request was written (None: no request out).
-    pub since: Cell<Option<Instant>>,
-    /// Set by the worker's sweep when `since` is older than `--timeout`.
-    pub timed_out: Cell<bool>,
-}
-
-impl Default for Slot {
-    fn default() -> Self {
-        Slot {
-            fd: Cell::new(-1),
-            since: Cell::new(None),
-            timed_out: Cell::new(false),
-        }
-    }
-}
 
 /// The receiving side of a connection: its buffer (allocated once), the
 /// parser, and how far into the buffer the parser has consumed.

@@ -2,10 +2,10 @@
 //! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
 //! live progress line. It runs on the main thread; workers never wait on it.
 
-use crate::report;
 use crate::stats::{
     self, Cumulative, ErrorCounts, Fault, RunInfo, Snapshot, Summary, TimelinePoint,
 };
+use crate::units;
 use crossbeam_channel::Receiver;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -228,8 +228,8 @@ impl Aggregator {
             self.label,
             iv.end.as_secs_f64(),
             self.requests,
-            report::format_metric(point.rps),
-            report::format_time_us(point.p99_us as f64),
+            units::format_metric(point.rps),
+            units::format_time_us(point.p99_us as f64),
             errors
         );
         let _ = err.flush();

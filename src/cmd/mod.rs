@@ -1,0 +1,39 @@
+//! The subcommands, one file each: each turns its flags into a config,
+//! runs, writes what the user asked for, and returns the exit status
+//! (0 done, 1 SLO failed, 2 bad usage, 3 nothing could be measured).
+
+pub mod calibrate;
+pub mod find;
+pub mod merge;
+pub mod process;
+pub mod report;
+pub mod run;
+pub mod target;
+
+use crate::config::cli::{Cli, Command};
+use crate::error::{self, Error};
+
+/// Run the subcommand `cli` names; Ok is the exit status.
+pub fn dispatch(cli: &Cli) -> Result<i32, Error> {
+    match &cli.command {
+        Some(Command::Find(f)) => find::main(f),
+        Some(Command::Report(r)) => report::main(r),
+        Some(Command::Merge(m)) => merge::main(m),
+        Some(Command::Target(t)) => target::main(t),
+        Some(Command::Calibrate(c)) => calibrate::main(c),
+        None => run::main(&cli.run),
+    }
+}
+
+/// Write a report to stdout, as one line of error if that fails.
+pub(crate) fn write_out(
+    f: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match f(&mut out) {
+        // A reader that went away (`| head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(error::usage(format!("cannot write the report: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}

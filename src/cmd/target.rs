@@ -1,0 +1,20 @@
+//! `blast target`: the built-in HTTP server, until SIGINT or SIGTERM.
+
+use crate::config::cli;
+use crate::error::{self, Error};
+use crate::target::{self, TargetOptions};
+
+/// `blast target`: serve until SIGINT/SIGTERM.
+pub fn main(a: &cli::TargetArgs) -> Result<i32, Error> {
+    let opts = TargetOptions {
+        listen: a.listen,
+        threads: a.threads as usize,
+        delay: a.delay,
+        body_size: a.body_size as usize,
+        status: a.status,
+        cpus: (!a.cpus.is_empty()).then(|| a.cpus.clone()),
+    };
+    target::run_forever(opts)
+        .map_err(|e| error::usage(format!("blast target --listen {}: {e}", a.listen)))?;
+    Ok(0)
+}

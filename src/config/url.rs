@@ -1,0 +1,158 @@
+//! The target URL: `http://host[:port][/path][?query]`, and its address.
+
+use crate::error::{usage, Error};
+use std::net::{SocketAddr, ToSocketAddrs};
+
+/// A parsed `http://` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    pub host: String,
+    pub port: u16,
+    /// Origin-form request target (path and query), never empty.
+    pub target: String,
+}
+
+impl Url {
+    /// The Host header value: host, plus the port when it is not 80.
+    pub fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == 80 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// Parse `http://host[:port][/path][?query]`.
+pub fn parse_url(raw: &str) -> Result<Url, Error> {
+    let bad = |why: &str| usage(format!("invalid URL '{raw}': {why}"));
+    let s = raw.trim();
+    let (scheme, rest) = s
+        .split_once("://")
+        .ok_or_else(|| bad("no scheme (expected http://host[:port]/path)"))?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => {}
+        "https" => {
+            return Err(bad(
+                "https is not supported yet (TLS comes in a later release); use http://",
+            ))
+        }
+        _ => return Err(bad(&format!("unsupported scheme '{scheme}' (use http://)"))),
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err(bad(
+            "user:password@ is not supported; send an Authorization header with -H",
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed '[' in host"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+        };
+        (h.to_string(), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (authority.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    if !host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._:%".contains(&b))
+    {
+        return Err(bad(&format!("invalid host '{host}'")));
+    }
+    let port = match port {
+        None => 80,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(bad(&format!("invalid port '{p}'"))),
+        },
+    };
+    let tail = tail.split('#').next().unwrap_or("");
+    let target = if tail.is_empty() {
+        "/".to_string()
+    } else if tail.starts_with('?') {
+        format!("/{tail}")
+    } else {
+        tail.to_string()
+    };
+    if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(bad(
+            "spaces or control characters in the path (percent-encode them)",
+        ));
+    }
+    Ok(Url { host, port, target })
+}
+
+pub fn resolve(u: &Url) -> Result<SocketAddr, Error> {
+    let addrs = (u.host.as_str(), u.port)
+        .to_socket_addrs()
+        .map_err(|e| Error::Unreachable(format!("cannot resolve host '{}': {e}", u.host)))?;
+    let all: Vec<SocketAddr> = addrs.collect();
+    // Prefer IPv4, as wrk's getaddrinfo order usually does on load boxes.
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .or(all.first())
+        .copied()
+        .ok_or_else(|| {
+            Error::Unreachable(format!("cannot resolve host '{}': no addresses", u.host))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = parse_url("http://svc:8080/predict?x=1#frag").unwrap();
+        assert_eq!(
+            u,
+            Url {
+                host: "svc".into(),
+                port: 8080,
+                target: "/predict?x=1".into()
+            }
+        );
+        assert_eq!(u.host_header(), "svc:8080");
+        let u = parse_url("HTTP://example.com").unwrap();
+        assert_eq!(
+            (u.port, u.target.as_str(), u.host_header()),
+            (80, "/", "example.com".to_string())
+        );
+        let u = parse_url("http://[::1]:9000?q").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.target.as_str()),
+            ("::1", 9000, "/?q")
+        );
+        assert_eq!(u.host_header(), "[::1]:9000");
+        for bad in [
+            "svc:8080",
+            "ftp://x/",
+            "https://x/",
+            "http://:80/",
+            "http://x:0/",
+            "http://x:99999/",
+            "http://x/a b",
+            "http://u:p@x/",
+        ] {
+            let e = parse_url(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+}

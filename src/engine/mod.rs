@@ -1,0 +1,95 @@
+//! The load engine: pinned workers, one per core, each running its slice of
+//! the connections on its own runtime (io_uring or epoll, behind the seam in
+//! `io`), pacing with `pace`, recording into per-thread `stats::Stats`.
+//!
+//! It knows no report or file format: what it measured leaves as
+//! `stats::Summary` values, and interval histograms through the
+//! `stats::IntervalSink` the caller passes in. It takes its orders as
+//! `Settings`, which `config` builds from the user's flags.
+
+mod conn;
+pub mod io;
+pub mod pace;
+pub mod session;
+mod shared;
+mod worker;
+
+pub use session::{run, Session};
+pub use shared::INTERRUPT;
+pub use shared::{PaceSpec, Phase};
+
+use crate::stats::RunInfo;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+/// The I/O engine of the workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Uring,
+    Epoll,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Uring => "uring",
+            Engine::Epoll => "epoll",
+        }
+    }
+}
+
+/// What one run asks of the engine, validated by `config`.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The target, for the exit-3 message ("cannot connect to HOST (ADDR)").
+    pub host: String,
+    pub addr: SocketAddr,
+    pub connections: u64,
+    pub threads: u64,
+    pub duration: Option<Duration>,
+    pub requests: Option<u64>,
+    /// Open-loop rate, requests/s over all threads (`-R`).
+    pub rate: Option<f64>,
+    pub ramp_up: Duration,
+    pub warmup: Duration,
+    /// `--start-at`: wait for this wall-clock time before starting.
+    pub start_at: Option<SystemTime>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// The encoded request every connection writes.
+    pub request: Vec<u8>,
+    pub head_request: bool,
+    pub keepalive: bool,
+    pub engine: Engine,
+    /// Show the live progress line on stderr.
+    pub progress: bool,
+    /// What the report echoes of the run's settings.
+    pub info: RunInfo,
+}
+
+impl Settings {
+    /// Connections of worker `i`: the remainder goes to the first workers.
+    pub fn connections_of(&self, i: u64) -> u64 {
+        split(self.connections, self.threads, i)
+    }
+
+    /// Share of `-n` for worker `i`.
+    pub fn requests_of(&self, i: u64) -> Option<u64> {
+        self.requests.map(|n| split(n, self.threads, i))
+    }
+}
+
+/// `total / parts`, plus one for the first `total % parts` parts.
+pub fn split(total: u64, parts: u64, i: u64) -> u64 {
+    total / parts + u64::from(i < total % parts)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn split_gives_remainder_to_first() {
+        let parts: Vec<u64> = (0..3).map(|i| super::split(10, 3, i)).collect();
+        assert_eq!(parts, vec![4, 3, 3]);
+        assert_eq!(parts.iter().sum::<u64>(), 10);
+    }
+}

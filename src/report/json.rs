@@ -1,0 +1,134 @@
+//! The JSON report: SPEC's keys, plus blast's additions.
+
+use super::*;
+use crate::stats::slo::Verdict;
+use crate::stats::Fault;
+use serde_json::{json, Map, Value};
+use std::io::{self, Write};
+
+pub fn slo_json(verdicts: &[Verdict]) -> Value {
+    Value::Array(
+        verdicts
+            .iter()
+            .map(|v| {
+                json!({
+                    "condition": v.condition.text,
+                    "measured": finite(v.measured),
+                    "threshold": finite(v.condition.threshold),
+                    "pass": v.pass,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn latency_json(h: &Histogram<u64>) -> Value {
+    let r = row_stats(h);
+    let min = if h.is_empty() { 0 } else { h.min() };
+    json!({
+        "min": min,
+        "mean": r.mean,
+        "stdev": r.stdev,
+        "max": r.max,
+        "p50": quantile(h, 0.50),
+        "p75": quantile(h, 0.75),
+        "p90": quantile(h, 0.90),
+        "p97": quantile(h, 0.97),
+        "p99": quantile(h, 0.99),
+        "p99_9": quantile(h, 0.999),
+        "p99_99": quantile(h, 0.9999),
+    })
+}
+
+/// The percentile spectrum as HdrHistogram's plotter draws it: latency at
+/// percentiles closing in on 100% (5 ticks per halving of the remainder),
+/// so saved reports can be compared and overlaid later.
+fn spectrum_json(h: &Histogram<u64>) -> Value {
+    if h.is_empty() {
+        return Value::Array(Vec::new());
+    }
+    let mut points: Vec<Value> = h
+        .iter_quantiles(5)
+        .map(|v| json!({"percentile": finite(v.quantile_iterated_to() * 100.0), "value_us": v.value_iterated_to()}))
+        .collect();
+    points.push(json!({"percentile": 100.0, "value_us": h.max()}));
+    Value::Array(points)
+}
+
+fn error_detail_json(&(fault, count): &(Fault, u64)) -> Value {
+    json!({
+        "kind": class_name(fault.class()),
+        "cause": fault.label(),
+        "count": count,
+    })
+}
+
+/// Build the JSON document of SPEC §3 (plus blast's additions).
+pub fn to_json(s: &Summary) -> Value {
+    let info = &s.info;
+    let status_codes: Map<String, Value> = s
+        .status_codes
+        .iter()
+        .map(|(code, n)| (code.to_string(), json!(n)))
+        .collect();
+    let timeline: Vec<Value> = s
+        .timeline
+        .iter()
+        .map(|p| {
+            json!({
+                "t_s": finite(p.t_s),
+                "requests": p.requests,
+                "rps": finite(p.rps),
+                "p50_us": p.p50_us,
+                "p90_us": p.quantiles_us[4],
+                "p99_us": p.p99_us,
+                "errors": p.errors,
+                "bytes": p.bytes,
+            })
+        })
+        .collect();
+    let e = &s.errors;
+    json!({
+        "url": info.url,
+        "config": {
+            "connections": info.connections,
+            "threads": info.threads,
+            "duration_s": info.duration_s.map(finite),
+            "requests_limit": info.requests_limit,
+            "rate": info.rate.map(finite),
+            "ramp_up_s": finite(info.ramp_up_s),
+            "method": info.method,
+            "timeout_s": finite(info.timeout_s),
+            "engine": info.engine,
+        },
+        "duration_s": s.duration.as_secs_f64(),
+        "requests": s.requests,
+        "rps": finite(s.rps()),
+        "bytes_read": s.bytes_read,
+        "status_codes": status_codes,
+        "errors": {
+            "connect": e.connect,
+            "read": e.read,
+            "write": e.write,
+            "timeout": e.timeout,
+            "status": e.status,
+            "parse": e.parse,
+        },
+        "latency_us": latency_json(&s.latency),
+        "service_time_us": latency_json(&s.service),
+        "latency_spectrum": spectrum_json(&s.latency),
+        "connect_us": latency_json(&s.connect),
+        "offered_rps": offered_rps(s).map(finite),
+        "timeline": timeline,
+        "error_details": s.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
+        "in_flight_at_end": s.in_flight_at_end,
+        "not_sent_at_end": s.not_sent_at_end,
+        "interrupted": s.interrupted,
+    })
+}
+
+/// The JSON report: one pretty-printed document, ending with a newline.
+pub fn write_json(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &to_json(s))?;
+    writeln!(w)
+}

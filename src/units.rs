@@ -1,0 +1,68 @@
+//! Numbers, times and sizes as wrk prints them (its `units.c`), shared by
+//! the live progress line, the SLO verdicts and every report.
+
+/// A table of units as wrk's `units.c` has them: below `0.85 * scale` the
+/// amount stays in the current unit; the last entry of `units` is never reached.
+struct Units {
+    scale: f64,
+    base: &'static str,
+    units: &'static [&'static str],
+}
+
+const TIME_US: Units = Units {
+    scale: 1000.0,
+    base: "us",
+    units: &["ms", "s"],
+};
+const TIME_S: Units = Units {
+    scale: 60.0,
+    base: "s",
+    units: &["m", "h"],
+};
+const BINARY: Units = Units {
+    scale: 1024.0,
+    base: "",
+    units: &["K", "M", "G", "T", "P"],
+};
+const METRIC: Units = Units {
+    scale: 1000.0,
+    base: "",
+    units: &["k", "M", "G", "T", "P"],
+};
+
+fn format_units(n: f64, u: &Units, precision: usize) -> String {
+    let mut amt = if n.is_finite() { n } else { 0.0 };
+    let mut unit = u.base;
+    let threshold = u.scale * 0.85;
+    let mut i = 0;
+    while i + 1 < u.units.len() && amt >= threshold {
+        amt /= u.scale;
+        unit = u.units[i];
+        i += 1;
+    }
+    format!("{amt:.precision$}{unit}")
+}
+
+/// Microseconds as wrk prints a latency: `635.91us`, `0.89ms`, `1.50s`, `2.00m`.
+pub fn format_time_us(us: f64) -> String {
+    if us >= 1_000_000.0 {
+        format_units(us / 1_000_000.0, &TIME_S, 2)
+    } else {
+        format_units(us, &TIME_US, 2)
+    }
+}
+
+/// Seconds with no decimals, as wrk prints the test length: `30s`, `2m`.
+pub fn format_time_s(s: f64) -> String {
+    format_units(s, &TIME_S, 0)
+}
+
+/// Powers of 1000: `56.20k`.
+pub fn format_metric(n: f64) -> String {
+    format_units(n, &METRIC, 2)
+}
+
+/// Powers of 1024: `17.76M` (the caller appends `B`).
+pub fn format_binary(n: f64) -> String {
+    format_units(n, &BINARY, 2)
+}
