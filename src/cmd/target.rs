@@ -13,6 +13,11 @@ pub fn main(a: &cli::TargetArgs) -> Result<i32, Error> {
         body_size: a.body_size as usize,
         status: a.status,
         cpus: (!a.cpus.is_empty()).then(|| a.cpus.clone()),
+        tls_cert: a.tls.then(|| {
+            a.cert_out.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("blast-target-{}.pem", std::process::id()))
+            })
+        }),
     };
     target::run_forever(opts)
         .map_err(|e| error::usage(format!("blast target --listen {}: {e}", a.listen)))?;

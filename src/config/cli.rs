@@ -150,6 +150,30 @@ pub struct RequestArgs {
     pub quiet: bool,
 }
 
+/// TLS, for https:// URLs (and --body-file https://).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// Trust the CA certificates in this PEM file instead of the system's
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub cacert: Option<String>,
+
+    /// Do not verify the server's certificate
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
+
+    /// Client certificate chain (PEM), for servers that require one; with --key
+    #[arg(long = "cert", value_name = "FILE")]
+    pub cert: Option<String>,
+
+    /// Private key (PEM) of --cert
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Option<String>,
+
+    /// Resume TLS sessions when reconnecting: on or off
+    #[arg(long = "tls-resume", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    pub tls_resume: String,
+}
+
 /// The flags of a run: `blast [OPTIONS] URL`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -159,6 +183,8 @@ pub struct RunArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub request: RequestArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -179,6 +205,8 @@ pub struct FindArgs {
     pub pool: PoolArgs,
     #[command(flatten)]
     pub request: RequestArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -230,6 +258,12 @@ pub struct TargetArgs {
     /// Pin server threads to these CPUs, e.g. 1 or 2,3
     #[arg(long, value_delimiter = ',')]
     pub cpus: Vec<usize>,
+    /// Serve HTTPS with a self-signed certificate made at start
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: write the certificate (PEM) here [default: a file in the temp dir]
+    #[arg(long = "cert-out", value_name = "FILE", requires = "tls")]
+    pub cert_out: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,7 +1,9 @@
-//! Fetches a `--body-file http://...` payload once, before the run, with
-//! hyper's HTTP/1 client on a throwaway current-thread runtime.
+//! Fetches a `--body-file http[s]://...` payload once, before the run, with
+//! hyper's HTTP/1 client (over tokio-rustls for https, with the run's TLS
+//! flags) on a throwaway current-thread runtime.
 
-use crate::config::parse_url;
+use super::url::parse_url;
+use crate::proto::tls::{TlsClient, TlsOptions};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use std::net::ToSocketAddrs;
@@ -11,8 +13,12 @@ use std::time::Duration;
 const MAX_BODY: usize = 1 << 30;
 
 /// GET `url` and return its body. Errors are one line, for the usage message.
-pub fn get(url: &str) -> Result<Vec<u8>, String> {
+pub fn get(url: &str, tls: &TlsOptions) -> Result<Vec<u8>, String> {
     let u = parse_url(url).map_err(|e| e.to_string())?;
+    let tls = match u.tls {
+        true => Some(TlsClient::new(&u.host, tls)?),
+        false => None,
+    };
     let addr = (u.host.as_str(), u.port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve '{}': {e}", u.host))?
@@ -27,10 +33,28 @@ pub fn get(url: &str) -> Result<Vec<u8>, String> {
             let stream = tokio::net::TcpStream::connect(addr)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-            tokio::spawn(conn);
+            let mut sender = match tls {
+                None => {
+                    let (sender, conn) =
+                        hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    tokio::spawn(conn);
+                    sender
+                }
+                Some(c) => {
+                    let stream = tokio_rustls::TlsConnector::from(c.config)
+                        .connect(c.name, stream)
+                        .await
+                        .map_err(|e| format!("TLS: {e}"))?;
+                    let (sender, conn) =
+                        hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    tokio::spawn(conn);
+                    sender
+                }
+            };
             let req = hyper::Request::get(u.target.as_str())
                 .header("Host", u.host_header())
                 .header("User-Agent", concat!("blast/", env!("CARGO_PKG_VERSION")))

@@ -11,6 +11,7 @@ pub mod url;
 use crate::engine::{Engine, Settings};
 use crate::error::{usage, Error};
 use crate::proto::h1::request::{encode, RequestSpec};
+use crate::proto::tls::{TlsClient, TlsOptions};
 use crate::stats::{slo::Slo, RunInfo};
 use cli::RunArgs;
 use std::time::Duration;
@@ -127,7 +128,8 @@ impl Config {
             .iter()
             .map(|h| request::parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
-        let (body, body_type) = request::load_body(a)?;
+        let tls_opts = tls_options(&a.tls);
+        let (body, body_type) = request::load_body(a, &tls_opts)?;
         let method = match &a.request.method {
             Some(m) => {
                 if m.is_empty() || !m.bytes().all(request::is_token_byte) {
@@ -170,6 +172,17 @@ impl Config {
             },
         };
 
+        let tls = if parsed.tls {
+            let mut o = tls_opts;
+            o.alpn = vec![b"http/1.1".to_vec()];
+            Some(TlsClient::new(&parsed.host, &o).map_err(usage)?)
+        } else {
+            let t = &a.tls;
+            if t.cacert.is_some() || t.insecure || t.cert.is_some() || t.key.is_some() {
+                notices.push("TLS flags are ignored for an http:// URL".into());
+            }
+            None
+        };
         let addr = resolve(&parsed)?;
         let duration_s = duration.map(|d| d.as_secs_f64());
         let ramp_up = a.load.ramp_up.unwrap_or(Duration::ZERO);
@@ -189,6 +202,7 @@ impl Config {
             request,
             head_request: method.eq_ignore_ascii_case("HEAD"),
             keepalive: !a.request.no_keepalive,
+            tls,
             engine,
             progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             info: RunInfo {
@@ -219,6 +233,18 @@ impl Config {
         })
     }
 }
+/// The TLS flags, as `proto::tls` takes them.
+fn tls_options(t: &cli::TlsArgs) -> TlsOptions {
+    TlsOptions {
+        cacert: t.cacert.clone(),
+        insecure: t.insecure,
+        cert: t.cert.clone(),
+        key: t.key.clone(),
+        resume: t.tls_resume != "off",
+        alpn: Vec::new(),
+    }
+}
+
 /// `blast find`: the run settings plus the search's own.
 #[derive(Clone, Debug)]
 pub struct FindConfig {
@@ -240,6 +266,7 @@ impl FindConfig {
             // Rate, length and per-run outputs are the search's to choose.
             load: cli::LoadArgs::default(),
             request: a.request.clone(),
+            tls: a.tls.clone(),
         };
         let run = Config::from_args(&args, uring_probe)?;
         let slo = run

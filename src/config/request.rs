@@ -4,6 +4,7 @@
 use super::cli::RunArgs;
 use crate::error::{usage, Error};
 use crate::proto::h1::request::{self, FormPart, Header};
+use crate::proto::tls::TlsOptions;
 
 pub(super) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -30,7 +31,7 @@ pub(super) fn parse_header(h: &str) -> Result<Header, Error> {
 }
 
 /// The body and its inferred Content-Type, from -b, --body-file or -F.
-pub(super) fn load_body(a: &RunArgs) -> Result<(Vec<u8>, Option<String>), Error> {
+pub(super) fn load_body(a: &RunArgs, tls: &TlsOptions) -> Result<(Vec<u8>, Option<String>), Error> {
     let sources = [
         a.request.body.is_some(),
         a.request.body_file.is_some(),
@@ -48,7 +49,7 @@ pub(super) fn load_body(a: &RunArgs) -> Result<(Vec<u8>, Option<String>), Error>
     }
     if let Some(src) = &a.request.body_file {
         let data = if src.starts_with("http://") || src.starts_with("https://") {
-            super::fetch::get(src).map_err(|e| usage(format!("--body-file '{src}': {e}")))?
+            super::fetch::get(src, tls).map_err(|e| usage(format!("--body-file '{src}': {e}")))?
         } else {
             std::fs::read(src).map_err(|e| usage(format!("--body-file '{src}': {e}")))?
         };

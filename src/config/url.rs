@@ -1,11 +1,13 @@
-//! The target URL: `http://host[:port][/path][?query]`, and its address.
+//! The target URL: `http[s]://host[:port][/path][?query]`, and its address.
 
 use crate::error::{usage, Error};
 use std::net::{SocketAddr, ToSocketAddrs};
 
-/// A parsed `http://` URL.
+/// A parsed `http://` or `https://` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Url {
+    /// `https://`: speak TLS.
+    pub tls: bool,
     pub host: String,
     pub port: u16,
     /// Origin-form request target (path and query), never empty.
@@ -13,17 +15,26 @@ pub struct Url {
 }
 
 impl Url {
-    /// The Host header value: host, plus the port when it is not 80.
+    /// The Host header value: host, plus the port when it is not the
+    /// scheme's default (80, or 443 for https).
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        if self.port == self.default_port() {
             host
         } else {
             format!("{host}:{}", self.port)
+        }
+    }
+
+    pub fn default_port(&self) -> u16 {
+        if self.tls {
+            443
+        } else {
+            80
         }
     }
 }
@@ -35,15 +46,15 @@ pub fn parse_url(raw: &str) -> Result<Url, Error> {
     let (scheme, rest) = s
         .split_once("://")
         .ok_or_else(|| bad("no scheme (expected http://host[:port]/path)"))?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "http" => {}
-        "https" => {
-            return Err(bad(
-                "https is not supported yet (TLS comes in a later release); use http://",
-            ))
+    let tls = match scheme.to_ascii_lowercase().as_str() {
+        "http" => false,
+        "https" => true,
+        _ => {
+            return Err(bad(&format!(
+                "unsupported scheme '{scheme}' (use http:// or https://)"
+            )))
         }
-        _ => return Err(bad(&format!("unsupported scheme '{scheme}' (use http://)"))),
-    }
+    };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     if authority.contains('@') {
@@ -76,6 +87,7 @@ pub fn parse_url(raw: &str) -> Result<Url, Error> {
         return Err(bad(&format!("invalid host '{host}'")));
     }
     let port = match port {
+        None if tls => 443,
         None => 80,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => n,
@@ -95,7 +107,12 @@ pub fn parse_url(raw: &str) -> Result<Url, Error> {
             "spaces or control characters in the path (percent-encode them)",
         ));
     }
-    Ok(Url { host, port, target })
+    Ok(Url {
+        tls,
+        host,
+        port,
+        target,
+    })
 }
 
 pub fn resolve(u: &Url) -> Result<SocketAddr, Error> {
@@ -123,6 +140,7 @@ mod tests {
         assert_eq!(
             u,
             Url {
+                tls: false,
                 host: "svc".into(),
                 port: 8080,
                 target: "/predict?x=1".into()
@@ -140,10 +158,14 @@ mod tests {
             ("::1", 9000, "/?q")
         );
         assert_eq!(u.host_header(), "[::1]:9000");
+        let u = parse_url("https://svc/").unwrap();
+        assert_eq!((u.tls, u.port, u.host_header()), (true, 443, "svc".into()));
+        let u = parse_url("https://svc:80/").unwrap();
+        assert_eq!(u.host_header(), "svc:80");
         for bad in [
             "svc:8080",
             "ftp://x/",
-            "https://x/",
+            "wss://x/",
             "http://:80/",
             "http://x:0/",
             "http://x:99999/",

@@ -10,10 +10,11 @@
 //! operation, and for epoll.
 
 use super::io::{RecvBuf, Transport};
+use super::link::{self, is_reset, write_fault, Link};
 use super::shared::{Due, Shared, Slot};
 use crate::proto::h1::response::ResponseParser;
-use crate::stats::Fault;
-use std::io;
+use crate::proto::tls;
+use crate::stats::{ErrorClass, Fault};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -81,10 +82,14 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             claimed = true;
         }
         let started = Instant::now();
-        let attempt = connect::<T>(&w).await;
+        let attempt = connect::<T>(&w, started).await;
         if first {
-            first = false;
-            if let Some(r) = &attempt {
+            // Over TLS a missing client certificate shows only on the first
+            // read (TLS 1.3 ends the handshake first): a connection counts as
+            // through once its first exchange did not fail in TLS.
+            let defer = w.tls.is_some() && matches!(attempt, Some(Ok(_)));
+            if let (Some(r), false) = (&attempt, defer) {
+                first = false;
                 w.startup
                     .first_attempt(r.as_ref().map(drop).map_err(|f| *f));
             }
@@ -101,9 +106,6 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             }
             None => break,
         };
-        w.stats
-            .borrow_mut()
-            .record_connect(started.elapsed().as_micros() as u64);
         slot.fd.set(conn.fd());
         inbox.parser.reset();
         inbox.buf.clear();
@@ -144,6 +146,13 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             due = Some(at);
             let outcome = exchange(&w, slot, &mut conn, &mut inbox, at, reused).await;
             slot.since.set(None);
+            if first && !matches!(outcome, Exchange::Stale | Exchange::Stopped) {
+                first = false;
+                w.startup.first_attempt(match outcome {
+                    Exchange::Failed(f) if f.class() == ErrorClass::Tls => Err(f),
+                    _ => Ok(()),
+                });
+            }
             match outcome {
                 Exchange::Done { keep_alive } => {
                     claimed = false;
@@ -186,14 +195,32 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     w.conn_exited();
 }
 
-/// Connect within `--connect-timeout`, unless the worker stops first (None).
-async fn connect<T: Transport>(w: &Shared) -> Option<Result<T, Fault>> {
+/// Connect within `--connect-timeout`, then (over https) shake hands
+/// within it again; None if the worker stops first. Records both times.
+async fn connect<T: Transport>(w: &Shared, started: Instant) -> Option<Result<Link<T>, Fault>> {
     let attempt = tokio::time::timeout(w.connect_timeout, T::connect(w.addr));
-    let r = w.unless_stopped(attempt).await?;
-    Some(match r {
-        Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(Fault::from_connect_error(&e)),
-        Err(_) => Err(Fault::ConnectTimeout),
+    let sock = match w.unless_stopped(attempt).await? {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
+        Err(_) => return Some(Err(Fault::ConnectTimeout)),
+    };
+    let connected = Instant::now();
+    w.stats
+        .borrow_mut()
+        .record_connect(connected.saturating_duration_since(started).as_micros() as u64);
+    let Some(client) = &w.tls else {
+        return Some(Ok(Link::Plain(sock)));
+    };
+    let shake = tokio::time::timeout(w.connect_timeout, link::handshake(sock, client));
+    Some(match w.unless_stopped(shake).await? {
+        Ok(Ok(h)) => {
+            let us = connected.elapsed().as_micros() as u64;
+            w.stats.borrow_mut().record_tls(us, h.resumed);
+            w.startup.tls_negotiated(h.info);
+            Ok(h.link)
+        }
+        Ok(Err(f)) => Err(f),
+        Err(_) => Err(Fault::TlsHandshakeTimeout),
     })
 }
 
@@ -201,7 +228,7 @@ async fn connect<T: Transport>(w: &Shared) -> Option<Result<T, Fault>> {
 async fn exchange<T: Transport>(
     w: &Shared,
     slot: &Slot,
-    conn: &mut T,
+    conn: &mut Link<T>,
     inbox: &mut Inbox,
     due: Option<Instant>,
     reused: bool,
@@ -285,6 +312,9 @@ async fn exchange<T: Transport>(
                 }
             }
             Err(e) if got == 0 && reused && is_reset(&e) => return Exchange::Stale,
+            Err(e) if tls::fault_in(&e).is_some() => {
+                return Exchange::Failed(tls::fault_in(&e).unwrap_or(Fault::TlsOther))
+            }
             Err(e) if is_reset(&e) => return Exchange::Failed(Fault::ReadReset),
             Err(_) => return Exchange::Failed(Fault::ReadOther),
         }
@@ -305,21 +335,4 @@ fn record(w: &Shared, status: u16, from: Instant, written: Instant) {
     w.stats
         .borrow_mut()
         .record_response(status, us(from), us(written));
-}
-
-fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-    )
-}
-
-fn write_fault(e: &io::Error) -> Fault {
-    if is_reset(e) {
-        Fault::WriteReset
-    } else {
-        Fault::WriteOther
-    }
 }

@@ -16,16 +16,25 @@ use std::os::fd::RawFd;
 /// each read and taken back. Reads append into its spare capacity, which is
 /// never zero-filled, so an idle connection costs only the pages its bytes
 /// have touched (wrk's fixed per-connection buffer costs the same way).
-pub struct RecvBuf(Option<Vec<u8>>);
+pub struct RecvBuf {
+    v: Option<Vec<u8>>,
+    /// Bytes `[0..init)` of the allocation have been written at least once,
+    /// so `spare_mut` can hand out the spare capacity as a slice without
+    /// zeroing it again.
+    init: usize,
+}
 
 impl RecvBuf {
     pub fn with_capacity(cap: usize) -> Self {
-        RecvBuf(Some(Vec::with_capacity(cap)))
+        RecvBuf {
+            v: Some(Vec::with_capacity(cap)),
+            init: 0,
+        }
     }
 
     /// The bytes received and not yet discarded.
     pub fn data(&self) -> &[u8] {
-        self.0.as_deref().unwrap_or(&[])
+        self.v.as_deref().unwrap_or(&[])
     }
 
     pub fn len(&self) -> usize {
@@ -37,31 +46,60 @@ impl RecvBuf {
     }
 
     pub fn is_full(&self) -> bool {
-        self.0.as_ref().is_none_or(|v| v.len() == v.capacity())
+        self.v.as_ref().is_none_or(|v| v.len() == v.capacity())
     }
 
     pub fn clear(&mut self) {
-        if let Some(v) = &mut self.0 {
+        if let Some(v) = &mut self.v {
             v.clear();
         }
     }
 
     /// Drop the first `n` bytes, moving the rest (an incomplete head) to the front.
     pub fn discard_front(&mut self, n: usize) {
-        if let Some(v) = &mut self.0 {
+        if let Some(v) = &mut self.v {
             v.drain(..n.min(v.len()));
         }
     }
 
     /// Double the capacity, up to `max`, for a head that does not fit.
     pub fn grow(&mut self, max: usize) -> bool {
-        match &mut self.0 {
+        match &mut self.v {
             Some(v) if v.capacity() < max => {
                 let more = v.capacity().min(max - v.capacity()).max(1);
                 v.reserve_exact(more);
+                // A new allocation: only the bytes in use are known written.
+                self.init = v.len();
                 true
             }
             _ => false,
+        }
+    }
+
+    /// The spare capacity, for a copy from user space (TLS plaintext):
+    /// zeroed the first time only, then reused as it is. Follow with `commit`.
+    pub fn spare_mut(&mut self) -> &mut [u8] {
+        let Some(v) = &mut self.v else {
+            return &mut [];
+        };
+        let (len, cap) = (v.len(), v.capacity());
+        let start = self.init.max(len);
+        if start < cap {
+            // SAFETY: within the allocation; u8 has no invalid values.
+            unsafe { std::ptr::write_bytes(v.as_mut_ptr().add(start), 0, cap - start) };
+        }
+        self.init = cap;
+        // SAFETY: [len..cap) is inside the allocation and initialised (above,
+        // or by an earlier write), and borrowed mutably with `self`.
+        unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().add(len), cap - len) }
+    }
+
+    /// `n` bytes of `spare_mut` were filled.
+    pub fn commit(&mut self, n: usize) {
+        if let Some(v) = &mut self.v {
+            let len = (v.len() + n).min(self.init).min(v.capacity());
+            // SAFETY: at most `init` bytes, all initialised.
+            unsafe { v.set_len(len) };
         }
     }
 }
@@ -71,6 +109,8 @@ pub trait Transport: Sized {
     fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self>>;
     /// Write the whole shared request.
     fn write_all(&mut self, req: &'static [u8]) -> impl Future<Output = io::Result<()>>;
+    /// Write all of an owned buffer (TLS records) and hand it back.
+    fn write_owned(&mut self, buf: Vec<u8>) -> impl Future<Output = (io::Result<()>, Vec<u8>)>;
     /// Append to `buf` (which has spare capacity); `Ok(0)` is end of stream.
     fn read(&mut self, buf: &mut RecvBuf) -> impl Future<Output = io::Result<usize>>;
     /// The socket, so the worker can `shutdown` it to end a pending read.
@@ -109,15 +149,20 @@ pub mod uring {
             self.0.write_all(req).await.0
         }
 
+        async fn write_owned(&mut self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+            let (r, buf) = self.0.write_all(buf).await;
+            (r, buf)
+        }
+
         async fn read(&mut self, buf: &mut RecvBuf) -> io::Result<usize> {
-            let Some(v) = buf.0.take() else {
+            let Some(v) = buf.v.take() else {
                 return Err(io::ErrorKind::OutOfMemory.into());
             };
             let at = v.len();
             // The kernel writes into the spare capacity; the Vec's length
             // grows by what it wrote.
             let (res, slice) = self.0.read(v.slice(at..)).await;
-            buf.0 = Some(slice.into_inner());
+            buf.v = Some(slice.into_inner());
             res
         }
 
@@ -186,8 +231,13 @@ pub mod epoll {
             self.0.write_all(req).await
         }
 
+        async fn write_owned(&mut self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+            let r = self.0.write_all(&buf).await;
+            (r, buf)
+        }
+
         async fn read(&mut self, buf: &mut RecvBuf) -> io::Result<usize> {
-            match &mut buf.0 {
+            match &mut buf.v {
                 // read_buf fills the spare capacity; the caller made sure there is some.
                 Some(v) => self.0.read_buf(v).await,
                 None => Err(io::ErrorKind::OutOfMemory.into()),

@@ -9,6 +9,7 @@
 
 mod conn;
 pub mod io;
+mod link;
 pub mod pace;
 pub mod session;
 mod shared;
@@ -18,6 +19,7 @@ pub use session::{run, Session};
 pub use shared::INTERRUPT;
 pub use shared::{PaceSpec, Phase};
 
+use crate::proto::tls::TlsClient;
 use crate::stats::RunInfo;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -60,6 +62,8 @@ pub struct Settings {
     pub request: Vec<u8>,
     pub head_request: bool,
     pub keepalive: bool,
+    /// For https: the TLS client every connection uses.
+    pub tls: Option<TlsClient>,
     pub engine: Engine,
     /// Show the live progress line on stderr.
     pub progress: bool,

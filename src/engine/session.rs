@@ -118,7 +118,16 @@ impl Session {
         if let PaceSpec::Rate { total_per_sec, .. } = p.pace {
             info.rate = Some(total_per_sec);
         }
-        agg.into_summary(info, INTERRUPT.load(Ordering::Relaxed))
+        let mut summary = agg.into_summary(info, INTERRUPT.load(Ordering::Relaxed));
+        if cfg.tls.is_some() {
+            let tls = summary.tls.get_or_insert_with(|| stats::TlsSummary {
+                info: None,
+                handshake: stats::latency_histogram(),
+                resumed: 0,
+            });
+            tls.info = self.startup.tls_info();
+        }
+        summary
     }
 
     /// After the first phase starts: did any connection get through?
@@ -139,10 +148,13 @@ impl Session {
         }
         if let Err(f) = self.startup.outcome() {
             let why = match f {
-                stats::Fault::ConnectRefused => "connection refused",
-                stats::Fault::ConnectUnreachable => "host or network unreachable",
-                stats::Fault::ConnectTimeout => "timed out (--connect-timeout)",
-                _ => "connect failed",
+                stats::Fault::ConnectRefused => "connection refused".to_string(),
+                stats::Fault::ConnectUnreachable => "host or network unreachable".to_string(),
+                stats::Fault::ConnectTimeout => "timed out (--connect-timeout)".to_string(),
+                f => match f.remedy() {
+                    Some(fix) => format!("{}: {fix}", f.label()),
+                    None => f.label().to_string(),
+                },
             };
             return Err(Error::Unreachable(format!(
                 "cannot connect to {} ({}): {why}",

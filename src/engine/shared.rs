@@ -5,13 +5,14 @@
 
 use super::io;
 use super::pace::Rate;
-use crate::stats::{Fault, Stats};
+use crate::proto::tls::TlsClient;
+use crate::stats::{Fault, Stats, TlsInfo};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -28,6 +29,10 @@ pub struct Startup {
     fault: AtomicU8,
     /// Set when every first attempt failed: the workers stop.
     abort: AtomicBool,
+    /// Some TLS handshake completed (its first exchange may still be slow).
+    handshaken: AtomicBool,
+    /// What the first completed TLS handshake negotiated.
+    tls: OnceLock<TlsInfo>,
 }
 
 impl Startup {
@@ -54,13 +59,30 @@ impl Startup {
             if self.any_ok.load(Ordering::Acquire) {
                 return Ok(());
             }
-            if self.pending.load(Ordering::Acquire) == 0 || Instant::now() > until {
+            let all_failed = self.pending.load(Ordering::Acquire) == 0;
+            if !all_failed && Instant::now() > until && self.handshaken.load(Ordering::Acquire) {
+                // Through TLS, waiting on a slow first response: not unreachable.
+                return Ok(());
+            }
+            if all_failed || Instant::now() > until {
                 self.abort.store(true, Ordering::Release);
                 let f = self.fault.load(Ordering::Acquire) as usize;
                 return Err(Fault::ALL.get(f).copied().unwrap_or(Fault::ConnectOther));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// A TLS handshake completed with this outcome.
+    pub fn tls_negotiated(&self, info: TlsInfo) {
+        self.handshaken.store(true, Ordering::Release);
+        if self.tls.get().is_none() {
+            let _ = self.tls.set(info);
+        }
+    }
+
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        self.tls.get().cloned()
     }
 
     pub(super) fn aborted(&self) -> bool {
@@ -159,6 +181,8 @@ pub struct Shared {
     pub connect_timeout: Duration,
     pub head_request: bool,
     pub keepalive: bool,
+    /// Set for https: every connection shakes hands with this client.
+    pub tls: Option<TlsClient>,
     pub stats: RefCell<Stats>,
     pub stop: Cell<bool>,
     pub(super) stop_notify: Notify,

@@ -11,6 +11,7 @@ use super::io::{self, Transport};
 use super::pace::Rate;
 use super::shared::{Pace, PaceSpec, Phase, Shared, Slot, Startup, INTERRUPT};
 use super::{Engine, Settings};
+use crate::proto::tls::TlsClient;
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::cell::{Cell, RefCell};
@@ -83,6 +84,7 @@ pub fn spawn_all(
             timeout: cfg.timeout,
             head_request: cfg.head_request,
             keepalive: cfg.keepalive,
+            tls: cfg.tls.clone(),
             startup: startup.clone(),
         };
         let engine = cfg.engine;
@@ -106,6 +108,7 @@ struct SharedInit {
     timeout: Duration,
     head_request: bool,
     keepalive: bool,
+    tls: Option<TlsClient>,
     startup: Arc<Startup>,
 }
 
@@ -159,6 +162,7 @@ async fn main<T: Transport + 'static>(
         connect_timeout: init.connect_timeout,
         head_request: init.head_request,
         keepalive: init.keepalive,
+        tls: init.tls.clone(),
         stats: RefCell::new(Stats::new()),
         stop: Cell::new(false),
         stop_notify: Notify::new(),

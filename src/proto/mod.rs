@@ -1,4 +1,6 @@
 //! What is spoken on a connection, apart from how bytes move (`engine::io`).
-//! `h1`: the request encoded once and the incremental response parser.
+//! `h1`: the request encoded once and the incremental response parser;
+//! `tls`: rustls sessions, sans I/O, that the engine drives over its sockets.
 
 pub mod h1;
+pub mod tls;

@@ -70,7 +70,8 @@ impl Row {
         }
         let e = &v["errors"];
         let n = |k: &str| e[k].as_u64().unwrap_or(0);
-        let transport = n("connect") + n("read") + n("write") + n("timeout") + n("parse");
+        let transport =
+            n("connect") + n("read") + n("write") + n("timeout") + n("parse") + n("tls");
         let ended = requests + transport;
         let error_percent = if ended == 0 {
             0.0

@@ -226,6 +226,7 @@ mod tests {
             latency,
             service: latency_histogram(),
             connect: latency_histogram(),
+            tls: None,
             rate: rate_histogram(),
             timeline: vec![
                 TimelinePoint {

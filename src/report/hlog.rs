@@ -114,7 +114,7 @@ pub fn append_summary(path: &str, s: &Summary) -> io::Result<()> {
         "requests": s.requests, "bytes_read": s.bytes_read, "duration_s": s.duration.as_secs_f64(),
         "status_codes": status,
         "errors": {"connect": e.connect, "read": e.read, "write": e.write,
-                   "timeout": e.timeout, "status": e.status, "parse": e.parse},
+                   "timeout": e.timeout, "status": e.status, "parse": e.parse, "tls": e.tls},
         "in_flight_at_end": s.in_flight_at_end, "not_sent_at_end": s.not_sent_at_end,
     });
     writeln!(f, "{SUMMARY_TAG}{doc}")
@@ -282,6 +282,7 @@ pub fn merge(logs: &[Log]) -> Summary {
             errors.timeout += n(&e["timeout"]);
             errors.status += n(&e["status"]);
             errors.parse += n(&e["parse"]);
+            errors.tls += n(&e["tls"]);
         }
     }
     let run = logs.iter().find_map(|l| l.run.as_ref());
@@ -321,6 +322,7 @@ pub fn merge(logs: &[Log]) -> Summary {
         latency,
         service: stats::latency_histogram(),
         connect: stats::latency_histogram(),
+        tls: None,
         rate: stats::rate_histogram(),
         timeline,
         in_flight_at_end: in_flight,

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
-use crate::stats::Fault;
+use crate::stats::{Fault, TlsSummary};
 use serde_json::{json, Map, Value};
 use std::io::{self, Write};
 
@@ -113,11 +113,14 @@ pub fn to_json(s: &Summary) -> Value {
             "timeout": e.timeout,
             "status": e.status,
             "parse": e.parse,
+            "tls": e.tls,
         },
         "latency_us": latency_json(&s.latency),
         "service_time_us": latency_json(&s.service),
         "latency_spectrum": spectrum_json(&s.latency),
         "connect_us": latency_json(&s.connect),
+        "tls_handshake_us": s.tls.as_ref().map(|t| latency_json(&t.handshake)),
+        "tls": s.tls.as_ref().map(tls_json),
         "offered_rps": offered_rps(s).map(finite),
         "timeline": timeline,
         "error_details": s.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
@@ -131,4 +134,15 @@ pub fn to_json(s: &Summary) -> Value {
 pub fn write_json(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, &to_json(s))?;
     writeln!(w)
+}
+
+fn tls_json(t: &TlsSummary) -> Value {
+    let i = t.info.as_ref();
+    json!({
+        "version": i.map(|i| i.version.as_str()),
+        "cipher": i.map(|i| i.cipher.as_str()),
+        "alpn": i.and_then(|i| i.alpn.as_deref()),
+        "handshakes": t.handshake.len(),
+        "resumed": t.resumed,
+    })
 }

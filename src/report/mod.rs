@@ -118,6 +118,7 @@ fn class_name(c: ErrorClass) -> &'static str {
         ErrorClass::Write => "write",
         ErrorClass::Timeout => "timeout",
         ErrorClass::Parse => "parse",
+        ErrorClass::Tls => "tls",
     }
 }
 

@@ -42,6 +42,7 @@ fn clean() -> Summary {
         ),
         service: latency_histogram(),
         connect: hist(latency_histogram(), &[(50, 1), (150, 1)]),
+        tls: None,
         // mean 1300, sample stdev 258.198.., 2 of 4 within one stdev.
         rate: hist(
             rate_histogram(),
@@ -84,6 +85,7 @@ fn faulty() -> Summary {
         timeout: 1,
         status: 5,
         parse: 4,
+        tls: 0,
     };
     s.error_details = vec![
         (Fault::ParseChunk, 4),
@@ -328,7 +330,7 @@ fn json_has_every_key() {
     assert_eq!(v["status_codes"], json!({"200": 38995, "503": 5}));
     assert_eq!(
         v["errors"],
-        json!({"connect": 2, "read": 3, "write": 0, "timeout": 1, "status": 5, "parse": 4})
+        json!({"connect": 2, "read": 3, "write": 0, "timeout": 1, "status": 5, "parse": 4, "tls": 0})
     );
 
     let lat = &v["latency_us"];
@@ -379,7 +381,39 @@ fn json_has_every_key() {
         spectrum.last().unwrap(),
         &json!({"percentile": 100.0, "value_us": 1900})
     );
-    assert_eq!(v.as_object().unwrap().len(), 18);
+    assert_eq!(v["tls"], Value::Null, "plain http has no TLS section");
+    assert_eq!(v["tls_handshake_us"], Value::Null);
+    assert_eq!(v.as_object().unwrap().len(), 20);
+}
+
+#[test]
+fn tls_in_json_and_text() {
+    let mut s = clean();
+    s.tls = Some(crate::stats::TlsSummary {
+        info: Some(crate::stats::TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_128_GCM_SHA256".into(),
+            alpn: Some("http/1.1".into()),
+        }),
+        handshake: hist(latency_histogram(), &[(900, 3), (1500, 1)]),
+        resumed: 3,
+    });
+    let v = to_json(&s);
+    assert_eq!(
+        v["tls"],
+        json!({"version": "TLSv1.3", "cipher": "TLS13_AES_128_GCM_SHA256",
+               "alpn": "http/1.1", "handshakes": 4, "resumed": 3})
+    );
+    assert_eq!(v["tls_handshake_us"]["max"], 1500);
+    assert_eq!(v["tls_handshake_us"]["p50"], 900);
+    let t = text(&s, false);
+    assert!(
+        t.contains(
+            "  TLS: TLSv1.3 TLS13_AES_128_GCM_SHA256, ALPN http/1.1, 4 handshakes (3 resumed), \
+             avg 1.05ms, p99 1.50ms\n"
+        ),
+        "{t}"
+    );
 }
 
 #[test]

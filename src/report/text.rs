@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
+use crate::stats::TlsSummary;
 use std::io::{self, Write};
 
 /// wrk's `print_units`: the value right-aligned (and truncated) in `width`
@@ -94,10 +95,16 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     if e.parse > 0 {
         writeln!(w, "  Parse errors: {}", e.parse)?;
     }
+    if e.tls > 0 {
+        writeln!(w, "  TLS errors: {}", e.tls)?;
+    }
     if e.status > 0 {
         writeln!(w, "  Non-2xx or 3xx responses: {}", e.status)?;
     }
 
+    if let Some(t) = &s.tls {
+        write_tls(w, t)?;
+    }
     if !s.error_details.is_empty() {
         writeln!(w, "  Error causes:")?;
         for (fault, count) in &s.error_details {
@@ -177,4 +184,28 @@ pub(super) fn test_length(secs: f64) -> String {
     } else {
         format_time_s(secs)
     }
+}
+
+/// One line on TLS: what was negotiated, and the handshakes made.
+fn write_tls(w: &mut impl Write, t: &TlsSummary) -> io::Result<()> {
+    write!(w, "  TLS:")?;
+    if let Some(i) = &t.info {
+        write!(w, " {} {}", i.version, i.cipher)?;
+        if let Some(alpn) = &i.alpn {
+            write!(w, ", ALPN {alpn}")?;
+        }
+        write!(w, ",")?;
+    }
+    let h = &t.handshake;
+    write!(w, " {} handshakes", h.len())?;
+    if !h.is_empty() {
+        write!(
+            w,
+            " ({} resumed), avg {}, p99 {}",
+            t.resumed,
+            format_time_us(h.mean()),
+            format_time_us(quantile(h, 0.99) as f64)
+        )?;
+    }
+    writeln!(w)
 }

@@ -3,7 +3,7 @@
 //! live progress line. It runs on the main thread; workers never wait on it.
 
 use crate::stats::{
-    self, Cumulative, ErrorCounts, Fault, RunInfo, Snapshot, Summary, TimelinePoint,
+    self, Cumulative, ErrorCounts, Fault, RunInfo, Snapshot, Summary, TimelinePoint, TlsSummary,
 };
 use crate::units;
 use crossbeam_channel::Receiver;
@@ -49,6 +49,8 @@ pub struct Aggregator {
     latency: Histogram<u64>,
     service: Histogram<u64>,
     connect: Histogram<u64>,
+    tls: Histogram<u64>,
+    tls_resumed: u64,
     rate: Histogram<u64>,
     in_flight_at_end: u64,
     not_sent_at_end: u64,
@@ -80,6 +82,8 @@ impl Aggregator {
             latency: stats::latency_histogram(),
             service: stats::latency_histogram(),
             connect: stats::latency_histogram(),
+            tls: stats::latency_histogram(),
+            tls_resumed: 0,
             rate: stats::rate_histogram(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
@@ -131,6 +135,8 @@ impl Aggregator {
         let _ = self.latency.add(&s.latency);
         let _ = self.service.add(&s.service);
         let _ = self.connect.add(&s.connect);
+        let _ = self.tls.add(&s.tls);
+        self.tls_resumed += s.tls_resumed;
         let _ = self.rate.add(&s.rate);
         self.in_flight_at_end += s.in_flight_at_end;
         self.not_sent_at_end += s.not_sent_at_end;
@@ -266,6 +272,11 @@ impl Aggregator {
             latency: self.latency,
             service: self.service,
             connect: self.connect,
+            tls: (!self.tls.is_empty()).then_some(TlsSummary {
+                info: None,
+                handshake: self.tls,
+                resumed: self.tls_resumed,
+            }),
             rate: self.rate,
             timeline,
             in_flight_at_end: self.in_flight_at_end,

@@ -54,10 +54,20 @@ pub enum Fault {
     ParseFraming,
     ParseChunk,
     ParseHeadTooLarge,
+    TlsUnknownIssuer,
+    TlsExpired,
+    TlsNameMismatch,
+    TlsBadCertificate,
+    TlsCertificateRequired,
+    TlsAlert,
+    TlsNotTls,
+    TlsHandshakeTimeout,
+    TlsEof,
+    TlsOther,
 }
 
 impl Fault {
-    pub const COUNT: usize = 17;
+    pub const COUNT: usize = 27;
     pub const ALL: [Fault; Fault::COUNT] = [
         Fault::ConnectRefused,
         Fault::ConnectUnreachable,
@@ -76,6 +86,16 @@ impl Fault {
         Fault::ParseFraming,
         Fault::ParseChunk,
         Fault::ParseHeadTooLarge,
+        Fault::TlsUnknownIssuer,
+        Fault::TlsExpired,
+        Fault::TlsNameMismatch,
+        Fault::TlsBadCertificate,
+        Fault::TlsCertificateRequired,
+        Fault::TlsAlert,
+        Fault::TlsNotTls,
+        Fault::TlsHandshakeTimeout,
+        Fault::TlsEof,
+        Fault::TlsOther,
     ];
 
     pub fn class(self) -> ErrorClass {
@@ -92,6 +112,16 @@ impl Fault {
             ParseHead | ParseVersion | ParseFraming | ParseChunk | ParseHeadTooLarge => {
                 ErrorClass::Parse
             }
+            TlsUnknownIssuer
+            | TlsExpired
+            | TlsNameMismatch
+            | TlsBadCertificate
+            | TlsCertificateRequired
+            | TlsAlert
+            | TlsNotTls
+            | TlsHandshakeTimeout
+            | TlsEof
+            | TlsOther => ErrorClass::Tls,
         }
     }
 
@@ -116,6 +146,33 @@ impl Fault {
             ParseFraming => "parse: invalid Content-Length or Transfer-Encoding",
             ParseChunk => "parse: invalid chunked body",
             ParseHeadTooLarge => "parse: response head too large",
+            TlsUnknownIssuer => "tls: certificate signed by an unknown issuer",
+            TlsExpired => "tls: certificate expired or not yet valid",
+            TlsNameMismatch => "tls: certificate not valid for the host name",
+            TlsBadCertificate => "tls: invalid certificate",
+            TlsCertificateRequired => "tls: server requires a client certificate",
+            TlsAlert => "tls: handshake refused by the server",
+            TlsNotTls => "tls: the server did not answer in TLS",
+            TlsHandshakeTimeout => "tls: handshake timed out",
+            TlsEof => "tls: connection closed during the handshake",
+            TlsOther => "tls: other",
+        }
+    }
+
+    /// For a failure that stops every connection at once: what fixes it.
+    pub fn remedy(self) -> Option<&'static str> {
+        use Fault::*;
+        match self {
+            TlsUnknownIssuer | TlsBadCertificate => {
+                Some("trust its CA with --cacert FILE, or skip verification with -k")
+            }
+            TlsExpired => Some("renew the certificate, or skip verification with -k"),
+            TlsNameMismatch => Some(
+                "use the host name the certificate was issued for, or skip verification with -k",
+            ),
+            TlsCertificateRequired => Some("give a client certificate with --cert FILE --key FILE"),
+            TlsNotTls => Some("is it plain HTTP? use http://"),
+            _ => None,
         }
     }
 
@@ -140,6 +197,7 @@ pub enum ErrorClass {
     Write,
     Timeout,
     Parse,
+    Tls,
 }
 
 /// Error totals by wrk's columns, plus `status` (non-2xx/3xx) and `parse`.
@@ -151,12 +209,13 @@ pub struct ErrorCounts {
     pub timeout: u64,
     pub status: u64,
     pub parse: u64,
+    pub tls: u64,
 }
 
 impl ErrorCounts {
     /// Transport errors (not counting non-2xx/3xx responses).
     pub fn transport(&self) -> u64 {
-        self.connect + self.read + self.write + self.timeout + self.parse
+        self.connect + self.read + self.write + self.timeout + self.parse + self.tls
     }
 
     pub fn from_faults(faults: &[u64; Fault::COUNT], status: u64) -> Self {
@@ -171,6 +230,7 @@ impl ErrorCounts {
                 ErrorClass::Write => e.write += n,
                 ErrorClass::Timeout => e.timeout += n,
                 ErrorClass::Parse => e.parse += n,
+                ErrorClass::Tls => e.tls += n,
             }
         }
         e
@@ -185,6 +245,9 @@ pub struct Stats {
     /// From the actual write to the last byte (differs from `latency` under `-R`).
     pub service: Histogram<u64>,
     pub connect: Histogram<u64>,
+    /// TLS handshakes, and how many of them resumed a session.
+    pub tls: Histogram<u64>,
+    pub tls_resumed: u64,
     pub rate: Histogram<u64>,
     pub requests: u64,
     pub bytes: u64,
@@ -206,6 +269,8 @@ impl Stats {
             latency: latency_histogram(),
             service: latency_histogram(),
             connect: latency_histogram(),
+            tls: latency_histogram(),
+            tls_resumed: 0,
             rate: rate_histogram(),
             requests: 0,
             bytes: 0,
@@ -253,11 +318,21 @@ impl Stats {
         }
     }
 
+    #[inline]
+    pub fn record_tls(&mut self, us: u64, resumed: bool) {
+        if self.recording {
+            self.tls.saturating_record(us.clamp(1, MAX_LATENCY_US));
+            self.tls_resumed += u64::from(resumed);
+        }
+    }
+
     /// Drop everything counted so far (end of warm-up).
     pub fn reset(&mut self) {
         self.latency.reset();
         self.service.reset();
         self.connect.reset();
+        self.tls.reset();
+        self.tls_resumed = 0;
         self.rate.reset();
         self.requests = 0;
         self.bytes = 0;
@@ -271,6 +346,7 @@ impl Stats {
         let latency = swap_out(&mut self.latency);
         let service = swap_out(&mut self.service);
         let connect = swap_out(&mut self.connect);
+        let tls = swap_out(&mut self.tls);
         let rate = swap_out(&mut self.rate);
         let mut status = Vec::new();
         for (code, n) in self.status.iter_mut().enumerate() {
@@ -290,6 +366,8 @@ impl Stats {
             latency,
             service,
             connect,
+            tls,
+            tls_resumed: self.tls_resumed,
             rate,
             in_flight_at_end: 0,
             not_sent_at_end: 0,
@@ -297,6 +375,7 @@ impl Stats {
         };
         self.requests = 0;
         self.bytes = 0;
+        self.tls_resumed = 0;
         self.faults = [0; Fault::COUNT];
         snap
     }
@@ -322,6 +401,8 @@ pub struct Snapshot {
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     pub connect: Histogram<u64>,
+    pub tls: Histogram<u64>,
+    pub tls_resumed: u64,
     /// Per-thread requests/s samples (wrk's Req/Sec row).
     pub rate: Histogram<u64>,
     /// Set on the worker's last snapshot: requests written but unanswered.
@@ -381,6 +462,25 @@ pub struct RunInfo {
     pub engine: String,
 }
 
+/// What a TLS handshake negotiated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub version: String,
+    pub cipher: String,
+    pub alpn: Option<String>,
+}
+
+/// The TLS side of a run over https.
+#[derive(Clone, Debug)]
+pub struct TlsSummary {
+    /// As negotiated by the first connection that got through.
+    pub info: Option<TlsInfo>,
+    /// Handshake times, microseconds.
+    pub handshake: Histogram<u64>,
+    /// Handshakes that resumed a session.
+    pub resumed: u64,
+}
+
 /// Everything measured in one run; the reports are pure functions of it.
 #[derive(Clone, Debug)]
 pub struct Summary {
@@ -396,6 +496,8 @@ pub struct Summary {
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     pub connect: Histogram<u64>,
+    /// Only for https runs.
+    pub tls: Option<TlsSummary>,
     pub rate: Histogram<u64>,
     pub timeline: Vec<TimelinePoint>,
     pub in_flight_at_end: u64,
@@ -480,7 +582,8 @@ mod tests {
                 write: 0,
                 timeout: 0,
                 status: 7,
-                parse: 4
+                parse: 4,
+                tls: 0
             }
         );
         assert_eq!(e.transport(), 10);

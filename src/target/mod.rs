@@ -48,6 +48,8 @@ pub struct TargetOptions {
     pub status: u16,
     /// Core ids to pin server threads to: thread `i` goes to `cpus[i % len]`.
     pub cpus: Option<Vec<usize>>,
+    /// Serve HTTPS with a certificate made at start, written (PEM) here.
+    pub tls_cert: Option<std::path::PathBuf>,
 }
 
 impl Default for TargetOptions {
@@ -59,6 +61,7 @@ impl Default for TargetOptions {
             body_size: 13,
             status: 200,
             cpus: None,
+            tls_cert: None,
         }
     }
 }
@@ -217,6 +220,10 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
     let listener = TcpListener::bind(opts.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let tls = match &opts.tls_cert {
+        Some(path) => Some(tls::self_signed(addr, path)?),
+        None => None,
+    };
 
     let counters = Arc::new(Counters::new(opts.threads));
     let body = vec![b'x'; opts.body_size];
@@ -237,9 +244,10 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
             let core = opts.cpus.as_ref().map(|c| c[index % c.len()]);
             let stop = shutdown.subscribe();
             let ready = ready_tx.clone();
+            let tls = tls.clone().map(tokio_rustls::TlsAcceptor::from);
             std::thread::Builder::new()
                 .name(format!("blast-target-{index}"))
-                .spawn(move || server_thread(l, ctx, core, stop, ready))
+                .spawn(move || server_thread(l, ctx, tls, core, stop, ready))
         });
         match spawned {
             Ok(handle) => threads.push(handle),
@@ -286,6 +294,7 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
 fn server_thread(
     listener: TcpListener,
     ctx: Arc<ThreadCtx>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     core: Option<usize>,
     stop: watch::Receiver<bool>,
     ready: mpsc::Sender<io::Result<()>>,
@@ -316,7 +325,7 @@ fn server_thread(
         };
         let _ = ready.send(Ok(()));
         drop(ready);
-        accept_loop(listener, ctx, stop).await;
+        accept_loop(listener, ctx, tls, stop).await;
     });
     // Dropping the runtime drops every connection task, closing the sockets.
     drop(rt);
@@ -325,6 +334,7 @@ fn server_thread(
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     ctx: Arc<ThreadCtx>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut builder = http1::Builder::new();
@@ -358,10 +368,24 @@ async fn accept_loop(
             let ctx = Arc::clone(&conn_ctx);
             async move { Ok::<_, Infallible>(ctx.handle(req).await) }
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        match &tls {
+            None => {
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            Some(acceptor) => {
+                let (acceptor, builder) = (acceptor.clone(), builder.clone());
+                tokio::spawn(async move {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                });
+            }
+        }
     }
 }
 
@@ -421,6 +445,7 @@ pub fn run_forever(opts: TargetOptions) -> io::Result<()> {
     // Block the signals before any server thread exists so that they are
     // delivered to `sigwait` here rather than killing the process.
     let (set, old) = block_term_signals()?;
+    let opts_cert = opts.tls_cert.clone();
     let target = match start(opts) {
         Ok(t) => t,
         Err(e) => {
@@ -430,7 +455,16 @@ pub fn run_forever(opts: TargetOptions) -> io::Result<()> {
     };
     let announced = {
         let mut out = io::stdout().lock();
-        writeln!(out, "listening on http://{}", target.addr()).and_then(|_| out.flush())
+        match &opts_cert {
+            None => writeln!(out, "listening on http://{}", target.addr()),
+            Some(cert) => writeln!(
+                out,
+                "listening on https://{} (certificate: {})",
+                target.addr(),
+                cert.display()
+            ),
+        }
+        .and_then(|_| out.flush())
     };
     let waited = announced.and_then(|_| wait_for_signal(&set));
     let (requests, connections) = (target.requests(), target.connections());
@@ -440,6 +474,8 @@ pub fn run_forever(opts: TargetOptions) -> io::Result<()> {
     eprintln!("served {requests} requests on {connections} connections");
     Ok(())
 }
+
+mod tls;
 
 #[cfg(test)]
 mod tests;
