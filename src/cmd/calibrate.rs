@@ -27,12 +27,16 @@ pub fn calibrate(a: &cli::CalibrateArgs) -> Result<(Config, Summary, TargetOptio
             .map_err(|_| error::usage("bad listen address"))?,
         threads: server_threads,
         cpus: (!server_cpus.is_empty()).then_some(server_cpus),
+        tls_cert: a.tls.then(|| {
+            std::env::temp_dir().join(format!("blast-calibrate-{}.pem", std::process::id()))
+        }),
         ..Default::default()
     };
     let t = target::start(opts.clone())
         .map_err(|e| Error::Unreachable(format!("cannot start the built-in target: {e}")))?;
-    let url = format!("http://{}/", t.addr());
-    let argv: Vec<String> = vec![
+    let scheme = if a.tls { "https" } else { "http" };
+    let url = format!("{scheme}://{}/", t.addr());
+    let mut argv: Vec<String> = vec![
         "blast".into(),
         "-c".into(),
         a.connections.to_string(),
@@ -42,8 +46,15 @@ pub fn calibrate(a: &cli::CalibrateArgs) -> Result<(Config, Summary, TargetOptio
         format!("{}ms", a.duration.as_millis()),
         "--engine".into(),
         a.engine.clone(),
-        url,
     ];
+    if let Some(cert) = &opts.tls_cert {
+        argv.push("--cacert".into());
+        argv.push(cert.display().to_string());
+    }
+    if a.no_keepalive {
+        argv.push("--no-keepalive".into());
+    }
+    argv.push(url);
     let run_args = <cli::Cli as clap::Parser>::try_parse_from(argv)
         .map_err(|e| error::usage(e.to_string()))?
         .run;
@@ -52,6 +63,9 @@ pub fn calibrate(a: &cli::CalibrateArgs) -> Result<(Config, Summary, TargetOptio
     cfg.latency = true;
     let result = super::run::run(&cfg);
     t.stop();
+    if let Some(cert) = &opts.tls_cert {
+        let _ = std::fs::remove_file(cert);
+    }
     Ok((cfg, result?, opts))
 }
 
@@ -61,8 +75,14 @@ pub fn main(a: &cli::CalibrateArgs) -> Result<i32, Error> {
     let (cfg, s, opts) = calibrate(a)?;
     super::run::print_report(&cfg, &s, None)?;
     if !cfg.json {
+        let over = match (a.tls, a.no_keepalive) {
+            (false, false) => "",
+            (true, false) => " over HTTPS",
+            (false, true) => " with a new connection per request",
+            (true, true) => " over HTTPS with a new connection (TLS handshake) per request",
+        };
         println!(
-            "Calibration: this box generates {:.0} req/s with {} blast thread(s) and {} connections \
+            "Calibration: this box generates {:.0} req/s{over} with {} blast thread(s) and {} connections \
              ({} engine) against the built-in target on {} other thread(s).",
             s.rps(),
             cfg.load.threads,

@@ -277,6 +277,12 @@ pub struct CalibrateArgs {
     /// I/O engine: auto, uring or epoll
     #[arg(long = "engine", default_value = "auto", value_parser = ["auto", "uring", "epoll"])]
     pub engine: String,
+    /// Measure over HTTPS (the target makes a certificate at start)
+    #[arg(long = "tls")]
+    pub tls: bool,
+    /// A new connection (and TLS handshake) per request
+    #[arg(long = "no-keepalive")]
+    pub no_keepalive: bool,
     /// Print the JSON report instead of text
     #[arg(long = "json")]
     pub json: bool,

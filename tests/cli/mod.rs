@@ -400,6 +400,46 @@ fn calibrate_measures_this_box() {
 }
 
 #[test]
+fn calibrate_over_tls_counts_handshakes() {
+    // `calibrate --tls --no-keepalive`: every request is a fresh TLS
+    // connection to the built-in HTTPS target; resumption is on by default.
+    let r = run(&[
+        "calibrate",
+        "--tls",
+        "--no-keepalive",
+        "-d",
+        "1s",
+        "-c",
+        "4",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert!(
+        j["url"].as_str().unwrap().starts_with("https://127.0.0.1:"),
+        "{j}"
+    );
+    let requests = u(&j, "requests");
+    let handshakes = j["tls"]["handshakes"].as_u64().unwrap();
+    let resumed = j["tls"]["resumed"].as_u64().unwrap();
+    assert!(requests > 50, "{j}");
+    assert_eq!(j["tls"]["version"], "TLSv1.3", "{j}");
+    let errors: u64 = j["errors"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(errors, 0, "{j}");
+    // One handshake per request, plus those of requests still in flight.
+    assert!(
+        handshakes >= requests && handshakes <= requests + 4,
+        "{handshakes} handshakes for {requests} requests: {j}"
+    );
+    assert!(resumed > 0 && resumed < handshakes, "{j}");
+}
+
+#[test]
 fn progress_line_only_on_a_terminal() {
     let s = ok_server();
     // `script` gives blast a terminal for stderr.
