@@ -6,9 +6,11 @@
 #   tools/compare.sh                          # blast's built-in target
 #   TARGET=nginx tools/compare.sh             # nginx (static body)
 #   MODE=rss tools/compare.sh                 # peak RSS with 10,000 connections
+#   TLS=1 TARGET=nginx tools/compare.sh       # HTTPS (self-signed certificate)
+#   TLS=1 KEEPALIVE=0 TARGET=nginx tools/compare.sh   # a TLS handshake per request
 #
 # Env: CONNS THREADS DURATION ROUNDS ENGINE TARGET TARGET_CPUS CLIENT_CPUS
-#      TARGET_THREADS PORT BLAST WRK MODE
+#      TARGET_THREADS PORT BLAST WRK MODE TLS KEEPALIVE
 set -euo pipefail
 
 MODE=${MODE:-throughput}
@@ -36,6 +38,8 @@ CLIENT_CPUS=${CLIENT_CPUS:-0}
 TARGET_THREADS=${TARGET_THREADS:-1}
 PORT=${PORT:-0}
 WRK=${WRK:-wrk}
+TLS=${TLS:-0}
+KEEPALIVE=${KEEPALIVE:-1}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ -z "${BLAST:-}" ]]; then
@@ -93,12 +97,14 @@ wait_port() {
 
 case "$TARGET" in
 blast)
-    taskset -c "$TARGET_CPUS" "$BLAST" target --listen "127.0.0.1:$PORT" \
+    tls_args=()
+    if [[ $TLS == 1 ]]; then tls_args=(--tls --cert-out "$tmp/cert.pem"); fi
+    taskset -c "$TARGET_CPUS" "$BLAST" target --listen "127.0.0.1:$PORT" "${tls_args[@]}" \
         --threads "$TARGET_THREADS" --cpus "$TARGET_CPUS" >"$tmp/target.out" 2>"$tmp/target.err" &
     target_pid=$!
     url=
     for _ in $(seq 100); do
-        url=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$tmp/target.out")
+        url=$(sed -n 's|^listening on \(https\{0,1\}://[^ ]*\).*|\1|p' "$tmp/target.out")
         [[ -n "$url" ]] && break
         kill -0 "$target_pid" 2>/dev/null || { cat "$tmp/target.err" >&2; exit 1; }
         sleep 0.1
@@ -110,6 +116,17 @@ blast)
 nginx)
     [[ "$PORT" != 0 ]] || PORT=$(free_port)
     mkdir -p "$tmp/nginx/logs"
+    listen_tls= tls_conf= scheme=http
+    if [[ $TLS == 1 ]]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+        listen_tls=" ssl"
+        tls_conf="ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3; ssl_session_tickets on;
+        ssl_session_cache shared:blast:10m;"
+        scheme=https
+    fi
     cat >"$tmp/nginx/nginx.conf" <<EOF
 worker_processes $TARGET_THREADS;
 worker_rlimit_nofile $(ulimit -n);
@@ -128,7 +145,8 @@ http {
     uwsgi_temp_path $tmp/nginx/uwsgi;
     scgi_temp_path $tmp/nginx/scgi;
     server {
-        listen 127.0.0.1:$PORT backlog=4096;
+        listen 127.0.0.1:$PORT$listen_tls backlog=4096;
+        $tls_conf
         location / {
             default_type text/plain;
             return 200 "Hello, world!";
@@ -139,7 +157,7 @@ EOF
     taskset -c "$TARGET_CPUS" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
         >"$tmp/target.out" 2>"$tmp/target.err" &
     target_pid=$!
-    url=http://127.0.0.1:$PORT/
+    url=$scheme://127.0.0.1:$PORT/
     target_desc="nginx $(nginx -v 2>&1 | sed 's|.*/||'), worker_processes $TARGET_THREADS, return 200 (13 B) (taskset -c $TARGET_CPUS)"
     ;;
 *)
@@ -159,8 +177,17 @@ target_ticks() {
     echo "$sum"
 }
 
-wrk_cmd=("$WRK" -c "$CONNS" -t "$THREADS" -d "$DURATION" "$url")
-blast_cmd=("$BLAST" -c "$CONNS" -t "$THREADS" -d "$DURATION" --engine "$ENGINE" --json "$url")
+wrk_cmd=("$WRK" -c "$CONNS" -t "$THREADS" -d "$DURATION")
+blast_cmd=("$BLAST" -c "$CONNS" -t "$THREADS" -d "$DURATION" --engine "$ENGINE" --json)
+# wrk does not verify certificates; blast does (against the target's own).
+if [[ $TLS == 1 ]]; then blast_cmd+=(--cacert "$tmp/cert.pem"); fi
+# wrk has no keep-alive switch: "Connection: close" makes it reconnect per request.
+if [[ $KEEPALIVE == 0 ]]; then
+    wrk_cmd+=(-H "Connection: close")
+    blast_cmd+=(--no-keepalive)
+fi
+wrk_cmd+=("$url")
+blast_cmd+=("$url")
 time_cmd=(taskset -c "$CLIENT_CPUS" /usr/bin/time -f '%U %S %M' -o "$tmp/time")
 hz=$(getconf CLK_TCK)
 
@@ -190,7 +217,7 @@ print(j["rps"], sum(j["errors"].values()))' "$tmp/out")
         "$round" "$tool" "$rps" "$(python3 -c "print($user + $sys)")" "$rss" "$errors" >&2
 }
 
-echo "compare.sh: MODE=$MODE TARGET=$TARGET $url, $ROUNDS rounds of $DURATION" >&2
+echo "compare.sh: MODE=$MODE TARGET=$TARGET TLS=$TLS KEEPALIVE=$KEEPALIVE $url, $ROUNDS rounds of $DURATION" >&2
 : >"$tmp/results"
 for round in $(seq "$ROUNDS"); do
     if ((round % 2)); then
@@ -206,12 +233,12 @@ blast_ver=$("$BLAST" --version 2>/dev/null || echo blast)
 wrk_ver=$("$WRK" -v 2>&1 | head -1 | awk '{ print $1, $2 }' || true)
 cat <<EOF
 
-### blast vs wrk ($MODE, $TARGET target)
+### blast vs wrk ($MODE, $TARGET target, TLS=$TLS KEEPALIVE=$KEEPALIVE)
 
 - machine: $(nproc) CPUs, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 - target: $target_desc, $url
 - clients pinned: taskset -c $CLIENT_CPUS; $ROUNDS rounds, order alternating; medians
-- script: MODE=$MODE TARGET=$TARGET CONNS=$CONNS THREADS=$THREADS DURATION=$DURATION ROUNDS=$ROUNDS ENGINE=$ENGINE TARGET_CPUS=$TARGET_CPUS CLIENT_CPUS=$CLIENT_CPUS tools/compare.sh
+- script: MODE=$MODE TARGET=$TARGET TLS=$TLS KEEPALIVE=$KEEPALIVE CONNS=$CONNS THREADS=$THREADS DURATION=$DURATION ROUNDS=$ROUNDS ENGINE=$ENGINE TARGET_CPUS=$TARGET_CPUS CLIENT_CPUS=$CLIENT_CPUS tools/compare.sh
 - wrk ($wrk_ver): \`${wrk_cmd[*]}\`
 - blast ($blast_ver): \`${blast_cmd[*]#"$root"/}\`
 

@@ -11,10 +11,11 @@
 
 use crate::stats::{Fault, TlsInfo};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::Resumption;
+use rustls::client::{verify_server_name, Resumption, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
     Error as TlsError, InvalidMessage, RootCertStore, SignatureScheme,
@@ -69,7 +70,18 @@ impl TlsClient {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
         } else {
-            builder.with_root_certificates(roots(o.cacert.as_deref())?)
+            let (store, pinned) = roots(o.cacert.as_deref())?;
+            let store = Arc::new(store);
+            if pinned.is_empty() {
+                builder.with_root_certificates(store)
+            } else {
+                let webpki = WebPkiServerVerifier::builder_with_provider(store, provider())
+                    .build()
+                    .map_err(|e| format!("--cacert: {e}"))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(Pinned { webpki, pinned }))
+            }
         };
         let mut config = match (&o.cert, &o.key) {
             (None, None) => builder.with_no_client_auth(),
@@ -100,14 +112,17 @@ impl TlsClient {
     }
 }
 
-/// `--cacert FILE`'s CAs, or the system's.
-fn roots(cacert: Option<&str>) -> Result<RootCertStore, String> {
+/// `--cacert FILE`'s CAs, or the system's; and the certificates of the
+/// file itself, which a server may present as they are (self-signed).
+fn roots(cacert: Option<&str>) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
     let mut store = RootCertStore::empty();
+    let mut pinned = Vec::new();
     match cacert {
         Some(path) => {
             let certs = CertificateDer::pem_file_iter(path)
                 .and_then(|i| i.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| format!("--cacert '{path}': {e}"))?;
+            pinned.clone_from(&certs);
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
                 return Err(format!("--cacert '{path}': no CA certificate in the file"));
@@ -124,7 +139,74 @@ fn roots(cacert: Option<&str>) -> Result<RootCertStore, String> {
             }
         }
     }
-    Ok(store)
+    Ok((store, pinned))
+}
+
+/// `--cacert`: the usual chain check against the file's CAs, and one more
+/// way to pass, as curl with OpenSSL allows: the server presents exactly a
+/// certificate from the file. `openssl req -x509` makes self-signed
+/// certificates marked as CAs, which WebPKI refuses as a server's own
+/// ("CA used as end entity"); the user trusted this very certificate, so
+/// only its name is still checked.
+#[derive(Debug)]
+struct Pinned {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        let err =
+            match self
+                .webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+        let as_itself = matches!(
+            err,
+            TlsError::InvalidCertificate(CertificateError::Other(_))
+        ) && self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref());
+        if !as_itself {
+            return Err(err);
+        }
+        let parsed = ParsedCertificate::try_from(end_entity)?;
+        verify_server_name(&parsed, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// `-k`: any certificate is accepted, but the handshake signatures are
@@ -288,6 +370,11 @@ pub fn fault_of(e: &TlsError) -> Fault {
             | C::NotValidYet
             | C::NotValidYetContext { .. } => Fault::TlsExpired,
             C::NotValidForName | C::NotValidForNameContext { .. } => Fault::TlsNameMismatch,
+            // A self-signed certificate marked as a CA (`openssl req -x509`)
+            // that is not in --cacert: to the user, an issuer not trusted.
+            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
+                Fault::TlsUnknownIssuer
+            }
             _ => Fault::TlsBadCertificate,
         },
         TlsError::AlertReceived(
@@ -348,6 +435,50 @@ mod tests {
             assert_eq!(fault_in(&as_io(e)), Some(f));
         }
         assert_eq!(fault_in(&io::Error::other("x")), None);
+    }
+
+    /// A self-signed certificate marked as a CA, as `openssl req -x509`
+    /// makes them, PEM-written to a temporary file.
+    fn ca_marked_self_signed(tag: &str) -> (CertificateDer<'static>, String) {
+        let mut p = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = p.self_signed(&key).unwrap();
+        let path =
+            std::env::temp_dir().join(format!("blast-tls-test-{}-{tag}.pem", std::process::id()));
+        std::fs::write(&path, cert.pem()).unwrap();
+        (cert.der().clone(), path.display().to_string())
+    }
+
+    #[test]
+    fn cacert_trusts_the_very_certificate_it_holds() {
+        let (cert, path) = ca_marked_self_signed("pinned");
+        let (other, other_path) = ca_marked_self_signed("other");
+        let (store, pinned) = roots(Some(&path)).unwrap();
+        let v = Pinned {
+            webpki: WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
+                .build()
+                .unwrap(),
+            pinned,
+        };
+        let name = |n: &str| ServerName::try_from(n.to_string()).unwrap();
+        let now = UnixTime::now();
+        let check =
+            |c: &CertificateDer<'_>, n: &str| v.verify_server_cert(c, &[], &name(n), &[], now);
+        // WebPKI alone refuses it ("CA used as end entity")...
+        assert!(v
+            .webpki
+            .verify_server_cert(&cert, &[], &name("localhost"), &[], now)
+            .is_err());
+        // ...the pinned copy passes, for its own name only.
+        assert!(check(&cert, "localhost").is_ok());
+        let e = check(&cert, "example.com").unwrap_err();
+        assert_eq!(fault_of(&e), Fault::TlsNameMismatch, "{e}");
+        // A certificate not in the file is still refused.
+        let e = check(&other, "localhost").unwrap_err();
+        assert_eq!(fault_of(&e), Fault::TlsUnknownIssuer, "{e}");
+        let _ = std::fs::remove_file(path);
+        let _ = std::fs::remove_file(other_path);
     }
 
     #[test]
