@@ -290,8 +290,10 @@ fn latency_is_honest_against_delayed_target() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     let p50 = u(&j, "latency_us.p50");
+    // Never below the delay; above it only by the loopback round trip and
+    // scheduling (the test runs alone: see .config/nextest.toml).
     assert!(
-        (20_000..=22_000).contains(&p50),
+        (20_000..=30_000).contains(&p50),
         "p50 {p50} us for a 20 ms delay"
     );
     // Server-side truth: the target counts a request when it answers, so
@@ -303,9 +305,15 @@ fn latency_is_honest_against_delayed_target() {
         (answered..=answered + u(&j, "in_flight_at_end")).contains(&served),
         "{served} {j}"
     );
-    // 4 connections, 20 ms each: about 200 req/s.
+    // 4 connections, each waiting for its response: throughput and latency
+    // must agree (Little's law), whatever a busy machine adds to the 20 ms.
     let rps = j["rps"].as_f64().unwrap();
-    assert!((150.0..=200.0).contains(&rps), "rps {rps}");
+    let mean_ms = j["latency_us"]["mean"].as_f64().unwrap() / 1000.0;
+    let expected = 4.0 * 1000.0 / mean_ms;
+    assert!(
+        rps <= 200.0 && (expected * 0.9..=expected * 1.05).contains(&rps),
+        "rps {rps}, mean latency {mean_ms} ms: expected about {expected}"
+    );
 }
 
 #[test]

@@ -297,9 +297,9 @@ fn html_reports_render_in_a_browser() {
         command(&[
             "find",
             "--slo",
-            "p99<100ms",
+            "p99<250ms",
             "--start",
-            "50",
+            "20",
             "--max",
             "800",
             "--step-duration",
@@ -318,7 +318,7 @@ fn html_reports_render_in_a_browser() {
         ]),
         Duration::from_secs(60),
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 
     // Three "frameworks" of different speed, compared.
     let mut files = Vec::new();

@@ -47,10 +47,13 @@ pub enum Behavior {
         stall: Duration,
     },
     /// One request at a time over all connections, each taking
-    /// `per_request`: a fixed capacity of 1/per_request req/s.
+    /// `per_request`: a fixed capacity of 1/per_request req/s. `lock` holds
+    /// when the queue is next free; a request is answered at a time computed
+    /// from that schedule, not by sleeping `per_request` after the last
+    /// wake-up, so a busy machine's late wake-ups do not lower the capacity.
     Capacity {
         per_request: Duration,
-        lock: Arc<Mutex<()>>,
+        lock: Arc<Mutex<Option<Instant>>>,
     },
 }
 
@@ -325,8 +328,14 @@ fn serve(mut s: TcpStream, b: &Behavior, c: &Counters) {
                 out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
             }
             Behavior::Capacity { per_request, lock } => {
-                let _one_at_a_time = lock.lock().unwrap();
-                thread::sleep(*per_request);
+                let done = {
+                    let mut free_at = lock.lock().unwrap();
+                    let now = Instant::now();
+                    let done = free_at.map_or(now, |t| t.max(now)) + *per_request;
+                    *free_at = Some(done);
+                    done
+                };
+                thread::sleep(done.saturating_duration_since(Instant::now()));
                 out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
             }
         }
