@@ -11,15 +11,17 @@
 
 use crate::stats::{Fault, TlsInfo};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::Resumption;
+use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
     Error as TlsError, InvalidMessage, RootCertStore, SignatureScheme,
 };
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The TLS flags, as given.
@@ -44,6 +46,8 @@ pub struct TlsClient {
     pub config: Arc<ClientConfig>,
     /// SNI and the name the certificate must match: the URL's host.
     pub name: ServerName<'static>,
+    /// Without --cert: set once a server asked for a client certificate.
+    cert_asked: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for TlsClient {
@@ -71,8 +75,11 @@ impl TlsClient {
         } else {
             builder.with_root_certificates(roots(o.cacert.as_deref())?)
         };
+        let cert_asked = Arc::new(AtomicBool::new(false));
         let mut config = match (&o.cert, &o.key) {
-            (None, None) => builder.with_no_client_auth(),
+            (None, None) => {
+                builder.with_client_cert_resolver(Arc::new(NoClientCert(cert_asked.clone())))
+            }
             (Some(cert), Some(key)) => {
                 let chain = CertificateDer::pem_file_iter(cert)
                     .and_then(|i| i.collect::<Result<Vec<_>, _>>())
@@ -96,7 +103,35 @@ impl TlsClient {
         Ok(TlsClient {
             config: Arc::new(config),
             name,
+            cert_asked,
         })
+    }
+
+    /// A server asked for a client certificate and none was given. Some
+    /// servers (nginx's `ssl_verify_client on`) complete the handshake
+    /// anyway and answer every request 400: this says why.
+    pub fn client_cert_asked(&self) -> bool {
+        self.cert_asked.load(Ordering::Relaxed)
+    }
+}
+
+/// No client certificate (as rustls's default), remembering whether one
+/// was asked for. Only called on a server's CertificateRequest.
+#[derive(Debug)]
+struct NoClientCert(Arc<AtomicBool>);
+
+impl ResolvesClientCert for NoClientCert {
+    fn resolve(
+        &self,
+        _issuers: &[&[u8]],
+        _schemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        self.0.store(true, Ordering::Relaxed);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
     }
 }
 
