@@ -1,0 +1,127 @@
+//! HTTPS runs that cannot get through: blast must exit 3 at once with one
+//! line naming the cause and its remedy, and the server must have answered
+//! nothing. A server that does answer (nginx answers a missing client
+//! certificate with HTTP 400) is reported as it answered.
+
+use crate::support::nginx::{Nginx, NginxOptions};
+use crate::support::{command_line, run_cmd, Run};
+use crate::{json_run, u};
+use std::path::Path;
+use std::time::Duration;
+
+both_engines!(
+    unknown_issuer_exits_3_at_once,
+    name_mismatch_exits_3,
+    plain_http_server_on_https_url,
+);
+
+/// Run blast on `engine`, killed after 20 s; `ca_file` replaces the
+/// system's trust store (SSL_CERT_FILE) when given.
+fn blast(engine: &str, flags: &str, url: &str, ca_file: Option<&str>) -> Run {
+    let mut cmd = command_line(&format!("{flags} --engine {engine}"), url);
+    if let Some(f) = ca_file {
+        cmd.env("SSL_CERT_FILE", f);
+    }
+    run_cmd(cmd, Duration::from_secs(20))
+}
+
+/// Exit 3 within 2 s, one line on stderr holding every `want`.
+fn fails_at_once(r: &Run, want: &[&str]) {
+    assert_eq!(r.code, 3, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    for w in want {
+        assert!(r.stderr.contains(w), "{w:?} not in {}", r.stderr);
+    }
+    assert!(r.elapsed < Duration::from_secs(2), "took {:?}", r.elapsed);
+    eprintln!("exit 3 after {:?}: {}", r.elapsed, r.stderr.trim());
+}
+
+/// The server's CA is not trusted: not by the system (no --cacert), not by
+/// a --cacert holding another CA.
+fn unknown_issuer_exits_3_at_once(engine: &str) {
+    let ngx = Nginx::start(NginxOptions::tls());
+    let url = ngx.url("/");
+    let want = ["unknown issuer", "--cacert", "-k"];
+    // The system's roots where it has them; else a store without our CA.
+    let system = Path::new("/etc/ssl/certs/ca-certificates.crt").is_file();
+    let other = ngx.other_ca();
+    let r = blast(engine, "-d 10s", &url, (!system).then_some(other.as_str()));
+    fails_at_once(&r, &want);
+    let r = blast(engine, &format!("-d 10s --cacert {other}"), &url, None);
+    fails_at_once(&r, &want);
+    assert_eq!(ngx.requests(), 0);
+}
+
+/// The certificate names localhost and 127.0.0.1; the URL says 127.0.0.2.
+fn name_mismatch_exits_3(engine: &str) {
+    let ngx = Nginx::start(NginxOptions {
+        ip: "127.0.0.2".parse().unwrap(),
+        ..NginxOptions::tls()
+    });
+    let url = ngx.url("/");
+    assert!(url.starts_with("https://127.0.0.2:"), "{url}");
+    let r = blast(engine, &format!("-d 10s --cacert {}", ngx.ca()), &url, None);
+    fails_at_once(&r, &["not valid for the host name", "-k"]);
+    assert_eq!(ngx.requests(), 0);
+    // The server itself is fine: -k gets through.
+    let j = json_run(engine, "-n 50 -c 1 -k", &url);
+    assert_eq!(u(&j, "requests"), 50);
+    assert_eq!(ngx.requests(), 50);
+}
+
+/// A plain HTTP server behind an https:// URL: named at once, no hang.
+fn plain_http_server_on_https_url(engine: &str) {
+    let ngx = Nginx::start(NginxOptions::default());
+    let url = ngx.url("/").replace("http://", "https://");
+    let r = blast(engine, "-d 10s -k", &url, None);
+    fails_at_once(&r, &["did not answer in TLS", "http://"]);
+}
+
+/// nginx with `ssl_verify_client on`: with the client certificate every
+/// request gets through; without it nginx completes the handshake and
+/// answers each request 400, which blast must report as such and explain.
+#[test]
+fn client_certificate() {
+    let ngx = Nginx::start(NginxOptions {
+        client_auth: true,
+        ..NginxOptions::tls()
+    });
+    let url = ngx.url("/");
+    let (cert, key) = ngx.client_cert();
+    let flags = format!(
+        "-n 1000 -c 4 --cacert {} --cert {cert} --key {key}",
+        ngx.ca()
+    );
+    for engine in ["epoll", "uring"] {
+        if engine == "uring" && !crate::support::uring_available() {
+            continue;
+        }
+        ngx.clear_log();
+        let j = json_run(engine, &flags, &url);
+        assert_eq!(u(&j, "requests"), 1000);
+        assert_eq!(u(&j, "status_codes.200"), 1000);
+        assert_eq!(ngx.requests(), 1000);
+        assert!(ngx.log().iter().all(|l| l.status == 200));
+    }
+
+    ngx.clear_log();
+    let r = blast(
+        "epoll",
+        &format!("-n 20 -c 2 --cacert {}", ngx.ca()),
+        &url,
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(ngx.requests(), 20);
+    assert!(ngx.log().iter().all(|l| l.status == 400));
+    assert!(
+        r.stdout.contains("Non-2xx or 3xx responses: 20"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("asked for a client certificate") && r.stderr.contains("--cert"),
+        "stderr does not explain the 400s:\n{}",
+        r.stderr
+    );
+}
