@@ -113,6 +113,17 @@ impl TlsClient {
     pub fn client_cert_asked(&self) -> bool {
         self.cert_asked.load(Ordering::Relaxed)
     }
+
+    /// `fault_of`, knowing what the server asked for: over TLS 1.2 a server
+    /// that requires a certificate refuses an empty one with a bare
+    /// handshake_failure alert (OpenSSL's `-Verify`), where TLS 1.3 sends
+    /// certificate_required.
+    pub fn fault_of(&self, e: &TlsError) -> Fault {
+        match fault_of(e) {
+            Fault::TlsAlert if self.client_cert_asked() => Fault::TlsCertificateRequired,
+            f => f,
+        }
+    }
 }
 
 /// No client certificate (as rustls's default), remembering whether one

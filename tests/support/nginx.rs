@@ -290,7 +290,7 @@ fn parse_line(line: &str) -> Logged {
 }
 
 /// A port that was free a moment ago on `ip`.
-fn free_port(ip: Ipv4Addr) -> u16 {
+pub fn free_port(ip: Ipv4Addr) -> u16 {
     TcpListener::bind((ip, 0))
         .and_then(|l| l.local_addr())
         .unwrap_or_else(|e| panic!("bind {ip}:0: {e}"))
@@ -352,11 +352,13 @@ http {{
     )
 }
 
-/// A test CA, a server certificate for localhost/127.0.0.1 and a client
-/// certificate, both signed by it (EC P-256 keys: fast to make). A
+/// Write into `dir` a test CA (`ca.crt`), a server certificate for
+/// localhost/127.0.0.1 (`server.crt`, `server.key`) and a client
+/// certificate (`client.crt`, `client.key`), both signed by it, and another
+/// CA that signed nothing (`other-ca.crt`); EC P-256 keys, fast to make. (A
 /// self-signed server certificate made by `openssl req -x509` would carry
-/// CA:TRUE, which rustls refuses as a server's own certificate.
-fn make_certificates(dir: &Path) {
+/// CA:TRUE, which rustls refuses as a server's own certificate.)
+pub fn make_certificates(dir: &Path) {
     let ssl = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)

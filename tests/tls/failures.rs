@@ -3,16 +3,20 @@
 //! nothing. A server that does answer (nginx answers a missing client
 //! certificate with HTTP 400) is reported as it answered.
 
-use crate::support::nginx::{Nginx, NginxOptions};
+use crate::support::nginx::{free_port, make_certificates, Nginx, NginxOptions};
 use crate::support::{command_line, run_cmd, Run};
 use crate::{json_run, u};
-use std::path::Path;
-use std::time::Duration;
+use std::net::{Ipv4Addr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 both_engines!(
     unknown_issuer_exits_3_at_once,
     name_mismatch_exits_3,
     plain_http_server_on_https_url,
+    client_certificate_refused_in_handshake,
 );
 
 /// Run blast on `engine`, killed after 20 s; `ca_file` replaces the
@@ -124,4 +128,94 @@ fn client_certificate() {
         "stderr does not explain the 400s:\n{}",
         r.stderr
     );
+}
+
+/// `openssl s_server -Verify 1`: unlike nginx, it aborts the handshake
+/// when the client has no certificate (TLS 1.3: a certificate_required
+/// alert after the client's Finished, so blast sees it on its first read;
+/// TLS 1.2: a bare handshake_failure during the handshake).
+struct SServer {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl SServer {
+    fn start(version: &str) -> SServer {
+        let dir =
+            std::env::temp_dir().join(format!("blast-s_server{version}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        make_certificates(&dir);
+        for _ in 0..5 {
+            let port = free_port(Ipv4Addr::LOCALHOST);
+            let mut cmd = Command::new("openssl");
+            cmd.args(["s_server", "-quiet", "-www", "-Verify", "1", version])
+                .args([
+                    "-cert",
+                    "server.crt",
+                    "-key",
+                    "server.key",
+                    "-CAfile",
+                    "ca.crt",
+                ])
+                .args(["-accept", &format!("127.0.0.1:{port}")])
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            // SAFETY: prctl is async-signal-safe; the server dies with the test.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let mut s = SServer {
+                child: cmd.spawn().expect("start openssl s_server"),
+                port,
+                dir: dir.clone(),
+            };
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                if let Ok(Some(_)) = s.child.try_wait() {
+                    break; // could not bind: try another port
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return s;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("openssl s_server did not start");
+    }
+
+    fn ca(&self) -> String {
+        self.dir.join("ca.crt").to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        // Our own child, by its pid.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A server that refuses the handshake without a client certificate: exit
+/// 3 naming the certificate requirement, on TLS 1.3 and 1.2 alike.
+fn client_certificate_refused_in_handshake(engine: &str) {
+    for version in ["-tls1_3", "-tls1_2"] {
+        let s = SServer::start(version);
+        let url = format!("https://127.0.0.1:{}/", s.port);
+        let r = blast(
+            engine,
+            &format!("-d 10s -c 2 --cacert {}", s.ca()),
+            &url,
+            None,
+        );
+        fails_at_once(&r, &["requires a client certificate", "--cert"]);
+    }
 }
