@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 both_engines!(
@@ -142,8 +143,12 @@ struct SServer {
 
 impl SServer {
     fn start(version: &str) -> SServer {
-        let dir =
-            std::env::temp_dir().join(format!("blast-s_server{version}-{}", std::process::id()));
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "blast-s_server-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         make_certificates(&dir);
