@@ -269,8 +269,11 @@ fn body_file_fetched_over_https() {
     let log = ngx.log();
     assert_eq!(log.len(), 1, "fetched once: {log:?}");
     assert_eq!((log[0].method.as_str(), log[0].status), ("GET", 200));
-    // --cacert served the fetch: it is not "ignored for an http:// URL".
+    // --cacert served the fetch: it is not "ignored for an http:// URL"
+    // (as it is without an https:// body).
     assert!(!r.stderr.contains("ignored"), "{}", r.stderr);
+    let r = run_line(&format!("-n 1 --cacert {}", ngx.ca()), &target.url());
+    assert!(r.stderr.contains("TLS flags are ignored"), "{}", r.stderr);
 
     // Without the CA the fetch fails before the run, naming the flag.
     let r = run_line(
@@ -279,5 +282,5 @@ fn body_file_fetched_over_https() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--body-file"), "{}", r.stderr);
-    assert_eq!(target.requests(), 3);
+    assert_eq!(target.requests(), 4);
 }
