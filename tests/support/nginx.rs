@@ -229,9 +229,22 @@ impl Nginx {
         self.dir.join(name).to_str().unwrap().to_string()
     }
 
-    /// Every request nginx answered so far, in order.
+    /// Every request nginx answered so far, in order. nginx writes a line
+    /// just after sending its response, so a client may have read the
+    /// response and exited first: read until the log stops growing.
     pub fn log(&self) -> Vec<Logged> {
-        let text = std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default();
+        let read = || std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default();
+        let until = Instant::now() + Duration::from_secs(5);
+        let mut text = read();
+        loop {
+            thread::sleep(Duration::from_millis(100));
+            let again = read();
+            let settled = again.len() == text.len();
+            text = again;
+            if settled || Instant::now() > until {
+                break;
+            }
+        }
         text.lines().map(parse_line).collect()
     }
 
