@@ -334,6 +334,10 @@ pub fn fault_of(e: &TlsError) -> Fault {
             | C::NotValidYet
             | C::NotValidYetContext { .. } => Fault::TlsExpired,
             C::NotValidForName | C::NotValidForNameContext { .. } => Fault::TlsNameMismatch,
+            // webpki's CaUsedAsEndEntity, which rustls passes on as Other.
+            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
+                Fault::TlsCaAsServerCert
+            }
             _ => Fault::TlsBadCertificate,
         },
         TlsError::AlertReceived(

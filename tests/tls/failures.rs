@@ -18,6 +18,7 @@ both_engines!(
     name_mismatch_exits_3,
     plain_http_server_on_https_url,
     client_certificate_refused_in_handshake,
+    ca_certificate_as_server_certificate,
 );
 
 /// Run blast on `engine`, killed after 20 s; `ca_file` replaces the
@@ -131,10 +132,11 @@ fn client_certificate() {
     );
 }
 
-/// `openssl s_server -Verify 1`: unlike nginx, it aborts the handshake
-/// when the client has no certificate (TLS 1.3: a certificate_required
-/// alert after the client's Finished, so blast sees it on its first read;
-/// TLS 1.2: a bare handshake_failure during the handshake).
+/// `openssl s_server -www` with the certificates of `make_certificates`
+/// in its directory. With `-Verify 1`, unlike nginx, it aborts the
+/// handshake when the client has no certificate (TLS 1.3: a
+/// certificate_required alert after the client's Finished, so blast sees it
+/// on its first read; TLS 1.2: a bare handshake_failure during the handshake).
 struct SServer {
     child: Child,
     port: u16,
@@ -142,7 +144,8 @@ struct SServer {
 }
 
 impl SServer {
-    fn start(version: &str) -> SServer {
+    /// `args`: the server's certificate and key (`-cert`, `-key`) and any other options.
+    fn start(args: &[&str]) -> SServer {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "blast-s_server-{}-{}",
@@ -155,15 +158,8 @@ impl SServer {
         for _ in 0..5 {
             let port = free_port(Ipv4Addr::LOCALHOST);
             let mut cmd = Command::new("openssl");
-            cmd.args(["s_server", "-quiet", "-www", "-Verify", "1", version])
-                .args([
-                    "-cert",
-                    "server.crt",
-                    "-key",
-                    "server.key",
-                    "-CAfile",
-                    "ca.crt",
-                ])
+            cmd.args(["s_server", "-quiet", "-www"])
+                .args(args)
                 .args(["-accept", &format!("127.0.0.1:{port}")])
                 .current_dir(&dir)
                 .stdin(Stdio::null())
@@ -213,7 +209,17 @@ impl Drop for SServer {
 /// 3 naming the certificate requirement, on TLS 1.3 and 1.2 alike.
 fn client_certificate_refused_in_handshake(engine: &str) {
     for version in ["-tls1_3", "-tls1_2"] {
-        let s = SServer::start(version);
+        let s = SServer::start(&[
+            "-Verify",
+            "1",
+            version,
+            "-cert",
+            "server.crt",
+            "-key",
+            "server.key",
+            "-CAfile",
+            "ca.crt",
+        ]);
         let url = format!("https://127.0.0.1:{}/", s.port);
         let r = blast(
             engine,
@@ -223,4 +229,15 @@ fn client_certificate_refused_in_handshake(engine: &str) {
         );
         fails_at_once(&r, &["requires a client certificate", "--cert"]);
     }
+}
+
+/// A server showing the CA's own certificate (what `openssl req -x509`
+/// makes: CA:TRUE), trusted with --cacert: rustls refuses a CA as a
+/// server's certificate, and blast must say that rather than "trust its CA".
+fn ca_certificate_as_server_certificate(engine: &str) {
+    let s = SServer::start(&["-cert", "ca.crt", "-key", "ca.key"]);
+    let url = format!("https://127.0.0.1:{}/", s.port);
+    let r = blast(engine, &format!("-d 10s --cacert {}", s.ca()), &url, None);
+    fails_at_once(&r, &["is a CA certificate", "-k"]);
+    assert!(!r.stderr.contains("--cacert"), "{}", r.stderr);
 }
