@@ -134,6 +134,13 @@ fn exact_count_against_nginx(engine: &str) {
     assert_eq!(u(&j, "tls.handshakes"), ngx.connections(), "{}", j["tls"]);
     assert!(ngx.connections() >= 100, "{}", ngx.connections());
     assert_eq!(u(&j, "tls.resumed"), ngx.resumed_connections());
+    eprintln!(
+        "{engine}: nginx logged {} requests on {} connections, {} resumed; blast: {}",
+        log.len(),
+        ngx.connections(),
+        ngx.resumed_connections(),
+        j["tls"]
+    );
 }
 
 /// The same against `blast target --tls`, trusting the certificate it wrote.
@@ -165,6 +172,9 @@ fn resumption_on_and_off(engine: &str) {
         assert_eq!(ngx.connections(), 500);
         let resumed = u(&j, "tls.resumed");
         assert_eq!(resumed, ngx.resumed_connections(), "--tls-resume {resume}");
+        eprintln!(
+            "{engine} --tls-resume {resume}: 500 handshakes, {resumed} resumed (nginx agrees)"
+        );
         if resume == "on" {
             // The first connection of each worker has no ticket yet.
             assert!(resumed >= 400, "only {resumed} of 500 resumed");
