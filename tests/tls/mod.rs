@@ -294,3 +294,20 @@ fn body_file_fetched_over_https() {
     assert!(r.stderr.contains("--body-file"), "{}", r.stderr);
     assert_eq!(target.requests(), 4);
 }
+
+/// The harness's `http2` option (for the HTTP/2 tests to come) gives a
+/// working nginx; blast offers only http/1.1 in ALPN, and gets it.
+#[test]
+fn nginx_with_http2_enabled_negotiates_http1() {
+    let ngx = Nginx::start(NginxOptions {
+        http2: true,
+        ..NginxOptions::tls()
+    });
+    let flags = format!("-n 100 -c 2 --cacert {}", ngx.ca());
+    let j = json_run("epoll", &flags, &ngx.url("/"));
+    assert_eq!(u(&j, "requests"), 100);
+    assert_eq!(j["tls"]["alpn"], "http/1.1");
+    let log = ngx.log();
+    assert_eq!(log.len(), 100);
+    assert!(log.iter().all(|l| l.protocol == "HTTP/1.1"), "{:?}", log[0]);
+}
