@@ -278,7 +278,9 @@ impl Nginx {
 impl Drop for Nginx {
     fn drop(&mut self) {
         self.kill();
-        if !thread::panicking() {
+        if thread::panicking() {
+            eprintln!("nginx's config and logs are kept in {}", self.dir.display());
+        } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
