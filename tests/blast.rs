@@ -6,7 +6,8 @@
 //! One test binary, one module per subject: `faults` (SPEC's fault table on
 //! both engines), `cli` (flags, bodies, exit codes, the reports' layout),
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
-//! `reports` (CSV, HTML in a browser, compare).
+//! `reports` (CSV, HTML in a browser, compare), `tls` (HTTPS against nginx
+//! and `blast target --tls`).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -37,6 +38,7 @@ mod hlog;
 mod open_loop;
 mod reports;
 mod support;
+mod tls;
 
 fn u(v: &Value, path: &str) -> u64 {
     let mut cur = v;

@@ -19,6 +19,13 @@ pub fn main(args: &cli::RunArgs) -> Result<i32, Error> {
     let summary = run(&cfg)?;
     let verdicts = cfg.slo.as_ref().map(|slo| slo.check(&summary));
     print_report(&cfg, &summary, verdicts.as_deref())?;
+    let asked = cfg.load.tls.as_ref().is_some_and(|t| t.client_cert_asked());
+    if asked && summary.errors.status + summary.errors.tls > 0 {
+        eprintln!(
+            "blast: the server asked for a client certificate and none was given: \
+             give one with --cert FILE --key FILE"
+        );
+    }
     write_files(&cfg, &summary, verdicts.as_deref())?;
     Ok(match verdicts {
         Some(v) if v.iter().any(|v| !v.pass) => 1,

@@ -178,7 +178,14 @@ impl Config {
             Some(TlsClient::new(&parsed.host, &o).map_err(usage)?)
         } else {
             let t = &a.tls;
-            if t.cacert.is_some() || t.insecure || t.cert.is_some() || t.key.is_some() {
+            // They did serve a --body-file https:// fetch.
+            let fetched = a
+                .request
+                .body_file
+                .as_ref()
+                .is_some_and(|f| f.starts_with("https://"));
+            let given = t.cacert.is_some() || t.insecure || t.cert.is_some() || t.key.is_some();
+            if given && !fetched {
                 notices.push("TLS flags are ignored for an http:// URL".into());
             }
             None

@@ -140,7 +140,7 @@ pub async fn handshake<T: Transport>(io: T, client: &TlsClient) -> Result<Handsh
         let n = t
             .tls
             .feed(&t.raw.data()[t.taken..])
-            .map_err(|e| tls::fault_of(&e))?;
+            .map_err(|e| client.fault_of(&e))?;
         t.taken += n;
     }
     let info = t.tls.info();

@@ -11,16 +11,18 @@
 
 use crate::stats::{Fault, TlsInfo};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{verify_server_name, Resumption, WebPkiServerVerifier};
+use rustls::client::{verify_server_name, ResolvesClientCert, Resumption, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
+use rustls::sign::CertifiedKey;
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
     Error as TlsError, InvalidMessage, RootCertStore, SignatureScheme,
 };
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The TLS flags, as given.
@@ -45,6 +47,8 @@ pub struct TlsClient {
     pub config: Arc<ClientConfig>,
     /// SNI and the name the certificate must match: the URL's host.
     pub name: ServerName<'static>,
+    /// Without --cert: set once a server asked for a client certificate.
+    cert_asked: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for TlsClient {
@@ -83,8 +87,11 @@ impl TlsClient {
                     .with_custom_certificate_verifier(Arc::new(Pinned { webpki, pinned }))
             }
         };
+        let cert_asked = Arc::new(AtomicBool::new(false));
         let mut config = match (&o.cert, &o.key) {
-            (None, None) => builder.with_no_client_auth(),
+            (None, None) => {
+                builder.with_client_cert_resolver(Arc::new(NoClientCert(cert_asked.clone())))
+            }
             (Some(cert), Some(key)) => {
                 let chain = CertificateDer::pem_file_iter(cert)
                     .and_then(|i| i.collect::<Result<Vec<_>, _>>())
@@ -108,7 +115,46 @@ impl TlsClient {
         Ok(TlsClient {
             config: Arc::new(config),
             name,
+            cert_asked,
         })
+    }
+
+    /// A server asked for a client certificate and none was given. Some
+    /// servers (nginx's `ssl_verify_client on`) complete the handshake
+    /// anyway and answer every request 400: this says why.
+    pub fn client_cert_asked(&self) -> bool {
+        self.cert_asked.load(Ordering::Relaxed)
+    }
+
+    /// `fault_of`, knowing what the server asked for: over TLS 1.2 a server
+    /// that requires a certificate refuses an empty one with a bare
+    /// handshake_failure alert (OpenSSL's `-Verify`), where TLS 1.3 sends
+    /// certificate_required.
+    pub fn fault_of(&self, e: &TlsError) -> Fault {
+        match fault_of(e) {
+            Fault::TlsAlert if self.client_cert_asked() => Fault::TlsCertificateRequired,
+            f => f,
+        }
+    }
+}
+
+/// No client certificate (as rustls's default), remembering whether one
+/// was asked for. Only called on a server's CertificateRequest.
+#[derive(Debug)]
+struct NoClientCert(Arc<AtomicBool>);
+
+impl ResolvesClientCert for NoClientCert {
+    fn resolve(
+        &self,
+        _issuers: &[&[u8]],
+        _schemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        self.0.store(true, Ordering::Relaxed);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
     }
 }
 
@@ -370,10 +416,9 @@ pub fn fault_of(e: &TlsError) -> Fault {
             | C::NotValidYet
             | C::NotValidYetContext { .. } => Fault::TlsExpired,
             C::NotValidForName | C::NotValidForNameContext { .. } => Fault::TlsNameMismatch,
-            // A self-signed certificate marked as a CA (`openssl req -x509`)
-            // that is not in --cacert: to the user, an issuer not trusted.
+            // webpki's CaUsedAsEndEntity, which rustls passes on as Other.
             C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
-                Fault::TlsUnknownIssuer
+                Fault::TlsCaAsServerCert
             }
             _ => Fault::TlsBadCertificate,
         },
@@ -474,9 +519,9 @@ mod tests {
         assert!(check(&cert, "localhost").is_ok());
         let e = check(&cert, "example.com").unwrap_err();
         assert_eq!(fault_of(&e), Fault::TlsNameMismatch, "{e}");
-        // A certificate not in the file is still refused.
+        // A certificate not in the file is still refused, for what it is.
         let e = check(&other, "localhost").unwrap_err();
-        assert_eq!(fault_of(&e), Fault::TlsUnknownIssuer, "{e}");
+        assert_eq!(fault_of(&e), Fault::TlsCaAsServerCert, "{e}");
         let _ = std::fs::remove_file(path);
         let _ = std::fs::remove_file(other_path);
     }

@@ -64,10 +64,11 @@ pub enum Fault {
     TlsHandshakeTimeout,
     TlsEof,
     TlsOther,
+    TlsCaAsServerCert,
 }
 
 impl Fault {
-    pub const COUNT: usize = 27;
+    pub const COUNT: usize = 28;
     pub const ALL: [Fault; Fault::COUNT] = [
         Fault::ConnectRefused,
         Fault::ConnectUnreachable,
@@ -96,6 +97,7 @@ impl Fault {
         Fault::TlsHandshakeTimeout,
         Fault::TlsEof,
         Fault::TlsOther,
+        Fault::TlsCaAsServerCert,
     ];
 
     pub fn class(self) -> ErrorClass {
@@ -121,7 +123,8 @@ impl Fault {
             | TlsNotTls
             | TlsHandshakeTimeout
             | TlsEof
-            | TlsOther => ErrorClass::Tls,
+            | TlsOther
+            | TlsCaAsServerCert => ErrorClass::Tls,
         }
     }
 
@@ -156,6 +159,7 @@ impl Fault {
             TlsHandshakeTimeout => "tls: handshake timed out",
             TlsEof => "tls: connection closed during the handshake",
             TlsOther => "tls: other",
+            TlsCaAsServerCert => "tls: the server's certificate is a CA certificate",
         }
     }
 
@@ -172,6 +176,9 @@ impl Fault {
             ),
             TlsCertificateRequired => Some("give a client certificate with --cert FILE --key FILE"),
             TlsNotTls => Some("is it plain HTTP? use http://"),
+            TlsCaAsServerCert => Some(
+                "trust that very certificate with --cacert FILE (openssl req -x509 makes a CA), or skip verification with -k",
+            ),
             _ => None,
         }
     }
