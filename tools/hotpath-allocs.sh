@@ -5,6 +5,7 @@
 # the extra N requests is per-request cost. Allocations made from the
 # connection loop must not grow: the receive buffers are allocated once per
 # connection, nothing per request. Usage: tools/hotpath-allocs.sh [N] [engine]
+# TLS=1 runs over HTTPS (the target's own certificate, trusted with --cacert).
 set -euo pipefail
 N=${1:-5000}
 ENGINE=${2:-epoll}
@@ -17,14 +18,20 @@ target_pid=
 cleanup() { [[ -n $target_pid ]] && kill "$target_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-"$BLAST" target --listen 127.0.0.1:0 --threads 1 > "$tmp/target.out" &
+TLS=${TLS:-0}
+tls_target=() tls_client=()
+if [[ $TLS == 1 ]]; then
+    tls_target=(--tls --cert-out "$tmp/cert.pem")
+    tls_client=(--cacert "$tmp/cert.pem")
+fi
+"$BLAST" target --listen 127.0.0.1:0 --threads 1 "${tls_target[@]}" > "$tmp/target.out" &
 target_pid=$!
 for _ in $(seq 50); do grep -q listening "$tmp/target.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/target.out")
+url=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$tmp/target.out")
 
 measure() { # $1 = requests; prints "allocs instructions"
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1" --dump-instr=no \
-        "$BLAST" -n "$1" -c 4 -t 1 --engine "$ENGINE" --json "$url" > /dev/null 2> "$tmp/vg.$1"
+        "$BLAST" -n "$1" -c 4 -t 1 --engine "$ENGINE" "${tls_client[@]}" --json "$url" > /dev/null 2> "$tmp/vg.$1"
     python3 - "$tmp/cg.$1" <<'PY'
 import re, sys
 # Allocator calls, all of them and those made from the connection loop
@@ -47,7 +54,7 @@ for line in open(sys.argv[1]):
     if m and cfn is not None:
         if alloc.fullmatch(cfn):
             allocs += int(m.group(1))
-            if 'blast::conn::' in fn:
+            if 'blast::engine::conn::' in fn or 'blast::engine::link::' in fn:
                 hot += int(m.group(1))
         cfn = None
     m = re.match(r'summary: (\d+)', line) or re.match(r'totals: (\d+)', line)
@@ -57,7 +64,7 @@ PY
 }
 read -r a1 h1 i1 < <(measure "$N")
 read -r a2 h2 i2 < <(measure $((2 * N)))
-echo "engine $ENGINE, callgrind, blast -c 4 -t 1 against blast target"
+echo "engine $ENGINE, TLS=$TLS, callgrind, blast -c 4 -t 1 against blast target ($url)"
 printf '%-10s %18s %26s %16s\n' requests "allocations (all)" "from the connection loop" instructions
 printf '%-10s %18s %26s %16s\n' "$N" "$a1" "$h1" "$i1" $((2 * N)) "$a2" "$h2" "$i2"
 python3 -c "
