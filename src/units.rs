@@ -57,6 +57,19 @@ pub fn format_time_s(s: f64) -> String {
     format_units(s, &TIME_S, 0)
 }
 
+/// A count with thousands separators, as people write it: `25,040`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Powers of 1000: `56.20k`.
 pub fn format_metric(n: f64) -> String {
     format_units(n, &METRIC, 2)

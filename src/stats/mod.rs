@@ -8,9 +8,11 @@
 //! ships them in a `Snapshot`; nothing is sent per request.
 
 pub mod aggregate;
+pub mod fault;
 pub mod slo;
 
 pub use aggregate::IntervalSink;
+pub use fault::{ErrorClass, Fault};
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -30,174 +32,6 @@ pub fn latency_histogram() -> Histogram<u64> {
 
 pub fn rate_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_RATE, 3).expect("valid histogram bounds")
-}
-
-/// Why one request (or one connection attempt) failed. Each has a class that
-/// matches wrk's error columns, plus `parse`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum Fault {
-    ConnectRefused,
-    ConnectUnreachable,
-    ConnectTimeout,
-    ConnectOther,
-    ReadReset,
-    ReadEofBeforeResponse,
-    ReadEofMidHead,
-    ReadEofMidBody,
-    ReadOther,
-    WriteReset,
-    WriteOther,
-    Timeout,
-    ParseHead,
-    ParseVersion,
-    ParseFraming,
-    ParseChunk,
-    ParseHeadTooLarge,
-    TlsUnknownIssuer,
-    TlsExpired,
-    TlsNameMismatch,
-    TlsBadCertificate,
-    TlsCertificateRequired,
-    TlsAlert,
-    TlsNotTls,
-    TlsHandshakeTimeout,
-    TlsEof,
-    TlsOther,
-}
-
-impl Fault {
-    pub const COUNT: usize = 27;
-    pub const ALL: [Fault; Fault::COUNT] = [
-        Fault::ConnectRefused,
-        Fault::ConnectUnreachable,
-        Fault::ConnectTimeout,
-        Fault::ConnectOther,
-        Fault::ReadReset,
-        Fault::ReadEofBeforeResponse,
-        Fault::ReadEofMidHead,
-        Fault::ReadEofMidBody,
-        Fault::ReadOther,
-        Fault::WriteReset,
-        Fault::WriteOther,
-        Fault::Timeout,
-        Fault::ParseHead,
-        Fault::ParseVersion,
-        Fault::ParseFraming,
-        Fault::ParseChunk,
-        Fault::ParseHeadTooLarge,
-        Fault::TlsUnknownIssuer,
-        Fault::TlsExpired,
-        Fault::TlsNameMismatch,
-        Fault::TlsBadCertificate,
-        Fault::TlsCertificateRequired,
-        Fault::TlsAlert,
-        Fault::TlsNotTls,
-        Fault::TlsHandshakeTimeout,
-        Fault::TlsEof,
-        Fault::TlsOther,
-    ];
-
-    pub fn class(self) -> ErrorClass {
-        use Fault::*;
-        match self {
-            ConnectRefused | ConnectUnreachable | ConnectTimeout | ConnectOther => {
-                ErrorClass::Connect
-            }
-            ReadReset | ReadEofBeforeResponse | ReadEofMidHead | ReadEofMidBody | ReadOther => {
-                ErrorClass::Read
-            }
-            WriteReset | WriteOther => ErrorClass::Write,
-            Timeout => ErrorClass::Timeout,
-            ParseHead | ParseVersion | ParseFraming | ParseChunk | ParseHeadTooLarge => {
-                ErrorClass::Parse
-            }
-            TlsUnknownIssuer
-            | TlsExpired
-            | TlsNameMismatch
-            | TlsBadCertificate
-            | TlsCertificateRequired
-            | TlsAlert
-            | TlsNotTls
-            | TlsHandshakeTimeout
-            | TlsEof
-            | TlsOther => ErrorClass::Tls,
-        }
-    }
-
-    /// The cause as the report prints it, e.g. `read: connection reset`.
-    pub fn label(self) -> &'static str {
-        use Fault::*;
-        match self {
-            ConnectRefused => "connect: refused",
-            ConnectUnreachable => "connect: unreachable",
-            ConnectTimeout => "connect: timed out",
-            ConnectOther => "connect: other",
-            ReadReset => "read: connection reset",
-            ReadEofBeforeResponse => "read: EOF before response",
-            ReadEofMidHead => "read: EOF mid-head",
-            ReadEofMidBody => "read: EOF mid-body",
-            ReadOther => "read: other",
-            WriteReset => "write: connection reset",
-            WriteOther => "write: other",
-            Timeout => "timeout: no response within --timeout",
-            ParseHead => "parse: invalid response head",
-            ParseVersion => "parse: not HTTP/1.x",
-            ParseFraming => "parse: invalid Content-Length or Transfer-Encoding",
-            ParseChunk => "parse: invalid chunked body",
-            ParseHeadTooLarge => "parse: response head too large",
-            TlsUnknownIssuer => "tls: certificate signed by an unknown issuer",
-            TlsExpired => "tls: certificate expired or not yet valid",
-            TlsNameMismatch => "tls: certificate not valid for the host name",
-            TlsBadCertificate => "tls: invalid certificate",
-            TlsCertificateRequired => "tls: server requires a client certificate",
-            TlsAlert => "tls: handshake refused by the server",
-            TlsNotTls => "tls: the server did not answer in TLS",
-            TlsHandshakeTimeout => "tls: handshake timed out",
-            TlsEof => "tls: connection closed during the handshake",
-            TlsOther => "tls: other",
-        }
-    }
-
-    /// For a failure that stops every connection at once: what fixes it.
-    pub fn remedy(self) -> Option<&'static str> {
-        use Fault::*;
-        match self {
-            TlsUnknownIssuer | TlsBadCertificate => {
-                Some("trust its CA with --cacert FILE, or skip verification with -k")
-            }
-            TlsExpired => Some("renew the certificate, or skip verification with -k"),
-            TlsNameMismatch => Some(
-                "use the host name the certificate was issued for, or skip verification with -k",
-            ),
-            TlsCertificateRequired => Some("give a client certificate with --cert FILE --key FILE"),
-            TlsNotTls => Some("is it plain HTTP? use http://"),
-            _ => None,
-        }
-    }
-
-    /// Classify an I/O error from connect().
-    pub fn from_connect_error(e: &std::io::Error) -> Fault {
-        use std::io::ErrorKind as K;
-        match e.kind() {
-            K::ConnectionRefused => Fault::ConnectRefused,
-            K::TimedOut => Fault::ConnectTimeout,
-            K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => {
-                Fault::ConnectUnreachable
-            }
-            _ => Fault::ConnectOther,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorClass {
-    Connect,
-    Read,
-    Write,
-    Timeout,
-    Parse,
-    Tls,
 }
 
 /// Error totals by wrk's columns, plus `status` (non-2xx/3xx) and `parse`.
