@@ -6,7 +6,8 @@
 //! One test binary, one module per subject: `faults` (SPEC's fault table on
 //! both engines), `cli` (flags, bodies, exit codes, the reports' layout),
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
-//! `reports` (CSV, HTML in a browser, compare).
+//! `reports` (CSV, HTML in a browser, compare), `limits` (ulimit -n,
+//! --source, errno-named causes).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -34,6 +35,7 @@ macro_rules! both_engines {
 mod cli;
 mod faults;
 mod hlog;
+mod limits;
 mod open_loop;
 mod reports;
 mod support;
