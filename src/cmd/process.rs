@@ -105,7 +105,9 @@ fn open_now() -> u64 {
 /// Open files a run of `cfg` needs: its connections, each worker's
 /// runtime, what is open already, and some slack.
 pub fn files_needed(cfg: &Settings) -> u64 {
+    // With -n below -c, connections that get no request never open.
     cfg.connections
+        .min(cfg.requests.unwrap_or(u64::MAX))
         .saturating_add(cfg.threads * io::FILES_PER_WORKER)
         .saturating_add(open_now() + FILES_SLACK)
 }

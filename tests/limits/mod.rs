@@ -250,3 +250,26 @@ fn hard_limit() -> u64 {
     unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) };
     l.rlim_max
 }
+
+/// More connections from one address than it has local ports can never
+/// all connect: exit 2 before trying, pointing at --source.
+#[test]
+fn more_connections_than_local_ports_exit_2() {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let mut it = range.split_whitespace().map(|n| n.parse::<u64>().unwrap());
+    let (lo, hi) = (it.next().unwrap(), it.next().unwrap());
+    let s = ok_server();
+    let c = (hi - lo + 2).to_string();
+    let r = support::run(&["-c", &c, "-d", "1s", &s.url()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let line = r.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    for needle in [
+        format!("-c {c} to {}", s.addr),
+        format!("ip_local_port_range {lo}-{hi}"),
+        "2 or more addresses with --source".to_string(),
+    ] {
+        assert!(line.contains(&needle), "{line} lacks {needle}");
+    }
+    assert_eq!(s.connections(), 0, "no connection was tried");
+}
