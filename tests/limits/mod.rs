@@ -133,7 +133,7 @@ fn lowered_soft_limit_is_raised(engine: &str) {
 fn connections_over_the_hard_limit_exit_2_at_once() {
     let s = ok_server();
     for flags in ["-c 1000 -d 1s", "find --slo p99<1s -c 1000"] {
-        let r = run_limited(&flags, &s.url(), 512, 512);
+        let r = run_limited(flags, &s.url(), 512, 512);
         assert_eq!(r.code, 2, "{flags}: {}", r.stderr);
         let line = r.stderr.trim();
         assert_eq!(line.lines().count(), 1, "{line}");
