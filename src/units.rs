@@ -57,6 +57,19 @@ pub fn format_time_s(s: f64) -> String {
     format_units(s, &TIME_S, 0)
 }
 
+/// A count with thousands separators, as people write it: `25,040`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Powers of 1000: `56.20k`.
 pub fn format_metric(n: f64) -> String {
     format_units(n, &METRIC, 2)
@@ -65,4 +78,15 @@ pub fn format_metric(n: f64) -> String {
 /// Powers of 1024: `17.76M` (the caller appends `B`).
 pub fn format_binary(n: f64) -> String {
     format_units(n, &BINARY, 2)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        for (n, s) in [(0, "0"), (999, "999"), (1_000, "1,000"), (25_040, "25,040")] {
+            assert_eq!(super::thousands(n), s);
+        }
+        assert_eq!(super::thousands(1_048_576), "1,048,576");
+    }
 }

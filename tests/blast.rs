@@ -7,7 +7,8 @@
 //! both engines), `cli` (flags, bodies, exit codes, the reports' layout),
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
 //! `reports` (CSV, HTML in a browser, compare), `tls` (HTTPS against nginx
-//! and `blast target --tls`).
+//! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
+//! causes).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -35,6 +36,7 @@ macro_rules! both_engines {
 mod cli;
 mod faults;
 mod hlog;
+mod limits;
 mod open_loop;
 mod reports;
 mod support;

@@ -72,6 +72,7 @@ pub fn next_rate(
 
 pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
     let cfg = &f.run.load;
+    process::fit_open_files(cfg)?;
     let session = Session::start(cfg)?;
     let mut result = FindResult {
         url: f.run.url.clone(),

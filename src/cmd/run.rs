@@ -33,8 +33,10 @@ pub fn main(args: &cli::RunArgs) -> Result<i32, Error> {
     })
 }
 
-/// Run as configured: the engine, with `--hlog`'s interval log as its sink.
+/// Run as configured: the engine, with `--hlog`'s interval log as its sink,
+/// once `-c` is known to fit under the open-file limit.
 pub fn run(cfg: &Config) -> Result<Summary, Error> {
+    process::fit_open_files(&cfg.load)?;
     let hlog_err = |path: &str, e: std::io::Error| error::usage(format!("--hlog '{path}': {e}"));
     let sink = match &cfg.hlog {
         None => None,

@@ -6,6 +6,8 @@ use crate::target::{self, TargetOptions};
 
 /// `blast target`: serve until SIGINT/SIGTERM.
 pub fn main(a: &cli::TargetArgs) -> Result<i32, Error> {
+    // It takes as many connections as blast opens: one open file each.
+    super::process::raise_open_files();
     let opts = TargetOptions {
         listen: a.listen,
         threads: a.threads as usize,

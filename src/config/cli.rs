@@ -51,6 +51,11 @@ pub struct PoolArgs {
     /// Worker threads, one per core [default: usable CPUs, at most -c]
     #[arg(short = 't', long = "threads", value_name = "N", value_parser = parse_count)]
     pub threads: Option<u64>,
+
+    /// Connect from these local addresses, round-robin per connection:
+    /// ADDR[,ADDR...] or a range FIRST-LAST (each adds ~28k ports per target)
+    #[arg(long = "source", value_name = "ADDR[,ADDR...]", value_parser = super::source::parse)]
+    pub source: Option<super::source::SourceList>,
 }
 
 /// How much to send: a single run's length, rate and outputs (`blast find`

@@ -6,6 +6,7 @@
 pub mod cli;
 mod fetch;
 mod request;
+pub mod source;
 pub mod url;
 
 use crate::engine::{Engine, Settings};
@@ -191,11 +192,21 @@ impl Config {
             None
         };
         let addr = resolve(&parsed)?;
+        let sources = match &a.pool.source {
+            Some(list) => source::check(list, addr)?,
+            None => Vec::new(),
+        };
+        if let Some(range) = source::local_port_range() {
+            // With -n below -c, connections that get no request never open.
+            let opened = connections.min(a.load.requests.unwrap_or(u64::MAX));
+            source::check_ports(opened, &sources, addr, range)?;
+        }
         let duration_s = duration.map(|d| d.as_secs_f64());
         let ramp_up = a.load.ramp_up.unwrap_or(Duration::ZERO);
         let load = Settings {
             host: parsed.host_header(),
             addr,
+            sources,
             connections,
             threads,
             duration,

@@ -10,11 +10,13 @@
 //! operation, and for epoll.
 
 use super::io::{RecvBuf, Transport};
-use super::link::{self, is_reset, write_fault, Link};
+use super::link::{self, Link};
 use super::shared::{Due, Shared, Slot};
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
+use crate::stats::fault::is_reset;
 use crate::stats::{ErrorClass, Fault};
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -64,6 +66,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     // Both carry over when a stale connection is replaced.
     let mut due: Option<Option<Instant>> = None;
     let mut first = true;
+    let source = w.source_of(idx);
 
     // Closed loop with --ramp-up: connections open one after another.
     let open_at = w.conn_start(idx);
@@ -82,7 +85,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             claimed = true;
         }
         let started = Instant::now();
-        let attempt = connect::<T>(&w, started).await;
+        let attempt = connect::<T>(&w, source, started).await;
         if first {
             // Over TLS a missing client certificate shows only on the first
             // read (TLS 1.3 ends the handshake first): a connection counts as
@@ -197,8 +200,12 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
 
 /// Connect within `--connect-timeout`, then (over https) shake hands
 /// within it again; None if the worker stops first. Records both times.
-async fn connect<T: Transport>(w: &Shared, started: Instant) -> Option<Result<Link<T>, Fault>> {
-    let attempt = tokio::time::timeout(w.connect_timeout, T::connect(w.addr));
+async fn connect<T: Transport>(
+    w: &Shared,
+    source: Option<IpAddr>,
+    started: Instant,
+) -> Option<Result<Link<T>, Fault>> {
+    let attempt = tokio::time::timeout(w.connect_timeout, T::connect(w.addr, source));
     let sock = match w.unless_stopped(attempt).await? {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
@@ -252,7 +259,7 @@ async fn exchange<T: Transport>(
         } else if reused {
             Exchange::Stale
         } else {
-            Exchange::Failed(write_fault(&e))
+            Exchange::Failed(Fault::from_write_error(&e))
         };
     }
     let mut got = 0usize;
@@ -315,8 +322,7 @@ async fn exchange<T: Transport>(
             Err(e) if tls::fault_in(&e).is_some() => {
                 return Exchange::Failed(tls::fault_in(&e).unwrap_or(Fault::TlsOther))
             }
-            Err(e) if is_reset(&e) => return Exchange::Failed(Fault::ReadReset),
-            Err(_) => return Exchange::Failed(Fault::ReadOther),
+            Err(e) => return Exchange::Failed(Fault::from_read_error(&e)),
         }
     }
 }

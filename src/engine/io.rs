@@ -9,8 +9,9 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use tokio::net::TcpStream;
 
 /// A connection's receive buffer: allocated once, handed to the kernel for
 /// each read and taken back. Reads append into its spare capacity, which is
@@ -104,9 +105,15 @@ impl RecvBuf {
     }
 }
 
+/// Open files one worker's runtime holds besides its connections, measured
+/// in /proc/PID/fd: io_uring has its ring, the epoll instances of tokio's
+/// reactor and its waker eventfd (4); epoll has the last three.
+pub const FILES_PER_WORKER: u64 = 4;
+
 /// One TCP connection of one engine.
 pub trait Transport: Sized {
-    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self>>;
+    /// Connect to `addr`, from the local address `source` if given.
+    fn connect(addr: SocketAddr, source: Option<IpAddr>) -> impl Future<Output = io::Result<Self>>;
     /// Write the whole shared request.
     fn write_all(&mut self, req: &'static [u8]) -> impl Future<Output = io::Result<()>>;
     /// Write all of an owned buffer (TLS records) and hand it back.
@@ -115,6 +122,37 @@ pub trait Transport: Sized {
     fn read(&mut self, buf: &mut RecvBuf) -> impl Future<Output = io::Result<usize>>;
     /// The socket, so the worker can `shutdown` it to end a pending read.
     fn fd(&self) -> RawFd;
+}
+
+/// Connect through tokio's reactor (both engines do). With `--source` the
+/// socket is bound to that address before it connects, with
+/// IP_BIND_ADDRESS_NO_PORT so the kernel picks the local port at connect
+/// time, per destination, instead of reserving one at bind time for every
+/// destination (bind would then run out of ports, EADDRINUSE, long before
+/// connect would).
+async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
+    let Some(ip) = source else {
+        return TcpStream::connect(addr).await;
+    };
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket and an int option of the right size. Failure
+    // (kernels before 4.2) only means the port is chosen at bind time.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            &on as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    sock.bind(SocketAddr::new(ip, 0))?;
+    sock.connect(addr).await
 }
 
 /// Stop a connection's pending I/O from outside its task: the pending read
@@ -130,7 +168,6 @@ pub fn shutdown_fd(fd: RawFd) {
 
 pub mod uring {
     use super::*;
-    use std::os::fd::AsRawFd;
     use tokio_uring::buf::BoundedBuf;
 
     pub struct Conn(tokio_uring::net::TcpStream);
@@ -139,8 +176,8 @@ pub mod uring {
         /// Connect through the runtime's epoll reactor, then hand the socket
         /// to io_uring: IORING_OP_CONNECT stalls when thousands are opened at
         /// once (measured: 10,000 connections, hundreds timed out; none this way).
-        async fn connect(addr: SocketAddr) -> io::Result<Self> {
-            let s = tokio::net::TcpStream::connect(addr).await?;
+        async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<Self> {
+            let s = tcp_connect(addr, source).await?;
             s.set_nodelay(true)?;
             Ok(Conn(tokio_uring::net::TcpStream::from_std(s.into_std()?)))
         }
@@ -215,14 +252,13 @@ pub mod uring {
 
 pub mod epoll {
     use super::*;
-    use std::os::fd::AsRawFd;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    pub struct Conn(tokio::net::TcpStream);
+    pub struct Conn(TcpStream);
 
     impl Transport for Conn {
-        async fn connect(addr: SocketAddr) -> io::Result<Self> {
-            let s = tokio::net::TcpStream::connect(addr).await?;
+        async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<Self> {
+            let s = tcp_connect(addr, source).await?;
             s.set_nodelay(true)?;
             Ok(Conn(s))
         }

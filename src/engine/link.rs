@@ -6,6 +6,7 @@
 
 use super::io::{RecvBuf, Transport};
 use crate::proto::tls::{self, Session, TlsClient};
+use crate::stats::fault::is_reset;
 use crate::stats::{Fault, TlsInfo};
 use std::io;
 use std::os::fd::RawFd;
@@ -122,7 +123,7 @@ pub async fn handshake<T: Transport>(io: T, client: &TlsClient) -> Result<Handsh
     };
     loop {
         if t.tls.wants_write() {
-            t.flush().await.map_err(|e| write_fault(&e))?;
+            t.flush().await.map_err(|e| Fault::from_write_error(&e))?;
         }
         if !t.tls.is_handshaking() {
             break;
@@ -134,7 +135,7 @@ pub async fn handshake<T: Transport>(io: T, client: &TlsClient) -> Result<Handsh
                 Ok(0) => return Err(Fault::TlsEof),
                 Ok(_) => {}
                 Err(e) if is_reset(&e) => return Err(Fault::TlsEof),
-                Err(_) => return Err(Fault::ReadOther),
+                Err(e) => return Err(Fault::from_read_error(&e)),
             }
         }
         let n = t
@@ -150,21 +151,4 @@ pub async fn handshake<T: Transport>(io: T, client: &TlsClient) -> Result<Handsh
         info,
         resumed,
     })
-}
-
-pub fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-    )
-}
-
-pub fn write_fault(e: &io::Error) -> Fault {
-    if is_reset(e) {
-        Fault::WriteReset
-    } else {
-        Fault::WriteOther
-    }
 }

@@ -21,7 +21,7 @@ pub use shared::{PaceSpec, Phase};
 
 use crate::proto::tls::TlsClient;
 use crate::stats::RunInfo;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 /// The I/O engine of the workers.
@@ -46,6 +46,9 @@ pub struct Settings {
     /// The target, for the exit-3 message ("cannot connect to HOST (ADDR)").
     pub host: String,
     pub addr: SocketAddr,
+    /// `--source`: local addresses, one per connection round-robin by its
+    /// index over all threads (empty: the kernel chooses).
+    pub sources: Vec<IpAddr>,
     pub connections: u64,
     pub threads: u64,
     pub duration: Option<Duration>,

@@ -149,7 +149,9 @@ impl Session {
         if let Err(f) = self.startup.outcome() {
             let why = match f {
                 stats::Fault::ConnectRefused => "connection refused".to_string(),
-                stats::Fault::ConnectUnreachable => "host or network unreachable".to_string(),
+                stats::Fault::ConnectUnreachable | stats::Fault::ConnectNetUnreachable => {
+                    "host or network unreachable".to_string()
+                }
                 stats::Fault::ConnectTimeout => "timed out (--connect-timeout)".to_string(),
                 f => match f.remedy() {
                     Some(fix) => format!("{}: {fix}", f.label()),

@@ -9,7 +9,7 @@ use crate::proto::tls::TlsClient;
 use crate::stats::{Fault, Stats, TlsInfo};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -178,6 +178,8 @@ pub enum Due {
 pub struct Shared {
     pub request: &'static [u8],
     pub addr: SocketAddr,
+    /// `--source` addresses (empty: the kernel chooses).
+    pub sources: Arc<[IpAddr]>,
     pub connect_timeout: Duration,
     pub head_request: bool,
     pub keepalive: bool,
@@ -281,6 +283,13 @@ impl Shared {
         }
         let share = (self.first_conn + idx as u64) as f64 / self.total_conns as f64;
         self.start + self.conn_ramp.mul_f64(share)
+    }
+
+    /// `--source`: the local address of connection `idx`, round-robin by
+    /// its index over all threads so every address gets an even share.
+    pub fn source_of(&self, idx: usize) -> Option<IpAddr> {
+        let n = self.sources.len() as u64;
+        (n > 0).then(|| self.sources[((self.first_conn + idx as u64) % n) as usize])
     }
 
     pub fn conn_exited(&self) {

@@ -15,7 +15,7 @@ use crate::proto::tls::TlsClient;
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -61,6 +61,7 @@ pub fn spawn_all(
     let mut handles = Vec::new();
     let mut phases = Vec::new();
     let mut first_conn = 0;
+    let sources: Arc<[IpAddr]> = cfg.sources.clone().into();
     for i in 0..cfg.threads {
         let plan = Plan {
             index: i as usize,
@@ -80,6 +81,7 @@ pub fn spawn_all(
         let shared = SharedInit {
             request,
             addr: cfg.addr,
+            sources: sources.clone(),
             connect_timeout: cfg.connect_timeout,
             timeout: cfg.timeout,
             head_request: cfg.head_request,
@@ -104,6 +106,7 @@ pub fn spawn_all(
 struct SharedInit {
     request: &'static [u8],
     addr: SocketAddr,
+    sources: Arc<[IpAddr]>,
     connect_timeout: Duration,
     timeout: Duration,
     head_request: bool,
@@ -159,6 +162,7 @@ async fn main<T: Transport + 'static>(
     let w = Rc::new(Shared {
         request: init.request,
         addr: init.addr,
+        sources: init.sources.clone(),
         connect_timeout: init.connect_timeout,
         head_request: init.head_request,
         keepalive: init.keepalive,

@@ -92,6 +92,8 @@ pub struct Counters {
     pub requests: AtomicU64,
     pub bytes_written: AtomicU64,
     pub first: Mutex<Vec<Received>>,
+    /// Accepted connections by the client's address (`--source` tests).
+    pub peers: Mutex<std::collections::BTreeMap<std::net::IpAddr, u64>>,
     stop: AtomicBool,
     /// Open connections by id, so `stop` can close them; removed when served.
     streams: Mutex<std::collections::HashMap<u64, TcpStream>>,
@@ -115,6 +117,9 @@ impl Server {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                if let Ok(peer) = stream.peer_addr() {
+                    *c.peers.lock().unwrap().entry(peer.ip()).or_default() += 1;
+                }
                 let id = c.connections.fetch_add(1, Ordering::SeqCst);
                 if let Ok(clone) = stream.try_clone() {
                     c.streams.lock().unwrap().insert(id, clone);
@@ -150,6 +155,11 @@ impl Server {
 
     pub fn connections(&self) -> u64 {
         self.counters.connections.load(Ordering::SeqCst)
+    }
+
+    /// Accepted connections by the client's IP address.
+    pub fn peers(&self) -> std::collections::BTreeMap<std::net::IpAddr, u64> {
+        self.counters.peers.lock().unwrap().clone()
     }
 
     pub fn received(&self) -> Vec<Received> {

@@ -1,0 +1,386 @@
+//! Why a request or a connection attempt failed: a fixed table, counted in
+//! an array indexed by `Fault` on the hot path, named only in the report.
+//!
+//! Each system error has its own entry, named in words with its errno
+//! (`connect: too many open files (EMFILE)`), because the errno is what a
+//! user searches for and what tells them the fix: a limit of this machine
+//! (`ulimit -n`, local ports) reads very differently from a server that
+//! refuses. `other` is kept for what is truly unknown.
+
+use std::io;
+
+/// Why one request (or one connection attempt) failed. Each has a class that
+/// matches wrk's error columns, plus `parse` and `tls`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Fault {
+    ConnectRefused,
+    /// EHOSTUNREACH
+    ConnectUnreachable,
+    ConnectNetUnreachable,
+    ConnectTimeout,
+    ConnectTooManyFiles,
+    ConnectFileTableFull,
+    ConnectNoLocalAddress,
+    ConnectAddressInUse,
+    ConnectNoBuffers,
+    ConnectReset,
+    ConnectDenied,
+    ConnectOther,
+    ReadReset,
+    ReadEofBeforeResponse,
+    ReadEofMidHead,
+    ReadEofMidBody,
+    ReadTimedOut,
+    ReadUnreachable,
+    ReadOther,
+    WriteReset,
+    WriteTimedOut,
+    WriteUnreachable,
+    WriteOther,
+    Timeout,
+    ParseHead,
+    ParseVersion,
+    ParseFraming,
+    ParseChunk,
+    ParseHeadTooLarge,
+    TlsUnknownIssuer,
+    TlsExpired,
+    TlsNameMismatch,
+    TlsBadCertificate,
+    TlsCertificateRequired,
+    TlsAlert,
+    TlsNotTls,
+    TlsHandshakeTimeout,
+    TlsEof,
+    TlsOther,
+    TlsCaAsServerCert,
+}
+
+impl Fault {
+    pub const COUNT: usize = 40;
+    pub const ALL: [Fault; Fault::COUNT] = [
+        Fault::ConnectRefused,
+        Fault::ConnectUnreachable,
+        Fault::ConnectNetUnreachable,
+        Fault::ConnectTimeout,
+        Fault::ConnectTooManyFiles,
+        Fault::ConnectFileTableFull,
+        Fault::ConnectNoLocalAddress,
+        Fault::ConnectAddressInUse,
+        Fault::ConnectNoBuffers,
+        Fault::ConnectReset,
+        Fault::ConnectDenied,
+        Fault::ConnectOther,
+        Fault::ReadReset,
+        Fault::ReadEofBeforeResponse,
+        Fault::ReadEofMidHead,
+        Fault::ReadEofMidBody,
+        Fault::ReadTimedOut,
+        Fault::ReadUnreachable,
+        Fault::ReadOther,
+        Fault::WriteReset,
+        Fault::WriteTimedOut,
+        Fault::WriteUnreachable,
+        Fault::WriteOther,
+        Fault::Timeout,
+        Fault::ParseHead,
+        Fault::ParseVersion,
+        Fault::ParseFraming,
+        Fault::ParseChunk,
+        Fault::ParseHeadTooLarge,
+        Fault::TlsUnknownIssuer,
+        Fault::TlsExpired,
+        Fault::TlsNameMismatch,
+        Fault::TlsBadCertificate,
+        Fault::TlsCertificateRequired,
+        Fault::TlsAlert,
+        Fault::TlsNotTls,
+        Fault::TlsHandshakeTimeout,
+        Fault::TlsEof,
+        Fault::TlsOther,
+        Fault::TlsCaAsServerCert,
+    ];
+
+    pub fn class(self) -> ErrorClass {
+        use Fault::*;
+        match self {
+            ConnectRefused
+            | ConnectUnreachable
+            | ConnectNetUnreachable
+            | ConnectTimeout
+            | ConnectTooManyFiles
+            | ConnectFileTableFull
+            | ConnectNoLocalAddress
+            | ConnectAddressInUse
+            | ConnectNoBuffers
+            | ConnectReset
+            | ConnectDenied
+            | ConnectOther => ErrorClass::Connect,
+            ReadReset
+            | ReadEofBeforeResponse
+            | ReadEofMidHead
+            | ReadEofMidBody
+            | ReadTimedOut
+            | ReadUnreachable
+            | ReadOther => ErrorClass::Read,
+            WriteReset | WriteTimedOut | WriteUnreachable | WriteOther => ErrorClass::Write,
+            Timeout => ErrorClass::Timeout,
+            ParseHead | ParseVersion | ParseFraming | ParseChunk | ParseHeadTooLarge => {
+                ErrorClass::Parse
+            }
+            TlsUnknownIssuer
+            | TlsExpired
+            | TlsNameMismatch
+            | TlsBadCertificate
+            | TlsCertificateRequired
+            | TlsAlert
+            | TlsNotTls
+            | TlsHandshakeTimeout
+            | TlsEof
+            | TlsOther
+            | TlsCaAsServerCert => ErrorClass::Tls,
+        }
+    }
+
+    /// The cause as the report prints it, e.g. `read: connection reset`.
+    pub fn label(self) -> &'static str {
+        use Fault::*;
+        match self {
+            ConnectRefused => "connect: refused",
+            ConnectUnreachable => "connect: host unreachable (EHOSTUNREACH)",
+            ConnectNetUnreachable => "connect: network unreachable (ENETUNREACH)",
+            ConnectTimeout => "connect: timed out",
+            ConnectTooManyFiles => "connect: too many open files (EMFILE, ulimit -n)",
+            ConnectFileTableFull => "connect: system file table full (ENFILE, fs.file-max)",
+            ConnectNoLocalAddress => "connect: no free local port/address (EADDRNOTAVAIL)",
+            ConnectAddressInUse => "connect: local address in use (EADDRINUSE)",
+            ConnectNoBuffers => "connect: no buffer space or memory (ENOBUFS/ENOMEM)",
+            ConnectReset => "connect: reset (ECONNRESET/ECONNABORTED)",
+            ConnectDenied => "connect: not permitted (EACCES/EPERM, a firewall rule?)",
+            ConnectOther => "connect: other",
+            ReadReset => "read: connection reset",
+            ReadEofBeforeResponse => "read: EOF before response",
+            ReadEofMidHead => "read: EOF mid-head",
+            ReadEofMidBody => "read: EOF mid-body",
+            ReadTimedOut => "read: TCP retransmission timed out (ETIMEDOUT)",
+            ReadUnreachable => "read: host or network unreachable (EHOSTUNREACH/ENETUNREACH)",
+            ReadOther => "read: other",
+            WriteReset => "write: connection reset",
+            WriteTimedOut => "write: TCP retransmission timed out (ETIMEDOUT)",
+            WriteUnreachable => "write: host or network unreachable (EHOSTUNREACH/ENETUNREACH)",
+            WriteOther => "write: other",
+            Timeout => "timeout: no response within --timeout",
+            ParseHead => "parse: invalid response head",
+            ParseVersion => "parse: not HTTP/1.x",
+            ParseFraming => "parse: invalid Content-Length or Transfer-Encoding",
+            ParseChunk => "parse: invalid chunked body",
+            ParseHeadTooLarge => "parse: response head too large",
+            TlsUnknownIssuer => "tls: certificate signed by an unknown issuer",
+            TlsExpired => "tls: certificate expired or not yet valid",
+            TlsNameMismatch => "tls: certificate not valid for the host name",
+            TlsBadCertificate => "tls: invalid certificate",
+            TlsCertificateRequired => "tls: server requires a client certificate",
+            TlsAlert => "tls: handshake refused by the server",
+            TlsNotTls => "tls: the server did not answer in TLS",
+            TlsHandshakeTimeout => "tls: handshake timed out",
+            TlsEof => "tls: connection closed during the handshake",
+            TlsOther => "tls: other",
+            TlsCaAsServerCert => "tls: the server's certificate is a CA certificate",
+        }
+    }
+
+    /// For a failure that stops every connection at once: what fixes it.
+    pub fn remedy(self) -> Option<&'static str> {
+        use Fault::*;
+        match self {
+            TlsUnknownIssuer | TlsBadCertificate => {
+                Some("trust its CA with --cacert FILE, or skip verification with -k")
+            }
+            TlsExpired => Some("renew the certificate, or skip verification with -k"),
+            TlsNameMismatch => Some(
+                "use the host name the certificate was issued for, or skip verification with -k",
+            ),
+            TlsCertificateRequired => Some("give a client certificate with --cert FILE --key FILE"),
+            TlsNotTls => Some("is it plain HTTP? use http://"),
+            TlsCaAsServerCert => Some(
+                "trust that very certificate with --cacert FILE (openssl req -x509 makes a CA), \
+                 or skip verification with -k",
+            ),
+            ConnectTooManyFiles => Some("raise the open-file limit with ulimit -n"),
+            ConnectNoLocalAddress | ConnectAddressInUse => Some(
+                "spread connections over more local addresses with --source, \
+                 or widen net.ipv4.ip_local_port_range",
+            ),
+            _ => None,
+        }
+    }
+
+    /// Classify an I/O error from socket(), bind() or connect().
+    pub fn from_connect_error(e: &io::Error) -> Fault {
+        match e.raw_os_error() {
+            Some(libc::ECONNREFUSED) => Fault::ConnectRefused,
+            Some(libc::EHOSTUNREACH) => Fault::ConnectUnreachable,
+            Some(libc::ENETUNREACH | libc::ENETDOWN | libc::EHOSTDOWN) => {
+                Fault::ConnectNetUnreachable
+            }
+            Some(libc::ETIMEDOUT) => Fault::ConnectTimeout,
+            Some(libc::EMFILE) => Fault::ConnectTooManyFiles,
+            Some(libc::ENFILE) => Fault::ConnectFileTableFull,
+            Some(libc::EADDRNOTAVAIL) => Fault::ConnectNoLocalAddress,
+            Some(libc::EADDRINUSE) => Fault::ConnectAddressInUse,
+            Some(libc::ENOBUFS | libc::ENOMEM) => Fault::ConnectNoBuffers,
+            Some(libc::ECONNRESET | libc::ECONNABORTED) => Fault::ConnectReset,
+            Some(libc::EACCES | libc::EPERM) => Fault::ConnectDenied,
+            Some(_) => Fault::ConnectOther,
+            None => match e.kind() {
+                io::ErrorKind::ConnectionRefused => Fault::ConnectRefused,
+                io::ErrorKind::TimedOut => Fault::ConnectTimeout,
+                _ => Fault::ConnectOther,
+            },
+        }
+    }
+
+    /// Classify an I/O error from reading a response.
+    pub fn from_read_error(e: &io::Error) -> Fault {
+        match e.raw_os_error() {
+            Some(libc::ETIMEDOUT) => Fault::ReadTimedOut,
+            Some(libc::EHOSTUNREACH | libc::ENETUNREACH) => Fault::ReadUnreachable,
+            _ if is_reset(e) => Fault::ReadReset,
+            _ => Fault::ReadOther,
+        }
+    }
+
+    /// Classify an I/O error from writing a request.
+    pub fn from_write_error(e: &io::Error) -> Fault {
+        match e.raw_os_error() {
+            Some(libc::ETIMEDOUT) => Fault::WriteTimedOut,
+            Some(libc::EHOSTUNREACH | libc::ENETUNREACH) => Fault::WriteUnreachable,
+            _ if is_reset(e) => Fault::WriteReset,
+            _ => Fault::WriteOther,
+        }
+    }
+}
+
+/// The peer reset or closed the connection under us (ECONNRESET,
+/// ECONNABORTED, EPIPE).
+pub fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    Connect,
+    Read,
+    Write,
+    Timeout,
+    Parse,
+    Tls,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(errno: i32) -> io::Error {
+        io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn connect_errnos_are_named() {
+        for (errno, fault, name) in [
+            (libc::ECONNREFUSED, Fault::ConnectRefused, "refused"),
+            (
+                libc::EHOSTUNREACH,
+                Fault::ConnectUnreachable,
+                "EHOSTUNREACH",
+            ),
+            (
+                libc::ENETUNREACH,
+                Fault::ConnectNetUnreachable,
+                "ENETUNREACH",
+            ),
+            (libc::ETIMEDOUT, Fault::ConnectTimeout, "timed out"),
+            (libc::EMFILE, Fault::ConnectTooManyFiles, "EMFILE"),
+            (libc::ENFILE, Fault::ConnectFileTableFull, "ENFILE"),
+            (
+                libc::EADDRNOTAVAIL,
+                Fault::ConnectNoLocalAddress,
+                "EADDRNOTAVAIL",
+            ),
+            (libc::EADDRINUSE, Fault::ConnectAddressInUse, "EADDRINUSE"),
+            (libc::ENOBUFS, Fault::ConnectNoBuffers, "ENOBUFS"),
+            (libc::ENOMEM, Fault::ConnectNoBuffers, "ENOMEM"),
+            (libc::ECONNRESET, Fault::ConnectReset, "ECONNRESET"),
+            (libc::ECONNABORTED, Fault::ConnectReset, "ECONNABORTED"),
+            (libc::EACCES, Fault::ConnectDenied, "EACCES"),
+            (libc::EPERM, Fault::ConnectDenied, "EPERM"),
+            (libc::EPROTO, Fault::ConnectOther, "other"),
+        ] {
+            let f = Fault::from_connect_error(&os(errno));
+            assert_eq!(f, fault, "errno {errno}");
+            assert_eq!(f.class(), ErrorClass::Connect);
+            assert!(f.label().contains(name), "{} lacks {name}", f.label());
+        }
+        let timed_out = io::Error::from(io::ErrorKind::TimedOut);
+        assert_eq!(Fault::from_connect_error(&timed_out), Fault::ConnectTimeout);
+    }
+
+    #[test]
+    fn read_and_write_errnos_are_named() {
+        for (errno, read, write) in [
+            (libc::ECONNRESET, Fault::ReadReset, Fault::WriteReset),
+            (libc::ECONNABORTED, Fault::ReadReset, Fault::WriteReset),
+            (libc::EPIPE, Fault::ReadReset, Fault::WriteReset),
+            (libc::ETIMEDOUT, Fault::ReadTimedOut, Fault::WriteTimedOut),
+            (
+                libc::EHOSTUNREACH,
+                Fault::ReadUnreachable,
+                Fault::WriteUnreachable,
+            ),
+            (
+                libc::ENETUNREACH,
+                Fault::ReadUnreachable,
+                Fault::WriteUnreachable,
+            ),
+            (libc::EIO, Fault::ReadOther, Fault::WriteOther),
+        ] {
+            assert_eq!(Fault::from_read_error(&os(errno)), read, "errno {errno}");
+            assert_eq!(Fault::from_write_error(&os(errno)), write, "errno {errno}");
+            assert_eq!(read.class(), ErrorClass::Read);
+            assert_eq!(write.class(), ErrorClass::Write);
+        }
+    }
+
+    #[test]
+    fn local_limits_say_what_fixes_them() {
+        assert!(Fault::ConnectTooManyFiles
+            .remedy()
+            .is_some_and(|r| r.contains("ulimit -n")));
+        assert!(Fault::ConnectNoLocalAddress
+            .remedy()
+            .is_some_and(|r| r.contains("--source")));
+    }
+
+    #[test]
+    fn labels_are_unique_and_start_with_their_class() {
+        let mut seen = std::collections::HashSet::new();
+        for f in Fault::ALL {
+            assert!(seen.insert(f.label()), "duplicate label {}", f.label());
+            let class = match f.class() {
+                ErrorClass::Connect => "connect: ",
+                ErrorClass::Read => "read: ",
+                ErrorClass::Write => "write: ",
+                ErrorClass::Timeout => "timeout: ",
+                ErrorClass::Parse => "parse: ",
+                ErrorClass::Tls => "tls: ",
+            };
+            assert!(f.label().starts_with(class), "{}", f.label());
+        }
+    }
+}
