@@ -6,7 +6,8 @@
 //! One test binary, one module per subject: `faults` (SPEC's fault table on
 //! both engines), `cli` (flags, bodies, exit codes, the reports' layout),
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
-//! `reports` (CSV, HTML in a browser, compare).
+//! `reports` (CSV, HTML in a browser, compare), `h2` (HTTP/2: -m streams,
+//! GOAWAY, RST_STREAM, ALPN).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -33,6 +34,7 @@ macro_rules! both_engines {
 
 mod cli;
 mod faults;
+mod h2;
 mod hlog;
 mod open_loop;
 mod reports;

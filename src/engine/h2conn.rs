@@ -258,6 +258,10 @@ async fn lane(
     mut held: Held,
 ) -> LaneEnd {
     let slot = &w.slots[slot];
+    // Streams refused in a row: the first is sent again at once (the server
+    // told its stream limit late), later ones after a growing pause, so a
+    // server refusing everything is not asked again as fast as it answers.
+    let mut refused = 0u32;
     loop {
         if w.stop.get() {
             return LaneEnd::Stopped;
@@ -314,13 +318,23 @@ async fn lane(
                 record(&w, status, from, t0);
                 conn.answered.set(conn.answered.get() + 1);
                 held = Held::default();
+                refused = 0;
             }
             // The claim and due time carry over to the next attempt.
-            Outcome::Again => {}
+            Outcome::Again => {
+                refused += 1;
+                if refused > 1 {
+                    let pause = Duration::from_micros(500 << refused.min(8));
+                    if !w.sleep_unless_stopped(pause).await {
+                        return LaneEnd::Stopped;
+                    }
+                }
+            }
             Outcome::NotSent | Outcome::Stale => return LaneEnd::Reconnect(held),
             Outcome::Failed(f) => {
                 w.stats.borrow_mut().record_fault(f);
                 held = Held::default();
+                refused = 0;
             }
         }
     }
