@@ -206,7 +206,7 @@ async fn connect(w: &Rc<Shared>, started: Instant) -> Option<Result<SendAndDrive
                 .borrow_mut()
                 .record_tls(connected.elapsed().as_micros() as u64, resumed);
             if info.alpn.as_deref() != Some("h2") {
-                return Some(Err(Fault::H2NoAlpn));
+                return Some(Err(Fault::TlsNoAlpn));
             }
             w.startup.tls_negotiated(info);
             Stream::Tls(Box::new(s))

@@ -301,6 +301,7 @@ pub fn fault_of(e: &TlsError) -> Fault {
             | AlertDescription::UnknownCA
             | AlertDescription::CertificateUnknown,
         ) => Fault::TlsCertificateRequired,
+        TlsError::AlertReceived(AlertDescription::NoApplicationProtocol) => Fault::TlsNoAlpn,
         TlsError::AlertReceived(_) => Fault::TlsAlert,
         TlsError::InvalidMessage(
             InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,

@@ -265,3 +265,26 @@ fn flags_and_refusals() {
     );
     assert_eq!(s.answered(), 5);
 }
+
+#[test]
+fn server_without_h2_in_alpn_exits_3() {
+    let cert = cert_path("noalpn");
+    let t = target::start(TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls_cert: Some(cert.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let url = format!("https://localhost:{}/", t.addr().port());
+    let r = run_line(
+        &format!("--http2 -n 3 -c 1 --cacert {}", cert.display()),
+        &url,
+    );
+    let served = t.requests();
+    t.stop();
+    let _ = std::fs::remove_file(&cert);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("ALPN"), "{}", r.stderr);
+    assert!(r.stderr.contains("--http2"), "{}", r.stderr);
+    assert_eq!(served, 0);
+}
