@@ -1,54 +1,37 @@
-//! One HTTP/2 connection (`--http2`): connect (TCP, then TLS with ALPN h2,
-//! or prior-knowledge h2c), hand the socket to the `h2` crate, and run
-//! `-m` lanes on it. A lane is the HTTP/1.1 loop of `conn.rs` for one
-//! stream at a time: claim from `-n`, take its due time from the schedule,
-//! send, read the response to its end, record, repeat. So `-c 8 -m 100`
-//! keeps 800 requests in flight, each with its own slot (in flight, due
-//! time) as an HTTP/1.1 connection has.
+//! One HTTP/2 connection slot (`--http2`): a task that keeps a connection
+//! up and `-m` lanes that share it. A lane is the HTTP/1.1 loop of
+//! `conn.rs` for one stream at a time: claim from `-n`, take its due time
+//! from the schedule, send, read the response to its end, record, repeat.
+//! So `-c 8 -m 100` keeps 800 requests in flight, each with its own slot
+//! (in flight, due time) as an HTTP/1.1 connection has.
 //!
-//! h2 needs tokio's AsyncRead/AsyncWrite, so this runs on the epoll
-//! engine's runtime only. Bodies are counted and dropped as they come, and
-//! their window released at once, so memory stays flat.
+//! Lanes outlive connections. When the connection takes no more streams
+//! (GOAWAY, close, error) the first lane to see it retires it and waits;
+//! the task connects again and every lane moves to the new connection at
+//! its next request, while streams still running on the old one finish
+//! there (a graceful GOAWAY lets them). No lane waits for another, so a
+//! reconnect under `-R` delays no request beyond the connect itself.
+//!
+//! h2 needs tokio's AsyncRead/AsyncWrite (`h2io`), so this runs on the
+//! epoll engine's runtime only. Bodies are counted and dropped as they
+//! come, and their window released at once, so memory stays flat.
 //!
 //! A graceful GOAWAY (the server's limit of requests per connection) or a
 //! REFUSED_STREAM is no error: the streams the server did not process are
-//! sent again, on a new connection when this one takes no more streams.
-//! Any other reset is an error naming its code. `--timeout` is per stream:
-//! a late stream is cancelled (RST_STREAM) and the connection kept.
+//! sent again. Any other reset is an error naming its code. `--timeout` is
+//! per stream: a late stream is cancelled (RST_STREAM) and the connection
+//! kept.
 
+use super::h2io::{connect, SendRequest};
 use super::shared::{Due, Shared};
-use crate::proto::h2::{classify, Failure, CONN_WINDOW, MAX_FRAME, STREAM_WINDOW};
-use crate::proto::tls;
+use crate::proto::h2::{classify, Failure};
 use crate::stats::{ErrorClass, Fault};
-use bytes::Bytes;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
-
-type SendRequest = ::h2::client::SendRequest<Bytes>;
-
-/// A request a lane holds across a reconnect: claimed from `-n`, and its
-/// due time once taken from the schedule (None inside: closed loop).
-#[derive(Clone, Copy, Default)]
-struct Held {
-    claimed: bool,
-    due: Option<Option<Instant>>,
-}
-
-/// Why a lane ended.
-enum LaneEnd {
-    /// The `-n` budget is spent.
-    Done,
-    /// The connection takes no more streams: carry this request over.
-    Reconnect(Held),
-    Stopped,
-}
 
 /// How one stream ended.
 enum Outcome {
@@ -63,239 +46,242 @@ enum Outcome {
     Failed(Fault),
 }
 
-/// What the lanes of one connection share.
+/// One connection, as its lanes see it.
 struct Conn {
     /// Responses completed on it.
     answered: Cell<u64>,
     /// Whether it took any stream.
     sent: Cell<bool>,
-    /// Over TLS the first exchange decides the connection's first attempt
-    /// (a missing client certificate shows only then); shared by the lanes.
-    first: Rc<Cell<bool>>,
+}
+
+/// The connection a lane sends on: cloned from the task's current one.
+#[derive(Clone)]
+struct Current {
+    generation: u64,
+    send: SendRequest,
+    conn: Rc<Conn>,
+}
+
+/// What a connection task and its lanes share.
+struct Link {
+    /// The connection lanes should send on; None while (re)connecting.
+    current: RefCell<Option<Current>>,
+    generation: Cell<u64>,
+    /// Lanes waiting for a connection, each holding a claimed request.
+    waiting: Cell<usize>,
+    /// Lane -> task: a lane waits for a connection.
+    wake_task: Notify,
+    /// Task -> lanes: a new connection is up.
+    wake_lanes: Notify,
+    /// Over TLS the first exchange decides this slot's first attempt (a
+    /// missing client certificate shows only then).
+    first_pending: Cell<bool>,
+}
+
+impl Link {
+    /// The connection of `generation` takes no more streams.
+    fn retire(&self, generation: u64) {
+        let mut cur = self.current.borrow_mut();
+        if cur.as_ref().is_some_and(|c| c.generation == generation) {
+            *cur = None;
+        }
+    }
 }
 
 pub async fn run(w: Rc<Shared>, idx: usize) {
     let streams = w.h2.as_ref().map_or(1, |h| h.streams) as usize;
-    let mut held = vec![Held::default(); streams];
-    let mut backoff = Duration::ZERO;
-    let first = Rc::new(Cell::new(true));
-
     let open_at = w.conn_start(idx);
     let now = Instant::now();
     if open_at > now && !w.sleep_unless_stopped(open_at - now).await {
         w.conn_exited();
         return;
     }
+    let link = Rc::new(Link {
+        current: RefCell::new(None),
+        generation: Cell::new(0),
+        waiting: Cell::new(0),
+        wake_task: Notify::new(),
+        wake_lanes: Notify::new(),
+        first_pending: Cell::new(false),
+    });
+    let mut lanes = JoinSet::new();
+    for j in 0..streams {
+        lanes.spawn_local(lane(w.clone(), link.clone(), idx * streams + j));
+    }
+    // Drivers of this slot's connections: an old one runs until its last
+    // stream ends, beside the new one.
+    let mut drivers = JoinSet::new();
+    let mut backoff = Duration::ZERO;
+    let mut first = true;
+    // What the last connection answered, for the back-off.
+    let mut last: Option<Rc<Conn>> = None;
 
-    'connection: while !w.stop.get() {
-        // Claim before connecting, so -n opens no connection it will not use.
-        if !held.iter().any(|h| h.claimed) {
-            if !w.claim() {
+    'slot: loop {
+        // Wait until a lane needs a connection, or every lane has ended
+        // (-n spent), or the worker stops.
+        loop {
+            if link.current.borrow().is_none() && link.waiting.get() > 0 {
                 break;
             }
-            held[0].claimed = true;
+            let woke = w
+                .unless_stopped(async {
+                    tokio::select! {
+                        _ = link.wake_task.notified() => true,
+                        r = lanes.join_next() => r.is_some(),
+                    }
+                })
+                .await;
+            match woke {
+                None | Some(false) => break 'slot,
+                Some(true) => {}
+            }
+            while drivers.try_join_next().is_some() {}
         }
-        let attempt = connect(&w, Instant::now()).await;
-        if first.get() {
-            let defer = w.tls.is_some() && matches!(attempt, Some(Ok(_)));
-            if let (Some(r), false) = (&attempt, defer) {
-                first.set(false);
-                w.startup
-                    .first_attempt(r.as_ref().map(drop).map_err(|f| *f));
+        // A server that ends connections before answering anything is
+        // treated like one that refuses them: back off.
+        if let Some(c) = last.take() {
+            if c.answered.get() == 0 {
+                backoff = next_backoff(backoff);
+                if !w.sleep_unless_stopped(backoff).await {
+                    break;
+                }
+            } else {
+                backoff = Duration::ZERO;
             }
         }
-        let send = match attempt {
-            Some(Ok(s)) => s,
+        let attempt = connect(&w, Instant::now()).await;
+        if first {
+            first = false;
+            match (&attempt, w.tls.is_some()) {
+                (Some(Ok(_)), true) => link.first_pending.set(true),
+                (Some(r), _) => w
+                    .startup
+                    .first_attempt(r.as_ref().map(drop).map_err(|f| *f)),
+                (None, _) => {}
+            }
+        }
+        match attempt {
+            None => break,
             Some(Err(fault)) => {
                 w.stats.borrow_mut().record_fault(fault);
                 backoff = next_backoff(backoff);
                 if !w.sleep_unless_stopped(backoff).await {
                     break;
                 }
-                continue;
             }
-            None => break,
-        };
-        let SendAndDrive { send, driver } = send;
-        let conn = Rc::new(Conn {
-            answered: Cell::new(0),
-            sent: Cell::new(false),
-            first: first.clone(),
-        });
-        let mut lanes = JoinSet::new();
-        for (j, h) in held.iter().enumerate() {
-            let lane = lane(w.clone(), conn.clone(), send.clone(), idx * streams + j, *h);
-            lanes.spawn_local(async move { (j, lane.await) });
-        }
-        drop(send);
-        let mut reconnect = false;
-        let mut stopped = false;
-        while !lanes.is_empty() {
-            match w.unless_stopped(lanes.join_next()).await {
-                None => {
-                    stopped = true;
-                    break;
-                }
-                Some(Some(Ok((j, end)))) => match end {
-                    LaneEnd::Done => held[j] = Held::default(),
-                    LaneEnd::Reconnect(h) => {
-                        held[j] = h;
-                        reconnect = true;
-                    }
-                    LaneEnd::Stopped => stopped = true,
-                },
-                Some(_) => {}
+            Some(Ok(c)) => {
+                let conn = Rc::new(Conn {
+                    answered: Cell::new(0),
+                    sent: Cell::new(false),
+                });
+                let generation = link.generation.get() + 1;
+                link.generation.set(generation);
+                *link.current.borrow_mut() = Some(Current {
+                    generation,
+                    send: c.send,
+                    conn: conn.clone(),
+                });
+                last = Some(conn);
+                drivers.spawn_local(c.driver);
+                link.wake_lanes.notify_waiters();
             }
-        }
-        lanes.abort_all();
-        driver.abort();
-        if stopped || !reconnect {
-            break 'connection;
-        }
-        // A server that accepts and then ends the connection before
-        // answering anything is treated like one that refuses: back off.
-        if conn.answered.get() == 0 {
-            backoff = next_backoff(backoff);
-            if !w.sleep_unless_stopped(backoff).await {
-                break;
-            }
-        } else {
-            backoff = Duration::ZERO;
         }
     }
+    // Stopped, or every lane is done: nothing more is sent on this slot.
+    lanes.abort_all();
+    drivers.abort_all();
+    link.current.borrow_mut().take();
     w.conn_exited();
 }
 
-/// A connection ready for streams, and the task that drives its frames.
-struct SendAndDrive {
-    send: SendRequest,
-    driver: tokio::task::JoinHandle<()>,
-}
-
-/// Connect within `--connect-timeout`, shake hands (TLS, then the HTTP/2
-/// preface) within it again; None if the worker stops first.
-async fn connect(w: &Rc<Shared>, started: Instant) -> Option<Result<SendAndDrive, Fault>> {
-    let attempt = tokio::time::timeout(w.connect_timeout, TcpStream::connect(w.addr));
-    let tcp = match w.unless_stopped(attempt).await? {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
-        Err(_) => return Some(Err(Fault::ConnectTimeout)),
-    };
-    let _ = tcp.set_nodelay(true);
-    let connected = Instant::now();
-    w.stats
-        .borrow_mut()
-        .record_connect(connected.saturating_duration_since(started).as_micros() as u64);
-    let stream = match &w.tls {
-        None => Stream::Plain(tcp),
-        Some(client) => {
-            let connector = tokio_rustls::TlsConnector::from(client.config.clone());
-            let shake = tokio::time::timeout(
-                w.connect_timeout,
-                connector.connect(client.name.clone(), tcp),
-            );
-            let s = match w.unless_stopped(shake).await? {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return Some(Err(handshake_fault(&e))),
-                Err(_) => return Some(Err(Fault::TlsHandshakeTimeout)),
-            };
-            let (_, session) = s.get_ref();
-            let info = tls::info_of(session);
-            let resumed = tls::resumed(session);
-            w.stats
-                .borrow_mut()
-                .record_tls(connected.elapsed().as_micros() as u64, resumed);
-            if info.alpn.as_deref() != Some("h2") {
-                return Some(Err(Fault::TlsNoAlpn));
+/// The connection to send on: the lane's own if still current, else the
+/// task's current one, else wait for the task to connect. None if the
+/// worker stops meanwhile.
+async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Option<Current> {
+    loop {
+        if let Some(c) = mine.take() {
+            if link.generation.get() == c.generation && link.current.borrow().is_some() {
+                return Some(c);
             }
-            w.startup.tls_negotiated(info);
-            Stream::Tls(Box::new(s))
         }
-    };
-    let io = Counted {
-        stream,
-        w: w.clone(),
-    };
-    let shake = ::h2::client::Builder::new()
-        .initial_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONN_WINDOW)
-        .max_frame_size(MAX_FRAME)
-        .handshake::<_, Bytes>(io);
-    let (send, connection) = match w
-        .unless_stopped(tokio::time::timeout(w.connect_timeout, shake))
-        .await?
-    {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(_)) => return Some(Err(Fault::H2Protocol)),
-        Err(_) => return Some(Err(Fault::ConnectTimeout)),
-    };
-    let driver = tokio::task::spawn_local(async move {
-        let _ = connection.await;
-    });
-    Some(Ok(SendAndDrive { send, driver }))
-}
-
-/// A TLS handshake failure from tokio-rustls, as a counter.
-fn handshake_fault(e: &io::Error) -> Fault {
-    if let Some(f) = tls::fault_in(e) {
-        return f;
-    }
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof
-        | io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe => Fault::TlsEof,
-        _ => Fault::TlsOther,
+        if let Some(c) = link.current.borrow().as_ref() {
+            return Some(c.clone());
+        }
+        if w.stop.get() {
+            return None;
+        }
+        let up = link.wake_lanes.notified();
+        tokio::pin!(up);
+        up.as_mut().enable();
+        if link.current.borrow().is_some() {
+            continue;
+        }
+        link.waiting.set(link.waiting.get() + 1);
+        link.wake_task.notify_one();
+        let woke = w.unless_stopped(up).await;
+        link.waiting.set(link.waiting.get() - 1);
+        woke?;
     }
 }
 
-/// One stream at a time on a shared connection; see the module doc.
-async fn lane(
-    w: Rc<Shared>,
-    conn: Rc<Conn>,
-    mut send: SendRequest,
-    slot: usize,
-    mut held: Held,
-) -> LaneEnd {
+/// One stream at a time, on whichever connection is current; see the
+/// module doc.
+async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     let slot = &w.slots[slot];
+    let mut mine: Option<Current> = None;
+    // A request claimed from -n and, once scheduled, its due time (None
+    // inside: closed loop); both carry over when it is sent again.
+    let mut claimed = false;
+    let mut due: Option<Option<Instant>> = None;
     // Streams refused in a row: the first is sent again at once (the server
     // told its stream limit late), later ones after a growing pause, so a
     // server refusing everything is not asked again as fast as it answers.
     let mut refused = 0u32;
     loop {
         if w.stop.get() {
-            return LaneEnd::Stopped;
+            return;
         }
-        if !held.claimed {
+        if !claimed {
             if !w.claim() {
-                return LaneEnd::Done;
+                return;
             }
-            held.claimed = true;
+            claimed = true;
         }
-        let at = match held.due {
+        let at = match due {
             Some(at) => at,
             None => match w.next_due() {
                 Due::Now => None,
                 Due::At(t) => {
                     if !w.wait_until(t).await {
-                        return LaneEnd::Stopped;
+                        return;
                     }
                     w.paced_write();
                     Some(t)
                 }
                 Due::Idle(seen) => {
                     if !w.wait_phase(seen).await {
-                        return LaneEnd::Stopped;
+                        return;
                     }
                     continue;
                 }
             },
         };
-        held.due = Some(at);
+        due = Some(at);
+        let Some(cur) = connection(&w, &link, &mut mine).await else {
+            return;
+        };
         // Wait for a stream the server's concurrency limit allows.
-        send = match send.ready().await {
+        let Current {
+            generation,
+            send,
+            conn,
+        } = cur;
+        let mut send = match send.ready().await {
             Ok(s) => s,
-            Err(_) => return LaneEnd::Reconnect(held),
+            Err(_) => {
+                link.retire(generation);
+                continue;
+            }
         };
         let t0 = Instant::now();
         // Latency counts from when the request was due; one sent a little
@@ -306,8 +292,8 @@ async fn lane(
         slot.since.set(None);
         // The worker's sweep marks late slots; here timeouts are per stream.
         slot.timed_out.set(false);
-        if conn.first.get() && !matches!(outcome, Outcome::NotSent | Outcome::Again) {
-            conn.first.set(false);
+        if link.first_pending.get() && !matches!(outcome, Outcome::NotSent | Outcome::Again) {
+            link.first_pending.set(false);
             w.startup.first_attempt(match outcome {
                 Outcome::Failed(f) if f.class() == ErrorClass::Tls => Err(f),
                 _ => Ok(()),
@@ -317,8 +303,7 @@ async fn lane(
             Outcome::Done(status) => {
                 record(&w, status, from, t0);
                 conn.answered.set(conn.answered.get() + 1);
-                held = Held::default();
-                refused = 0;
+                (claimed, due, refused) = (false, None, 0);
             }
             // The claim and due time carry over to the next attempt.
             Outcome::Again => {
@@ -326,17 +311,24 @@ async fn lane(
                 if refused > 1 {
                     let pause = Duration::from_micros(500 << refused.min(8));
                     if !w.sleep_unless_stopped(pause).await {
-                        return LaneEnd::Stopped;
+                        return;
                     }
                 }
             }
-            Outcome::NotSent | Outcome::Stale => return LaneEnd::Reconnect(held),
+            Outcome::NotSent | Outcome::Stale => {
+                link.retire(generation);
+                continue;
+            }
             Outcome::Failed(f) => {
                 w.stats.borrow_mut().record_fault(f);
-                held = Held::default();
-                refused = 0;
+                (claimed, due, refused) = (false, None, 0);
             }
         }
+        mine = Some(Current {
+            generation,
+            send,
+            conn,
+        });
     }
 }
 
@@ -411,77 +403,4 @@ fn record(w: &Shared, status: u16, from: Instant, written: Instant) {
     w.stats
         .borrow_mut()
         .record_response(status, us(from), us(written));
-}
-
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-}
-
-/// The connection's byte stream, counting what it reads (frames, heads
-/// and bodies; plaintext under TLS, as the HTTP/1.1 loop counts).
-struct Counted {
-    stream: Stream,
-    w: Rc<Shared>,
-}
-
-impl AsyncRead for Counted {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let me = self.get_mut();
-        let before = buf.filled().len();
-        let r = match &mut me.stream {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        };
-        let n = buf.filled().len() - before;
-        if n > 0 {
-            me.w.stats.borrow_mut().record_bytes(n);
-        }
-        r
-    }
-}
-
-impl AsyncWrite for Counted {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().stream {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, b),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, b),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        b: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().stream {
-            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, b),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, b),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match &self.stream {
-            Stream::Plain(s) => s.is_write_vectored(),
-            Stream::Tls(s) => s.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().stream {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().stream {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
 }

@@ -9,6 +9,7 @@
 
 mod conn;
 mod h2conn;
+mod h2io;
 pub mod io;
 mod link;
 pub mod pace;

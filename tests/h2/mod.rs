@@ -123,6 +123,21 @@ fn graceful_goaway_costs_no_error_and_loses_no_request() {
 }
 
 #[test]
+fn goaway_under_open_loop_delays_no_request() {
+    // 20 lanes, each sending every 100 ms; a GOAWAY every 20 requests. A
+    // lane that finds the connection gone moves to a new one at once
+    // rather than waiting for the other lanes' turns (up to 100 ms).
+    let s = H2Server::start(H2Behavior::GoAwayAfter(20));
+    let j = json("-c 1 -t 1 -m 20 -R 200 -d 3s", &s.url());
+    let n = u(&j, "requests");
+    assert!((560..=600).contains(&n), "{n} responses: {j}");
+    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+    assert!(s.connections() >= 25, "{} connections", s.connections());
+    let p99 = u(&j, "latency_us.p99");
+    assert!(p99 < 50_000, "p99 {p99} us: {j}");
+}
+
+#[test]
 fn abrupt_goaway_and_close_lose_no_request() {
     // nginx's way at keepalive_requests: GOAWAY, then close. Streams the
     // server refused or never read are sent again on a new connection.
