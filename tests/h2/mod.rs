@@ -303,3 +303,44 @@ fn server_without_h2_in_alpn_exits_3() {
     assert!(r.stderr.contains("--http2"), "{}", r.stderr);
     assert_eq!(served, 0);
 }
+
+#[test]
+fn reports_slo_and_find_work_over_h2() {
+    let t = h2_target(0, 13, None);
+    let url = format!("http://{}/", t.addr());
+    let dir = std::env::temp_dir().join(format!("blast-h2-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("run");
+    let hlog = dir.join("run.hlog");
+    let html = dir.join("run.html");
+    let flags = format!(
+        "-c 2 -t 1 -m 4 -d 2s --slo p99<1s,errors<1% --csv {} --hlog {} --html {}",
+        csv.display(),
+        hlog.display(),
+        html.display()
+    );
+    let j = json(&flags, &url);
+    assert_eq!(j["slo_pass"], true, "{j}");
+    for f in [
+        dir.join("run_stats.csv"),
+        dir.join("run_stats_history.csv"),
+        hlog.clone(),
+        html.clone(),
+    ] {
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 100, "{} is missing or empty", f.display());
+    }
+    let stats = std::fs::read_to_string(dir.join("run_stats.csv")).unwrap();
+    assert!(stats.contains(&u(&j, "requests").to_string()), "{stats}");
+
+    let r = run_line(
+        "find --http2 --json -c 2 -t 1 -m 10 --slo errors<1% --start 100 --max 400 --step-duration 500ms --precision 50%",
+        &url,
+    );
+    t.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = r.json();
+    let max = f["max_sustainable_rps"].as_f64().unwrap_or(0.0);
+    assert!(max >= 200.0, "{f}");
+}
