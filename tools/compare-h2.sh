@@ -33,16 +33,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Start a target; echo its URL. $1: extra flags.
+# Start a target (not in a subshell, so its pid is kept for the cleanup);
+# its URL goes to the variable named by $1. $2: extra flags.
 start_target() {
-    local out=$tmp/target.$RANDOM
-    taskset -c "$TARGET_CPU" "$BLAST" target --listen 127.0.0.1:0 --http2 --cpus "$TARGET_CPU" $1 >"$out" 2>/dev/null &
+    local out=$tmp/target.$1
+    taskset -c "$TARGET_CPU" "$BLAST" target --listen 127.0.0.1:0 --http2 --cpus "$TARGET_CPU" $2 >"$out" 2>/dev/null &
     pids+=($!)
     for _ in $(seq 100); do
         [[ -s $out ]] && break
         sleep 0.05
     done
-    sed -n 's/^listening on \([^ ]*\).*/\1/p' "$out"
+    printf -v "$1" '%s' "$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$out")"
 }
 
 # req/s and client CPU seconds of one run, as "RPS CPU".
@@ -64,9 +65,9 @@ run_h2load() { # url streams
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-plain=$(start_target "")
+start_target plain ""
 cert=$tmp/cert.pem
-tls=$(start_target "--tls --cert-out $cert")
+start_target tls "--tls --cert-out $cert"
 tls=${tls/127.0.0.1/localhost}
 
 echo "| case | blast req/s | h2load req/s | blast/h2load | blast CPU s | h2load CPU s | blast req per CPU-s | h2load req per CPU-s |"
