@@ -8,7 +8,7 @@
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
 //! `reports` (CSV, HTML in a browser, compare), `tls` (HTTPS against nginx
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
-//! causes).
+//! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -35,6 +35,7 @@ macro_rules! both_engines {
 
 mod cli;
 mod faults;
+mod h2;
 mod hlog;
 mod limits;
 mod open_loop;

@@ -20,6 +20,7 @@ pub fn main(a: &cli::TargetArgs) -> Result<i32, Error> {
                 std::env::temp_dir().join(format!("blast-target-{}.pem", std::process::id()))
             })
         }),
+        http2: a.http2,
     };
     target::run_forever(opts)
         .map_err(|e| error::usage(format!("blast target --listen {}: {e}", a.listen)))?;

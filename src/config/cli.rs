@@ -103,8 +103,16 @@ pub struct RequestArgs {
     pub headers: Vec<String>,
 
     /// HTTP method [default: GET, or POST with a body]
-    #[arg(short = 'm', long = "method", value_name = "M")]
+    #[arg(short = 'X', long = "method", value_name = "M")]
     pub method: Option<String>,
+
+    /// Speak HTTP/2: h2 through ALPN over https://, prior knowledge (h2c) over http://
+    #[arg(long = "http2")]
+    pub http2: bool,
+
+    /// With --http2: concurrent streams per connection (h2load's -m)
+    #[arg(short = 'm', long = "streams", value_name = "N", default_value = "1", value_parser = parse_count)]
+    pub streams: u64,
 
     /// Request body
     #[arg(short = 'b', long = "body", value_name = "STR")]
@@ -269,6 +277,9 @@ pub struct TargetArgs {
     /// With --tls: write the certificate (PEM) here [default: a file in the temp dir]
     #[arg(long = "cert-out", value_name = "FILE", requires = "tls")]
     pub cert_out: Option<std::path::PathBuf>,
+    /// Also serve HTTP/2: h2c by prior knowledge, and h2 through ALPN with --tls
+    #[arg(long = "http2")]
+    pub http2: bool,
 }
 
 #[derive(Args, Debug, Clone)]

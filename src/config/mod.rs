@@ -9,9 +9,10 @@ mod request;
 pub mod source;
 pub mod url;
 
-use crate::engine::{Engine, Settings};
+use crate::engine::{Engine, H2Settings, Settings};
 use crate::error::{usage, Error};
 use crate::proto::h1::request::{encode, RequestSpec};
+use crate::proto::h2::H2Request;
 use crate::proto::tls::{TlsClient, TlsOptions};
 use crate::stats::{slo::Slo, RunInfo};
 use cli::RunArgs;
@@ -134,7 +135,7 @@ impl Config {
         let method = match &a.request.method {
             Some(m) => {
                 if m.is_empty() || !m.bytes().all(request::is_token_byte) {
-                    return Err(usage(format!("-m '{m}': not a valid HTTP method")));
+                    return Err(usage(format!("-X '{m}': not a valid HTTP method")));
                 }
                 m.clone()
             }
@@ -151,9 +152,18 @@ impl Config {
             close: a.request.no_keepalive,
         };
         let request = encode(&spec);
+        let h2 = http2_settings(a, &spec, parsed.tls)?;
 
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
+            // h2 needs tokio's AsyncRead/AsyncWrite: the epoll engine's runtime.
+            "uring" if h2.is_some() => return Err(usage(
+                "--engine uring: HTTP/2 runs on the epoll engine only (use --engine epoll or auto)",
+            )),
+            _ if h2.is_some() => {
+                notices.push("HTTP/2 runs on the epoll engine".into());
+                Engine::Epoll
+            }
             "uring" => {
                 uring_probe().map_err(|e| {
                     Error::EngineUnavailable(format!(
@@ -175,7 +185,11 @@ impl Config {
 
         let tls = if parsed.tls {
             let mut o = tls_opts;
-            o.alpn = vec![b"http/1.1".to_vec()];
+            o.alpn = vec![if h2.is_some() {
+                b"h2".to_vec()
+            } else {
+                b"http/1.1".to_vec()
+            }];
             Some(TlsClient::new(&parsed.host, &o).map_err(usage)?)
         } else {
             let t = &a.tls;
@@ -221,6 +235,7 @@ impl Config {
             head_request: method.eq_ignore_ascii_case("HEAD"),
             keepalive: !a.request.no_keepalive,
             tls,
+            h2,
             engine,
             progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             info: RunInfo {
@@ -251,6 +266,34 @@ impl Config {
         })
     }
 }
+/// `--http2` and `-m`: the HTTP/2 request, built once, and the streams
+/// per connection; None for HTTP/1.1.
+fn http2_settings(a: &RunArgs, spec: &RequestSpec, tls: bool) -> Result<Option<H2Settings>, Error> {
+    let r = &a.request;
+    if !r.http2 {
+        if r.streams > 1 {
+            return Err(usage(format!(
+                "-m {}: concurrent streams need --http2 (HTTP/1.1 sends one request at a time per connection)",
+                r.streams
+            )));
+        }
+        return Ok(None);
+    }
+    if r.no_keepalive {
+        return Err(usage(
+            "--no-keepalive: not with --http2 (streams share their connection)",
+        ));
+    }
+    if r.streams > 1_000_000 {
+        return Err(usage(format!("-m {}: at most 1000000 streams", r.streams)));
+    }
+    let request = H2Request::build(spec, tls).map_err(usage)?;
+    Ok(Some(H2Settings {
+        request,
+        streams: r.streams,
+    }))
+}
+
 /// The TLS flags, as `proto::tls` takes them.
 fn tls_options(t: &cli::TlsArgs) -> TlsOptions {
     TlsOptions {
@@ -398,7 +441,7 @@ mod tests {
                 &["-F", "novalue", "http://127.0.0.1:1/"][..],
                 "-F 'novalue'",
             ),
-            (&["-m", "GE T", "http://127.0.0.1:1/"][..], "-m 'GE T'"),
+            (&["-X", "GE T", "http://127.0.0.1:1/"][..], "-X 'GE T'"),
         ] {
             let e = Config::from_args(&args(flags), ok).unwrap_err();
             assert_eq!(e.exit_code(), 2);
@@ -436,6 +479,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("--ramp-up"), "{e}");
+    }
+
+    #[test]
+    fn http2_flags() {
+        let c = Config::from_args(
+            &args(&["--http2", "-m", "100", "-c", "8", "http://127.0.0.1:1/"]),
+            ok,
+        )
+        .unwrap();
+        assert_eq!(c.load.h2.as_ref().map(|h| h.streams), Some(100));
+        assert_eq!(c.load.engine, Engine::Epoll);
+        assert!(
+            c.notices.iter().any(|n| n.contains("epoll")),
+            "{:?}",
+            c.notices
+        );
+        let c = Config::from_args(&args(&["--http2", "-k", "https://localhost:1/"]), ok).unwrap();
+        let alpn = &c.load.tls.as_ref().unwrap().config.alpn_protocols;
+        assert_eq!(alpn, &vec![b"h2".to_vec()]);
+        let c = Config::from_args(&args(&["-X", "PUT", "http://127.0.0.1:1/"]), ok).unwrap();
+        assert_eq!(c.method, "PUT");
+        for (flags, needle) in [
+            (&["-m", "2", "http://127.0.0.1:1/"][..], "need --http2"),
+            (
+                &["--http2", "--engine", "uring", "http://127.0.0.1:1/"][..],
+                "epoll engine only",
+            ),
+            (
+                &["--http2", "--no-keepalive", "http://127.0.0.1:1/"][..],
+                "--no-keepalive",
+            ),
+        ] {
+            let e = Config::from_args(&args(flags), ok).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{e}");
+            assert!(e.to_string().contains(needle), "{e} lacks {needle}");
+        }
     }
 
     #[test]

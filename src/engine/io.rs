@@ -130,7 +130,7 @@ pub trait Transport: Sized {
 /// time, per destination, instead of reserving one at bind time for every
 /// destination (bind would then run out of ports, EADDRINUSE, long before
 /// connect would).
-async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
+pub async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
     let Some(ip) = source else {
         return TcpStream::connect(addr).await;
     };

@@ -8,6 +8,8 @@
 //! `Settings`, which `config` builds from the user's flags.
 
 mod conn;
+mod h2conn;
+mod h2io;
 pub mod io;
 mod link;
 pub mod pace;
@@ -19,6 +21,7 @@ pub use session::{run, Session};
 pub use shared::INTERRUPT;
 pub use shared::{PaceSpec, Phase};
 
+use crate::proto::h2::H2Request;
 use crate::proto::tls::TlsClient;
 use crate::stats::RunInfo;
 use std::net::{IpAddr, SocketAddr};
@@ -67,11 +70,21 @@ pub struct Settings {
     pub keepalive: bool,
     /// For https: the TLS client every connection uses.
     pub tls: Option<TlsClient>,
+    /// `--http2`: speak HTTP/2 (epoll engine only).
+    pub h2: Option<H2Settings>,
     pub engine: Engine,
     /// Show the live progress line on stderr.
     pub progress: bool,
     /// What the report echoes of the run's settings.
     pub info: RunInfo,
+}
+
+/// `--http2`: the request every stream sends, and streams per connection.
+#[derive(Clone, Debug)]
+pub struct H2Settings {
+    pub request: H2Request,
+    /// Concurrent streams per connection (`-m`).
+    pub streams: u64,
 }
 
 impl Settings {

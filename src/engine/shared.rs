@@ -5,6 +5,7 @@
 
 use super::io;
 use super::pace::Rate;
+use super::H2Settings;
 use crate::proto::tls::TlsClient;
 use crate::stats::{Fault, Stats, TlsInfo};
 use std::cell::{Cell, RefCell};
@@ -132,7 +133,8 @@ pub struct Phase {
     pub last: bool,
 }
 
-/// What the worker and a connection share about that connection.
+/// What the worker and a connection share about its request in flight
+/// (over HTTP/2, one slot per stream of a connection).
 pub struct Slot {
     /// The open socket, or -1.
     pub fd: Cell<RawFd>,
@@ -185,6 +187,11 @@ pub struct Shared {
     pub keepalive: bool,
     /// Set for https: every connection shakes hands with this client.
     pub tls: Option<TlsClient>,
+    /// Set for `--http2`: connections run `-m` streams each.
+    pub h2: Option<H2Settings>,
+    /// `--timeout`: HTTP/2 streams time out one by one (HTTP/1.1
+    /// connections are swept by the worker).
+    pub timeout: Duration,
     pub stats: RefCell<Stats>,
     pub stop: Cell<bool>,
     pub(super) stop_notify: Notify,

@@ -6,11 +6,11 @@
 //! recorded), the measured run, or each step of `blast find`. Closed loop,
 //! `-n`, `-R` and ramp-up are settings of a phase, not separate engines.
 
-use super::conn;
 use super::io::{self, Transport};
 use super::pace::Rate;
 use super::shared::{Pace, PaceSpec, Phase, Shared, Slot, Startup, INTERRUPT};
-use super::{Engine, Settings};
+use super::{conn, h2conn};
+use super::{Engine, H2Settings, Settings};
 use crate::proto::tls::TlsClient;
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -87,6 +87,7 @@ pub fn spawn_all(
             head_request: cfg.head_request,
             keepalive: cfg.keepalive,
             tls: cfg.tls.clone(),
+            h2: cfg.h2.clone(),
             startup: startup.clone(),
         };
         let engine = cfg.engine;
@@ -112,6 +113,7 @@ struct SharedInit {
     head_request: bool,
     keepalive: bool,
     tls: Option<TlsClient>,
+    h2: Option<H2Settings>,
     startup: Arc<Startup>,
 }
 
@@ -159,6 +161,8 @@ async fn main<T: Transport + 'static>(
     phases: Receiver<Phase>,
     tx: Sender<Snapshot>,
 ) {
+    // Over HTTP/2 each connection has `-m` streams, each with its slot.
+    let streams = init.h2.as_ref().map_or(1, |h| h.streams);
     let w = Rc::new(Shared {
         request: init.request,
         addr: init.addr,
@@ -167,6 +171,7 @@ async fn main<T: Transport + 'static>(
         head_request: init.head_request,
         keepalive: init.keepalive,
         tls: init.tls.clone(),
+        timeout: init.timeout,
         stats: RefCell::new(Stats::new()),
         stop: Cell::new(false),
         stop_notify: Notify::new(),
@@ -178,8 +183,11 @@ async fn main<T: Transport + 'static>(
         phase_changed: Notify::new(),
         live: Cell::new(plan.connections as usize),
         all_exited: Notify::new(),
-        slots: (0..plan.connections).map(|_| Slot::default()).collect(),
+        slots: (0..plan.connections * streams)
+            .map(|_| Slot::default())
+            .collect(),
         startup: init.startup.clone(),
+        h2: init.h2.clone(),
         conn_ramp: plan.conn_ramp,
         first_conn: plan.first_conn,
         total_conns: plan.total_conns,
@@ -231,7 +239,11 @@ async fn main<T: Transport + 'static>(
         if !spawned {
             spawned = true;
             for i in 0..plan.connections as usize {
-                tokio::task::spawn_local(conn::run::<T>(w.clone(), i));
+                if w.h2.is_some() {
+                    tokio::task::spawn_local(h2conn::run(w.clone(), i));
+                } else {
+                    tokio::task::spawn_local(conn::run::<T>(w.clone(), i));
+                }
             }
         }
         let (seq, ended_at, all_done) = run_phase(&w, &phase, &plan, &tx, tick, init.timeout).await;

@@ -1,6 +1,8 @@
 //! What is spoken on a connection, apart from how bytes move (`engine::io`).
 //! `h1`: the request encoded once and the incremental response parser;
-//! `tls`: rustls sessions, sans I/O, that the engine drives over its sockets.
+//! `tls`: rustls sessions, sans I/O, that the engine drives over its sockets;
+//! `h2`: the HTTP/2 request template and what h2's errors mean.
 
 pub mod h1;
+pub mod h2;
 pub mod tls;

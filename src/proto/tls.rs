@@ -375,34 +375,39 @@ impl Session {
 
     /// What was negotiated, once the handshake is done.
     pub fn info(&self) -> TlsInfo {
-        let version = match self.0.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
-            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
-            Some(v) => format!("{v:?}"),
-            None => "-".to_string(),
-        };
-        let cipher = self
-            .0
-            .negotiated_cipher_suite()
-            .map_or_else(|| "-".to_string(), |s| format!("{:?}", s.suite()));
-        let alpn = self
-            .0
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
-        TlsInfo {
-            version,
-            cipher,
-            alpn,
-        }
+        info_of(&self.0)
     }
 
     /// Whether this handshake resumed an earlier session.
     pub fn resumed(&self) -> bool {
-        matches!(
-            self.0.handshake_kind(),
-            Some(rustls::HandshakeKind::Resumed)
-        )
+        resumed(&self.0)
     }
+}
+
+/// What a finished handshake negotiated (also for tokio-rustls streams).
+pub fn info_of(c: &ClientConnection) -> TlsInfo {
+    let version = match c.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_string(),
+        Some(v) => format!("{v:?}"),
+        None => "-".to_string(),
+    };
+    let cipher = c
+        .negotiated_cipher_suite()
+        .map_or_else(|| "-".to_string(), |s| format!("{:?}", s.suite()));
+    let alpn = c
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    TlsInfo {
+        version,
+        cipher,
+        alpn,
+    }
+}
+
+/// Whether a finished handshake resumed an earlier session.
+pub fn resumed(c: &ClientConnection) -> bool {
+    matches!(c.handshake_kind(), Some(rustls::HandshakeKind::Resumed))
 }
 
 /// The cause of a TLS failure, as a counter.
@@ -428,6 +433,7 @@ pub fn fault_of(e: &TlsError) -> Fault {
             | AlertDescription::UnknownCA
             | AlertDescription::CertificateUnknown,
         ) => Fault::TlsCertificateRequired,
+        TlsError::AlertReceived(AlertDescription::NoApplicationProtocol) => Fault::TlsNoAlpn,
         TlsError::AlertReceived(_) => Fault::TlsAlert,
         TlsError::InvalidMessage(
             InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,

@@ -55,10 +55,21 @@ pub enum Fault {
     TlsEof,
     TlsOther,
     TlsCaAsServerCert,
+    H2ResetProtocol,
+    H2ResetInternal,
+    H2ResetFlowControl,
+    H2ResetStreamClosed,
+    H2ResetCancel,
+    H2ResetEnhanceYourCalm,
+    H2ResetHttp11Required,
+    H2ResetOther,
+    H2GoAway,
+    H2Protocol,
+    TlsNoAlpn,
 }
 
 impl Fault {
-    pub const COUNT: usize = 40;
+    pub const COUNT: usize = 51;
     pub const ALL: [Fault; Fault::COUNT] = [
         Fault::ConnectRefused,
         Fault::ConnectUnreachable,
@@ -100,6 +111,17 @@ impl Fault {
         Fault::TlsEof,
         Fault::TlsOther,
         Fault::TlsCaAsServerCert,
+        Fault::H2ResetProtocol,
+        Fault::H2ResetInternal,
+        Fault::H2ResetFlowControl,
+        Fault::H2ResetStreamClosed,
+        Fault::H2ResetCancel,
+        Fault::H2ResetEnhanceYourCalm,
+        Fault::H2ResetHttp11Required,
+        Fault::H2ResetOther,
+        Fault::H2GoAway,
+        Fault::H2Protocol,
+        Fault::TlsNoAlpn,
     ];
 
     pub fn class(self) -> ErrorClass {
@@ -139,7 +161,18 @@ impl Fault {
             | TlsHandshakeTimeout
             | TlsEof
             | TlsOther
-            | TlsCaAsServerCert => ErrorClass::Tls,
+            | TlsCaAsServerCert
+            | TlsNoAlpn => ErrorClass::Tls,
+            H2ResetProtocol
+            | H2ResetInternal
+            | H2ResetFlowControl
+            | H2ResetStreamClosed
+            | H2ResetCancel
+            | H2ResetEnhanceYourCalm
+            | H2ResetHttp11Required
+            | H2ResetOther
+            | H2GoAway => ErrorClass::Read,
+            H2Protocol => ErrorClass::Parse,
         }
     }
 
@@ -187,6 +220,17 @@ impl Fault {
             TlsEof => "tls: connection closed during the handshake",
             TlsOther => "tls: other",
             TlsCaAsServerCert => "tls: the server's certificate is a CA certificate",
+            H2ResetProtocol => "read: stream reset by the server (PROTOCOL_ERROR)",
+            H2ResetInternal => "read: stream reset by the server (INTERNAL_ERROR)",
+            H2ResetFlowControl => "read: stream reset by the server (FLOW_CONTROL_ERROR)",
+            H2ResetStreamClosed => "read: stream reset by the server (STREAM_CLOSED)",
+            H2ResetCancel => "read: stream reset by the server (CANCEL)",
+            H2ResetEnhanceYourCalm => "read: stream reset by the server (ENHANCE_YOUR_CALM)",
+            H2ResetHttp11Required => "read: stream reset by the server (HTTP_1_1_REQUIRED)",
+            H2ResetOther => "read: stream reset by the server (other code)",
+            H2GoAway => "read: connection ended by GOAWAY with an error code",
+            H2Protocol => "parse: HTTP/2 protocol error",
+            TlsNoAlpn => "tls: no ALPN protocol in common with the server",
         }
     }
 
@@ -207,6 +251,10 @@ impl Fault {
                 "trust that very certificate with --cacert FILE (openssl req -x509 makes a CA), \
                  or skip verification with -k",
             ),
+            TlsNoAlpn => {
+                Some("--http2 offers h2 only, a plain run http/1.1 only: add or drop --http2")
+            }
+            H2Protocol => Some("does the server speak HTTP/2 without TLS (h2c)? drop --http2"),
             ConnectTooManyFiles => Some("raise the open-file limit with ulimit -n"),
             ConnectNoLocalAddress | ConnectAddressInUse => Some(
                 "spread connections over more local addresses with --source, \

@@ -9,6 +9,9 @@
 //! body `Bytes`, its own context `Arc` and its own cache-line-padded
 //! counters, which are only summed when somebody asks for totals.
 //!
+//! With `http2`, connections are served by hyper-util's auto builder: HTTP/1.1,
+//! or HTTP/2 by prior knowledge (h2c) on plain TCP and through ALPN over TLS.
+//!
 //! `GET /__blast/stats` answers `{"requests": N, "connections": M}` and is not
 //! itself counted as a request.
 
@@ -27,7 +30,8 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::sync::watch;
 
 /// Path of the built-in stats endpoint (`GET` only).
@@ -50,6 +54,8 @@ pub struct TargetOptions {
     pub cpus: Option<Vec<usize>>,
     /// Serve HTTPS with a certificate made at start, written (PEM) here.
     pub tls_cert: Option<std::path::PathBuf>,
+    /// Also serve HTTP/2 (h2c prior knowledge; h2 through ALPN with TLS).
+    pub http2: bool,
 }
 
 impl Default for TargetOptions {
@@ -62,6 +68,7 @@ impl Default for TargetOptions {
             status: 200,
             cpus: None,
             tls_cert: None,
+            http2: false,
         }
     }
 }
@@ -222,7 +229,7 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let tls = match &opts.tls_cert {
-        Some(path) => Some(tls::self_signed(addr, path)?),
+        Some(path) => Some(tls::self_signed(addr, path, opts.http2)?),
         None => None,
     };
 
@@ -246,9 +253,10 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
             let stop = shutdown.subscribe();
             let ready = ready_tx.clone();
             let tls = tls.clone().map(tokio_rustls::TlsAcceptor::from);
+            let http2 = opts.http2;
             std::thread::Builder::new()
                 .name(format!("blast-target-{index}"))
-                .spawn(move || server_thread(l, ctx, tls, core, stop, ready))
+                .spawn(move || server_thread(l, ctx, (tls, http2), core, stop, ready))
         });
         match spawned {
             Ok(handle) => threads.push(handle),
@@ -305,10 +313,13 @@ fn deepen_backlog(listener: &TcpListener) {
     }
 }
 
+/// How connections are spoken: TLS or not, and HTTP/2 as well or not.
+type Protocols = (Option<tokio_rustls::TlsAcceptor>, bool);
+
 fn server_thread(
     listener: TcpListener,
     ctx: Arc<ThreadCtx>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    protocols: Protocols,
     core: Option<usize>,
     stop: watch::Receiver<bool>,
     ready: mpsc::Sender<io::Result<()>>,
@@ -339,20 +350,36 @@ fn server_thread(
         };
         let _ = ready.send(Ok(()));
         drop(ready);
-        accept_loop(listener, ctx, tls, stop).await;
+        accept_loop(listener, ctx, protocols, stop).await;
     });
     // Dropping the runtime drops every connection task, closing the sockets.
     drop(rt);
 }
 
+/// hyper-util's auto builder: HTTP/1.1 as `http1`, and HTTP/2 with room
+/// for `blast -m 100` and more on each connection, and windows that let
+/// large bodies stream at full speed.
+fn auto_builder() -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1().keep_alive(true).pipeline_flush(true);
+    b.http2()
+        .max_concurrent_streams(4096)
+        .initial_stream_window_size(8 << 20)
+        .initial_connection_window_size(32 << 20)
+        .max_frame_size(256 << 10)
+        .max_send_buf_size(1 << 20);
+    b
+}
+
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     ctx: Arc<ThreadCtx>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    (tls, http2): Protocols,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut builder = http1::Builder::new();
     builder.keep_alive(true).pipeline_flush(true);
+    let auto = http2.then(auto_builder);
     loop {
         let stream = tokio::select! {
             biased;
@@ -382,6 +409,22 @@ async fn accept_loop(
             let ctx = Arc::clone(&conn_ctx);
             async move { Ok::<_, Infallible>(ctx.handle(req).await) }
         });
+        if let Some(auto) = &auto {
+            let (tls, auto) = (tls.clone(), auto.clone());
+            tokio::spawn(async move {
+                match tls {
+                    None => {
+                        let _ = auto.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let _ = auto.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                }
+            });
+            continue;
+        }
         match &tls {
             None => {
                 let conn = builder.serve_connection(TokioIo::new(stream), service);

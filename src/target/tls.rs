@@ -11,8 +11,12 @@ use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::ServerConfig;
 
 /// Make a self-signed certificate, write it to `cert_path`, and return the
-/// server's TLS configuration.
-pub fn self_signed(listen: SocketAddr, cert_path: &Path) -> io::Result<Arc<ServerConfig>> {
+/// server's TLS configuration; with `http2` it offers h2 before http/1.1.
+pub fn self_signed(
+    listen: SocketAddr,
+    cert_path: &Path,
+    http2: bool,
+) -> io::Result<Arc<ServerConfig>> {
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),
@@ -32,6 +36,10 @@ pub fn self_signed(listen: SocketAddr, cert_path: &Path) -> io::Result<Arc<Serve
         .with_no_client_auth()
         .with_single_cert(vec![made.cert.der().clone()], key)
         .map_err(io::Error::other)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }

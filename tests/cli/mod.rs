@@ -140,7 +140,7 @@ fn body_file_env_and_url_sources() {
         "1",
         "-t",
         "1",
-        "-m",
+        "--method",
         "PUT",
         "-H",
         "content-type: text/x-custom",

@@ -220,7 +220,7 @@ fn close_delimited_bodies(engine: &str) {
 
 fn head_has_no_body(engine: &str) {
     let s = Server::start(Behavior::HeadOnly { length: 1000 });
-    let j = json_run(engine, "-n 100 -c 2 -t 1 -m HEAD", &s.url());
+    let j = json_run(engine, "-n 100 -c 2 -t 1 -X HEAD", &s.url());
     assert_eq!(u(&j, "requests"), 100, "{j}");
     assert_eq!(s.connections(), 2);
     assert_eq!(s.received()[0].method, "HEAD");

@@ -1,0 +1,406 @@
+//! One HTTP/2 connection slot (`--http2`): a task that keeps a connection
+//! up and `-m` lanes that share it. A lane is the HTTP/1.1 loop of
+//! `conn.rs` for one stream at a time: claim from `-n`, take its due time
+//! from the schedule, send, read the response to its end, record, repeat.
+//! So `-c 8 -m 100` keeps 800 requests in flight, each with its own slot
+//! (in flight, due time) as an HTTP/1.1 connection has.
+//!
+//! Lanes outlive connections. When the connection takes no more streams
+//! (GOAWAY, close, error) the first lane to see it retires it and waits;
+//! the task connects again and every lane moves to the new connection at
+//! its next request, while streams still running on the old one finish
+//! there (a graceful GOAWAY lets them). No lane waits for another, so a
+//! reconnect under `-R` delays no request beyond the connect itself.
+//!
+//! h2 needs tokio's AsyncRead/AsyncWrite (`h2io`), so this runs on the
+//! epoll engine's runtime only. Bodies are counted and dropped as they
+//! come, and their window released at once, so memory stays flat.
+//!
+//! A graceful GOAWAY (the server's limit of requests per connection) or a
+//! REFUSED_STREAM is no error: the streams the server did not process are
+//! sent again. Any other reset is an error naming its code. `--timeout` is
+//! per stream: a late stream is cancelled (RST_STREAM) and the connection
+//! kept.
+
+use super::h2io::{connect, SendRequest};
+use super::shared::{Due, Shared};
+use crate::proto::h2::{classify, Failure};
+use crate::stats::{ErrorClass, Fault};
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+/// How one stream ended.
+enum Outcome {
+    Done(u16),
+    /// Not sent: the connection takes no new stream.
+    NotSent,
+    /// Not processed by the server: send again.
+    Again,
+    /// Cut with no answer on a connection that answered before: an idle
+    /// close, as HTTP/1.1's stale connection. Send again on a new one.
+    Stale,
+    Failed(Fault),
+}
+
+/// One connection, as its lanes see it.
+struct Conn {
+    /// Responses completed on it.
+    answered: Cell<u64>,
+    /// Whether it took any stream.
+    sent: Cell<bool>,
+}
+
+/// The connection a lane sends on: cloned from the task's current one.
+#[derive(Clone)]
+struct Current {
+    generation: u64,
+    send: SendRequest,
+    conn: Rc<Conn>,
+}
+
+/// What a connection task and its lanes share.
+struct Link {
+    /// The connection lanes should send on; None while (re)connecting.
+    current: RefCell<Option<Current>>,
+    generation: Cell<u64>,
+    /// Lanes waiting for a connection, each holding a claimed request.
+    waiting: Cell<usize>,
+    /// Lane -> task: a lane waits for a connection.
+    wake_task: Notify,
+    /// Task -> lanes: a new connection is up.
+    wake_lanes: Notify,
+    /// Over TLS the first exchange decides this slot's first attempt (a
+    /// missing client certificate shows only then).
+    first_pending: Cell<bool>,
+}
+
+impl Link {
+    /// The connection of `generation` takes no more streams.
+    fn retire(&self, generation: u64) {
+        let mut cur = self.current.borrow_mut();
+        if cur.as_ref().is_some_and(|c| c.generation == generation) {
+            *cur = None;
+        }
+    }
+}
+
+pub async fn run(w: Rc<Shared>, idx: usize) {
+    let streams = w.h2.as_ref().map_or(1, |h| h.streams) as usize;
+    let open_at = w.conn_start(idx);
+    let now = Instant::now();
+    if open_at > now && !w.sleep_unless_stopped(open_at - now).await {
+        w.conn_exited();
+        return;
+    }
+    let link = Rc::new(Link {
+        current: RefCell::new(None),
+        generation: Cell::new(0),
+        waiting: Cell::new(0),
+        wake_task: Notify::new(),
+        wake_lanes: Notify::new(),
+        first_pending: Cell::new(false),
+    });
+    let mut lanes = JoinSet::new();
+    for j in 0..streams {
+        lanes.spawn_local(lane(w.clone(), link.clone(), idx * streams + j));
+    }
+    // Drivers of this slot's connections: an old one runs until its last
+    // stream ends, beside the new one.
+    let mut drivers = JoinSet::new();
+    let mut backoff = Duration::ZERO;
+    let mut first = true;
+    // What the last connection answered, for the back-off.
+    let mut last: Option<Rc<Conn>> = None;
+
+    'slot: loop {
+        // Wait until a lane needs a connection, or every lane has ended
+        // (-n spent), or the worker stops.
+        loop {
+            if link.current.borrow().is_none() && link.waiting.get() > 0 {
+                break;
+            }
+            let woke = w
+                .unless_stopped(async {
+                    tokio::select! {
+                        _ = link.wake_task.notified() => true,
+                        r = lanes.join_next() => r.is_some(),
+                    }
+                })
+                .await;
+            match woke {
+                None | Some(false) => break 'slot,
+                Some(true) => {}
+            }
+            while drivers.try_join_next().is_some() {}
+        }
+        // A server that ends connections before answering anything is
+        // treated like one that refuses them: back off.
+        if let Some(c) = last.take() {
+            if c.answered.get() == 0 {
+                backoff = next_backoff(backoff);
+                if !w.sleep_unless_stopped(backoff).await {
+                    break;
+                }
+            } else {
+                backoff = Duration::ZERO;
+            }
+        }
+        let attempt = connect(&w, w.source_of(idx), Instant::now()).await;
+        if first {
+            first = false;
+            match (&attempt, w.tls.is_some()) {
+                (Some(Ok(_)), true) => link.first_pending.set(true),
+                (Some(r), _) => w
+                    .startup
+                    .first_attempt(r.as_ref().map(drop).map_err(|f| *f)),
+                (None, _) => {}
+            }
+        }
+        match attempt {
+            None => break,
+            Some(Err(fault)) => {
+                w.stats.borrow_mut().record_fault(fault);
+                backoff = next_backoff(backoff);
+                if !w.sleep_unless_stopped(backoff).await {
+                    break;
+                }
+            }
+            Some(Ok(c)) => {
+                let conn = Rc::new(Conn {
+                    answered: Cell::new(0),
+                    sent: Cell::new(false),
+                });
+                let generation = link.generation.get() + 1;
+                link.generation.set(generation);
+                *link.current.borrow_mut() = Some(Current {
+                    generation,
+                    send: c.send,
+                    conn: conn.clone(),
+                });
+                last = Some(conn);
+                drivers.spawn_local(c.driver);
+                link.wake_lanes.notify_waiters();
+            }
+        }
+    }
+    // Stopped, or every lane is done: nothing more is sent on this slot.
+    lanes.abort_all();
+    drivers.abort_all();
+    link.current.borrow_mut().take();
+    w.conn_exited();
+}
+
+/// The connection to send on: the lane's own if still current, else the
+/// task's current one, else wait for the task to connect. None if the
+/// worker stops meanwhile.
+async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Option<Current> {
+    loop {
+        if let Some(c) = mine.take() {
+            if link.generation.get() == c.generation && link.current.borrow().is_some() {
+                return Some(c);
+            }
+        }
+        if let Some(c) = link.current.borrow().as_ref() {
+            return Some(c.clone());
+        }
+        if w.stop.get() {
+            return None;
+        }
+        let up = link.wake_lanes.notified();
+        tokio::pin!(up);
+        up.as_mut().enable();
+        if link.current.borrow().is_some() {
+            continue;
+        }
+        link.waiting.set(link.waiting.get() + 1);
+        link.wake_task.notify_one();
+        let woke = w.unless_stopped(up).await;
+        link.waiting.set(link.waiting.get() - 1);
+        woke?;
+    }
+}
+
+/// One stream at a time, on whichever connection is current; see the
+/// module doc.
+async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
+    let slot = &w.slots[slot];
+    let mut mine: Option<Current> = None;
+    // A request claimed from -n and, once scheduled, its due time (None
+    // inside: closed loop); both carry over when it is sent again.
+    let mut claimed = false;
+    let mut due: Option<Option<Instant>> = None;
+    // Streams refused in a row: the first is sent again at once (the server
+    // told its stream limit late), later ones after a growing pause, so a
+    // server refusing everything is not asked again as fast as it answers.
+    let mut refused = 0u32;
+    loop {
+        if w.stop.get() {
+            return;
+        }
+        if !claimed {
+            if !w.claim() {
+                return;
+            }
+            claimed = true;
+        }
+        let at = match due {
+            Some(at) => at,
+            None => match w.next_due() {
+                Due::Now => None,
+                Due::At(t) => {
+                    if !w.wait_until(t).await {
+                        return;
+                    }
+                    w.paced_write();
+                    Some(t)
+                }
+                Due::Idle(seen) => {
+                    if !w.wait_phase(seen).await {
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
+        due = Some(at);
+        let Some(cur) = connection(&w, &link, &mut mine).await else {
+            return;
+        };
+        // Wait for a stream the server's concurrency limit allows.
+        let Current {
+            generation,
+            send,
+            conn,
+        } = cur;
+        let mut send = match send.ready().await {
+            Ok(s) => s,
+            Err(_) => {
+                link.retire(generation);
+                continue;
+            }
+        };
+        let t0 = Instant::now();
+        // Latency counts from when the request was due; one sent a little
+        // early counts from its write.
+        let from = at.map_or(t0, |d| d.min(t0));
+        slot.since.set(Some(t0));
+        let outcome = exchange(&w, &conn, &mut send, t0).await;
+        slot.since.set(None);
+        // The worker's sweep marks late slots; here timeouts are per stream.
+        slot.timed_out.set(false);
+        if link.first_pending.get() && !matches!(outcome, Outcome::NotSent | Outcome::Again) {
+            link.first_pending.set(false);
+            w.startup.first_attempt(match outcome {
+                Outcome::Failed(f) if f.class() == ErrorClass::Tls => Err(f),
+                _ => Ok(()),
+            });
+        }
+        match outcome {
+            Outcome::Done(status) => {
+                record(&w, status, from, t0);
+                conn.answered.set(conn.answered.get() + 1);
+                (claimed, due, refused) = (false, None, 0);
+            }
+            // The claim and due time carry over to the next attempt.
+            Outcome::Again => {
+                refused += 1;
+                if refused > 1 {
+                    let pause = Duration::from_micros(500 << refused.min(8));
+                    if !w.sleep_unless_stopped(pause).await {
+                        return;
+                    }
+                }
+            }
+            Outcome::NotSent | Outcome::Stale => {
+                link.retire(generation);
+                continue;
+            }
+            Outcome::Failed(f) => {
+                w.stats.borrow_mut().record_fault(f);
+                (claimed, due, refused) = (false, None, 0);
+            }
+        }
+        mine = Some(Current {
+            generation,
+            send,
+            conn,
+        });
+    }
+}
+
+/// Send the request on a new stream and read its response to the end.
+async fn exchange(w: &Shared, conn: &Conn, send: &mut SendRequest, t0: Instant) -> Outcome {
+    let Some(h2) = &w.h2 else {
+        return Outcome::Failed(Fault::H2Protocol);
+    };
+    let req = &h2.request;
+    let body = !req.body.is_empty();
+    let (response, mut tx) = match send.send_request(req.head(), !body) {
+        Ok(pair) => pair,
+        // A connection that never took a stream will not take this one
+        // either: a failure, not a loop of reconnects.
+        Err(_) if !conn.sent.get() => return Outcome::Failed(Fault::H2Protocol),
+        Err(_) => return Outcome::NotSent,
+    };
+    conn.sent.set(true);
+    if body {
+        // Shared bytes: h2 sends them as the server's window allows.
+        let _ = tx.send_data(req.body.clone(), true);
+    }
+    let head_request = req.method() == http::Method::HEAD;
+    let mut answered = false;
+    let read = async {
+        let resp = response.await?;
+        answered = true;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        if !head_request {
+            while let Some(chunk) = body.data().await {
+                let n = chunk?.len();
+                let _ = body.flow_control().release_capacity(n);
+            }
+        }
+        Ok::<u16, ::h2::Error>(status)
+    };
+    let result = tokio::time::timeout_at((t0 + w.timeout).into(), read).await;
+    drop(tx);
+    match result {
+        Err(_) => Outcome::Failed(Fault::Timeout),
+        Ok(Ok(status)) => Outcome::Done(status),
+        Ok(Err(e)) => match classify(&e) {
+            Failure::Unprocessed => Outcome::Again,
+            Failure::Fault(f) => Outcome::Failed(f),
+            Failure::Io(_) if !answered && conn.answered.get() > 0 => Outcome::Stale,
+            Failure::Io(kind) => Outcome::Failed(io_fault(kind, answered)),
+        },
+    }
+}
+
+/// A connection that failed under a stream, as HTTP/1.1 names it.
+fn io_fault(kind: io::ErrorKind, answered: bool) -> Fault {
+    use io::ErrorKind as K;
+    match kind {
+        K::ConnectionReset | K::ConnectionAborted => Fault::ReadReset,
+        K::UnexpectedEof | K::BrokenPipe if answered => Fault::ReadEofMidBody,
+        K::UnexpectedEof | K::BrokenPipe => Fault::ReadEofBeforeResponse,
+        _ => Fault::ReadOther,
+    }
+}
+
+/// Back-off between failed attempts: 10 ms doubling to 1 s.
+fn next_backoff(b: Duration) -> Duration {
+    (b * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
+#[inline]
+fn record(w: &Shared, status: u16, from: Instant, written: Instant) {
+    let now = Instant::now();
+    let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
+    w.stats
+        .borrow_mut()
+        .record_response(status, us(from), us(written));
+}

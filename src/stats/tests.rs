@@ -1,0 +1,62 @@
+//! Unit tests of the counters and the fault table.
+
+use super::*;
+
+#[test]
+fn fault_table_is_complete_and_ordered() {
+    for (i, f) in Fault::ALL.iter().enumerate() {
+        assert_eq!(*f as usize, i);
+    }
+}
+
+#[test]
+fn snapshot_moves_counts_and_resets() {
+    let mut s = Stats::new();
+    s.record_response(200, 100, 100);
+    s.record_response(503, 300, 300);
+    s.record_bytes(42);
+    s.record_fault(Fault::ReadReset);
+    let snap = s.take_snapshot(0, 0, Duration::from_secs(1));
+    assert_eq!(snap.requests, 2);
+    assert_eq!(snap.bytes, 42);
+    assert_eq!(snap.status, vec![(200, 1), (503, 1)]);
+    assert_eq!(snap.faults[Fault::ReadReset as usize], 1);
+    assert_eq!(snap.latency.len(), 2);
+    let next = s.take_snapshot(0, 1, Duration::from_secs(2));
+    assert_eq!(next.requests, 0);
+    assert_eq!(next.latency.len(), 0);
+    assert!(next.status.is_empty());
+}
+
+#[test]
+fn warmup_records_nothing() {
+    let mut s = Stats::new();
+    s.recording = false;
+    s.record_response(200, 5, 5);
+    s.record_fault(Fault::Timeout);
+    assert_eq!(s.requests, 0);
+    assert_eq!(s.faults[Fault::Timeout as usize], 0);
+}
+
+#[test]
+fn error_classes_sum() {
+    let mut f = [0u64; Fault::COUNT];
+    f[Fault::ConnectRefused as usize] = 2;
+    f[Fault::ReadEofMidBody as usize] = 3;
+    f[Fault::ReadReset as usize] = 1;
+    f[Fault::ParseChunk as usize] = 4;
+    let e = ErrorCounts::from_faults(&f, 7);
+    assert_eq!(
+        e,
+        ErrorCounts {
+            connect: 2,
+            read: 4,
+            write: 0,
+            timeout: 0,
+            status: 7,
+            parse: 4,
+            tls: 0
+        }
+    );
+    assert_eq!(e.transport(), 10);
+}

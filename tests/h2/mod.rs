@@ -1,0 +1,347 @@
+//! HTTP/2 (`--http2`, `-m`): h2c and h2 over TLS against `blast target
+//! --http2` (which counts what it served), and GOAWAY and RST_STREAM
+//! against a test server on the `h2` crate that counts what it answered,
+//! reset and refused.
+
+mod server;
+
+use crate::support::run_line;
+use crate::u;
+use blast::target::{self, Target, TargetOptions};
+use server::{H2Behavior, H2Server};
+use std::time::Duration;
+
+fn h2_target(delay_ms: u64, body_size: usize, tls: Option<&std::path::Path>) -> Target {
+    target::start(TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        delay: Duration::from_millis(delay_ms),
+        body_size,
+        tls_cert: tls.map(|p| p.to_path_buf()),
+        http2: true,
+        ..Default::default()
+    })
+    .expect("start the target")
+}
+
+/// Run blast (`flags` then the URL), expect exit 0, return its JSON.
+fn json(flags: &str, url: &str) -> serde_json::Value {
+    let r = run_line(&format!("--http2 --json {flags}"), url);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json()
+}
+
+fn cert_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("blast-h2-{}-{name}.pem", std::process::id()))
+}
+
+#[test]
+fn exact_n_over_h2c() {
+    for m in [1, 50] {
+        let t = h2_target(0, 13, None);
+        let url = format!("http://{}/", t.addr());
+        let j = json(&format!("-n 10000 -c 4 -t 2 -m {m}"), &url);
+        let served = t.requests();
+        t.stop();
+        assert_eq!(u(&j, "requests"), 10_000, "-m {m}: {j}");
+        assert_eq!(served, 10_000, "-m {m}: the server saw {served}");
+        assert_eq!(u(&j, "status_codes.200"), 10_000);
+        assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+        assert_eq!(j["config"]["engine"], "epoll");
+        assert!(u(&j, "bytes_read") > 10_000 * 13, "{j}");
+        assert!(u(&j, "connect_us.max") > 0, "{j}");
+    }
+}
+
+#[test]
+fn exact_n_over_tls_with_alpn_h2() {
+    for m in [1, 50] {
+        let cert = cert_path(&format!("tls{m}"));
+        let t = h2_target(0, 13, Some(&cert));
+        let url = format!("https://localhost:{}/", t.addr().port());
+        let flags = format!("-n 3000 -c 2 -t 1 -m {m} --cacert {}", cert.display());
+        let j = json(&flags, &url);
+        let served = t.requests();
+        t.stop();
+        let _ = std::fs::remove_file(&cert);
+        assert_eq!(u(&j, "requests"), 3000, "-m {m}: {j}");
+        assert_eq!(served, 3000, "-m {m}: the server saw {served}");
+        assert_eq!(j["tls"]["alpn"], "h2", "{j}");
+        assert_eq!(j["tls"]["version"], "TLSv1.3", "{j}");
+        assert_eq!(u(&j, "tls.handshakes"), 2, "{j}");
+        assert!(u(&j, "tls_handshake_us.max") > 0, "{j}");
+        assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+    }
+}
+
+#[test]
+fn streams_multiply_requests_in_flight() {
+    // 2 connections x 100 streams against a 100 ms delay: 200 in flight,
+    // so about 2,000 req/s (HTTP/1.1 would manage 20).
+    let t = h2_target(100, 13, None);
+    let url = format!("http://{}/", t.addr());
+    let j = json("-c 2 -t 1 -m 100 -d 3s --timeout 5s", &url);
+    t.stop();
+    let rps = j["rps"].as_f64().unwrap();
+    assert!((1200.0..=2050.0).contains(&rps), "{rps} req/s: {j}");
+    // At most one request per stream; nearly all out when time is up.
+    let in_flight = u(&j, "in_flight_at_end");
+    assert!(
+        (150..=200).contains(&in_flight),
+        "{in_flight} in flight: {j}"
+    );
+    let p50 = u(&j, "latency_us.p50");
+    assert!((100_000..=200_000).contains(&p50), "p50 {p50} us: {j}");
+    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+}
+
+#[test]
+fn open_loop_paces_streams() {
+    let t = h2_target(0, 13, None);
+    let url = format!("http://{}/", t.addr());
+    let j = json("-c 2 -t 1 -m 10 -R 500 -d 2s", &url);
+    let served = t.requests();
+    t.stop();
+    let n = u(&j, "requests");
+    assert!(
+        (900..=1000).contains(&n),
+        "{n} responses at 500/s for 2 s: {j}"
+    );
+    assert!(served >= n, "the server saw {served}, blast reports {n}");
+    assert!(j["offered_rps"].as_f64().unwrap() > 450.0, "{j}");
+    assert_eq!(u(&j, "not_sent_at_end"), 0, "{j}");
+}
+
+#[test]
+fn graceful_goaway_costs_no_error_and_loses_no_request() {
+    let s = H2Server::start(H2Behavior::GoAwayAfter(50));
+    let j = json("-n 2000 -c 2 -t 1 -m 10", &s.url());
+    assert_eq!(u(&j, "requests"), 2000, "{j}");
+    assert_eq!(s.answered(), 2000, "the server answered {}", s.answered());
+    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+    // Each connection served about 50: blast reconnected after each GOAWAY.
+    assert!(s.connections() >= 30, "{} connections", s.connections());
+}
+
+#[test]
+fn goaway_under_open_loop_delays_no_request() {
+    // 20 lanes, each sending every 100 ms; a GOAWAY every 20 requests. A
+    // lane that finds the connection gone moves to a new one at once
+    // rather than waiting for the other lanes' turns (up to 100 ms).
+    let s = H2Server::start(H2Behavior::GoAwayAfter(20));
+    let j = json("-c 1 -t 1 -m 20 -R 200 -d 3s", &s.url());
+    let n = u(&j, "requests");
+    assert!((560..=600).contains(&n), "{n} responses: {j}");
+    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+    assert!(s.connections() >= 25, "{} connections", s.connections());
+    // Waiting for the other lanes' turns gave a p99 of 136 ms here.
+    let p99 = u(&j, "latency_us.p99");
+    assert!(p99 < 80_000, "p99 {p99} us: {j}");
+}
+
+#[test]
+fn abrupt_goaway_and_close_lose_no_request() {
+    // nginx's way at keepalive_requests: GOAWAY, then close. Streams the
+    // server refused or never read are sent again on a new connection.
+    let s = H2Server::start(H2Behavior::AbruptAfter(50));
+    let j = json("-n 2000 -c 2 -t 1 -m 10", &s.url());
+    assert_eq!(u(&j, "requests"), 2000, "{j}");
+    assert_eq!(s.answered(), 2000, "the server answered {}", s.answered());
+    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+    assert!(s.connections() >= 40, "{} connections", s.connections());
+}
+
+#[test]
+fn refused_streams_are_sent_again() {
+    let s = H2Server::start(H2Behavior::ResetEvery(7, h2::Reason::REFUSED_STREAM));
+    let j = json("-n 500 -c 1 -t 1 -m 5", &s.url());
+    assert_eq!(u(&j, "requests"), 500, "{j}");
+    assert_eq!(s.answered(), 500);
+    assert!(s.reset() >= 70, "{} refused", s.reset());
+    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
+}
+
+#[test]
+fn reset_stream_is_an_error_naming_its_code() {
+    let s = H2Server::start(H2Behavior::ResetEvery(10, h2::Reason::INTERNAL_ERROR));
+    let j = json("-n 200 -c 1 -t 1 -m 5", &s.url());
+    assert_eq!(s.reset(), 20);
+    assert_eq!(s.answered(), 180);
+    assert_eq!(u(&j, "requests"), 180, "{j}");
+    assert_eq!(u(&j, "errors.read"), 20, "{j}");
+    let details = j["error_details"].as_array().unwrap();
+    assert_eq!(details.len(), 1, "{j}");
+    assert_eq!(details[0]["kind"], "read");
+    let cause = details[0]["cause"].as_str().unwrap();
+    assert!(cause.contains("INTERNAL_ERROR"), "{cause}");
+    assert_eq!(u(&details[0], "count"), 20);
+    // The text report names it too.
+    let r = run_line("--http2 -n 20 -c 1 -t 1", &s.url());
+    assert!(r.stdout.contains("INTERNAL_ERROR"), "{}", r.stdout);
+}
+
+#[test]
+fn timeout_is_per_stream() {
+    // Every answer is later than --timeout: each stream is cancelled and
+    // counted, and the connection stays (one per -c).
+    let t = h2_target(400, 13, None);
+    let url = format!("http://{}/", t.addr());
+    let j = json("-n 20 -c 2 -t 1 -m 5 --timeout 100ms", &url);
+    let conns = t.connections();
+    t.stop();
+    assert_eq!(u(&j, "errors.timeout"), 20, "{j}");
+    assert_eq!(u(&j, "requests"), 0, "{j}");
+    assert_eq!(conns, 2, "timeouts must not replace connections");
+}
+
+/// `blast target` as a child process, killed (by its pid) on drop. The
+/// memory test needs the 50 MB body out of the test process: a spawned
+/// child's peak RSS counts its parent's at exec.
+struct TargetProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl TargetProcess {
+    fn start(args: &[&str]) -> TargetProcess {
+        let mut child = std::process::Command::new(crate::support::bin())
+            .args(["target", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn blast target");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let url = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{line}"))
+            .trim()
+            .to_string();
+        TargetProcess { child, url }
+    }
+}
+
+impl Drop for TargetProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn large_bodies_stream_with_flat_memory() {
+    let size: u64 = 50 * 1024 * 1024;
+    let t = TargetProcess::start(&["--http2", "--body-size", "50M"]);
+    let r = run_line("--http2 --json -n 4 -c 1 -t 1 --timeout 20s", &t.url);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "requests"), 4, "{j}");
+    assert!(u(&j, "bytes_read") > 4 * size, "{j}");
+    // 200 MB streamed through; the windows bound what h2 queues.
+    assert!(r.max_rss_kb < 60 * 1024, "peak RSS {} KiB", r.max_rss_kb);
+}
+
+#[test]
+fn h2c_against_an_http1_only_server_fails_each_request() {
+    // The built-in target without --http2 speaks HTTP/1.1 only.
+    let t = target::start(TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", t.addr());
+    let j = json("-n 3 -c 1 -t 1", &url);
+    let served = t.requests();
+    t.stop();
+    assert_eq!(served, 0);
+    assert_eq!(u(&j, "requests"), 0, "{j}");
+    assert_eq!(u(&j, "errors.read") + u(&j, "errors.parse"), 3, "{j}");
+}
+
+#[test]
+fn flags_and_refusals() {
+    let s = H2Server::start(H2Behavior::Ok);
+    let r = run_line("-m 2 -n 1", &s.url());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--http2"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    let r = run_line("--http2 --engine uring -n 1", &s.url());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("epoll"), "{}", r.stderr);
+    let r = run_line("--http2 --engine auto -n 5 -q", &s.url());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("HTTP/2 runs on the epoll engine"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.answered(), 5);
+}
+
+#[test]
+fn server_without_h2_in_alpn_exits_3() {
+    let cert = cert_path("noalpn");
+    let t = target::start(TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls_cert: Some(cert.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let url = format!("https://localhost:{}/", t.addr().port());
+    let r = run_line(
+        &format!("--http2 -n 3 -c 1 --cacert {}", cert.display()),
+        &url,
+    );
+    let served = t.requests();
+    t.stop();
+    let _ = std::fs::remove_file(&cert);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("ALPN"), "{}", r.stderr);
+    assert!(r.stderr.contains("--http2"), "{}", r.stderr);
+    assert_eq!(served, 0);
+}
+
+#[test]
+fn reports_slo_and_find_work_over_h2() {
+    let t = h2_target(0, 13, None);
+    let url = format!("http://{}/", t.addr());
+    let dir = std::env::temp_dir().join(format!("blast-h2-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("run");
+    let hlog = dir.join("run.hlog");
+    let html = dir.join("run.html");
+    let flags = format!(
+        "-c 2 -t 1 -m 4 -d 2s --slo p99<1s,errors<1% --csv {} --hlog {} --html {}",
+        csv.display(),
+        hlog.display(),
+        html.display()
+    );
+    let j = json(&flags, &url);
+    assert_eq!(j["slo_pass"], true, "{j}");
+    for f in [
+        dir.join("run_stats.csv"),
+        dir.join("run_stats_history.csv"),
+        hlog.clone(),
+        html.clone(),
+    ] {
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 100, "{} is missing or empty", f.display());
+    }
+    let stats = std::fs::read_to_string(dir.join("run_stats.csv")).unwrap();
+    assert!(stats.contains(&u(&j, "requests").to_string()), "{stats}");
+
+    let r = run_line(
+        "find --http2 --json -c 2 -t 1 -m 10 --slo errors<1% --start 100 --max 400 --step-duration 500ms --precision 50%",
+        &url,
+    );
+    t.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = r.json();
+    let max = f["max_sustainable_rps"].as_f64().unwrap_or(0.0);
+    assert!(max >= 200.0, "{f}");
+}
