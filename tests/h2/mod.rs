@@ -3,6 +3,7 @@
 //! against a test server on the `h2` crate that counts what it answered,
 //! reset and refused.
 
+mod nginx;
 mod server;
 
 use crate::support::run_line;

@@ -18,6 +18,7 @@
 //! both (`.ci/run`).
 
 use std::collections::HashSet;
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,21 @@ pub fn static_bytes(size: usize) -> Vec<u8> {
     (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
+/// Write `static_bytes(size)` in pieces. The test process must not hold a
+/// large file in memory: a child spawned later (vfork, then exec) reports
+/// this process's peak RSS as part of its own `ru_maxrss`.
+fn write_static(path: &Path, size: usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let period: Vec<u8> = static_bytes(26 * 2520);
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(period.len());
+        f.write_all(&period[..n]).unwrap();
+        left -= n;
+    }
+    f.flush().unwrap();
+}
+
 impl Nginx {
     pub fn start(o: NginxOptions) -> Nginx {
         static SEQ: AtomicU32 = AtomicU32::new(0);
@@ -125,7 +141,7 @@ impl Nginx {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
         std::fs::create_dir_all(dir.join("www")).unwrap();
-        std::fs::write(dir.join("www/static"), static_bytes(o.static_size)).unwrap();
+        write_static(&dir.join("www/static"), o.static_size);
         if o.tls {
             make_certificates(&dir);
         }
