@@ -153,6 +153,12 @@ impl Config {
         };
         let request = encode(&spec);
         let h2 = http2_settings(a, &spec, parsed.tls)?;
+        let protocol = match (&h2, parsed.tls) {
+            (None, _) => "http/1.1",
+            (Some(_), true) => "h2",
+            (Some(_), false) => "h2c",
+        };
+        let streams = h2.as_ref().map_or(1, |h| h.streams);
 
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
@@ -249,6 +255,8 @@ impl Config {
                 method: method.clone(),
                 timeout_s: a.request.timeout.as_secs_f64(),
                 engine: engine.name().to_string(),
+                protocol: protocol.to_string(),
+                streams,
             },
         };
         Ok(Config {

@@ -212,6 +212,8 @@ mod tests {
                 method: "POST".into(),
                 timeout_s: 2.0,
                 engine: "epoll".into(),
+                protocol: "http/1.1".into(),
+                streams: 1,
             },
             duration: Duration::from_secs(2),
             requests: 10,

@@ -54,6 +54,7 @@ impl HlogWriter {
         let run = json!({
             "url": info.url, "connections": info.connections, "threads": info.threads,
             "rate": info.rate, "method": info.method, "engine": info.engine,
+            "protocol": info.protocol, "streams": info.streams,
             "version": env!("CARGO_PKG_VERSION"), "unit": "us",
         });
         writeln!(out, "{RUN_TAG}{run}")?;
@@ -308,6 +309,11 @@ pub fn merge(logs: &[Log]) -> Summary {
             .to_string(),
         timeout_s: 0.0,
         engine: format!("merged from {} logs", logs.len()),
+        protocol: run
+            .and_then(|r| r["protocol"].as_str())
+            .unwrap_or("http/1.1")
+            .to_string(),
+        streams: run.and_then(|r| r["streams"].as_u64()).unwrap_or(1),
     };
     let mut info = info;
     info.duration_s = Some(end);
@@ -347,6 +353,8 @@ mod tests {
             method: "GET".into(),
             timeout_s: 2.0,
             engine: "epoll".into(),
+            protocol: "http/1.1".into(),
+            streams: 1,
         }
     }
 

@@ -100,6 +100,8 @@ pub fn to_json(s: &Summary) -> Value {
             "method": info.method,
             "timeout_s": finite(info.timeout_s),
             "engine": info.engine,
+            "protocol": info.protocol,
+            "streams": info.streams,
         },
         "duration_s": s.duration.as_secs_f64(),
         "requests": s.requests,

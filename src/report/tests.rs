@@ -28,6 +28,8 @@ fn clean() -> Summary {
             method: "GET".into(),
             timeout_s: 2.0,
             engine: "uring".into(),
+            protocol: "http/1.1".into(),
+            streams: 1,
         },
         duration: Duration::from_secs(30),
         requests: 39000,
@@ -320,7 +322,8 @@ fn json_has_every_key() {
             "connections": 400, "threads": 12, "duration_s": 30.0,
             "requests_limit": null, "rate": null,
             "ramp_up_s": 0.0, "method": "GET",
-            "timeout_s": 2.0, "engine": "uring"
+            "timeout_s": 2.0, "engine": "uring",
+            "protocol": "http/1.1", "streams": 1
         })
     );
     assert_eq!(v["duration_s"], 12.5);

@@ -50,11 +50,15 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
             info.url
         )?,
     }
-    writeln!(
+    write!(
         w,
         "  {} threads and {} connections",
         info.threads, info.connections
     )?;
+    if info.protocol != "http/1.1" {
+        write!(w, ", {} with {} streams each", info.protocol, info.streams)?;
+    }
+    writeln!(w)?;
 
     writeln!(
         w,

@@ -308,6 +308,8 @@ mod tests {
             method: "GET".into(),
             timeout_s: 2.0,
             engine: "epoll".into(),
+            protocol: "http/1.1".into(),
+            streams: 1,
         }
     }
 

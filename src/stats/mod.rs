@@ -294,6 +294,10 @@ pub struct RunInfo {
     pub method: String,
     pub timeout_s: f64,
     pub engine: String,
+    /// What was spoken: `http/1.1`, `h2` (over TLS) or `h2c`.
+    pub protocol: String,
+    /// Concurrent requests per connection: HTTP/2 streams (`-m`), else 1.
+    pub streams: u64,
 }
 
 /// What a TLS handshake negotiated.

@@ -107,3 +107,26 @@ fn large_bodies_from_nginx_with_flat_memory() {
         eprintln!("tls {tls}: 4 x 50 MB, peak RSS {rss_kb} KiB");
     }
 }
+
+/// The report says what was spoken: the JSON config and the text header.
+#[test]
+fn report_names_the_protocol() {
+    let ngx = h2_nginx(true, None, 1024);
+    let (j, _) = blast(&ngx, true, "-n 20 -c 2 -t 1 -m 5", "/");
+    assert_eq!(j["config"]["protocol"], "h2", "{j}");
+    assert_eq!(u(&j, "config.streams"), 5, "{j}");
+    let r = run_line(
+        &format!("--http2 -n 20 -c 2 -t 1 -m 5 --cacert {}", ngx.ca()),
+        &ngx.url("/"),
+    );
+    assert!(
+        r.stdout
+            .contains("  1 threads and 2 connections, h2 with 5 streams each\n"),
+        "{}",
+        r.stdout
+    );
+    let plain = h2_nginx(false, None, 1024);
+    let (j, _) = blast(&plain, false, "-n 20 -c 2 -t 1", "/");
+    assert_eq!(j["config"]["protocol"], "h2c", "{j}");
+    assert_eq!(u(&j, "config.streams"), 1, "{j}");
+}
