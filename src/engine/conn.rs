@@ -11,7 +11,7 @@
 
 use super::io::{RecvBuf, Transport};
 use super::link::{self, Link};
-use super::shared::{Due, Shared, Slot};
+use super::shared::{next_backoff, Due, Shared, Slot};
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
 use crate::stats::fault::is_reset;
@@ -270,7 +270,7 @@ async fn exchange<T: Transport>(
                 Ok(pr) => {
                     *cursor += pr.consumed;
                     if pr.done {
-                        record(w, parser.status(), from, t0);
+                        w.record_response(parser.status(), from, t0);
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
@@ -303,7 +303,7 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        record(w, parser.status(), from, t0);
+                        w.record_response(parser.status(), from, t0);
                         Exchange::Done { keep_alive: false }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,
@@ -325,20 +325,4 @@ async fn exchange<T: Transport>(
             Err(e) => return Exchange::Failed(Fault::from_read_error(&e)),
         }
     }
-}
-
-/// Back-off between failed attempts: 10 ms doubling to 1 s.
-fn next_backoff(b: Duration) -> Duration {
-    (b * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
-}
-
-/// Record a complete response: latency from when it was due (`from`) and
-/// service time from its write (`written`), off one clock reading.
-#[inline]
-fn record(w: &Shared, status: u16, from: Instant, written: Instant) {
-    let now = Instant::now();
-    let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
-    w.stats
-        .borrow_mut()
-        .record_response(status, us(from), us(written));
 }

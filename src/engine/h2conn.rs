@@ -23,7 +23,7 @@
 //! kept.
 
 use super::h2io::{connect, SendRequest};
-use super::shared::{Due, Shared};
+use super::shared::{next_backoff, Due, Shared};
 use crate::proto::h2::{classify, Failure};
 use crate::stats::{ErrorClass, Fault};
 use std::cell::{Cell, RefCell};
@@ -301,7 +301,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         }
         match outcome {
             Outcome::Done(status) => {
-                record(&w, status, from, t0);
+                w.record_response(status, from, t0);
                 conn.answered.set(conn.answered.get() + 1);
                 (claimed, due, refused) = (false, None, 0);
             }
@@ -389,18 +389,4 @@ fn io_fault(kind: io::ErrorKind, answered: bool) -> Fault {
         K::UnexpectedEof | K::BrokenPipe => Fault::ReadEofBeforeResponse,
         _ => Fault::ReadOther,
     }
-}
-
-/// Back-off between failed attempts: 10 ms doubling to 1 s.
-fn next_backoff(b: Duration) -> Duration {
-    (b * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
-}
-
-#[inline]
-fn record(w: &Shared, status: u16, from: Instant, written: Instant) {
-    let now = Instant::now();
-    let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
-    w.stats
-        .borrow_mut()
-        .record_response(status, us(from), us(written));
 }

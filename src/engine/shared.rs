@@ -214,7 +214,23 @@ pub struct Shared {
     pub(super) start: Instant,
 }
 
+/// Back-off between failed attempts of a connection: 10 ms doubling to 1 s.
+pub fn next_backoff(b: Duration) -> Duration {
+    (b * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}
+
 impl Shared {
+    /// Record a complete response: latency from when it was due (`from`)
+    /// and service time from its write (`written`), off one clock reading.
+    #[inline]
+    pub fn record_response(&self, status: u16, from: Instant, written: Instant) {
+        let now = Instant::now();
+        let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
+        self.stats
+            .borrow_mut()
+            .record_response(status, us(from), us(written));
+    }
+
     /// Take one request from the `-n` budget.
     #[inline]
     pub fn claim(&self) -> bool {
