@@ -263,14 +263,21 @@ async fn exchange<T: Transport>(
         };
     }
     let mut got = 0usize;
+    // Time to first byte of the body: taken when it arrives before the end
+    // of the response, else off the same clock reading as the latency.
+    let mut ttfb_taken = false;
     loop {
         if *cursor < buf.len() {
             match parser.feed(&buf.data()[*cursor..]) {
                 Err(f) => return Exchange::Failed(f),
                 Ok(pr) => {
                     *cursor += pr.consumed;
+                    if !pr.done && !ttfb_taken && parser.body_started() {
+                        ttfb_taken = true;
+                        w.record_ttfb(from);
+                    }
                     if pr.done {
-                        w.record_response(parser.status(), from, t0);
+                        w.record_response(parser.status(), from, t0, !ttfb_taken);
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
@@ -303,7 +310,7 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        w.record_response(parser.status(), from, t0);
+                        w.record_response(parser.status(), from, t0, !ttfb_taken);
                         Exchange::Done { keep_alive: false }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,

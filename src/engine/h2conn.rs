@@ -35,7 +35,8 @@ use tokio::task::JoinSet;
 
 /// How one stream ended.
 enum Outcome {
-    Done(u16),
+    /// Complete, with its status; whether its time to first byte was taken.
+    Done(u16, bool),
     /// Not sent: the connection takes no new stream.
     NotSent,
     /// Not processed by the server: send again.
@@ -288,7 +289,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         // early counts from its write.
         let from = at.map_or(t0, |d| d.min(t0));
         slot.since.set(Some(t0));
-        let outcome = exchange(&w, &conn, &mut send, t0).await;
+        let outcome = exchange(&w, &conn, &mut send, from, t0).await;
         slot.since.set(None);
         // The worker's sweep marks late slots; here timeouts are per stream.
         slot.timed_out.set(false);
@@ -300,8 +301,8 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
             });
         }
         match outcome {
-            Outcome::Done(status) => {
-                w.record_response(status, from, t0);
+            Outcome::Done(status, ttfb_taken) => {
+                w.record_response(status, from, t0, !ttfb_taken);
                 conn.answered.set(conn.answered.get() + 1);
                 (claimed, due, refused) = (false, None, 0);
             }
@@ -333,7 +334,13 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
 }
 
 /// Send the request on a new stream and read its response to the end.
-async fn exchange(w: &Shared, conn: &Conn, send: &mut SendRequest, t0: Instant) -> Outcome {
+async fn exchange(
+    w: &Shared,
+    conn: &Conn,
+    send: &mut SendRequest,
+    from: Instant,
+    t0: Instant,
+) -> Outcome {
     let Some(h2) = &w.h2 else {
         return Outcome::Failed(Fault::H2Protocol);
     };
@@ -353,6 +360,9 @@ async fn exchange(w: &Shared, conn: &Conn, send: &mut SendRequest, t0: Instant) 
     }
     let head_request = req.method() == http::Method::HEAD;
     let mut answered = false;
+    // Time to first byte of the body: taken when a DATA frame arrives before
+    // the end of the stream, else at the end with the latency.
+    let mut ttfb_taken = false;
     let read = async {
         let resp = response.await?;
         answered = true;
@@ -361,6 +371,10 @@ async fn exchange(w: &Shared, conn: &Conn, send: &mut SendRequest, t0: Instant) 
         if !head_request {
             while let Some(chunk) = body.data().await {
                 let n = chunk?.len();
+                if !ttfb_taken && n > 0 && !body.is_end_stream() {
+                    ttfb_taken = true;
+                    w.record_ttfb(from);
+                }
                 let _ = body.flow_control().release_capacity(n);
             }
         }
@@ -370,7 +384,7 @@ async fn exchange(w: &Shared, conn: &Conn, send: &mut SendRequest, t0: Instant) 
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),
-        Ok(Ok(status)) => Outcome::Done(status),
+        Ok(Ok(status)) => Outcome::Done(status, ttfb_taken),
         Ok(Err(e)) => match classify(&e) {
             Failure::Unprocessed => Outcome::Again,
             Failure::Fault(f) => Outcome::Failed(f),

@@ -221,14 +221,25 @@ pub fn next_backoff(b: Duration) -> Duration {
 
 impl Shared {
     /// Record a complete response: latency from when it was due (`from`)
-    /// and service time from its write (`written`), off one clock reading.
+    /// and service time from its write (`written`), off one clock reading;
+    /// with `ttfb`, also its time to first byte (a body that arrived with
+    /// the end of the response, or none).
     #[inline]
-    pub fn record_response(&self, status: u16, from: Instant, written: Instant) {
+    pub fn record_response(&self, status: u16, from: Instant, written: Instant, ttfb: bool) {
         let now = Instant::now();
         let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
-        self.stats
-            .borrow_mut()
-            .record_response(status, us(from), us(written));
+        let mut stats = self.stats.borrow_mut();
+        stats.record_response(status, us(from), us(written));
+        if ttfb {
+            stats.record_ttfb(us(from));
+        }
+    }
+
+    /// Record a time to first byte now: the body began before the end.
+    #[inline]
+    pub fn record_ttfb(&self, from: Instant) {
+        let us = Instant::now().saturating_duration_since(from).as_micros() as u64;
+        self.stats.borrow_mut().record_ttfb(us);
     }
 
     /// Take one request from the `-n` budget.

@@ -227,6 +227,7 @@ mod tests {
             error_details: vec![],
             latency,
             service: latency_histogram(),
+            ttfb: latency_histogram(),
             connect: latency_histogram(),
             tls: None,
             rate: rate_histogram(),

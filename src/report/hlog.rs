@@ -327,6 +327,7 @@ pub fn merge(logs: &[Log]) -> Summary {
         error_details: Vec::new(),
         latency,
         service: stats::latency_histogram(),
+        ttfb: stats::latency_histogram(),
         connect: stats::latency_histogram(),
         tls: None,
         rate: stats::rate_histogram(),

@@ -119,6 +119,7 @@ pub fn to_json(s: &Summary) -> Value {
         },
         "latency_us": latency_json(&s.latency),
         "service_time_us": latency_json(&s.service),
+        "ttfb_us": latency_json(&s.ttfb),
         "latency_spectrum": spectrum_json(&s.latency),
         "connect_us": latency_json(&s.connect),
         "tls_handshake_us": s.tls.as_ref().map(|t| latency_json(&t.handshake)),

@@ -43,6 +43,7 @@ fn clean() -> Summary {
             &[(100, 2), (200, 5), (300, 2), (1900, 1)],
         ),
         service: latency_histogram(),
+        ttfb: latency_histogram(),
         connect: hist(latency_histogram(), &[(50, 1), (150, 1)]),
         tls: None,
         // mean 1300, sample stdev 258.198.., 2 of 4 within one stdev.

@@ -48,6 +48,7 @@ pub struct Aggregator {
     faults: [u64; Fault::COUNT],
     latency: Histogram<u64>,
     service: Histogram<u64>,
+    ttfb: Histogram<u64>,
     connect: Histogram<u64>,
     tls: Histogram<u64>,
     tls_resumed: u64,
@@ -81,6 +82,7 @@ impl Aggregator {
             faults: [0; Fault::COUNT],
             latency: stats::latency_histogram(),
             service: stats::latency_histogram(),
+            ttfb: stats::latency_histogram(),
             connect: stats::latency_histogram(),
             tls: stats::latency_histogram(),
             tls_resumed: 0,
@@ -134,6 +136,7 @@ impl Aggregator {
         // Same bounds everywhere, so `add` cannot fail.
         let _ = self.latency.add(&s.latency);
         let _ = self.service.add(&s.service);
+        let _ = self.ttfb.add(&s.ttfb);
         let _ = self.connect.add(&s.connect);
         let _ = self.tls.add(&s.tls);
         self.tls_resumed += s.tls_resumed;
@@ -271,6 +274,7 @@ impl Aggregator {
             error_details: details,
             latency: self.latency,
             service: self.service,
+            ttfb: self.ttfb,
             connect: self.connect,
             tls: (!self.tls.is_empty()).then_some(TlsSummary {
                 info: None,

@@ -78,6 +78,9 @@ pub struct Stats {
     pub latency: Histogram<u64>,
     /// From the actual write to the last byte (differs from `latency` under `-R`).
     pub service: Histogram<u64>,
+    /// From when the request was due to the first byte of the response's
+    /// body (or the end of a response without one).
+    pub ttfb: Histogram<u64>,
     pub connect: Histogram<u64>,
     /// TLS handshakes, and how many of them resumed a session.
     pub tls: Histogram<u64>,
@@ -102,6 +105,7 @@ impl Stats {
         Stats {
             latency: latency_histogram(),
             service: latency_histogram(),
+            ttfb: latency_histogram(),
             connect: latency_histogram(),
             tls: latency_histogram(),
             tls_resumed: 0,
@@ -129,6 +133,16 @@ impl Stats {
             .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
         self.service
             .saturating_record(service_us.clamp(1, MAX_LATENCY_US));
+    }
+
+    /// Time to the first byte of a response's body, recorded as that byte
+    /// arrives (before the response is complete).
+    #[inline]
+    pub fn record_ttfb(&mut self, ttfb_us: u64) {
+        if self.recording {
+            self.ttfb
+                .saturating_record(ttfb_us.clamp(1, MAX_LATENCY_US));
+        }
     }
 
     #[inline]
@@ -164,6 +178,7 @@ impl Stats {
     pub fn reset(&mut self) {
         self.latency.reset();
         self.service.reset();
+        self.ttfb.reset();
         self.connect.reset();
         self.tls.reset();
         self.tls_resumed = 0;
@@ -179,6 +194,7 @@ impl Stats {
     pub fn take_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
         let latency = swap_out(&mut self.latency);
         let service = swap_out(&mut self.service);
+        let ttfb = swap_out(&mut self.ttfb);
         let connect = swap_out(&mut self.connect);
         let tls = swap_out(&mut self.tls);
         let rate = swap_out(&mut self.rate);
@@ -199,6 +215,7 @@ impl Stats {
             faults: self.faults,
             latency,
             service,
+            ttfb,
             connect,
             tls,
             tls_resumed: self.tls_resumed,
@@ -234,6 +251,7 @@ pub struct Snapshot {
     pub faults: [u64; Fault::COUNT],
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
+    pub ttfb: Histogram<u64>,
     pub connect: Histogram<u64>,
     pub tls: Histogram<u64>,
     pub tls_resumed: u64,
@@ -333,6 +351,8 @@ pub struct Summary {
     pub error_details: Vec<(Fault, u64)>,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
+    /// Time to the first byte of each response's body, from when it was due.
+    pub ttfb: Histogram<u64>,
     pub connect: Histogram<u64>,
     /// Only for https runs.
     pub tls: Option<TlsSummary>,

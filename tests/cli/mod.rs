@@ -4,7 +4,7 @@
 use crate::support::{
     self, command, command_line, delay_server, run, run_cmd, run_line, Behavior, Server,
 };
-use crate::{ok_server, u};
+use crate::{json_run, ok_server, u};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -314,6 +314,35 @@ fn latency_is_honest_against_delayed_target() {
         rps <= 200.0 && (expected * 0.9..=expected * 1.05).contains(&rps),
         "rps {rps}, mean latency {mean_ms} ms: expected about {expected}"
     );
+}
+
+#[test]
+fn ttfb_is_the_first_byte_of_the_body() {
+    // Head and the first body byte after 30 ms, the last byte 100 ms later:
+    // time to first byte ~30 ms, latency ~130 ms.
+    let s = Server::start(Behavior::SlowBody {
+        first: Duration::from_millis(30),
+        gap: Duration::from_millis(100),
+    });
+    let mut engines = vec!["epoll"];
+    if support::uring_available() {
+        engines.push("uring");
+    }
+    for engine in engines {
+        let j = json_run(engine, "-n 6 -c 2 -t 1", &s.url());
+        assert_eq!(u(&j, "requests"), 6, "{j}");
+        let (ttfb, latency) = (u(&j, "ttfb_us.p50"), u(&j, "latency_us.p50"));
+        assert!(
+            (30_000..=80_000).contains(&ttfb),
+            "{engine}: ttfb {ttfb}: {j}"
+        );
+        assert!(latency >= 130_000, "{engine}: latency {latency}: {j}");
+        // Every one of the 6 was recorded, each before its response ended.
+        assert!(u(&j, "ttfb_us.max") < u(&j, "latency_us.min"), "{j}");
+    }
+    // A response whose body arrives with its head: ttfb is its latency.
+    let j = json_run("epoll", "-n 50 -c 1 -t 1", &ok_server().url());
+    assert_eq!(u(&j, "ttfb_us.max"), u(&j, "latency_us.max"), "{j}");
 }
 
 #[test]

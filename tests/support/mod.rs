@@ -41,6 +41,9 @@ pub enum Behavior {
     Large { size: u64 },
     /// Sleep before answering.
     Delay { delay: Duration },
+    /// After `first`, the head and the first byte of a 2-byte body; the
+    /// second byte `gap` later.
+    SlowBody { first: Duration, gap: Duration },
     /// Stall `stall` at the start of every `period` from `origin`: a request
     /// arriving in a stall is answered when it ends.
     Stall {
@@ -322,6 +325,17 @@ fn serve(mut s: TcpStream, b: &Behavior, c: &Counters) {
                 c.bytes_written
                     .fetch_add(head.len() as u64 + size, Ordering::SeqCst);
                 continue;
+            }
+            Behavior::SlowBody { first, gap } => {
+                thread::sleep(*first);
+                let head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\na";
+                if s.write_all(head).is_err() {
+                    return;
+                }
+                thread::sleep(*gap);
+                out.extend_from_slice(b"b");
+                c.bytes_written
+                    .fetch_add(head.len() as u64, Ordering::SeqCst);
             }
             Behavior::Delay { delay } => {
                 thread::sleep(*delay);

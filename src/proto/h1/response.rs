@@ -61,6 +61,8 @@ pub struct ResponseParser {
     head_request: bool,
     status: u16,
     keep_alive: bool,
+    /// A byte after the head has been taken (body, or chunk framing).
+    body_seen: bool,
 }
 
 impl ResponseParser {
@@ -71,6 +73,7 @@ impl ResponseParser {
             head_request,
             status: 0,
             keep_alive: true,
+            body_seen: false,
         }
     }
 
@@ -80,6 +83,7 @@ impl ResponseParser {
         self.state = State::Head;
         self.status = 0;
         self.keep_alive = true;
+        self.body_seen = false;
     }
 
     /// Status code of the response (valid once the head is parsed).
@@ -98,6 +102,13 @@ impl ResponseParser {
     #[inline]
     pub fn head_done(&self) -> bool {
         self.state != State::Head
+    }
+
+    /// The first byte of the body has arrived, or the response is complete
+    /// without one: the moment a time to first byte is taken.
+    #[inline]
+    pub fn body_started(&self) -> bool {
+        self.body_seen || self.state == State::Done
     }
 
     /// Take bytes from `buf`. An incomplete head consumes nothing: call again
@@ -127,6 +138,7 @@ impl ResponseParser {
                 State::Length(left) => {
                     let take = left.min((buf.len() - pos) as u64);
                     pos += take as usize;
+                    self.body_seen |= take > 0;
                     if take == left {
                         self.state = State::Done;
                     } else {
@@ -138,6 +150,7 @@ impl ResponseParser {
                     }
                 }
                 State::UntilClose => {
+                    self.body_seen |= pos < buf.len();
                     return Ok(Progress {
                         consumed: buf.len(),
                         done: false,
@@ -146,6 +159,7 @@ impl ResponseParser {
                 State::Chunk(c) => {
                     let (n, next) = chunk_step(c, &buf[pos..])?;
                     pos += n;
+                    self.body_seen |= n > 0;
                     match next {
                         Some(c) => {
                             self.state = State::Chunk(c);
@@ -361,211 +375,5 @@ fn end_of_size_line(size: u64) -> Chunk {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Feed `input` in pieces of `step` bytes the way a connection does:
-    /// unconsumed bytes stay in front of the next read.
-    fn parse_in_steps(p: &mut ResponseParser, input: &[u8], step: usize) -> Result<usize, Fault> {
-        let mut pending: Vec<u8> = Vec::new();
-        let mut fed = 0;
-        while fed < input.len() {
-            let end = (fed + step).min(input.len());
-            pending.extend_from_slice(&input[fed..end]);
-            fed = end;
-            let pr = p.feed(&pending)?;
-            pending.drain(..pr.consumed);
-            if pr.done {
-                return Ok(input.len() - pending.len());
-            }
-        }
-        Err(Fault::ReadEofMidBody)
-    }
-
-    fn all_steps(input: &[u8], head: bool) -> Vec<Result<(usize, u16, bool), Fault>> {
-        [1, 2, 3, 7, 64, input.len().max(1)]
-            .iter()
-            .map(|&s| {
-                let mut p = ResponseParser::new(head);
-                parse_in_steps(&mut p, input, s).map(|n| (n, p.status(), p.keep_alive()))
-            })
-            .collect()
-    }
-
-    #[test]
-    fn content_length() {
-        let r = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-        for got in all_steps(r, false) {
-            assert_eq!(got, Ok((r.len(), 200, true)));
-        }
-    }
-
-    #[test]
-    fn zero_length_and_no_body_statuses() {
-        for r in [
-            &b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],
-            b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
-            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
-        ] {
-            let mut p = ResponseParser::new(false);
-            assert_eq!(
-                p.feed(r),
-                Ok(Progress {
-                    consumed: r.len(),
-                    done: true
-                })
-            );
-        }
-    }
-
-    #[test]
-    fn head_request_ignores_content_length() {
-        let r = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
-        let mut p = ResponseParser::new(true);
-        assert_eq!(
-            p.feed(r),
-            Ok(Progress {
-                consumed: r.len(),
-                done: true
-            })
-        );
-    }
-
-    #[test]
-    fn interim_1xx_then_final() {
-        let r = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
-        for got in all_steps(r, false) {
-            assert_eq!(got, Ok((r.len(), 201, true)));
-        }
-    }
-
-    #[test]
-    fn chunked_with_extensions_and_trailers() {
-        let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n\
-                  5;name=val\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-T: 1\r\n\r\n";
-        for got in all_steps(r, false) {
-            assert_eq!(got, Ok((r.len(), 200, true)));
-        }
-    }
-
-    #[test]
-    fn chunked_leaves_next_response_alone() {
-        let r =
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1";
-        let mut p = ResponseParser::new(false);
-        let pr = p.feed(r).unwrap();
-        assert!(pr.done);
-        assert_eq!(&r[pr.consumed..], b"HTTP/1.1");
-    }
-
-    #[test]
-    fn bad_chunk_size_is_a_fault() {
-        let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-        assert_eq!(ResponseParser::new(false).feed(r), Err(Fault::ParseChunk));
-    }
-
-    #[test]
-    fn close_delimited_ends_at_eof() {
-        let mut p = ResponseParser::new(false);
-        let r = b"HTTP/1.1 200 OK\r\n\r\nsome body bytes";
-        let pr = p.feed(r).unwrap();
-        assert_eq!(
-            pr,
-            Progress {
-                consumed: r.len(),
-                done: false
-            }
-        );
-        assert!(!p.keep_alive());
-        assert_eq!(p.eof(), Ok(()));
-    }
-
-    #[test]
-    fn eof_mid_body_and_mid_head() {
-        let mut p = ResponseParser::new(false);
-        p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
-            .unwrap();
-        assert_eq!(p.eof(), Err(Fault::ReadEofMidBody));
-        let mut p = ResponseParser::new(false);
-        assert_eq!(p.feed(b"HTTP/1.1 200 O").unwrap().consumed, 0);
-        assert_eq!(p.eof(), Err(Fault::ReadEofMidHead));
-    }
-
-    #[test]
-    fn garbage_is_not_http() {
-        assert_eq!(
-            ResponseParser::new(false).feed(b"SSH-2.0-OpenSSH\r\n"),
-            Err(Fault::ParseVersion)
-        );
-        assert_eq!(
-            ResponseParser::new(false).feed(b"hello"),
-            Err(Fault::ParseVersion)
-        );
-        assert_eq!(
-            ResponseParser::new(false).feed(b"HTTP/2 200\r\n\r\n"),
-            Err(Fault::ParseVersion)
-        );
-    }
-
-    #[test]
-    fn conflicting_lengths_are_a_fault() {
-        let r = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd";
-        assert_eq!(ResponseParser::new(false).feed(r), Err(Fault::ParseFraming));
-        let r = b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n";
-        assert_eq!(ResponseParser::new(false).feed(r), Err(Fault::ParseFraming));
-    }
-
-    #[test]
-    fn connection_close_and_http10() {
-        let r = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-        let mut p = ResponseParser::new(false);
-        assert!(p.feed(r).unwrap().done);
-        assert!(!p.keep_alive());
-        let r = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
-        let mut p = ResponseParser::new(false);
-        assert!(p.feed(r).unwrap().done);
-        assert!(!p.keep_alive());
-        let r = b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n";
-        let mut p = ResponseParser::new(false);
-        assert!(p.feed(r).unwrap().done);
-        assert!(p.keep_alive());
-    }
-
-    #[test]
-    fn large_body_is_skipped_without_buffering() {
-        let mut p = ResponseParser::new(false);
-        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n";
-        assert_eq!(p.feed(head).unwrap().consumed, head.len());
-        let block = [b'x'; 65536];
-        let mut left = 50_000_000usize;
-        while left > block.len() {
-            let pr = p.feed(&block).unwrap();
-            assert_eq!(
-                pr,
-                Progress {
-                    consumed: block.len(),
-                    done: false
-                }
-            );
-            left -= block.len();
-        }
-        assert_eq!(
-            p.feed(&block[..left]).unwrap(),
-            Progress {
-                consumed: left,
-                done: true
-            }
-        );
-    }
-
-    #[test]
-    fn reset_reuses_parser() {
-        let r = b"HTTP/1.1 503 Busy\r\nContent-Length: 1\r\n\r\nx";
-        let mut p = ResponseParser::new(false);
-        for _ in 0..3 {
-            assert!(p.feed(r).unwrap().done);
-            assert_eq!(p.status(), 503);
-            p.reset();
-        }
-    }
-}
+#[path = "response_tests.rs"]
+mod tests;

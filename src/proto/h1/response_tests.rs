@@ -1,0 +1,230 @@
+//! Tests of the HTTP/1.1 response parser.
+
+use super::*;
+
+/// Feed `input` in pieces of `step` bytes the way a connection does:
+/// unconsumed bytes stay in front of the next read.
+fn parse_in_steps(p: &mut ResponseParser, input: &[u8], step: usize) -> Result<usize, Fault> {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut fed = 0;
+    while fed < input.len() {
+        let end = (fed + step).min(input.len());
+        pending.extend_from_slice(&input[fed..end]);
+        fed = end;
+        let pr = p.feed(&pending)?;
+        pending.drain(..pr.consumed);
+        if pr.done {
+            return Ok(input.len() - pending.len());
+        }
+    }
+    Err(Fault::ReadEofMidBody)
+}
+
+fn all_steps(input: &[u8], head: bool) -> Vec<Result<(usize, u16, bool), Fault>> {
+    [1, 2, 3, 7, 64, input.len().max(1)]
+        .iter()
+        .map(|&s| {
+            let mut p = ResponseParser::new(head);
+            parse_in_steps(&mut p, input, s).map(|n| (n, p.status(), p.keep_alive()))
+        })
+        .collect()
+}
+
+#[test]
+fn content_length() {
+    let r = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    for got in all_steps(r, false) {
+        assert_eq!(got, Ok((r.len(), 200, true)));
+    }
+}
+
+#[test]
+fn zero_length_and_no_body_statuses() {
+    for r in [
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+    ] {
+        let mut p = ResponseParser::new(false);
+        assert_eq!(
+            p.feed(r),
+            Ok(Progress {
+                consumed: r.len(),
+                done: true
+            })
+        );
+    }
+}
+
+#[test]
+fn head_request_ignores_content_length() {
+    let r = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+    let mut p = ResponseParser::new(true);
+    assert_eq!(
+        p.feed(r),
+        Ok(Progress {
+            consumed: r.len(),
+            done: true
+        })
+    );
+}
+
+#[test]
+fn interim_1xx_then_final() {
+    let r = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    for got in all_steps(r, false) {
+        assert_eq!(got, Ok((r.len(), 201, true)));
+    }
+}
+
+#[test]
+fn chunked_with_extensions_and_trailers() {
+    let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n\
+              5;name=val\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-T: 1\r\n\r\n";
+    for got in all_steps(r, false) {
+        assert_eq!(got, Ok((r.len(), 200, true)));
+    }
+}
+
+#[test]
+fn chunked_leaves_next_response_alone() {
+    let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1";
+    let mut p = ResponseParser::new(false);
+    let pr = p.feed(r).unwrap();
+    assert!(pr.done);
+    assert_eq!(&r[pr.consumed..], b"HTTP/1.1");
+}
+
+#[test]
+fn bad_chunk_size_is_a_fault() {
+    let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+    assert_eq!(ResponseParser::new(false).feed(r), Err(Fault::ParseChunk));
+}
+
+#[test]
+fn close_delimited_ends_at_eof() {
+    let mut p = ResponseParser::new(false);
+    let r = b"HTTP/1.1 200 OK\r\n\r\nsome body bytes";
+    let pr = p.feed(r).unwrap();
+    assert_eq!(
+        pr,
+        Progress {
+            consumed: r.len(),
+            done: false
+        }
+    );
+    assert!(!p.keep_alive());
+    assert_eq!(p.eof(), Ok(()));
+}
+
+#[test]
+fn eof_mid_body_and_mid_head() {
+    let mut p = ResponseParser::new(false);
+    p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+    assert_eq!(p.eof(), Err(Fault::ReadEofMidBody));
+    let mut p = ResponseParser::new(false);
+    assert_eq!(p.feed(b"HTTP/1.1 200 O").unwrap().consumed, 0);
+    assert_eq!(p.eof(), Err(Fault::ReadEofMidHead));
+}
+
+#[test]
+fn garbage_is_not_http() {
+    assert_eq!(
+        ResponseParser::new(false).feed(b"SSH-2.0-OpenSSH\r\n"),
+        Err(Fault::ParseVersion)
+    );
+    assert_eq!(
+        ResponseParser::new(false).feed(b"hello"),
+        Err(Fault::ParseVersion)
+    );
+    assert_eq!(
+        ResponseParser::new(false).feed(b"HTTP/2 200\r\n\r\n"),
+        Err(Fault::ParseVersion)
+    );
+}
+
+#[test]
+fn conflicting_lengths_are_a_fault() {
+    let r = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd";
+    assert_eq!(ResponseParser::new(false).feed(r), Err(Fault::ParseFraming));
+    let r = b"HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\n";
+    assert_eq!(ResponseParser::new(false).feed(r), Err(Fault::ParseFraming));
+}
+
+#[test]
+fn connection_close_and_http10() {
+    let r = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    let mut p = ResponseParser::new(false);
+    assert!(p.feed(r).unwrap().done);
+    assert!(!p.keep_alive());
+    let r = b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let mut p = ResponseParser::new(false);
+    assert!(p.feed(r).unwrap().done);
+    assert!(!p.keep_alive());
+    let r = b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n";
+    let mut p = ResponseParser::new(false);
+    assert!(p.feed(r).unwrap().done);
+    assert!(p.keep_alive());
+}
+
+#[test]
+fn large_body_is_skipped_without_buffering() {
+    let mut p = ResponseParser::new(false);
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n";
+    assert_eq!(p.feed(head).unwrap().consumed, head.len());
+    let block = [b'x'; 65536];
+    let mut left = 50_000_000usize;
+    while left > block.len() {
+        let pr = p.feed(&block).unwrap();
+        assert_eq!(
+            pr,
+            Progress {
+                consumed: block.len(),
+                done: false
+            }
+        );
+        left -= block.len();
+    }
+    assert_eq!(
+        p.feed(&block[..left]).unwrap(),
+        Progress {
+            consumed: left,
+            done: true
+        }
+    );
+}
+
+#[test]
+fn reset_reuses_parser() {
+    let r = b"HTTP/1.1 503 Busy\r\nContent-Length: 1\r\n\r\nx";
+    let mut p = ResponseParser::new(false);
+    for _ in 0..3 {
+        assert!(p.feed(r).unwrap().done);
+        assert_eq!(p.status(), 503);
+        p.reset();
+    }
+}
+
+#[test]
+fn body_started_marks_the_first_byte_after_the_head() {
+    let mut p = ResponseParser::new(false);
+    // The head alone: the body has not started.
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+    let pr = p.feed(head).unwrap();
+    assert!(p.head_done() && !pr.done && !p.body_started());
+    let pr = p.feed(b"a").unwrap();
+    assert!(p.body_started() && !pr.done);
+    p.reset();
+    assert!(!p.body_started());
+    // Chunked: the first chunk's size line is the first byte of the body.
+    p.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    assert!(!p.body_started());
+    p.feed(b"5").unwrap();
+    assert!(p.body_started());
+    p.reset();
+    // No body at all: complete, so the moment is the end.
+    let pr = p.feed(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+    assert!(pr.done && p.body_started());
+}
