@@ -63,6 +63,8 @@ pub struct ResponseParser {
     keep_alive: bool,
     /// A byte after the head has been taken (body, or chunk framing).
     body_seen: bool,
+    /// `Content-Type: text/event-stream` (Server-Sent Events).
+    event_stream: bool,
 }
 
 impl ResponseParser {
@@ -74,6 +76,7 @@ impl ResponseParser {
             status: 0,
             keep_alive: true,
             body_seen: false,
+            event_stream: false,
         }
     }
 
@@ -84,6 +87,7 @@ impl ResponseParser {
         self.status = 0;
         self.keep_alive = true;
         self.body_seen = false;
+        self.event_stream = false;
     }
 
     /// Status code of the response (valid once the head is parsed).
@@ -111,9 +115,27 @@ impl ResponseParser {
         self.body_seen || self.state == State::Done
     }
 
+    /// The response is a Server-Sent Events stream (valid once the head is
+    /// parsed).
+    #[inline]
+    pub fn event_stream(&self) -> bool {
+        self.event_stream
+    }
+
     /// Take bytes from `buf`. An incomplete head consumes nothing: call again
     /// with the same bytes and more behind them.
+    #[inline]
     pub fn feed(&mut self, buf: &[u8]) -> Result<Progress, Fault> {
+        self.feed_body(buf, &mut |_| {})
+    }
+
+    /// `feed`, handing every piece of the body's content (de-chunked) to
+    /// `on_body` as it is taken, in order.
+    pub fn feed_body(
+        &mut self,
+        buf: &[u8],
+        on_body: &mut impl FnMut(&[u8]),
+    ) -> Result<Progress, Fault> {
         let mut pos = 0;
         loop {
             match self.state {
@@ -137,6 +159,9 @@ impl ResponseParser {
                 }
                 State::Length(left) => {
                     let take = left.min((buf.len() - pos) as u64);
+                    if take > 0 {
+                        on_body(&buf[pos..pos + take as usize]);
+                    }
                     pos += take as usize;
                     self.body_seen |= take > 0;
                     if take == left {
@@ -150,6 +175,9 @@ impl ResponseParser {
                     }
                 }
                 State::UntilClose => {
+                    if pos < buf.len() {
+                        on_body(&buf[pos..]);
+                    }
                     self.body_seen |= pos < buf.len();
                     return Ok(Progress {
                         consumed: buf.len(),
@@ -157,7 +185,7 @@ impl ResponseParser {
                     });
                 }
                 State::Chunk(c) => {
-                    let (n, next) = chunk_step(c, &buf[pos..])?;
+                    let (n, next) = chunk_step(c, &buf[pos..], on_body)?;
                     pos += n;
                     self.body_seen |= n > 0;
                     match next {
@@ -225,6 +253,10 @@ impl ResponseParser {
                 length = Some(v);
             } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = last_token_is(h.value, b"chunked");
+            } else if h.name.eq_ignore_ascii_case("content-type") {
+                self.event_stream = trim(h.value)
+                    .get(..17)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(b"text/event-stream"));
             } else if h.name.eq_ignore_ascii_case("connection") {
                 if has_token(h.value, b"close") {
                     keep_alive = false;
@@ -297,11 +329,16 @@ fn last_token_is(v: &[u8], token: &[u8]) -> bool {
 
 /// Advance the chunked-body machine over `buf`. Returns the bytes taken and
 /// the next state, or `None` when the body (with its trailers) is complete.
-fn chunk_step(mut c: Chunk, buf: &[u8]) -> Result<(usize, Option<Chunk>), Fault> {
+fn chunk_step(
+    mut c: Chunk,
+    buf: &[u8],
+    on_body: &mut impl FnMut(&[u8]),
+) -> Result<(usize, Option<Chunk>), Fault> {
     let mut i = 0;
     while i < buf.len() {
         if let Chunk::Data(left) = c {
             let take = left.min((buf.len() - i) as u64);
+            on_body(&buf[i..i + take as usize]);
             i += take as usize;
             c = if take == left {
                 Chunk::DataCr

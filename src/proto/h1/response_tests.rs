@@ -228,3 +228,31 @@ fn body_started_marks_the_first_byte_after_the_head() {
     let pr = p.feed(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
     assert!(pr.done && p.body_started());
 }
+
+#[test]
+fn body_content_is_handed_out_de_chunked_at_any_split() {
+    let chunked = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
+Transfer-Encoding: chunked\r\n\r\n6\r\ndata: \r\n3\r\nabc\r\n0\r\nX: y\r\n\r\n";
+    let length = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\ndata: abc";
+    for (input, stream) in [(&chunked[..], true), (&length[..], false)] {
+        for step in 1..input.len() {
+            let mut p = ResponseParser::new(false);
+            let (mut body, mut pending, mut fed) = (Vec::new(), Vec::new(), 0);
+            loop {
+                let end = (fed + step).min(input.len());
+                pending.extend_from_slice(&input[fed..end]);
+                fed = end;
+                let pr = p
+                    .feed_body(&pending, &mut |b| body.extend_from_slice(b))
+                    .unwrap();
+                pending.drain(..pr.consumed);
+                if pr.done {
+                    break;
+                }
+                assert!(fed < input.len(), "step {step}: not done");
+            }
+            assert_eq!(body, b"data: abc", "step {step}");
+            assert_eq!(p.event_stream(), stream);
+        }
+    }
+}
