@@ -1,8 +1,10 @@
 //! What is spoken on a connection, apart from how bytes move (`engine::io`).
 //! `h1`: the request encoded once and the incremental response parser;
 //! `tls`: rustls sessions, sans I/O, that the engine drives over its sockets;
-//! `h2`: the HTTP/2 request template and what h2's errors mean.
+//! `h2`: the HTTP/2 request template and what h2's errors mean;
+//! `sse`: the event-stream parser that finds token events in LLM responses.
 
 pub mod h1;
 pub mod h2;
+pub mod sse;
 pub mod tls;
