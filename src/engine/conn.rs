@@ -12,6 +12,7 @@
 use super::io::{RecvBuf, Transport};
 use super::link::{self, Link};
 use super::shared::{next_backoff, Due, Shared, Slot};
+use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
 use crate::stats::fault::is_reset;
@@ -36,6 +37,8 @@ struct Inbox {
     buf: RecvBuf,
     parser: ResponseParser,
     cursor: usize,
+    /// Made the first time a response is an event stream (LLM tokens).
+    tokens: Option<Box<TokenClock>>,
 }
 
 /// How one request/response exchange ended.
@@ -58,6 +61,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         buf: RecvBuf::with_capacity(RECV_BUF),
         parser: ResponseParser::new(w.head_request),
         cursor: 0,
+        tokens: None,
     };
     let mut backoff = Duration::ZERO;
     // A request claimed from the -n budget but not yet sent to completion.
@@ -244,7 +248,11 @@ async fn exchange<T: Transport>(
         buf,
         parser,
         cursor,
+        tokens,
     } = inbox;
+    if let Some(t) = tokens {
+        t.reset();
+    }
     let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
@@ -268,7 +276,14 @@ async fn exchange<T: Transport>(
     let mut ttfb_taken = false;
     loop {
         if *cursor < buf.len() {
-            match parser.feed(&buf.data()[*cursor..]) {
+            // An event stream's content goes to the token clock, stamped
+            // with one clock reading per read (none for other bodies).
+            let mut read_at: Option<Instant> = None;
+            let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b| {
+                let at = *read_at.get_or_insert_with(Instant::now);
+                tokens.get_or_insert_with(Default::default).feed(b, at);
+            });
+            match fed {
                 Err(f) => return Exchange::Failed(f),
                 Ok(pr) => {
                     *cursor += pr.consumed;
@@ -278,6 +293,9 @@ async fn exchange<T: Transport>(
                     }
                     if pr.done {
                         w.record_response(parser.status(), from, t0, !ttfb_taken);
+                        if let Some(t) = tokens {
+                            w.record_tokens(t, from);
+                        }
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
@@ -311,6 +329,9 @@ async fn exchange<T: Transport>(
                 return match parser.eof() {
                     Ok(()) => {
                         w.record_response(parser.status(), from, t0, !ttfb_taken);
+                        if let Some(t) = tokens {
+                            w.record_tokens(t, from);
+                        }
                         Exchange::Done { keep_alive: false }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,

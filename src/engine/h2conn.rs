@@ -24,6 +24,7 @@
 
 use super::h2io::{connect, SendRequest};
 use super::shared::{next_backoff, Due, Shared};
+use super::tokens::TokenClock;
 use crate::proto::h2::{classify, Failure};
 use crate::stats::{ErrorClass, Fault};
 use std::cell::{Cell, RefCell};
@@ -238,6 +239,8 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     // told its stream limit late), later ones after a growing pause, so a
     // server refusing everything is not asked again as fast as it answers.
     let mut refused = 0u32;
+    // Made the first time a response is an event stream (LLM tokens).
+    let mut tokens: Option<Box<TokenClock>> = None;
     loop {
         if w.stop.get() {
             return;
@@ -289,7 +292,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         // early counts from its write.
         let from = at.map_or(t0, |d| d.min(t0));
         slot.since.set(Some(t0));
-        let outcome = exchange(&w, &conn, &mut send, from, t0).await;
+        let outcome = exchange(&w, &conn, &mut send, &mut tokens, from, t0).await;
         slot.since.set(None);
         // The worker's sweep marks late slots; here timeouts are per stream.
         slot.timed_out.set(false);
@@ -303,6 +306,9 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         match outcome {
             Outcome::Done(status, ttfb_taken) => {
                 w.record_response(status, from, t0, !ttfb_taken);
+                if let Some(t) = &mut tokens {
+                    w.record_tokens(t, from);
+                }
                 conn.answered.set(conn.answered.get() + 1);
                 (claimed, due, refused) = (false, None, 0);
             }
@@ -338,9 +344,13 @@ async fn exchange(
     w: &Shared,
     conn: &Conn,
     send: &mut SendRequest,
+    tokens: &mut Option<Box<TokenClock>>,
     from: Instant,
     t0: Instant,
 ) -> Outcome {
+    if let Some(t) = tokens.as_mut() {
+        t.reset();
+    }
     let Some(h2) = &w.h2 else {
         return Outcome::Failed(Fault::H2Protocol);
     };
@@ -367,10 +377,19 @@ async fn exchange(
         let resp = response.await?;
         answered = true;
         let status = resp.status().as_u16();
+        let event_stream = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         let mut body = resp.into_body();
         if !head_request {
             while let Some(chunk) = body.data().await {
-                let n = chunk?.len();
+                let chunk = chunk?;
+                let n = chunk.len();
+                if event_stream {
+                    let clock = tokens.get_or_insert_with(Default::default);
+                    clock.feed(&chunk, Instant::now());
+                }
                 if !ttfb_taken && n > 0 && !body.is_end_stream() {
                     ttfb_taken = true;
                     w.record_ttfb(from);

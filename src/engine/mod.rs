@@ -15,6 +15,7 @@ mod link;
 pub mod pace;
 pub mod session;
 mod shared;
+mod tokens;
 mod worker;
 
 pub use session::{run, Session};

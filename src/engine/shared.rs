@@ -5,6 +5,7 @@
 
 use super::io;
 use super::pace::Rate;
+use super::tokens::TokenClock;
 use super::H2Settings;
 use crate::proto::tls::TlsClient;
 use crate::stats::{Fault, Stats, TlsInfo};
@@ -232,6 +233,17 @@ impl Shared {
         stats.record_response(status, us(from), us(written));
         if ttfb {
             stats.record_ttfb(us(from));
+        }
+    }
+
+    /// A streamed response completed now: its token metrics (if it carried
+    /// any content) go into this worker's counts.
+    pub fn record_tokens(&self, clock: &mut TokenClock, from: Instant) {
+        let mut stats = self.stats.borrow_mut();
+        if stats.recording {
+            clock.finish(from, Instant::now(), &mut stats.stream);
+        } else {
+            clock.reset();
         }
     }
 

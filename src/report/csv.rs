@@ -228,6 +228,7 @@ mod tests {
             latency,
             service: latency_histogram(),
             ttfb: latency_histogram(),
+            stream: crate::stats::Streaming::new(),
             connect: latency_histogram(),
             tls: None,
             rate: rate_histogram(),

@@ -328,6 +328,7 @@ pub fn merge(logs: &[Log]) -> Summary {
         latency,
         service: stats::latency_histogram(),
         ttfb: stats::latency_histogram(),
+        stream: stats::Streaming::new(),
         connect: stats::latency_histogram(),
         tls: None,
         rate: stats::rate_histogram(),

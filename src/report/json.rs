@@ -88,6 +88,9 @@ pub fn to_json(s: &Summary) -> Value {
         })
         .collect();
     let e = &s.errors;
+    // Streaming keys are null unless some response was an event stream.
+    let streamed = s.stream.responses > 0;
+    let secs = s.duration.as_secs_f64().max(1e-9);
     json!({
         "url": info.url,
         "config": {
@@ -120,6 +123,13 @@ pub fn to_json(s: &Summary) -> Value {
         "latency_us": latency_json(&s.latency),
         "service_time_us": latency_json(&s.service),
         "ttfb_us": latency_json(&s.ttfb),
+        "ttft_us": streamed.then(|| latency_json(&s.stream.ttft)),
+        "itl_us": streamed.then(|| latency_json(&s.stream.itl)),
+        "tpot_us": streamed.then(|| latency_json(&s.stream.tpot)),
+        "output_tokens": streamed.then_some(s.stream.tokens),
+        "output_tokens_per_s": streamed.then(|| finite(s.stream.tokens as f64 / secs)),
+        "streamed_responses": streamed.then_some(s.stream.responses),
+        "token_count_source": streamed.then(|| s.stream.token_count_source()),
         "latency_spectrum": spectrum_json(&s.latency),
         "connect_us": latency_json(&s.connect),
         "tls_handshake_us": s.tls.as_ref().map(|t| latency_json(&t.handshake)),

@@ -44,6 +44,7 @@ fn clean() -> Summary {
         ),
         service: latency_histogram(),
         ttfb: latency_histogram(),
+        stream: crate::stats::Streaming::new(),
         connect: hist(latency_histogram(), &[(50, 1), (150, 1)]),
         tls: None,
         // mean 1300, sample stdev 258.198.., 2 of 4 within one stdev.
@@ -387,7 +388,19 @@ fn json_has_every_key() {
     );
     assert_eq!(v["tls"], Value::Null, "plain http has no TLS section");
     assert_eq!(v["tls_handshake_us"], Value::Null);
-    assert_eq!(v.as_object().unwrap().len(), 20);
+    assert!(v["ttfb_us"]["p99"].is_u64());
+    for k in [
+        "ttft_us",
+        "itl_us",
+        "tpot_us",
+        "output_tokens",
+        "output_tokens_per_s",
+        "streamed_responses",
+        "token_count_source",
+    ] {
+        assert_eq!(v[k], Value::Null, "{k}: no response was streamed");
+    }
+    assert_eq!(v.as_object().unwrap().len(), 28);
 }
 
 #[test]

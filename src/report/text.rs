@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
-use crate::stats::TlsSummary;
+use crate::stats::{Streaming, TlsSummary};
 use std::io::{self, Write};
 
 /// wrk's `print_units`: the value right-aligned (and truncated) in `width`
@@ -109,6 +109,9 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     if let Some(t) = &s.tls {
         write_tls(w, t)?;
     }
+    if s.stream.responses > 0 {
+        write_stream(w, &s.stream, s.duration.as_secs_f64())?;
+    }
     if !s.error_details.is_empty() {
         writeln!(w, "  Error causes:")?;
         for (fault, count) in &s.error_details {
@@ -212,4 +215,31 @@ fn write_tls(w: &mut impl Write, t: &TlsSummary) -> io::Result<()> {
         )?;
     }
     writeln!(w)
+}
+
+/// Two lines on streamed (Server-Sent Events) responses: tokens, and the
+/// medians and p99 of TTFT, ITL and TPOT (vLLM's bench serve's metrics).
+fn write_stream(w: &mut impl Write, st: &Streaming, secs: f64) -> io::Result<()> {
+    writeln!(
+        w,
+        "  Streaming: {} output tokens in {} responses (counted from {}), {:.2} tokens/s",
+        st.tokens,
+        st.responses,
+        st.token_count_source(),
+        st.tokens as f64 / secs.max(1e-9)
+    )?;
+    let pair = |h: &Histogram<u64>| {
+        format!(
+            "p50 {} p99 {}",
+            format_time_us(quantile(h, 0.50) as f64),
+            format_time_us(quantile(h, 0.99) as f64)
+        )
+    };
+    writeln!(
+        w,
+        "    TTFT {}, ITL {}, TPOT {}",
+        pair(&st.ttft),
+        pair(&st.itl),
+        pair(&st.tpot)
+    )
 }

@@ -49,6 +49,7 @@ pub struct Aggregator {
     latency: Histogram<u64>,
     service: Histogram<u64>,
     ttfb: Histogram<u64>,
+    stream: stats::Streaming,
     connect: Histogram<u64>,
     tls: Histogram<u64>,
     tls_resumed: u64,
@@ -83,6 +84,7 @@ impl Aggregator {
             latency: stats::latency_histogram(),
             service: stats::latency_histogram(),
             ttfb: stats::latency_histogram(),
+            stream: stats::Streaming::new(),
             connect: stats::latency_histogram(),
             tls: stats::latency_histogram(),
             tls_resumed: 0,
@@ -137,6 +139,7 @@ impl Aggregator {
         let _ = self.latency.add(&s.latency);
         let _ = self.service.add(&s.service);
         let _ = self.ttfb.add(&s.ttfb);
+        self.stream.add(&s.stream);
         let _ = self.connect.add(&s.connect);
         let _ = self.tls.add(&s.tls);
         self.tls_resumed += s.tls_resumed;
@@ -275,6 +278,7 @@ impl Aggregator {
             latency: self.latency,
             service: self.service,
             ttfb: self.ttfb,
+            stream: self.stream,
             connect: self.connect,
             tls: (!self.tls.is_empty()).then_some(TlsSummary {
                 info: None,

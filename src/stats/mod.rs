@@ -10,9 +10,11 @@
 pub mod aggregate;
 pub mod fault;
 pub mod slo;
+pub mod stream;
 
 pub use aggregate::IntervalSink;
 pub use fault::{ErrorClass, Fault};
+pub use stream::Streaming;
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -81,6 +83,8 @@ pub struct Stats {
     /// From when the request was due to the first byte of the response's
     /// body (or the end of a response without one).
     pub ttfb: Histogram<u64>,
+    /// Server-Sent Events responses: TTFT, ITL, TPOT, tokens.
+    pub stream: Streaming,
     pub connect: Histogram<u64>,
     /// TLS handshakes, and how many of them resumed a session.
     pub tls: Histogram<u64>,
@@ -106,6 +110,7 @@ impl Stats {
             latency: latency_histogram(),
             service: latency_histogram(),
             ttfb: latency_histogram(),
+            stream: Streaming::new(),
             connect: latency_histogram(),
             tls: latency_histogram(),
             tls_resumed: 0,
@@ -179,6 +184,7 @@ impl Stats {
         self.latency.reset();
         self.service.reset();
         self.ttfb.reset();
+        self.stream.reset();
         self.connect.reset();
         self.tls.reset();
         self.tls_resumed = 0;
@@ -195,6 +201,7 @@ impl Stats {
         let latency = swap_out(&mut self.latency);
         let service = swap_out(&mut self.service);
         let ttfb = swap_out(&mut self.ttfb);
+        let stream = self.stream.take();
         let connect = swap_out(&mut self.connect);
         let tls = swap_out(&mut self.tls);
         let rate = swap_out(&mut self.rate);
@@ -216,6 +223,7 @@ impl Stats {
             latency,
             service,
             ttfb,
+            stream,
             connect,
             tls,
             tls_resumed: self.tls_resumed,
@@ -252,6 +260,7 @@ pub struct Snapshot {
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     pub ttfb: Histogram<u64>,
+    pub stream: Streaming,
     pub connect: Histogram<u64>,
     pub tls: Histogram<u64>,
     pub tls_resumed: u64,
@@ -353,6 +362,8 @@ pub struct Summary {
     pub service: Histogram<u64>,
     /// Time to the first byte of each response's body, from when it was due.
     pub ttfb: Histogram<u64>,
+    /// Server-Sent Events responses (empty when there were none).
+    pub stream: Streaming,
     pub connect: Histogram<u64>,
     /// Only for https runs.
     pub tls: Option<TlsSummary>,

@@ -129,8 +129,9 @@ impl ResponseParser {
         self.feed_body(buf, &mut |_| {})
     }
 
-    /// `feed`, handing every piece of the body's content (de-chunked) to
-    /// `on_body` as it is taken, in order.
+    /// `feed`, handing every piece of an event stream's body content
+    /// (de-chunked) to `on_body` as it is taken, in order. Other bodies are
+    /// skipped as `feed` skips them.
     pub fn feed_body(
         &mut self,
         buf: &[u8],
@@ -159,7 +160,7 @@ impl ResponseParser {
                 }
                 State::Length(left) => {
                     let take = left.min((buf.len() - pos) as u64);
-                    if take > 0 {
+                    if take > 0 && self.event_stream {
                         on_body(&buf[pos..pos + take as usize]);
                     }
                     pos += take as usize;
@@ -175,7 +176,7 @@ impl ResponseParser {
                     }
                 }
                 State::UntilClose => {
-                    if pos < buf.len() {
+                    if pos < buf.len() && self.event_stream {
                         on_body(&buf[pos..]);
                     }
                     self.body_seen |= pos < buf.len();
@@ -185,7 +186,11 @@ impl ResponseParser {
                     });
                 }
                 State::Chunk(c) => {
-                    let (n, next) = chunk_step(c, &buf[pos..], on_body)?;
+                    let (n, next) = if self.event_stream {
+                        chunk_step(c, &buf[pos..], on_body)?
+                    } else {
+                        chunk_step(c, &buf[pos..], &mut |_| {})?
+                    };
                     pos += n;
                     self.body_seen |= n > 0;
                     match next {

@@ -1,0 +1,137 @@
+//! Timing the tokens of a streamed response (Server-Sent Events, as LLM
+//! endpoints answer) on one connection or stream: the first content event,
+//! the gaps between content events, the count. Nothing is recorded until
+//! the response completes, so a stream cut short leaves no partial metrics.
+
+use crate::proto::sse::{SseEvent, SseParser};
+use crate::stats::Streaming;
+use std::time::Instant;
+
+/// Allocated once per connection (or HTTP/2 lane) that sees an event
+/// stream; its buffers are reused for every response after that.
+pub struct TokenClock {
+    sse: SseParser,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    events: u64,
+    usage: Option<u64>,
+    /// Gaps of the response in progress, in microseconds.
+    gaps: Vec<u64>,
+}
+
+impl Default for TokenClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TokenClock {
+    pub fn new() -> Self {
+        TokenClock {
+            sse: SseParser::new(),
+            first: None,
+            last: None,
+            events: 0,
+            usage: None,
+            gaps: Vec::new(),
+        }
+    }
+
+    /// A new response starts.
+    pub fn reset(&mut self) {
+        self.sse.reset();
+        self.first = None;
+        self.last = None;
+        self.events = 0;
+        self.usage = None;
+        self.gaps.clear();
+    }
+
+    /// Body content (de-chunked) that arrived at `at`. Events completed in
+    /// the same read share its time.
+    pub fn feed(&mut self, bytes: &[u8], at: Instant) {
+        let TokenClock {
+            sse,
+            first,
+            last,
+            events,
+            usage,
+            gaps,
+        } = self;
+        sse.feed(bytes, |e| match e {
+            SseEvent::Content => {
+                match *last {
+                    Some(l) => gaps.push(at.saturating_duration_since(l).as_micros() as u64),
+                    None => *first = Some(at),
+                }
+                *last = Some(at);
+                *events += 1;
+            }
+            SseEvent::Usage { completion_tokens } => *usage = Some(completion_tokens),
+            SseEvent::Empty | SseEvent::Done => {}
+        });
+    }
+
+    /// The response completed at `end` (it was due at `from`): record its
+    /// TTFT, ITLs, TPOT and tokens into `s` if it carried any content, as
+    /// vLLM's bench serve defines them, then reset.
+    pub fn finish(&mut self, from: Instant, end: Instant, s: &mut Streaming) {
+        if let Some(first) = self.first {
+            let tokens = self.usage.unwrap_or(self.events);
+            let us = |d: std::time::Duration| d.as_micros() as u64;
+            let ttft = us(first.saturating_duration_since(from));
+            let tpot =
+                (tokens > 1).then(|| us(end.saturating_duration_since(first)) / (tokens - 1));
+            s.record(ttft, tpot, tokens, self.usage.is_some());
+            for &g in &self.gaps {
+                s.record_itl(g);
+            }
+        }
+        self.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn times_tokens_as_vllm_defines_them() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let ev =
+            |c: &str| format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{c}\"}}}}]}}\n\n");
+        let mut c = TokenClock::new();
+        let mut s = Streaming::new();
+        c.feed(
+            b"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+            ms(10),
+        );
+        c.feed(ev("a").as_bytes(), ms(200));
+        c.feed(ev("b").as_bytes(), ms(220));
+        c.feed(format!("{}{}", ev("c"), ev("d")).as_bytes(), ms(250));
+        c.finish(t0, ms(260), &mut s);
+        assert_eq!((s.responses, s.tokens, s.from_usage), (1, 4, 0));
+        assert_eq!(s.ttft.max(), s.ttft.highest_equivalent(200_000));
+        // Gaps 20, 30 and 0 ms (two events in one read).
+        assert_eq!(s.itl.len(), 3);
+        assert_eq!(s.itl.min(), 1);
+        // TPOT: (260 - 200) / 3 = 20 ms.
+        assert_eq!(s.tpot.max(), s.tpot.highest_equivalent(20_000));
+        // The usage event's count wins over the events counted.
+        c.feed(ev("x").as_bytes(), ms(300));
+        c.feed(
+            b"data: {\"choices\":[],\"usage\":{\"completion_tokens\":7}}\n\ndata: [DONE]\n\n",
+            ms(310),
+        );
+        c.finish(ms(290), ms(310), &mut s);
+        assert_eq!((s.responses, s.tokens, s.from_usage), (2, 11, 1));
+        assert_eq!(s.token_count_source(), "mixed");
+        // A response cut short records nothing: reset drops it.
+        c.feed(ev("y").as_bytes(), ms(400));
+        c.reset();
+        c.finish(ms(390), ms(420), &mut s);
+        assert_eq!(s.responses, 2);
+    }
+}

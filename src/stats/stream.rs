@@ -1,0 +1,107 @@
+//! Streaming (Server-Sent Events, LLM) metrics, as vLLM's `bench serve`
+//! defines them: time to first token (TTFT), inter-token latency (ITL,
+//! every gap between content events), time per output token (TPOT,
+//! `(e2e - ttft) / (tokens - 1)`) and output tokens. Recorded per worker
+//! for each complete streamed response, merged like the other histograms.
+
+use super::{latency_histogram, MAX_LATENCY_US};
+use hdrhistogram::Histogram;
+
+/// The streaming side of a worker's counts, a snapshot's, or a run's.
+#[derive(Clone, Debug)]
+pub struct Streaming {
+    /// From when the request was due to its first content event.
+    pub ttft: Histogram<u64>,
+    /// Gaps between consecutive content events.
+    pub itl: Histogram<u64>,
+    /// Per response with two or more tokens: (end - first token) / (tokens - 1).
+    pub tpot: Histogram<u64>,
+    /// Output tokens of complete streamed responses.
+    pub tokens: u64,
+    /// Complete streamed responses with at least one content event.
+    pub responses: u64,
+    /// Of those, the ones whose token count came from the server's usage
+    /// event (the others counted content events).
+    pub from_usage: u64,
+}
+
+impl Default for Streaming {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Streaming {
+    pub fn new() -> Self {
+        Streaming {
+            ttft: latency_histogram(),
+            itl: latency_histogram(),
+            tpot: latency_histogram(),
+            tokens: 0,
+            responses: 0,
+            from_usage: 0,
+        }
+    }
+
+    /// One complete streamed response: its TTFT and TPOT in microseconds,
+    /// its token count and where that came from. ITL gaps are recorded
+    /// separately (`record_itl`), only for complete responses too.
+    pub fn record(&mut self, ttft_us: u64, tpot_us: Option<u64>, tokens: u64, from_usage: bool) {
+        self.ttft
+            .saturating_record(ttft_us.clamp(1, MAX_LATENCY_US));
+        if let Some(t) = tpot_us {
+            self.tpot.saturating_record(t.clamp(1, MAX_LATENCY_US));
+        }
+        self.tokens += tokens;
+        self.responses += 1;
+        self.from_usage += u64::from(from_usage);
+    }
+
+    /// One gap between content events; events that arrived in the same
+    /// read are 0 apart (recorded as the histogram's floor, 1 µs).
+    pub fn record_itl(&mut self, gap_us: u64) {
+        self.itl.saturating_record(gap_us.clamp(1, MAX_LATENCY_US));
+    }
+
+    pub fn add(&mut self, o: &Streaming) {
+        let _ = self.ttft.add(&o.ttft);
+        let _ = self.itl.add(&o.itl);
+        let _ = self.tpot.add(&o.tpot);
+        self.tokens += o.tokens;
+        self.responses += o.responses;
+        self.from_usage += o.from_usage;
+    }
+
+    pub fn reset(&mut self) {
+        self.ttft.reset();
+        self.itl.reset();
+        self.tpot.reset();
+        self.tokens = 0;
+        self.responses = 0;
+        self.from_usage = 0;
+    }
+
+    /// Move the counts out, leaving empty ones (once per interval).
+    pub fn take(&mut self) -> Streaming {
+        let fresh = Streaming {
+            ttft: Histogram::new_from(&self.ttft),
+            itl: Histogram::new_from(&self.itl),
+            tpot: Histogram::new_from(&self.tpot),
+            tokens: 0,
+            responses: 0,
+            from_usage: 0,
+        };
+        std::mem::replace(self, fresh)
+    }
+
+    /// Where the token counts came from: `usage`, `events`, or `mixed`.
+    pub fn token_count_source(&self) -> &'static str {
+        if self.from_usage == self.responses {
+            "usage"
+        } else if self.from_usage == 0 {
+            "events"
+        } else {
+            "mixed"
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Streamed responses (Server-Sent Events, as OpenAI-compatible LLM
+//! endpoints answer): time to first token, inter-token latency, time per
+//! output token and output tokens, against a Python server written here
+//! (what users point blast at is rarely written in Rust) whose schedule is
+//! the truth.
+
+use crate::support::{run_line, uring_available};
+use crate::u;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// A stdlib-only OpenAI-compatible streaming server: every request gets a
+/// role chunk at once, then `tokens` content chunks (the first after
+/// `first` seconds, then one every `gap`), a finish chunk, a usage chunk
+/// (unless `usage` is off) and `[DONE]`, chunked. With `cut` > 0 it closes
+/// the connection in the middle of content chunk number `cut`.
+const SERVER: &str = r#"
+import http.server, socketserver, json, sys, time
+tokens, first, gap, usage, cut = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "on", int(sys.argv[5])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.do_GET()
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        def send(data, partial=False):
+            d = ("data: " + (data if isinstance(data, str) else json.dumps(data)) + ("" if partial else "\n\n")).encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(d), d))
+            self.wfile.flush()
+        send({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+        time.sleep(first)
+        for i in range(tokens):
+            if i:
+                time.sleep(gap)
+            chunk = {"choices": [{"index": 0, "delta": {"content": "tok%d " % i}}]}
+            if cut and i + 1 == cut:
+                send(chunk, partial=True)
+                self.close_connection = True
+                return
+            send(chunk)
+        send({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if usage:
+            send({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": tokens, "total_tokens": tokens + 3}})
+        send("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+s = S(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+struct SseServer {
+    child: Child,
+    _out: BufReader<ChildStdout>,
+    port: u16,
+}
+
+impl SseServer {
+    fn start(tokens: u32, first_ms: u32, gap_ms: u32, usage: bool, cut: u32) -> SseServer {
+        let mut child = Command::new("python3")
+            .args(["-c", SERVER])
+            .args([
+                tokens.to_string(),
+                (f64::from(first_ms) / 1000.0).to_string(),
+                (f64::from(gap_ms) / 1000.0).to_string(),
+                if usage { "on" } else { "off" }.to_string(),
+                cut.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 starts the SSE server");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let port = line.trim().parse().expect("the server prints its port");
+        SseServer {
+            child,
+            _out: out,
+            port,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1/chat/completions", self.port)
+    }
+}
+
+impl Drop for SseServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn engines() -> Vec<&'static str> {
+    let mut e = vec!["epoll"];
+    if uring_available() {
+        e.push("uring");
+    }
+    e
+}
+
+fn blast(flags: &str, url: &str) -> Value {
+    let r = run_line(&format!("--json {flags}"), url);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json()
+}
+
+fn p50_ms(j: &Value, key: &str) -> f64 {
+    j[key]["p50"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing: {j}"))
+        / 1000.0
+}
+
+/// Tokens counted both ways, and the timing the server's schedule gives:
+/// first token after 150 ms, one every 20 ms.
+#[test]
+fn tokens_and_timing_from_a_python_sse_server() {
+    for usage in [true, false] {
+        let s = SseServer::start(10, 150, 20, usage, 0);
+        for engine in engines() {
+            let j = blast(&format!("-n 6 -c 2 -t 1 --engine {engine}"), &s.url());
+            assert_eq!(u(&j, "requests"), 6, "{j}");
+            assert_eq!(u(&j, "streamed_responses"), 6, "{j}");
+            assert_eq!(u(&j, "output_tokens"), 60, "{j}");
+            let source = if usage { "usage" } else { "events" };
+            assert_eq!(j["token_count_source"], source, "{j}");
+            // Python's sleeps on a shared machine: a few ms late, never early.
+            let (ttft, itl, tpot) = (
+                p50_ms(&j, "ttft_us"),
+                p50_ms(&j, "itl_us"),
+                p50_ms(&j, "tpot_us"),
+            );
+            assert!(
+                (150.0..=165.0).contains(&ttft),
+                "{engine}: ttft {ttft}: {j}"
+            );
+            assert!((19.5..=23.0).contains(&itl), "{engine}: itl {itl}: {j}");
+            assert!((19.5..=23.0).contains(&tpot), "{engine}: tpot {tpot}: {j}");
+            let tps = j["output_tokens_per_s"].as_f64().unwrap();
+            assert!(tps > 0.0, "{j}");
+            eprintln!("{engine} usage={usage}: TTFT {ttft} ms, ITL {itl} ms, TPOT {tpot} ms");
+        }
+    }
+}
+
+/// A stream cut in the middle of an event is a read error with its cause,
+/// and none of its tokens or timings are recorded.
+#[test]
+fn a_stream_cut_mid_event_records_no_metrics() {
+    let s = SseServer::start(10, 10, 5, true, 4);
+    for engine in engines() {
+        let j = blast(&format!("-n 3 -c 1 -t 1 --engine {engine}"), &s.url());
+        assert_eq!(u(&j, "requests"), 0, "{j}");
+        assert_eq!(u(&j, "errors.read"), 3, "{j}");
+        assert_eq!(j["error_details"][0]["cause"], "read: EOF mid-body", "{j}");
+        assert_eq!(j["streamed_responses"], Value::Null, "{j}");
+        assert_eq!(j["ttft_us"], Value::Null, "{j}");
+    }
+}
+
+/// Plain responses leave the streaming keys null and print no streaming
+/// lines.
+#[test]
+fn plain_responses_have_no_streaming_keys() {
+    let j = blast("-n 5 -c 1 -t 1", &crate::ok_server().url());
+    for k in [
+        "ttft_us",
+        "itl_us",
+        "tpot_us",
+        "output_tokens",
+        "token_count_source",
+    ] {
+        assert_eq!(j[k], Value::Null, "{k}: {j}");
+    }
+    let s = SseServer::start(3, 0, 0, true, 0);
+    let r = run_line("-n 2 -c 1 -t 1", &s.url());
+    assert!(
+        r.stdout
+            .contains("  Streaming: 6 output tokens in 2 responses (counted from usage), "),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("    TTFT p50 "), "{}", r.stdout);
+}
