@@ -40,6 +40,7 @@ mod hlog;
 mod limits;
 mod open_loop;
 mod reports;
+mod stream_target;
 mod support;
 mod tls;
 
