@@ -41,6 +41,7 @@ mod limits;
 mod open_loop;
 mod reports;
 mod stream;
+mod stream_target;
 mod support;
 mod tls;
 

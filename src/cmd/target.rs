@@ -21,6 +21,12 @@ pub fn main(a: &cli::TargetArgs) -> Result<i32, Error> {
             })
         }),
         http2: a.http2,
+        stream: (a.stream > 0).then(|| target::StreamOptions {
+            tokens: a.stream,
+            first_token: a.first_token,
+            token_interval: a.token_interval,
+            usage: a.usage == "on",
+        }),
     };
     target::run_forever(opts)
         .map_err(|e| error::usage(format!("blast target --listen {}: {e}", a.listen)))?;

@@ -280,6 +280,20 @@ pub struct TargetArgs {
     /// Also serve HTTP/2: h2c by prior knowledge, and h2 through ALPN with --tls
     #[arg(long = "http2")]
     pub http2: bool,
+    /// Answer each request with an OpenAI-style SSE stream of N tokens (0: off):
+    /// a role event at once, N content events, a finish_reason "stop" chunk,
+    /// the usage event, data: [DONE]. It replaces --body-size; --delay and --status still apply
+    #[arg(long = "stream", value_name = "N", default_value = "0", value_parser = crate::target::stream::parse_tokens)]
+    pub stream: u64,
+    /// With --stream: from the response's start to the first token
+    #[arg(long = "first-token", value_name = "D", default_value = "0s", value_parser = parse_duration)]
+    pub first_token: Duration,
+    /// With --stream: between tokens (token k is due first-token + k×D after the response starts)
+    #[arg(long = "token-interval", value_name = "D", default_value = "0s", value_parser = parse_duration)]
+    pub token_interval: Duration,
+    /// With --stream: send the usage event (completion_tokens = N) before [DONE]
+    #[arg(long = "usage", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    pub usage: String,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -12,6 +12,9 @@
 //! With `http2`, connections are served by hyper-util's auto builder: HTTP/1.1,
 //! or HTTP/2 by prior knowledge (h2c) on plain TCP and through ALPN over TLS.
 //!
+//! With `stream`, every other request is answered with an OpenAI-compatible
+//! Server-Sent Events stream at a set pace (see [`stream`]).
+//!
 //! `GET /__blast/stats` answers `{"requests": N, "connections": M}` and is not
 //! itself counted as a request.
 
@@ -24,7 +27,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
@@ -33,6 +36,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::sync::watch;
+
+use stream::SseBody;
+pub use stream::StreamOptions;
 
 /// Path of the built-in stats endpoint (`GET` only).
 pub const STATS_PATH: &str = "/__blast/stats";
@@ -56,6 +62,9 @@ pub struct TargetOptions {
     pub tls_cert: Option<std::path::PathBuf>,
     /// Also serve HTTP/2 (h2c prior knowledge; h2 through ALPN with TLS).
     pub http2: bool,
+    /// Answer every request (but the stats endpoint) with an SSE stream of
+    /// this shape instead of `body_size` bytes.
+    pub stream: Option<StreamOptions>,
 }
 
 impl Default for TargetOptions {
@@ -69,6 +78,7 @@ impl Default for TargetOptions {
             cpus: None,
             tls_cert: None,
             http2: false,
+            stream: None,
         }
     }
 }
@@ -116,12 +126,16 @@ struct ThreadCtx {
     status: StatusCode,
     delay: Duration,
     counters: Arc<Counters>,
+    stream: Option<StreamOptions>,
 }
 
+/// A fixed body, or an SSE stream with `--stream`.
+type RespBody = Either<Full<Bytes>, SseBody>;
+
 impl ThreadCtx {
-    async fn handle(&self, mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(&self, mut req: Request<Incoming>) -> Response<RespBody> {
         if req.method() == Method::GET && req.uri().path() == STATS_PATH {
-            return self.stats_response();
+            return self.stats_response().map(Either::Left);
         }
         // Read any request body to its end so the connection can be reused
         // even when the body arrives after the headers.
@@ -136,10 +150,15 @@ impl ThreadCtx {
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
+        if let (Some(opts), false) = (self.stream, req.method() == Method::HEAD) {
+            // Counted when its last event is handed to the connection.
+            let body = SseBody::new(opts, Arc::clone(&self.counters), self.index);
+            return stream::response(self.status, body);
+        }
         self.counters.requests[self.index]
             .0
             .fetch_add(1, Ordering::Relaxed);
-        let mut resp = Response::new(Full::new(self.body.clone()));
+        let mut resp = Response::new(Either::Left(Full::new(self.body.clone())));
         *resp.status_mut() = self.status;
         resp
     }
@@ -217,6 +236,9 @@ fn validate(opts: &TargetOptions) -> io::Result<StatusCode> {
             opts.status
         )));
     }
+    if matches!(opts.stream, Some(s) if s.tokens == 0) {
+        return Err(invalid("target: a stream needs at least 1 token".into()));
+    }
     Ok(status)
 }
 
@@ -248,6 +270,7 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
                 status,
                 delay: opts.delay,
                 counters: Arc::clone(&counters),
+                stream: opts.stream,
             });
             let core = opts.cpus.as_ref().map(|c| c[index % c.len()]);
             let stop = shutdown.subscribe();
@@ -532,6 +555,7 @@ pub fn run_forever(opts: TargetOptions) -> io::Result<()> {
     Ok(())
 }
 
+pub mod stream;
 mod tls;
 
 #[cfg(test)]

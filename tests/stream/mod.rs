@@ -193,3 +193,47 @@ fn plain_responses_have_no_streaming_keys() {
     );
     assert!(r.stdout.contains("    TTFT p50 "), "{}", r.stdout);
 }
+
+/// The truth blast's own target gives: 50 tokens, the first after 200 ms,
+/// one every 20 ms. TTFT, ITL and TPOT within 5%, tokens exact, counted from
+/// the usage event or from the events; over HTTP/1.1 and h2c.
+#[test]
+fn streaming_truth_against_blast_target() {
+    use blast::target::{self, StreamOptions, TargetOptions};
+    use std::time::Duration;
+    for (usage, http2) in [(true, false), (false, false), (true, true)] {
+        let t = target::start(TargetOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            http2,
+            stream: Some(StreamOptions {
+                tokens: 50,
+                first_token: Duration::from_millis(200),
+                token_interval: Duration::from_millis(20),
+                usage,
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        let url = format!("http://{}/v1/chat/completions", t.addr());
+        let h2 = if http2 { "--http2" } else { "" };
+        let j = blast(&format!("{h2} -n 8 -c 4 -t 1"), &url);
+        let served = t.requests();
+        t.stop();
+        assert_eq!(u(&j, "requests"), 8, "{j}");
+        assert_eq!(served, 8);
+        assert_eq!(u(&j, "output_tokens"), 400, "{j}");
+        let source = if usage { "usage" } else { "events" };
+        assert_eq!(j["token_count_source"], source, "{j}");
+        let (ttft, itl, tpot) = (
+            p50_ms(&j, "ttft_us"),
+            p50_ms(&j, "itl_us"),
+            p50_ms(&j, "tpot_us"),
+        );
+        let within = |v: f64, want: f64| (v - want).abs() <= want * 0.05;
+        let what = format!("usage={usage} http2={http2}: TTFT {ttft} ITL {itl} TPOT {tpot}");
+        assert!(within(ttft, 200.0), "{what}: {j}");
+        assert!(within(itl, 20.0), "{what}: {j}");
+        assert!(within(tpot, 20.0), "{what}: {j}");
+        eprintln!("{what}");
+    }
+}
