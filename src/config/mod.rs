@@ -242,6 +242,11 @@ impl Config {
             keepalive: !a.request.no_keepalive,
             tls,
             h2,
+            goodput: slo
+                .as_ref()
+                .map(Slo::per_request)
+                .unwrap_or_default()
+                .into(),
             engine,
             progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             info: RunInfo {
@@ -257,6 +262,9 @@ impl Config {
                 engine: engine.name().to_string(),
                 protocol: protocol.to_string(),
                 streams,
+                goodput: slo
+                    .as_ref()
+                    .is_some_and(|s| s.conditions.iter().any(|c| c.metric.per_request())),
             },
         };
         Ok(Config {

@@ -24,8 +24,10 @@ pub use shared::{PaceSpec, Phase};
 
 use crate::proto::h2::H2Request;
 use crate::proto::tls::TlsClient;
+use crate::stats::slo::Condition;
 use crate::stats::RunInfo;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// The I/O engine of the workers.
@@ -73,6 +75,8 @@ pub struct Settings {
     pub tls: Option<TlsClient>,
     /// `--http2`: speak HTTP/2 (epoll engine only).
     pub h2: Option<H2Settings>,
+    /// `--slo`'s per-request conditions, which define goodput.
+    pub goodput: Arc<[Condition]>,
     pub engine: Engine,
     /// Show the live progress line on stderr.
     pub progress: bool,

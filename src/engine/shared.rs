@@ -8,6 +8,7 @@ use super::pace::Rate;
 use super::tokens::TokenClock;
 use super::H2Settings;
 use crate::proto::tls::TlsClient;
+use crate::stats::slo::Condition;
 use crate::stats::{Fault, Stats, TlsInfo};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -190,6 +191,9 @@ pub struct Shared {
     pub tls: Option<TlsClient>,
     /// Set for `--http2`: connections run `-m` streams each.
     pub h2: Option<H2Settings>,
+    /// `--slo`'s per-request conditions (ttft, tpot, e2el): a streamed
+    /// response that meets them all counts toward goodput.
+    pub goodput: Arc<[Condition]>,
     /// `--timeout`: HTTP/2 streams time out one by one (HTTP/1.1
     /// connections are swept by the worker).
     pub timeout: Duration,
@@ -241,7 +245,7 @@ impl Shared {
     pub fn record_tokens(&self, clock: &mut TokenClock, from: Instant) {
         let mut stats = self.stats.borrow_mut();
         if stats.recording {
-            clock.finish(from, Instant::now(), &mut stats.stream);
+            clock.finish(from, Instant::now(), &self.goodput, &mut stats.stream);
         } else {
             clock.reset();
         }

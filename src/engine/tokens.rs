@@ -4,6 +4,7 @@
 //! the response completes, so a stream cut short leaves no partial metrics.
 
 use crate::proto::sse::{SseEvent, SseParser};
+use crate::stats::slo::{Condition, Metric};
 use crate::stats::Streaming;
 use std::time::Instant;
 
@@ -74,15 +75,31 @@ impl TokenClock {
 
     /// The response completed at `end` (it was due at `from`): record its
     /// TTFT, ITLs, TPOT and tokens into `s` if it carried any content, as
-    /// vLLM's bench serve defines them, then reset.
-    pub fn finish(&mut self, from: Instant, end: Instant, s: &mut Streaming) {
+    /// vLLM's bench serve defines them, and whether it met every condition
+    /// of `goodput`; then reset.
+    pub fn finish(
+        &mut self,
+        from: Instant,
+        end: Instant,
+        goodput: &[Condition],
+        s: &mut Streaming,
+    ) {
         if let Some(first) = self.first {
             let tokens = self.usage.unwrap_or(self.events);
             let us = |d: std::time::Duration| d.as_micros() as u64;
             let ttft = us(first.saturating_duration_since(from));
             let tpot =
                 (tokens > 1).then(|| us(end.saturating_duration_since(first)) / (tokens - 1));
-            s.record(ttft, tpot, tokens, self.usage.is_some());
+            let e2el = us(end.saturating_duration_since(from));
+            // One token has no time per output token: vLLM counts it as 0.
+            let good = goodput.iter().all(|c| {
+                c.holds(match c.metric {
+                    Metric::Ttft => ttft as f64,
+                    Metric::Tpot => tpot.unwrap_or(0) as f64,
+                    _ => e2el as f64,
+                })
+            });
+            s.record(ttft, tpot, tokens, self.usage.is_some(), good);
             for &g in &self.gaps {
                 s.record_itl(g);
             }
@@ -111,7 +128,7 @@ mod tests {
         c.feed(ev("a").as_bytes(), ms(200));
         c.feed(ev("b").as_bytes(), ms(220));
         c.feed(format!("{}{}", ev("c"), ev("d")).as_bytes(), ms(250));
-        c.finish(t0, ms(260), &mut s);
+        c.finish(t0, ms(260), &[], &mut s);
         assert_eq!((s.responses, s.tokens, s.from_usage), (1, 4, 0));
         assert_eq!(s.ttft.max(), s.ttft.highest_equivalent(200_000));
         // Gaps 20, 30 and 0 ms (two events in one read).
@@ -125,13 +142,13 @@ mod tests {
             b"data: {\"choices\":[],\"usage\":{\"completion_tokens\":7}}\n\ndata: [DONE]\n\n",
             ms(310),
         );
-        c.finish(ms(290), ms(310), &mut s);
+        c.finish(ms(290), ms(310), &[], &mut s);
         assert_eq!((s.responses, s.tokens, s.from_usage), (2, 11, 1));
         assert_eq!(s.token_count_source(), "mixed");
         // A response cut short records nothing: reset drops it.
         c.feed(ev("y").as_bytes(), ms(400));
         c.reset();
-        c.finish(ms(390), ms(420), &mut s);
+        c.finish(ms(390), ms(420), &[], &mut s);
         assert_eq!(s.responses, 2);
     }
 }

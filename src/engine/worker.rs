@@ -12,6 +12,7 @@ use super::shared::{Pace, PaceSpec, Phase, Shared, Slot, Startup, INTERRUPT};
 use super::{conn, h2conn};
 use super::{Engine, H2Settings, Settings};
 use crate::proto::tls::TlsClient;
+use crate::stats::slo::Condition;
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::cell::{Cell, RefCell};
@@ -88,6 +89,7 @@ pub fn spawn_all(
             keepalive: cfg.keepalive,
             tls: cfg.tls.clone(),
             h2: cfg.h2.clone(),
+            goodput: cfg.goodput.clone(),
             startup: startup.clone(),
         };
         let engine = cfg.engine;
@@ -114,6 +116,7 @@ struct SharedInit {
     keepalive: bool,
     tls: Option<TlsClient>,
     h2: Option<H2Settings>,
+    goodput: Arc<[Condition]>,
     startup: Arc<Startup>,
 }
 
@@ -188,6 +191,7 @@ async fn main<T: Transport + 'static>(
             .collect(),
         startup: init.startup.clone(),
         h2: init.h2.clone(),
+        goodput: init.goodput.clone(),
         conn_ramp: plan.conn_ramp,
         first_conn: plan.first_conn,
         total_conns: plan.total_conns,

@@ -214,6 +214,7 @@ mod tests {
                 engine: "epoll".into(),
                 protocol: "http/1.1".into(),
                 streams: 1,
+                goodput: false,
             },
             duration: Duration::from_secs(2),
             requests: 10,

@@ -314,6 +314,7 @@ pub fn merge(logs: &[Log]) -> Summary {
             .unwrap_or("http/1.1")
             .to_string(),
         streams: run.and_then(|r| r["streams"].as_u64()).unwrap_or(1),
+        goodput: false,
     };
     let mut info = info;
     info.duration_s = Some(end);
@@ -357,6 +358,7 @@ mod tests {
             engine: "epoll".into(),
             protocol: "http/1.1".into(),
             streams: 1,
+            goodput: false,
         }
     }
 

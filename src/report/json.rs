@@ -130,6 +130,7 @@ pub fn to_json(s: &Summary) -> Value {
         "output_tokens_per_s": streamed.then(|| finite(s.stream.tokens as f64 / secs)),
         "streamed_responses": streamed.then_some(s.stream.responses),
         "token_count_source": streamed.then(|| s.stream.token_count_source()),
+        "goodput_rps": (streamed && s.info.goodput).then(|| finite(s.stream.good as f64 / secs)),
         "latency_spectrum": spectrum_json(&s.latency),
         "connect_us": latency_json(&s.connect),
         "tls_handshake_us": s.tls.as_ref().map(|t| latency_json(&t.handshake)),

@@ -30,6 +30,7 @@ fn clean() -> Summary {
             engine: "uring".into(),
             protocol: "http/1.1".into(),
             streams: 1,
+            goodput: false,
         },
         duration: Duration::from_secs(30),
         requests: 39000,
@@ -397,10 +398,11 @@ fn json_has_every_key() {
         "output_tokens_per_s",
         "streamed_responses",
         "token_count_source",
+        "goodput_rps",
     ] {
         assert_eq!(v[k], Value::Null, "{k}: no response was streamed");
     }
-    assert_eq!(v.as_object().unwrap().len(), 28);
+    assert_eq!(v.as_object().unwrap().len(), 29);
 }
 
 #[test]

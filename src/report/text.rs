@@ -110,7 +110,7 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
         write_tls(w, t)?;
     }
     if s.stream.responses > 0 {
-        write_stream(w, &s.stream, s.duration.as_secs_f64())?;
+        write_stream(w, &s.stream, s.duration.as_secs_f64(), s.info.goodput)?;
     }
     if !s.error_details.is_empty() {
         writeln!(w, "  Error causes:")?;
@@ -219,7 +219,7 @@ fn write_tls(w: &mut impl Write, t: &TlsSummary) -> io::Result<()> {
 
 /// Two lines on streamed (Server-Sent Events) responses: tokens, and the
 /// medians and p99 of TTFT, ITL and TPOT (vLLM's bench serve's metrics).
-fn write_stream(w: &mut impl Write, st: &Streaming, secs: f64) -> io::Result<()> {
+fn write_stream(w: &mut impl Write, st: &Streaming, secs: f64, goodput: bool) -> io::Result<()> {
     writeln!(
         w,
         "  Streaming: {} output tokens in {} responses (counted from {}), {:.2} tokens/s",
@@ -241,5 +241,15 @@ fn write_stream(w: &mut impl Write, st: &Streaming, secs: f64) -> io::Result<()>
         pair(&st.ttft),
         pair(&st.itl),
         pair(&st.tpot)
-    )
+    )?;
+    if goodput {
+        writeln!(
+            w,
+            "    Goodput: {:.2} req/s ({} of {} streamed responses met every per-request --slo condition)",
+            st.good as f64 / secs.max(1e-9),
+            st.good,
+            st.responses
+        )?;
+    }
+    Ok(())
 }

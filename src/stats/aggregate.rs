@@ -318,6 +318,7 @@ mod tests {
             engine: "epoll".into(),
             protocol: "http/1.1".into(),
             streams: 1,
+            goodput: false,
         }
     }
 

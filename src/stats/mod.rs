@@ -325,6 +325,9 @@ pub struct RunInfo {
     pub protocol: String,
     /// Concurrent requests per connection: HTTP/2 streams (`-m`), else 1.
     pub streams: u64,
+    /// `--slo` holds per-request conditions (ttft, tpot, e2el): goodput is
+    /// reported.
+    pub goodput: bool,
 }
 
 /// What a TLS handshake negotiated.

@@ -16,6 +16,19 @@ pub enum Metric {
     /// Error percentage: transport errors and non-2xx/3xx responses.
     Errors,
     Rps,
+    /// Per streamed request (goodput, as vLLM's bench serve): time to first
+    /// token, time per output token, end-to-end latency. The run meets one
+    /// when every request does, so its measured value is the largest.
+    Ttft,
+    Tpot,
+    E2el,
+}
+
+impl Metric {
+    /// A condition every request is held to, which defines goodput.
+    pub fn per_request(self) -> bool {
+        matches!(self, Metric::Ttft | Metric::Tpot | Metric::E2el)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +62,18 @@ pub struct Verdict {
     pub pass: bool,
 }
 
+impl Condition {
+    /// Whether `v` (in the condition's units) meets it.
+    pub fn holds(&self, v: f64) -> bool {
+        match self.op {
+            Op::Lt => v < self.threshold,
+            Op::Le => v <= self.threshold,
+            Op::Gt => v > self.threshold,
+            Op::Ge => v >= self.threshold,
+        }
+    }
+}
+
 impl Verdict {
     /// The measured value in the condition's units, for people.
     pub fn measured_text(&self) -> String {
@@ -78,17 +103,21 @@ impl Slo {
         Ok(Slo { conditions })
     }
 
+    /// The conditions each streamed request is held to (goodput).
+    pub fn per_request(&self) -> Vec<Condition> {
+        self.conditions
+            .iter()
+            .filter(|c| c.metric.per_request())
+            .cloned()
+            .collect()
+    }
+
     pub fn check(&self, s: &Summary) -> Vec<Verdict> {
         self.conditions
             .iter()
             .map(|c| {
                 let measured = measure(c.metric, s);
-                let pass = match c.op {
-                    Op::Lt => measured < c.threshold,
-                    Op::Le => measured <= c.threshold,
-                    Op::Gt => measured > c.threshold,
-                    Op::Ge => measured >= c.threshold,
-                };
+                let pass = c.holds(measured);
                 Verdict {
                     condition: c.clone(),
                     measured,
@@ -124,6 +153,9 @@ fn measure(m: Metric, s: &Summary) -> f64 {
         }
         Metric::Errors => error_percent(s),
         Metric::Rps => s.rps(),
+        Metric::Ttft => s.stream.ttft.max() as f64,
+        Metric::Tpot => s.stream.tpot.max() as f64,
+        Metric::E2el => s.latency.max() as f64,
     }
 }
 
@@ -153,10 +185,13 @@ fn parse_condition(t: &str) -> Result<Condition, String> {
         "mean" | "avg" => Metric::Mean,
         "errors" | "error" | "err" => Metric::Errors,
         "rps" => Metric::Rps,
+        "ttft" => Metric::Ttft,
+        "tpot" => Metric::Tpot,
+        "e2el" => Metric::E2el,
         "" => return Err("missing the metric before the comparison".into()),
         other => {
             return Err(format!(
-                "unknown metric '{other}' (use p50, p75, p90, p95, p99, p99.9, max, mean, errors or rps)"
+                "unknown metric '{other}' (use p50, p75, p90, p95, p99, p99.9, max, mean, errors, rps, ttft, tpot or e2el)"
             ))
         }
     };
@@ -215,6 +250,18 @@ fn parse_latency(v: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_request_conditions_define_goodput() {
+        let slo = Slo::parse("ttft<500ms, tpot<=50ms, e2el<2s, p99<1s").unwrap();
+        let per = slo.per_request();
+        let metrics: Vec<Metric> = per.iter().map(|c| c.metric).collect();
+        assert_eq!(metrics, [Metric::Ttft, Metric::Tpot, Metric::E2el]);
+        assert_eq!(per[0].threshold, 500_000.0);
+        assert!(per[1].holds(50_000.0) && !per[0].holds(500_000.0));
+        let e = Slo::parse("ttfb<1s").unwrap_err();
+        assert!(e.contains("ttft, tpot or e2el"), "{e}");
+    }
 
     #[test]
     fn parses_conditions() {

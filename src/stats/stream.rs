@@ -23,6 +23,9 @@ pub struct Streaming {
     /// Of those, the ones whose token count came from the server's usage
     /// event (the others counted content events).
     pub from_usage: u64,
+    /// Of those, the ones that met every per-request condition of --slo
+    /// (ttft, tpot, e2el): goodput.
+    pub good: u64,
 }
 
 impl Default for Streaming {
@@ -40,13 +43,21 @@ impl Streaming {
             tokens: 0,
             responses: 0,
             from_usage: 0,
+            good: 0,
         }
     }
 
     /// One complete streamed response: its TTFT and TPOT in microseconds,
     /// its token count and where that came from. ITL gaps are recorded
     /// separately (`record_itl`), only for complete responses too.
-    pub fn record(&mut self, ttft_us: u64, tpot_us: Option<u64>, tokens: u64, from_usage: bool) {
+    pub fn record(
+        &mut self,
+        ttft_us: u64,
+        tpot_us: Option<u64>,
+        tokens: u64,
+        from_usage: bool,
+        good: bool,
+    ) {
         self.ttft
             .saturating_record(ttft_us.clamp(1, MAX_LATENCY_US));
         if let Some(t) = tpot_us {
@@ -55,6 +66,7 @@ impl Streaming {
         self.tokens += tokens;
         self.responses += 1;
         self.from_usage += u64::from(from_usage);
+        self.good += u64::from(good);
     }
 
     /// One gap between content events; events that arrived in the same
@@ -70,6 +82,7 @@ impl Streaming {
         self.tokens += o.tokens;
         self.responses += o.responses;
         self.from_usage += o.from_usage;
+        self.good += o.good;
     }
 
     pub fn reset(&mut self) {
@@ -79,6 +92,7 @@ impl Streaming {
         self.tokens = 0;
         self.responses = 0;
         self.from_usage = 0;
+        self.good = 0;
     }
 
     /// Move the counts out, leaving empty ones (once per interval).
@@ -90,6 +104,7 @@ impl Streaming {
             tokens: 0,
             responses: 0,
             from_usage: 0,
+            good: 0,
         };
         std::mem::replace(self, fresh)
     }

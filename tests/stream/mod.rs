@@ -17,7 +17,9 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 /// the connection in the middle of content chunk number `cut`.
 const SERVER: &str = r#"
 import http.server, socketserver, json, sys, time
-tokens, first, gap, usage, cut = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "on", int(sys.argv[5])
+import threading
+tokens, first, gap, usage, cut, slow_every = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "on", int(sys.argv[5]), int(sys.argv[6])
+count, lock, log = [0], threading.Lock(), open(sys.argv[7], "a") if len(sys.argv) > 7 else None
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
@@ -33,8 +35,16 @@ class H(http.server.BaseHTTPRequestHandler):
             d = ("data: " + (data if isinstance(data, str) else json.dumps(data)) + ("" if partial else "\n\n")).encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(d), d))
             self.wfile.flush()
+        with lock:
+            count[0] += 1
+            n = count[0]
+        slow = slow_every > 0 and n % slow_every == 0
+        if log:
+            with lock:
+                log.write("%d %s\n" % (n, "slow" if slow else "fast"))
+                log.flush()
         send({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
-        time.sleep(first)
+        time.sleep(first + (0.3 if slow else 0))
         for i in range(tokens):
             if i:
                 time.sleep(gap)
@@ -65,6 +75,20 @@ struct SseServer {
 
 impl SseServer {
     fn start(tokens: u32, first_ms: u32, gap_ms: u32, usage: bool, cut: u32) -> SseServer {
+        Self::start_with(tokens, first_ms, gap_ms, usage, cut, 0, None)
+    }
+
+    /// `slow_every` > 0: every such request's first token comes 300 ms
+    /// later; each request is logged ("N fast|slow") to `log`.
+    fn start_with(
+        tokens: u32,
+        first_ms: u32,
+        gap_ms: u32,
+        usage: bool,
+        cut: u32,
+        slow_every: u32,
+        log: Option<&std::path::Path>,
+    ) -> SseServer {
         let mut child = Command::new("python3")
             .args(["-c", SERVER])
             .args([
@@ -73,7 +97,9 @@ impl SseServer {
                 (f64::from(gap_ms) / 1000.0).to_string(),
                 if usage { "on" } else { "off" }.to_string(),
                 cut.to_string(),
+                slow_every.to_string(),
             ])
+            .args(log.map(|p| p.as_os_str().to_owned()))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -236,4 +262,35 @@ fn streaming_truth_against_blast_target() {
         assert!(within(tpot, 20.0), "{what}: {j}");
         eprintln!("{what}");
     }
+}
+
+/// Goodput: requests meeting every per-request condition of --slo, counted
+/// against the server's own log of which requests it answered slowly.
+#[test]
+fn goodput_matches_the_servers_log() {
+    let log = std::env::temp_dir().join(format!("blast-goodput-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    // Every third request's first token comes 300 ms late.
+    let s = SseServer::start_with(5, 20, 5, true, 0, 3, Some(&log));
+    let r = run_line("--json -n 9 -c 1 -t 1 --slo ttft<200ms,tpot<50ms", &s.url());
+    // The slow ones break ttft<200ms: the SLO fails (exit 1), the report stands.
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j = r.json();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let fast = text.lines().filter(|l| l.ends_with(" fast")).count() as f64;
+    assert_eq!(text.lines().count(), 9, "{text}");
+    let secs = j["duration_s"].as_f64().unwrap();
+    let goodput = j["goodput_rps"].as_f64().unwrap();
+    assert!(
+        (goodput * secs - fast).abs() < 1e-6,
+        "goodput {goodput} req/s over {secs} s, server answered {fast} fast: {j}"
+    );
+    assert_eq!(fast, 6.0);
+    let ttft = j["slo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["condition"] == "ttft<200ms");
+    assert_eq!(ttft.unwrap()["pass"], false, "{j}");
+    let _ = std::fs::remove_file(&log);
 }
