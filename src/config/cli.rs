@@ -158,6 +158,11 @@ pub struct RequestArgs {
     #[arg(long = "no-keepalive")]
     pub no_keepalive: bool,
 
+    /// Time every response body as Server-Sent Events (LLM tokens), even
+    /// without Content-Type text/event-stream
+    #[arg(long = "stream")]
+    pub stream: bool,
+
     /// No live progress line on stderr
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,

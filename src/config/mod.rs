@@ -240,6 +240,7 @@ impl Config {
             request,
             head_request: method.eq_ignore_ascii_case("HEAD"),
             keepalive: !a.request.no_keepalive,
+            force_stream: a.request.stream,
             tls,
             h2,
             goodput: slo

@@ -59,7 +59,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let slot = &w.slots[idx];
     let mut inbox = Inbox {
         buf: RecvBuf::with_capacity(RECV_BUF),
-        parser: ResponseParser::new(w.head_request),
+        parser: ResponseParser::new(w.head_request).events_always(w.force_stream),
         cursor: 0,
         tokens: None,
     };

@@ -377,10 +377,11 @@ async fn exchange(
         let resp = response.await?;
         answered = true;
         let status = resp.status().as_u16();
-        let event_stream = resp
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let event_stream = w.force_stream
+            || resp
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         let mut body = resp.into_body();
         if !head_request {
             while let Some(chunk) = body.data().await {

@@ -71,6 +71,8 @@ pub struct Settings {
     pub request: Vec<u8>,
     pub head_request: bool,
     pub keepalive: bool,
+    /// `--stream`: parse every body as Server-Sent Events.
+    pub force_stream: bool,
     /// For https: the TLS client every connection uses.
     pub tls: Option<TlsClient>,
     /// `--http2`: speak HTTP/2 (epoll engine only).

@@ -187,6 +187,8 @@ pub struct Shared {
     pub connect_timeout: Duration,
     pub head_request: bool,
     pub keepalive: bool,
+    /// `--stream`: every body is parsed as Server-Sent Events.
+    pub force_stream: bool,
     /// Set for https: every connection shakes hands with this client.
     pub tls: Option<TlsClient>,
     /// Set for `--http2`: connections run `-m` streams each.

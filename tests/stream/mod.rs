@@ -294,3 +294,27 @@ fn goodput_matches_the_servers_log() {
     assert_eq!(ttft.unwrap()["pass"], false, "{j}");
     let _ = std::fs::remove_file(&log);
 }
+
+/// `--stream` times a body as Server-Sent Events even when the server does
+/// not say it is one (no Content-Type here).
+#[test]
+fn stream_flag_parses_unlabelled_bodies() {
+    use crate::support::{Behavior, Server};
+    let ev = |c: &str| format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{c}\"}}}}]}}\n\n");
+    let body = format!("{}{}data: [DONE]\n\n", ev("a"), ev("b"));
+    let s = Server::start(Behavior::Fixed {
+        status: 200,
+        body: body.into_bytes(),
+    });
+    let j = blast("-n 4 -c 1 -t 1", &s.url());
+    assert_eq!(j["streamed_responses"], Value::Null, "{j}");
+    for engine in engines() {
+        let j = blast(
+            &format!("--stream -n 4 -c 1 -t 1 --engine {engine}"),
+            &s.url(),
+        );
+        assert_eq!(u(&j, "streamed_responses"), 4, "{j}");
+        assert_eq!(u(&j, "output_tokens"), 8, "{j}");
+        assert_eq!(j["token_count_source"], "events", "{j}");
+    }
+}

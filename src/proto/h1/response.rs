@@ -65,6 +65,8 @@ pub struct ResponseParser {
     body_seen: bool,
     /// `Content-Type: text/event-stream` (Server-Sent Events).
     event_stream: bool,
+    /// Every body is taken as an event stream (`--stream`).
+    events_always: bool,
 }
 
 impl ResponseParser {
@@ -77,7 +79,15 @@ impl ResponseParser {
             keep_alive: true,
             body_seen: false,
             event_stream: false,
+            events_always: false,
         }
+    }
+
+    /// Take every body as an event stream, whatever its Content-Type.
+    pub fn events_always(mut self, on: bool) -> Self {
+        self.events_always = on;
+        self.event_stream = on;
+        self
     }
 
     /// Ready for the next response on the same connection.
@@ -87,7 +97,7 @@ impl ResponseParser {
         self.status = 0;
         self.keep_alive = true;
         self.body_seen = false;
-        self.event_stream = false;
+        self.event_stream = self.events_always;
     }
 
     /// Status code of the response (valid once the head is parsed).
@@ -259,9 +269,10 @@ impl ResponseParser {
             } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = last_token_is(h.value, b"chunked");
             } else if h.name.eq_ignore_ascii_case("content-type") {
-                self.event_stream = trim(h.value)
-                    .get(..17)
-                    .is_some_and(|t| t.eq_ignore_ascii_case(b"text/event-stream"));
+                self.event_stream = self.events_always
+                    || trim(h.value)
+                        .get(..17)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(b"text/event-stream"));
             } else if h.name.eq_ignore_ascii_case("connection") {
                 if has_token(h.value, b"close") {
                     keep_alive = false;
