@@ -39,6 +39,7 @@ mod h2;
 mod hlog;
 mod limits;
 mod open_loop;
+mod openai;
 mod reports;
 mod stream;
 mod stream_target;

@@ -126,6 +126,26 @@ pub struct RequestArgs {
     #[arg(short = 'F', long = "form", value_name = "name=value|name=@path")]
     pub form: Vec<String>,
 
+    /// Send OpenAI-compatible streaming completions for MODEL (see --prompt)
+    #[arg(long = "openai", value_name = "MODEL")]
+    pub openai: Option<String>,
+
+    /// With --openai: the prompt [default: a short fixed prompt]
+    #[arg(long = "prompt", value_name = "TEXT")]
+    pub prompt: Option<String>,
+
+    /// With --openai: a file of prompts, one a line
+    #[arg(long = "prompts", value_name = "FILE")]
+    pub prompts: Option<String>,
+
+    /// With --openai: JSONL, each line {"prompt": ...} or {"messages": [...]}
+    #[arg(long = "dataset", value_name = "FILE")]
+    pub dataset: Option<String>,
+
+    /// With --openai: max_tokens of each request
+    #[arg(long = "max-tokens", value_name = "N", default_value = "128", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens: u32,
+
     /// Per-request timeout; a late response counts as a timeout error
     #[arg(long = "timeout", value_name = "D", default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,

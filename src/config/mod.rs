@@ -5,6 +5,7 @@
 
 pub mod cli;
 mod fetch;
+mod openai;
 mod request;
 pub mod source;
 pub mod url;
@@ -51,7 +52,7 @@ impl Config {
             .url
             .as_deref()
             .ok_or_else(|| usage("no URL given: blast [OPTIONS] <URL> (or set BLAST_URL)"))?;
-        let parsed = parse_url(raw_url)?;
+        let mut parsed = parse_url(raw_url)?;
         let mut notices = Vec::new();
 
         let connections = a.pool.connections;
@@ -131,7 +132,14 @@ impl Config {
             .map(|h| request::parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
         let tls_opts = tls_options(&a.tls);
-        let (body, body_type) = request::load_body(a, &tls_opts)?;
+        let mut shown_url = raw_url.to_string();
+        let (body, body_type) = match openai::body(a, raw_url, &mut parsed)? {
+            Some((b, shown)) => {
+                shown_url = shown;
+                (b, Some("application/json".to_string()))
+            }
+            None => request::load_body(a, &tls_opts)?,
+        };
         let method = match &a.request.method {
             Some(m) => {
                 if m.is_empty() || !m.bytes().all(request::is_token_byte) {
@@ -251,7 +259,7 @@ impl Config {
             engine,
             progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             info: RunInfo {
-                url: raw_url.to_string(),
+                url: shown_url.clone(),
                 connections,
                 threads,
                 duration_s,
@@ -269,7 +277,7 @@ impl Config {
             },
         };
         Ok(Config {
-            url: raw_url.to_string(),
+            url: shown_url,
             parsed,
             method,
             load,
