@@ -33,6 +33,7 @@ macro_rules! both_engines {
     };
 }
 
+mod arrival;
 mod cli;
 mod faults;
 mod h2;

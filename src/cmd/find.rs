@@ -99,6 +99,7 @@ pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
             pace: PaceSpec::Rate {
                 total_per_sec: rate,
                 ramp: std::time::Duration::ZERO,
+                arrival: crate::engine::Arrival::Constant,
             },
             requests: None,
             record: true,

@@ -74,6 +74,18 @@ pub struct LoadArgs {
     #[arg(short = 'R', long = "rate", value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
+    /// With -R: constant (evenly spaced) or poisson (random gaps, as LLM benchmarks send)
+    #[arg(long = "arrival", value_name = "KIND", value_parser = ["constant", "poisson"])]
+    pub arrival: Option<String>,
+
+    /// With --arrival poisson: gamma-distributed gaps of shape K (vLLM's; 1 = Poisson, <1 burstier)
+    #[arg(long = "burstiness", value_name = "K", value_parser = parse_burstiness)]
+    pub burstiness: Option<f64>,
+
+    /// Seed of random choices (--arrival poisson), so a run can be repeated [default: from the clock]
+    #[arg(long = "seed", value_name = "N")]
+    pub seed: Option<u64>,
+
     /// Open connections (closed loop) or raise the rate (-R) linearly over D
     #[arg(long = "ramp-up", value_name = "D", value_parser = parse_duration)]
     pub ramp_up: Option<Duration>,
@@ -365,6 +377,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("'{s}' is too long"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// `--burstiness`: a finite number above 0.
+pub fn parse_burstiness(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(k) if k > 0.0 && k.is_finite() => Ok(k),
+        _ => Err(format!(
+            "'{s}' is not a burstiness above 0 (e.g. 1, 0.5, 4)"
+        )),
+    }
 }
 
 /// A rate in requests/s: "2000", "2.5k", "1M", "0.5". Must be > 0.

@@ -10,7 +10,7 @@ mod request;
 pub mod source;
 pub mod url;
 
-use crate::engine::{Engine, H2Settings, Settings};
+use crate::engine::{Arrival, Engine, H2Settings, Settings};
 use crate::error::{usage, Error};
 use crate::proto::h1::request::{encode, RequestSpec};
 use crate::proto::h2::H2Request;
@@ -125,6 +125,7 @@ impl Config {
                 )));
             }
         }
+        let (arrival, seed) = arrival_of(&a.load)?;
         let headers = a
             .request
             .headers
@@ -241,6 +242,8 @@ impl Config {
             requests: a.load.requests,
             rate: a.load.rate,
             ramp_up,
+            arrival,
+            seed,
             warmup: a.load.warmup.unwrap_or(Duration::ZERO),
             start_at,
             timeout: a.request.timeout,
@@ -329,6 +332,32 @@ fn tls_options(t: &cli::TlsArgs) -> TlsOptions {
         resume: t.tls_resume != "off",
         alpn: Vec::new(),
     }
+}
+
+/// `--arrival`, `--burstiness` and `--seed`: how the gaps of `-R` are drawn,
+/// and the seed of the run (given, or from the clock).
+fn arrival_of(load: &cli::LoadArgs) -> Result<(Arrival, u64), Error> {
+    let seed = load.seed.unwrap_or_else(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        t.as_secs() ^ (u64::from(t.subsec_nanos()) << 32) ^ u64::from(std::process::id())
+    });
+    let kind = load.arrival.as_deref();
+    if kind.is_some() && load.rate.is_none() {
+        return Err(usage(
+            "--arrival needs -R: it shapes the gaps of an open-loop rate",
+        ));
+    }
+    let arrival = match (kind, load.burstiness) {
+        (Some("poisson"), k) => Arrival::Gamma {
+            burstiness: k.unwrap_or(1.0),
+            seed,
+        },
+        (_, Some(_)) => return Err(usage("--burstiness needs --arrival poisson (and -R)")),
+        _ => Arrival::Constant,
+    };
+    Ok((arrival, seed))
 }
 
 /// `blast find`: the run settings plus the search's own.

@@ -18,6 +18,7 @@ mod shared;
 mod tokens;
 mod worker;
 
+pub use pace::Arrival;
 pub use session::{run, Session};
 pub use shared::INTERRUPT;
 pub use shared::{PaceSpec, Phase};
@@ -62,6 +63,10 @@ pub struct Settings {
     /// Open-loop rate, requests/s over all threads (`-R`).
     pub rate: Option<f64>,
     pub ramp_up: Duration,
+    /// `--arrival`/`--burstiness`: how the gaps of `-R` are drawn.
+    pub arrival: Arrival,
+    /// `--seed`: the seed of every random choice (given, or from the clock).
+    pub seed: u64,
     pub warmup: Duration,
     /// `--start-at`: wait for this wall-clock time before starting.
     pub start_at: Option<SystemTime>,

@@ -22,6 +22,7 @@ pub fn run(cfg: &Settings, sink: Option<Box<dyn IntervalSink>>) -> Result<Summar
         Some(r) => PaceSpec::Rate {
             total_per_sec: r,
             ramp: cfg.ramp_up,
+            arrival: cfg.arrival,
         },
     };
     if !cfg.warmup.is_zero() {

@@ -4,7 +4,7 @@
 //! Ctrl-C and the outcome of every connection's first attempt.
 
 use super::io;
-use super::pace::Rate;
+use super::pace::{precise, Arrival, Schedule};
 use super::tokens::TokenClock;
 use super::H2Settings;
 use crate::proto::tls::TlsClient;
@@ -117,8 +117,13 @@ const LONG_WAIT: Duration = Duration::from_millis(20);
 pub enum PaceSpec {
     /// Each connection sends its next request when the last one completes.
     Closed,
-    /// Open loop at this total rate (all threads), ramped over `ramp`.
-    Rate { total_per_sec: f64, ramp: Duration },
+    /// Open loop at this total rate (all threads), ramped over `ramp`,
+    /// with evenly spaced or random (`--arrival poisson`) gaps.
+    Rate {
+        total_per_sec: f64,
+        ramp: Duration,
+        arrival: Arrival,
+    },
 }
 
 /// One phase of a run, the same for every worker but `requests`.
@@ -162,7 +167,7 @@ pub(super) enum Pace {
     Idle,
     Closed,
     Rate {
-        rate: Rate,
+        sched: Schedule,
         start: Instant,
         end: Option<Instant>,
     },
@@ -279,13 +284,21 @@ impl Shared {
         match self.pace.get() {
             Pace::Closed => Due::Now,
             Pace::Idle => Due::Idle(self.phase_id.get()),
-            Pace::Rate { rate, start, end } => {
+            Pace::Rate {
+                mut sched,
+                start,
+                end,
+            } => {
                 let k = self.next_k.get();
-                let at = start + Duration::from_secs_f64(rate.due_s(k));
+                let at = start + Duration::from_secs_f64(sched.due_s(k));
                 if end.is_some_and(|e| at >= e) {
                     return Due::Idle(self.phase_id.get());
                 }
                 self.next_k.set(k + 1);
+                if sched.is_random() {
+                    sched.advance();
+                    self.pace.set(Pace::Rate { sched, start, end });
+                }
                 Due::At(at)
             }
         }
@@ -295,6 +308,9 @@ impl Shared {
     /// Short waits (the high-rate case) take no stop notification, which
     /// would lock tokio's Notify per request; long ones end with the run.
     pub async fn wait_until(&self, at: Instant) -> bool {
+        if matches!(self.pace.get(), Pace::Rate { sched, .. } if sched.is_random()) {
+            return self.wait_precisely(at).await;
+        }
         let now = Instant::now();
         if at > now + EARLY {
             let wake = at - EARLY;
@@ -302,6 +318,22 @@ impl Shared {
                 return self.sleep_unless_stopped(wake - now).await;
             }
             tokio::time::sleep_until(wake.into()).await;
+        }
+        !self.stop.get()
+    }
+
+    /// Random arrivals: wait for `at` itself, not a timer tick near it
+    /// (see `pace::precise`), so the gaps the server sees are the drawn
+    /// ones. A long wait sleeps on tokio's timer, cut short by the end of
+    /// the run, to within `EARLY` of `at` first.
+    async fn wait_precisely(&self, at: Instant) -> bool {
+        let now = Instant::now();
+        if at > now + LONG_WAIT && !self.sleep_unless_stopped(at - now - EARLY).await {
+            return false;
+        }
+        if precise::sleep_until(at).await.is_err() {
+            // No timerfd (fd limit): fall back to the millisecond timer.
+            tokio::time::sleep_until(at.into()).await;
         }
         !self.stop.get()
     }
@@ -379,7 +411,7 @@ impl Shared {
             .count() as u64
     }
 
-    pub(super) fn begin_phase(&self, p: &Phase, rate: Option<Rate>) {
+    pub(super) fn begin_phase(&self, p: &Phase, sched: Option<Schedule>) {
         {
             let mut s = self.stats.borrow_mut();
             s.reset();
@@ -388,10 +420,10 @@ impl Shared {
         self.remaining.set(p.requests.unwrap_or(u64::MAX));
         self.next_k.set(0);
         self.written.set(0);
-        self.pace.set(match rate {
+        self.pace.set(match sched {
             None => Pace::Closed,
-            Some(rate) => Pace::Rate {
-                rate,
+            Some(sched) => Pace::Rate {
+                sched,
                 start: p.start,
                 end: p.duration.map(|d| p.start + d),
             },
@@ -403,8 +435,11 @@ impl Shared {
     /// Paced requests that were due by `at` but never written.
     pub(super) fn not_sent(&self, at: Instant) -> u64 {
         match self.pace.get() {
-            Pace::Rate { rate, start, .. } => {
-                let due = rate.due_before(at.saturating_duration_since(start).as_secs_f64());
+            Pace::Rate { sched, start, .. } => {
+                let s = at.saturating_duration_since(start).as_secs_f64();
+                // Random arrivals count on from the next request; those
+                // handed out are taken as due (true when `at` is the end).
+                let due = sched.due_before(s, self.next_k.get());
                 due.saturating_sub(self.written.get())
             }
             _ => 0,

@@ -7,7 +7,7 @@
 //! `-n`, `-R` and ramp-up are settings of a phase, not separate engines.
 
 use super::io::{self, Transport};
-use super::pace::Rate;
+use super::pace::{Rate, Schedule};
 use super::shared::{Pace, PaceSpec, Phase, Shared, Slot, Startup, INTERRUPT};
 use super::{conn, h2conn};
 use super::{Engine, H2Settings, Settings};
@@ -235,12 +235,12 @@ async fn main<T: Transport + 'static>(
             PaceSpec::Rate {
                 total_per_sec,
                 ramp,
-            } => Some(Rate::share(
-                total_per_sec,
-                plan.threads,
-                plan.index as u64,
-                ramp,
-            )),
+                arrival,
+            } => {
+                let i = plan.index as u64;
+                let rate = Rate::share(total_per_sec, plan.threads, i, ramp);
+                Some(Schedule::new(rate, arrival, plan.threads, i))
+            }
         };
         w.begin_phase(&phase, rate);
         if !spawned {

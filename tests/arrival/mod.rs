@@ -1,0 +1,191 @@
+//! `--arrival poisson` / `--burstiness` / `--seed`: the gaps a server
+//! actually sees between requests, and the flags' bad combinations.
+
+use crate::support::{run_line, Run};
+use crate::u;
+use blast::engine::pace::{Arrival, Rate, Schedule};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A server that answers every request at once and notes when each arrived
+/// (when its read returned).
+struct Recorder {
+    addr: SocketAddr,
+    times: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Recorder {
+    fn start() -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().unwrap();
+        let times = Arc::new(Mutex::new(Vec::with_capacity(1 << 16)));
+        let t = times.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let t = t.clone();
+                thread::spawn(move || {
+                    let _ = stream.set_nodelay(true);
+                    let mut buf = [0u8; 4096];
+                    let mut pending = Vec::new();
+                    loop {
+                        let n = match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        let now = Instant::now();
+                        pending.extend_from_slice(&buf[..n]);
+                        // Bodiless requests: each ends with a blank line.
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            pending.drain(..end + 4);
+                            t.lock().unwrap().push(now);
+                            let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                            if stream.write_all(ok).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Recorder { addr, times }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Gaps between consecutive arrivals, in milliseconds.
+    fn gaps_ms(&self) -> Vec<f64> {
+        let mut t = self.times.lock().unwrap().clone();
+        t.sort();
+        t.windows(2)
+            .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
+            .collect()
+    }
+}
+
+/// The gaps blast schedules for `-R rate -t 1` with this arrival, in ms,
+/// over `secs`: what the server should see.
+fn scheduled_gaps_ms(rate: f64, arrival: Arrival, secs: f64) -> Vec<f64> {
+    let mut s = Schedule::new(Rate::share(rate, 1, 0, Duration::ZERO), arrival, 1, 0);
+    let mut due = Vec::new();
+    for k in 0.. {
+        let d = s.due_s(k);
+        if d >= secs {
+            break;
+        }
+        due.push(d);
+        s.advance();
+    }
+    due.windows(2).map(|w| (w[1] - w[0]) * 1e3).collect()
+}
+
+fn mean_cv(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n;
+    (m, v.sqrt() / m)
+}
+
+#[test]
+fn poisson_arrivals_at_the_server() {
+    // The issue's acceptance: -R 1000 --arrival poisson for 20 s, measured
+    // on what the server receives: mean gap within 2% of 1 ms, coefficient
+    // of variation within 5% of 1. A fixed seed makes the schedule itself
+    // the same every run (its own mean gap is 1.0149 ms, CV 0.991: over
+    // 20,000 gaps the sampling error of the mean is 0.7% and of the CV about
+    // 1%); what varies is how closely blast keeps it and how promptly a busy
+    // box wakes the server's threads, which adds to the CV, never to the
+    // mean, so the mean is also held to the schedule's.
+    let s = Recorder::start();
+    let r = run_line(
+        "-R 1000 --arrival poisson --seed 1 -d 20s -c 50 -t 1 --json",
+        &s.url(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    let gaps = s.gaps_ms();
+    let (mean, cv) = mean_cv(&gaps);
+    eprintln!(
+        "poisson -R 1000 20s: {} arrivals, mean gap {mean:.4} ms, cv {cv:.4}",
+        gaps.len() + 1
+    );
+    assert!(
+        (19_000..=21_000).contains(&gaps.len()),
+        "{} arrivals",
+        gaps.len()
+    );
+    let poisson = Arrival::Gamma {
+        burstiness: 1.0,
+        seed: 1,
+    };
+    let (want_mean, want_cv) = mean_cv(&scheduled_gaps_ms(1000.0, poisson, 20.0));
+    eprintln!("  scheduled: mean gap {want_mean:.4} ms, cv {want_cv:.4}");
+    assert!((mean - 1.0).abs() <= 0.02, "mean gap {mean} ms");
+    assert!((cv - 1.0).abs() <= 0.05, "cv {cv}");
+    assert!(
+        (mean - want_mean).abs() <= 0.005,
+        "mean gap {mean} vs {want_mean} ms"
+    );
+    assert!(u(&j, "not_sent_at_end") <= 50, "{j}");
+}
+
+#[test]
+fn burstiness_shapes_the_gaps_at_the_server() {
+    // --burstiness 4: gamma gaps of shape 4, cv 1/sqrt(4) = 0.5.
+    let s = Recorder::start();
+    let r = run_line(
+        "-R 500 --arrival poisson --burstiness 4 --seed 2 -d 6s -c 20 -t 1 --json",
+        &s.url(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let gaps = s.gaps_ms();
+    let (mean, cv) = mean_cv(&gaps);
+    let bursty = Arrival::Gamma {
+        burstiness: 4.0,
+        seed: 2,
+    };
+    let (want_mean, want_cv) = mean_cv(&scheduled_gaps_ms(500.0, bursty, 6.0));
+    eprintln!(
+        "burstiness 4 -R 500 6s: mean gap {mean:.4} ms, cv {cv:.4} \
+         (scheduled {want_mean:.4} ms, {want_cv:.4})"
+    );
+    // Wake-up jitter on a loaded 2-core box adds a few hundredths.
+    assert!(
+        (mean - want_mean).abs() <= 0.01,
+        "mean gap {mean} vs {want_mean} ms"
+    );
+    assert!((cv - want_cv).abs() <= 0.06, "cv {cv} vs {want_cv}");
+    assert!((mean - 2.0).abs() <= 0.06, "mean gap {mean} ms");
+}
+
+#[test]
+fn bad_arrival_flags_exit_2() {
+    let url = "http://127.0.0.1:9/";
+    let one_line = |r: &Run, flags: &str| {
+        assert_eq!(r.code, 2, "{flags}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{flags}: {}", r.stderr);
+    };
+    for flags in [
+        "--arrival poisson -d 1s",
+        "--arrival constant -d 1s",
+        "-R 10 --burstiness 2 -d 1s",
+        "-R 10 --arrival constant --burstiness 2 -d 1s",
+    ] {
+        one_line(&run_line(flags, url), flags);
+    }
+    // clap's own refusals (a usage hint follows the error line).
+    for flags in [
+        "-R 10 --arrival uniform",
+        "-R 10 --arrival poisson --burstiness 0",
+        "-R 10 --arrival poisson --burstiness nan",
+        "-R 10 --seed x",
+    ] {
+        let r = run_line(flags, url);
+        assert_eq!(r.code, 2, "{flags}: {}", r.stderr);
+    }
+}
