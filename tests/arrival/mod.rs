@@ -91,76 +91,111 @@ fn mean_cv(xs: &[f64]) -> (f64, f64) {
     (m, v.sqrt() / m)
 }
 
+/// What the server saw of one run, next to what blast scheduled.
+struct Seen {
+    mean: f64,
+    cv: f64,
+    arrivals: usize,
+    want_mean: f64,
+    want_cv: f64,
+}
+
+/// Run blast at `-R rate -t 1` with `arrival` (a seed fixes the schedule)
+/// against a recorder, and compare the gaps the server saw with those
+/// scheduled. A box that stalls a thread for tens of milliseconds (the
+/// suite's neighbours on a 2-core machine) shows as a gap far longer than
+/// any scheduled one; such a run is measured once more. A pacer that
+/// stalls would do it again and fail.
+fn measure(flags: &str, rate: f64, arrival: Arrival, secs: f64) -> Seen {
+    let sched = scheduled_gaps_ms(rate, arrival, secs);
+    let (want_mean, want_cv) = mean_cv(&sched);
+    let longest = sched.iter().copied().fold(0.0, f64::max);
+    for attempt in 1..=2 {
+        let s = Recorder::start();
+        let r = run_line(flags, &s.url());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let j = r.json();
+        assert!(u(&j, "not_sent_at_end") <= 50, "{j}");
+        let gaps = s.gaps_ms();
+        let (mean, cv) = mean_cv(&gaps);
+        let max = gaps.iter().copied().fold(0.0, f64::max);
+        eprintln!(
+            "{flags}: {} arrivals, mean gap {mean:.4} ms, cv {cv:.4}, longest {max:.1} ms; \
+             scheduled {} arrivals, mean {want_mean:.4} ms, cv {want_cv:.4}, longest {longest:.1} ms; \
+             latency max {} us",
+            gaps.len() + 1,
+            sched.len() + 1,
+            j["latency_us"]["max"]
+        );
+        if max > longest + 25.0 && attempt == 1 {
+            eprintln!("  a {max:.1} ms gap: the box stalled; measuring again");
+            continue;
+        }
+        return Seen {
+            mean,
+            cv,
+            arrivals: gaps.len() + 1,
+            want_mean,
+            want_cv,
+        };
+    }
+    unreachable!()
+}
+
 #[test]
 fn poisson_arrivals_at_the_server() {
     // The issue's acceptance: -R 1000 --arrival poisson for 20 s, measured
     // on what the server receives: mean gap within 2% of 1 ms, coefficient
-    // of variation within 5% of 1. A fixed seed makes the schedule itself
-    // the same every run (its own mean gap is 1.0149 ms, CV 0.991: over
-    // 20,000 gaps the sampling error of the mean is 0.7% and of the CV about
-    // 1%); what varies is how closely blast keeps it and how promptly a busy
-    // box wakes the server's threads, which adds to the CV, never to the
-    // mean, so the mean is also held to the schedule's.
-    let s = Recorder::start();
-    let r = run_line(
-        "-R 1000 --arrival poisson --seed 1 -d 20s -c 50 -t 1 --json",
-        &s.url(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
-    let gaps = s.gaps_ms();
-    let (mean, cv) = mean_cv(&gaps);
-    eprintln!(
-        "poisson -R 1000 20s: {} arrivals, mean gap {mean:.4} ms, cv {cv:.4}",
-        gaps.len() + 1
-    );
-    assert!(
-        (19_000..=21_000).contains(&gaps.len()),
-        "{} arrivals",
-        gaps.len()
-    );
+    // of variation within 5% of 1. The seed fixes the schedule (its own
+    // mean gap is 1.0149 ms, CV 0.991: over 20,000 gaps the sampling error
+    // of the mean is 0.7% and of the CV about 1%); what varies is how
+    // closely blast keeps it and how promptly a busy box wakes the server's
+    // threads, which adds to the CV, never to the mean, so the mean is also
+    // held to the schedule's.
     let poisson = Arrival::Gamma {
         burstiness: 1.0,
         seed: 1,
     };
-    let (want_mean, want_cv) = mean_cv(&scheduled_gaps_ms(1000.0, poisson, 20.0));
-    eprintln!("  scheduled: mean gap {want_mean:.4} ms, cv {want_cv:.4}");
-    assert!((mean - 1.0).abs() <= 0.02, "mean gap {mean} ms");
-    assert!((cv - 1.0).abs() <= 0.05, "cv {cv}");
+    let flags = "-R 1000 --arrival poisson --seed 1 -d 20s -c 50 -t 1 --json";
+    let s = measure(flags, 1000.0, poisson, 20.0);
     assert!(
-        (mean - want_mean).abs() <= 0.005,
-        "mean gap {mean} vs {want_mean} ms"
+        (19_000..=21_000).contains(&s.arrivals),
+        "{} arrivals",
+        s.arrivals
     );
-    assert!(u(&j, "not_sent_at_end") <= 50, "{j}");
+    assert!((s.mean - 1.0).abs() <= 0.02, "mean gap {} ms", s.mean);
+    assert!((s.cv - 1.0).abs() <= 0.05, "cv {}", s.cv);
+    assert!(
+        (s.mean - s.want_mean).abs() <= 0.005,
+        "mean {} vs {}",
+        s.mean,
+        s.want_mean
+    );
 }
 
 #[test]
 fn burstiness_shapes_the_gaps_at_the_server() {
     // --burstiness 4: gamma gaps of shape 4, cv 1/sqrt(4) = 0.5.
-    let s = Recorder::start();
-    let r = run_line(
-        "-R 500 --arrival poisson --burstiness 4 --seed 2 -d 6s -c 20 -t 1 --json",
-        &s.url(),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let gaps = s.gaps_ms();
-    let (mean, cv) = mean_cv(&gaps);
     let bursty = Arrival::Gamma {
         burstiness: 4.0,
         seed: 2,
     };
-    let (want_mean, want_cv) = mean_cv(&scheduled_gaps_ms(500.0, bursty, 6.0));
-    eprintln!(
-        "burstiness 4 -R 500 6s: mean gap {mean:.4} ms, cv {cv:.4} \
-         (scheduled {want_mean:.4} ms, {want_cv:.4})"
+    let flags = "-R 500 --arrival poisson --burstiness 4 --seed 2 -d 6s -c 20 -t 1 --json";
+    let s = measure(flags, 500.0, bursty, 6.0);
+    assert!((s.mean - 2.0).abs() <= 0.06, "mean gap {} ms", s.mean);
+    assert!(
+        (s.mean - s.want_mean).abs() <= 0.01,
+        "mean {} vs {}",
+        s.mean,
+        s.want_mean
     );
     // Wake-up jitter on a loaded 2-core box adds a few hundredths.
     assert!(
-        (mean - want_mean).abs() <= 0.01,
-        "mean gap {mean} vs {want_mean} ms"
+        (s.cv - s.want_cv).abs() <= 0.06,
+        "cv {} vs {}",
+        s.cv,
+        s.want_cv
     );
-    assert!((cv - want_cv).abs() <= 0.06, "cv {cv} vs {want_cv}");
-    assert!((mean - 2.0).abs() <= 0.06, "mean gap {mean} ms");
 }
 
 #[test]
