@@ -79,7 +79,7 @@ pub struct LoadArgs {
     pub arrival: Option<String>,
 
     /// With --arrival poisson: gamma-distributed gaps of shape K (vLLM's; 1 = Poisson, <1 burstier)
-    #[arg(long = "burstiness", value_name = "K", value_parser = parse_burstiness)]
+    #[arg(long = "burstiness", value_name = "K", value_parser = crate::engine::pace::parse_burstiness)]
     pub burstiness: Option<f64>,
 
     /// Seed of random choices (--arrival poisson), so a run can be repeated [default: from the clock]
@@ -377,16 +377,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("'{s}' is too long"));
     }
     Ok(Duration::from_secs_f64(secs))
-}
-
-/// `--burstiness`: a finite number above 0.
-pub fn parse_burstiness(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(k) if k > 0.0 && k.is_finite() => Ok(k),
-        _ => Err(format!(
-            "'{s}' is not a burstiness above 0 (e.g. 1, 0.5, 4)"
-        )),
-    }
 }
 
 /// A rate in requests/s: "2000", "2.5k", "1M", "0.5". Must be > 0.

@@ -101,6 +101,16 @@ impl Rate {
     }
 }
 
+/// `--burstiness`: a finite number above 0.
+pub fn parse_burstiness(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(k) if k > 0.0 && k.is_finite() => Ok(k),
+        _ => Err(format!(
+            "'{s}' is not a burstiness above 0 (e.g. 1, 0.5, 4)"
+        )),
+    }
+}
+
 /// One worker's place in its phase's schedule: the next request's position
 /// in request units (`x`) and, for random arrivals, the generator's state.
 /// Plain data, copied in and out of a `Cell`: nothing is allocated per
