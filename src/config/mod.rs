@@ -9,6 +9,7 @@ mod openai;
 mod request;
 pub mod source;
 pub mod url;
+mod values;
 
 use crate::engine::{Arrival, Engine, H2Settings, Settings};
 use crate::error::{usage, Error};

@@ -63,14 +63,6 @@ impl Default for StreamOptions {
     }
 }
 
-/// clap parser for `--stream N`: 0 (off) or a count ("50", "1k").
-pub fn parse_tokens(s: &str) -> Result<u64, String> {
-    if s.trim() == "0" {
-        return Ok(0);
-    }
-    crate::config::cli::parse_count(s)
-}
-
 const PREFIX: &str = r#"data: {"id":"chatcmpl-blast","object":"chat.completion.chunk","created":0,"model":"blast-target","choices":"#;
 
 const ROLE: &str = r#"data: {"id":"chatcmpl-blast","object":"chat.completion.chunk","created":0,"model":"blast-target","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}
@@ -265,14 +257,5 @@ mod tests {
         assert_eq!(u["usage"]["completion_tokens"], 5);
         assert_eq!(u["usage"]["total_tokens"], 6);
         assert_eq!(u["choices"], serde_json::json!([]));
-    }
-
-    #[test]
-    fn tokens_parser() {
-        assert_eq!(parse_tokens("0"), Ok(0));
-        assert_eq!(parse_tokens("50"), Ok(50));
-        assert_eq!(parse_tokens("1k"), Ok(1000));
-        assert!(parse_tokens("x").is_err());
-        assert!(parse_tokens("-1").is_err());
     }
 }

@@ -1,0 +1,282 @@
+//! Value parsers for the command line: durations ("500ms", "30s"), rates
+//! and counts with k/M suffixes, percentages, sizes, start times.
+
+use std::time::Duration;
+
+/// "500ms", "30s", "2m", "1h", "1.5s", or a bare number of seconds (as wrk).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 30s, 2m, 1h)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => n,
+        "ms" => n / 1e3,
+        "us" => n / 1e6,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("'{s}' has an unknown unit (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs > 1e9 {
+        return Err(format!("'{s}' is too long"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A rate in requests/s: "2000", "2.5k", "1M", "0.5". Must be > 0.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        _ => (t, 1.0),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a rate in requests/s (e.g. 2000, 2.5k)"))?;
+    let r = n * mult;
+    if !r.is_finite() || r <= 0.0 || r > 1e9 {
+        return Err(format!(
+            "'{s}' must be more than 0 and at most 1G requests/s"
+        ));
+    }
+    Ok(r)
+}
+
+/// "5%" or "0.05" as a fraction.
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let f = match t.strip_suffix('%') {
+        Some(p) => p.parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("'{s}' is not a percentage (e.g. 5%)"))?;
+    if !(f > 0.0 && f < 1.0) {
+        return Err(format!("'{s}' must be between 0% and 100%"));
+    }
+    Ok(f)
+}
+
+/// `--start-at`: unix seconds ("1764000000", "1764000000.5") or RFC 3339
+/// ("2026-11-23T12:00:00Z", "2026-11-23T13:00:00.250+01:00").
+pub fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
+    let bad = || format!("'{s}' is not unix seconds or an RFC 3339 time (2026-11-23T12:00:00Z)");
+    let t = s.trim();
+    let secs: f64 = if let Ok(n) = t.parse::<f64>() {
+        n
+    } else {
+        rfc3339_to_unix(t).ok_or_else(bad)?
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(bad());
+    }
+    Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`.
+fn rfc3339_to_unix(t: &str) -> Option<f64> {
+    let b = t.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { t.get(r)?.parse().ok() };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &t[19..];
+    let mut frac = 0.0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+        frac = format!("0.{}", &r[..digits]).parse().ok()?;
+        rest = &r[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (oh, om) = rest.get(1..)?.split_once(':')?;
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+        }
+    };
+    // Days from 1970-01-01 to y-mo-d (Howard Hinnant's days_from_civil).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = (mo + 9) % 12;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+}
+
+/// A count with an optional metric suffix: "400", "10k", "1M". Must be >= 1.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let n = parse_metric(s, 1000)?;
+    if n == 0 {
+        return Err("must be at least 1".to_string());
+    }
+    Ok(n)
+}
+
+/// A size in bytes: "13", "64k" (1024), "50M".
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    parse_metric(s, 1024)
+}
+
+fn parse_metric(s: &str, base: u64) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], base),
+        Some((i, 'm' | 'M')) => (&t[..i], base * base),
+        Some((i, 'g' | 'G')) => (&t[..i], base * base * base),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number (suffixes k, M, G allowed)"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// `blast target --stream N`: 0 (off) or a count ("50", "1k").
+pub fn parse_tokens(s: &str) -> Result<u64, String> {
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    parse_count(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn tokens_parser() {
+        assert_eq!(parse_tokens("0"), Ok(0));
+        assert_eq!(parse_tokens("50"), Ok(50));
+        assert_eq!(parse_tokens("1k"), Ok(1000));
+        assert!(parse_tokens("x").is_err());
+        assert!(parse_tokens("-1").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("400"), Ok(400));
+        assert_eq!(parse_count("10k"), Ok(10_000));
+        assert_eq!(parse_count("1M"), Ok(1_000_000));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("-5").is_err());
+        assert!(parse_count("ten").is_err());
+        assert!(parse_count("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn rates_and_percents() {
+        assert_eq!(parse_rate("2000"), Ok(2000.0));
+        assert_eq!(parse_rate("2.5k"), Ok(2500.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("-3").is_err());
+        assert!(parse_rate("fast").is_err());
+        assert_eq!(parse_percent("5%"), Ok(0.05));
+        assert_eq!(parse_percent("0.1"), Ok(0.1));
+        assert!(parse_percent("0%").is_err());
+        assert!(parse_percent("x").is_err());
+    }
+
+    #[test]
+    fn start_at_times() {
+        use std::time::UNIX_EPOCH;
+        let secs = |s: &str| {
+            parse_start_at(s)
+                .unwrap()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+        };
+        assert_eq!(secs("1764000000"), 1_764_000_000.0);
+        assert_eq!(secs("1970-01-01T00:00:00Z"), 0.0);
+        assert_eq!(secs("2026-11-23T12:00:00Z"), 1_795_435_200.0);
+        assert_eq!(secs("2026-11-23T13:00:00.250+01:00"), 1_795_435_200.25);
+        assert_eq!(secs("2000-02-29T23:59:59-00:30"), 951_870_599.0);
+        assert!(parse_start_at("tomorrow").is_err());
+        assert!(parse_start_at("2026-13-01T00:00:00Z").is_err());
+        assert!(parse_start_at("2026-11-23T12:00:00").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("50M"), Ok(50 * 1024 * 1024));
+    }
+
+    #[test]
+    fn flags_parse_like_wrk() {
+        let cli = Cli::try_parse_from([
+            "blast",
+            "-c",
+            "400",
+            "-t",
+            "12",
+            "-d",
+            "30s",
+            "http://svc:8080/predict",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.run.pool.connections, 400);
+        assert_eq!(cli.run.pool.threads, Some(12));
+        assert_eq!(cli.run.load.duration, Some(Duration::from_secs(30)));
+        assert_eq!(cli.run.pool.url.as_deref(), Some("http://svc:8080/predict"));
+    }
+
+    #[test]
+    fn subcommands() {
+        let cli = Cli::try_parse_from([
+            "blast",
+            "target",
+            "--listen",
+            "127.0.0.1:0",
+            "--delay",
+            "20ms",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Target(ref t)) if t.delay == Duration::from_millis(20))
+        );
+        assert!(Cli::try_parse_from(["blast", "-c", "0", "http://x/"]).is_err());
+    }
+}
