@@ -278,6 +278,7 @@ impl Config {
                 goodput: slo
                     .as_ref()
                     .is_some_and(|s| s.conditions.iter().any(|c| c.metric.per_request())),
+                seed,
             },
         };
         Ok(Config {

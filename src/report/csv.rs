@@ -215,6 +215,7 @@ mod tests {
                 protocol: "http/1.1".into(),
                 streams: 1,
                 goodput: false,
+                seed: 0,
             },
             duration: Duration::from_secs(2),
             requests: 10,

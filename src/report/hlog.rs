@@ -315,6 +315,7 @@ pub fn merge(logs: &[Log]) -> Summary {
             .to_string(),
         streams: run.and_then(|r| r["streams"].as_u64()).unwrap_or(1),
         goodput: false,
+        seed: 0,
     };
     let mut info = info;
     info.duration_s = Some(end);
@@ -359,6 +360,7 @@ mod tests {
             protocol: "http/1.1".into(),
             streams: 1,
             goodput: false,
+            seed: 0,
         }
     }
 

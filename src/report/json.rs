@@ -105,6 +105,7 @@ pub fn to_json(s: &Summary) -> Value {
             "engine": info.engine,
             "protocol": info.protocol,
             "streams": info.streams,
+            "seed": info.seed,
         },
         "duration_s": s.duration.as_secs_f64(),
         "requests": s.requests,

@@ -31,6 +31,7 @@ fn clean() -> Summary {
             protocol: "http/1.1".into(),
             streams: 1,
             goodput: false,
+            seed: 0,
         },
         duration: Duration::from_secs(30),
         requests: 39000,
@@ -326,7 +327,7 @@ fn json_has_every_key() {
             "requests_limit": null, "rate": null,
             "ramp_up_s": 0.0, "method": "GET",
             "timeout_s": 2.0, "engine": "uring",
-            "protocol": "http/1.1", "streams": 1
+            "protocol": "http/1.1", "streams": 1, "seed": 0
         })
     );
     assert_eq!(v["duration_s"], 12.5);

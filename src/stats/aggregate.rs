@@ -319,6 +319,7 @@ mod tests {
             protocol: "http/1.1".into(),
             streams: 1,
             goodput: false,
+            seed: 0,
         }
     }
 

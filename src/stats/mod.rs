@@ -328,6 +328,9 @@ pub struct RunInfo {
     /// `--slo` holds per-request conditions (ttft, tpot, e2el): goodput is
     /// reported.
     pub goodput: bool,
+    /// The seed of every random choice (`--seed`, or the one drawn from the
+    /// clock), so a run can be repeated.
+    pub seed: u64,
 }
 
 /// What a TLS handshake negotiated.

@@ -224,3 +224,18 @@ fn bad_arrival_flags_exit_2() {
         assert_eq!(r.code, 2, "{flags}: {}", r.stderr);
     }
 }
+
+/// The report echoes the seed, given or drawn, so any run can be repeated.
+#[test]
+fn the_report_names_the_seed() {
+    let s = crate::ok_server();
+    let r = run_line(
+        "--json -R 50 -d 300ms --arrival poisson --seed 42",
+        &s.url(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(u(&r.json(), "config.seed"), 42);
+    let r = run_line("--json -R 50 -d 300ms --arrival poisson", &s.url());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(u(&r.json(), "config.seed") > 0);
+}
