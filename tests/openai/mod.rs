@@ -3,12 +3,11 @@
 //! and validates every body as such a server would, logs it, and answers a
 //! stream whose usage says `completion_tokens = max_tokens`.
 
+use crate::support::python::PyServer;
 use crate::support::run;
 use crate::u;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// Stdlib only. Each request's JSON body is checked for what an
 /// OpenAI-compatible server requires (model; chat `messages` of role and
@@ -78,9 +77,7 @@ s.serve_forever()
 
 /// The server, its log file, and a scratch directory for prompt files.
 struct OpenAiServer {
-    child: Child,
-    _out: BufReader<ChildStdout>,
-    port: u16,
+    server: PyServer,
     dir: PathBuf,
 }
 
@@ -89,27 +86,12 @@ impl OpenAiServer {
         let dir = std::env::temp_dir().join(format!("blast-openai-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut child = Command::new("python3")
-            .args(["-c", SERVER])
-            .arg(dir.join("log.jsonl"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 starts the server");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let port = line.trim().parse().expect("the server prints its port");
-        OpenAiServer {
-            child,
-            _out: out,
-            port,
-            dir,
-        }
+        let server = PyServer::start(SERVER, [dir.join("log.jsonl")]);
+        OpenAiServer { server, dir }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://127.0.0.1:{}{path}", self.server.port)
     }
 
     /// A file in the scratch directory, written now.
@@ -135,8 +117,6 @@ impl OpenAiServer {
 
 impl Drop for OpenAiServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

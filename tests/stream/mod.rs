@@ -4,11 +4,10 @@
 //! (what users point blast at is rarely written in Rust) whose schedule is
 //! the truth.
 
+use crate::support::python::PyServer;
 use crate::support::{run_line, uring_available};
 use crate::u;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// A stdlib-only OpenAI-compatible streaming server: every request gets a
 /// role chunk at once, then `tokens` content chunks (the first after
@@ -67,11 +66,7 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-struct SseServer {
-    child: Child,
-    _out: BufReader<ChildStdout>,
-    port: u16,
-}
+struct SseServer(PyServer);
 
 impl SseServer {
     fn start(tokens: u32, first_ms: u32, gap_ms: u32, usage: bool, cut: u32) -> SseServer {
@@ -89,41 +84,20 @@ impl SseServer {
         slow_every: u32,
         log: Option<&std::path::Path>,
     ) -> SseServer {
-        let mut child = Command::new("python3")
-            .args(["-c", SERVER])
-            .args([
-                tokens.to_string(),
-                (f64::from(first_ms) / 1000.0).to_string(),
-                (f64::from(gap_ms) / 1000.0).to_string(),
-                if usage { "on" } else { "off" }.to_string(),
-                cut.to_string(),
-                slow_every.to_string(),
-            ])
-            .args(log.map(|p| p.as_os_str().to_owned()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 starts the SSE server");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let port = line.trim().parse().expect("the server prints its port");
-        SseServer {
-            child,
-            _out: out,
-            port,
-        }
+        let mut args = vec![
+            tokens.to_string(),
+            (f64::from(first_ms) / 1000.0).to_string(),
+            (f64::from(gap_ms) / 1000.0).to_string(),
+            if usage { "on" } else { "off" }.to_string(),
+            cut.to_string(),
+            slow_every.to_string(),
+        ];
+        args.extend(log.map(|p| p.display().to_string()));
+        SseServer(PyServer::start(SERVER, args))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1/chat/completions", self.port)
-    }
-}
-
-impl Drop for SseServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("http://127.0.0.1:{}/v1/chat/completions", self.0.port)
     }
 }
 
