@@ -11,6 +11,7 @@ pub mod source;
 pub mod url;
 mod values;
 
+use crate::engine::mix::{Mix, Variant};
 use crate::engine::{Arrival, Engine, H2Settings, Settings};
 use crate::error::{usage, Error};
 use crate::proto::h1::request::{encode, RequestSpec};
@@ -161,8 +162,17 @@ impl Config {
             body_type,
             close: a.request.no_keepalive,
         };
-        let request = encode(&spec);
-        let h2 = http2_settings(a, &spec, parsed.tls)?;
+        let h2 = http2_settings(a)?;
+        let variant = Variant {
+            bytes: encode(&spec).into(),
+            head: method.eq_ignore_ascii_case("HEAD"),
+            h2: match h2 {
+                Some(_) => Some(H2Request::build(&spec, parsed.tls).map_err(usage)?),
+                None => None,
+            },
+        };
+        // Encoded once for the whole process: every connection writes it.
+        let mix: &'static Mix = Box::leak(Box::new(Mix::single(variant)));
         let protocol = match (&h2, parsed.tls) {
             (None, _) => "http/1.1",
             (Some(_), true) => "h2",
@@ -249,8 +259,7 @@ impl Config {
             start_at,
             timeout: a.request.timeout,
             connect_timeout: a.request.connect_timeout,
-            request,
-            head_request: method.eq_ignore_ascii_case("HEAD"),
+            mix,
             keepalive: !a.request.no_keepalive,
             force_stream: a.request.stream,
             tls,
@@ -298,7 +307,7 @@ impl Config {
 }
 /// `--http2` and `-m`: the HTTP/2 request, built once, and the streams
 /// per connection; None for HTTP/1.1.
-fn http2_settings(a: &RunArgs, spec: &RequestSpec, tls: bool) -> Result<Option<H2Settings>, Error> {
+fn http2_settings(a: &RunArgs) -> Result<Option<H2Settings>, Error> {
     let r = &a.request;
     if !r.http2 {
         if r.streams > 1 {
@@ -317,11 +326,7 @@ fn http2_settings(a: &RunArgs, spec: &RequestSpec, tls: bool) -> Result<Option<H
     if r.streams > 1_000_000 {
         return Err(usage(format!("-m {}: at most 1000000 streams", r.streams)));
     }
-    let request = H2Request::build(spec, tls).map_err(usage)?;
-    Ok(Some(H2Settings {
-        request,
-        streams: r.streams,
-    }))
+    Ok(Some(H2Settings { streams: r.streams }))
 }
 
 /// The TLS flags, as `proto::tls` takes them.
@@ -577,7 +582,7 @@ mod tests {
     fn body_makes_post() {
         let c = Config::from_args(&args(&["-b", "{}", "http://127.0.0.1:1/"]), ok).unwrap();
         assert_eq!(c.method, "POST");
-        let req = String::from_utf8(c.load.request).unwrap();
+        let req = String::from_utf8(c.load.mix.first().bytes.to_vec()).unwrap();
         assert!(req.starts_with("POST / HTTP/1.1\r\n"));
         assert!(req.contains("Content-Type: application/json\r\n"));
     }

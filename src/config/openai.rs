@@ -255,7 +255,7 @@ mod body_tests {
     }
 
     fn request(v: &[&str]) -> String {
-        String::from_utf8(config(v).unwrap().load.request).unwrap()
+        String::from_utf8(config(v).unwrap().load.mix.first().bytes.to_vec()).unwrap()
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 use super::io::{RecvBuf, Transport};
 use super::link::{self, Link};
+use super::mix::{Cursor, Pick};
 use super::shared::{next_backoff, Due, Shared, Slot};
 use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
@@ -59,13 +60,20 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let slot = &w.slots[idx];
     let mut inbox = Inbox {
         buf: RecvBuf::with_capacity(RECV_BUF),
-        parser: ResponseParser::new(w.head_request).events_always(w.force_stream),
+        parser: ResponseParser::new(false).events_always(w.force_stream),
         cursor: 0,
         tokens: None,
     };
     let mut backoff = Duration::ZERO;
     // A request claimed from the -n budget but not yet sent to completion.
     let mut claimed = false;
+    // Where this connection is in the mix, and the request claimed (the
+    // same one is sent again on a replaced stale connection).
+    let mut cursor = Cursor::default();
+    let mut pick = Pick {
+        name: 0,
+        variant: 0,
+    };
     // Its due time, once taken from the schedule (None inside: closed loop).
     // Both carry over when a stale connection is replaced.
     let mut due: Option<Option<Instant>> = None;
@@ -87,6 +95,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 break;
             }
             claimed = true;
+            pick = w.pick(&mut cursor);
         }
         let started = Instant::now();
         let attempt = connect::<T>(&w, source, started).await;
@@ -104,7 +113,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         let mut conn = match attempt {
             Some(Ok(c)) => c,
             Some(Err(fault)) => {
-                w.stats.borrow_mut().record_fault(fault);
+                w.stats.borrow_mut().record_fault_of(pick.name, fault);
                 backoff = next_backoff(backoff);
                 if !w.sleep_unless_stopped(backoff).await {
                     break;
@@ -130,6 +139,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                     break 'connection;
                 }
                 claimed = true;
+                pick = w.pick(&mut cursor);
             }
             let at = match due {
                 Some(at) => at,
@@ -151,7 +161,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 },
             };
             due = Some(at);
-            let outcome = exchange(&w, slot, &mut conn, &mut inbox, at, reused).await;
+            let outcome = exchange(&w, slot, &mut conn, &mut inbox, pick, at, reused).await;
             slot.since.set(None);
             if first && !matches!(outcome, Exchange::Stale | Exchange::Stopped) {
                 first = false;
@@ -165,6 +175,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                     claimed = false;
                     due = None;
                     backoff = Duration::ZERO;
+                    if !w.think().await {
+                        break 'connection;
+                    }
                     if !keep_alive || !w.keepalive {
                         break;
                     }
@@ -175,7 +188,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 Exchange::Failed(fault) => {
                     claimed = false;
                     due = None;
-                    w.stats.borrow_mut().record_fault(fault);
+                    w.stats.borrow_mut().record_fault_of(pick.name, fault);
                     turned_away = !reused
                         && matches!(
                             fault,
@@ -241,6 +254,7 @@ async fn exchange<T: Transport>(
     slot: &Slot,
     conn: &mut Link<T>,
     inbox: &mut Inbox,
+    pick: Pick,
     due: Option<Instant>,
     reused: bool,
 ) -> Exchange {
@@ -253,13 +267,15 @@ async fn exchange<T: Transport>(
     if let Some(t) = tokens {
         t.reset();
     }
+    let request = w.variant(pick);
+    parser.set_head_request(request.head);
     let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
     // from its write.
     let from = due.map_or(t0, |d| d.min(t0));
     slot.since.set(Some(t0));
-    if let Err(e) = conn.write_all(w.request).await {
+    if let Err(e) = conn.write_all(&request.bytes).await {
         return if w.stop.get() {
             Exchange::Stopped
         } else if slot.timed_out.get() {
@@ -292,7 +308,7 @@ async fn exchange<T: Transport>(
                         w.record_ttfb(from);
                     }
                     if pr.done {
-                        w.record_response(parser.status(), from, t0, !ttfb_taken);
+                        w.record_response(pick.name, parser.status(), from, t0, !ttfb_taken);
                         if let Some(t) = tokens {
                             w.record_tokens(t, from);
                         }
@@ -328,7 +344,7 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        w.record_response(parser.status(), from, t0, !ttfb_taken);
+                        w.record_response(pick.name, parser.status(), from, t0, !ttfb_taken);
                         if let Some(t) = tokens {
                             w.record_tokens(t, from);
                         }
@@ -341,7 +357,7 @@ async fn exchange<T: Transport>(
             }
             Ok(n) => {
                 got += n;
-                w.stats.borrow_mut().record_bytes(n);
+                w.stats.borrow_mut().record_bytes_of(pick.name, n);
                 if buf.is_full() {
                     buf.grow(BODY_BUF);
                 }

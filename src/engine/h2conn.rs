@@ -23,6 +23,7 @@
 //! kept.
 
 use super::h2io::{connect, SendRequest};
+use super::mix::{Cursor, Pick};
 use super::shared::{next_backoff, Due, Shared};
 use super::tokens::TokenClock;
 use crate::proto::h2::{classify, Failure};
@@ -235,6 +236,12 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     // inside: closed loop); both carry over when it is sent again.
     let mut claimed = false;
     let mut due: Option<Option<Instant>> = None;
+    // Where this lane is in the mix, and the request it claimed.
+    let mut cursor = Cursor::default();
+    let mut pick = Pick {
+        name: 0,
+        variant: 0,
+    };
     // Streams refused in a row: the first is sent again at once (the server
     // told its stream limit late), later ones after a growing pause, so a
     // server refusing everything is not asked again as fast as it answers.
@@ -250,6 +257,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 return;
             }
             claimed = true;
+            pick = w.pick(&mut cursor);
         }
         let at = match due {
             Some(at) => at,
@@ -292,7 +300,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         // early counts from its write.
         let from = at.map_or(t0, |d| d.min(t0));
         slot.since.set(Some(t0));
-        let outcome = exchange(&w, &conn, &mut send, &mut tokens, from, t0).await;
+        let outcome = exchange(&w, &conn, &mut send, &mut tokens, pick, from, t0).await;
         slot.since.set(None);
         // The worker's sweep marks late slots; here timeouts are per stream.
         slot.timed_out.set(false);
@@ -305,12 +313,15 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         }
         match outcome {
             Outcome::Done(status, ttfb_taken) => {
-                w.record_response(status, from, t0, !ttfb_taken);
+                w.record_response(pick.name, status, from, t0, !ttfb_taken);
                 if let Some(t) = &mut tokens {
                     w.record_tokens(t, from);
                 }
                 conn.answered.set(conn.answered.get() + 1);
                 (claimed, due, refused) = (false, None, 0);
+                if !w.think().await {
+                    return;
+                }
             }
             // The claim and due time carry over to the next attempt.
             Outcome::Again => {
@@ -327,7 +338,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 continue;
             }
             Outcome::Failed(f) => {
-                w.stats.borrow_mut().record_fault(f);
+                w.stats.borrow_mut().record_fault_of(pick.name, f);
                 (claimed, due, refused) = (false, None, 0);
             }
         }
@@ -345,16 +356,16 @@ async fn exchange(
     conn: &Conn,
     send: &mut SendRequest,
     tokens: &mut Option<Box<TokenClock>>,
+    pick: Pick,
     from: Instant,
     t0: Instant,
 ) -> Outcome {
     if let Some(t) = tokens.as_mut() {
         t.reset();
     }
-    let Some(h2) = &w.h2 else {
+    let Some(req) = &w.variant(pick).h2 else {
         return Outcome::Failed(Fault::H2Protocol);
     };
-    let req = &h2.request;
     let body = !req.body.is_empty();
     let (response, mut tx) = match send.send_request(req.head(), !body) {
         Ok(pair) => pair,
@@ -387,6 +398,9 @@ async fn exchange(
             while let Some(chunk) = body.data().await {
                 let chunk = chunk?;
                 let n = chunk.len();
+                if w.mix.named() {
+                    w.stats.borrow_mut().record_name_bytes(pick.name, n);
+                }
                 if event_stream {
                     let clock = tokens.get_or_insert_with(Default::default);
                     clock.feed(&chunk, Instant::now());

@@ -12,6 +12,7 @@ mod h2conn;
 mod h2io;
 pub mod io;
 mod link;
+pub mod mix;
 pub mod pace;
 pub mod session;
 mod shared;
@@ -23,7 +24,6 @@ pub use session::{run, Session};
 pub use shared::INTERRUPT;
 pub use shared::{PaceSpec, Phase};
 
-use crate::proto::h2::H2Request;
 use crate::proto::tls::TlsClient;
 use crate::stats::slo::Condition;
 use crate::stats::RunInfo;
@@ -72,9 +72,8 @@ pub struct Settings {
     pub start_at: Option<SystemTime>,
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// The encoded request every connection writes.
-    pub request: Vec<u8>,
-    pub head_request: bool,
+    /// What the connections write: one encoded request, or a mix.
+    pub mix: &'static mix::Mix,
     pub keepalive: bool,
     /// `--stream`: parse every body as Server-Sent Events.
     pub force_stream: bool,
@@ -91,10 +90,10 @@ pub struct Settings {
     pub info: RunInfo,
 }
 
-/// `--http2`: the request every stream sends, and streams per connection.
+/// `--http2`: streams per connection (the requests are the mix's
+/// variants, each with its HTTP/2 form).
 #[derive(Clone, Debug)]
 pub struct H2Settings {
-    pub request: H2Request,
     /// Concurrent streams per connection (`-m`).
     pub streams: u64,
 }

@@ -71,8 +71,6 @@ pub struct Session {
 
 impl Session {
     pub fn start(cfg: &Settings) -> Result<Session, Error> {
-        // Encoded once; every connection of every worker writes these bytes.
-        let request: &'static [u8] = Box::leak(cfg.request.clone().into_boxed_slice());
         let (tx, rx) = crossbeam_channel::unbounded();
         let trying: u64 = (0..cfg.threads)
             .filter(|&i| cfg.requests_of(i) != Some(0))
@@ -80,7 +78,7 @@ impl Session {
             .sum();
         let startup = Startup::new(trying);
         let worker::Workers { handles, phases } =
-            worker::spawn_all(cfg, request, Instant::now(), &startup, tx).map_err(|e| {
+            worker::spawn_all(cfg, Instant::now(), &startup, tx).map_err(|e| {
                 Error::EngineUnavailable(format!("cannot start worker threads: {e}"))
             })?;
         Ok(Session {
@@ -113,6 +111,12 @@ impl Session {
         let reachable = self.reachable(cfg);
         let mut agg = aggregate::Aggregator::new(self.handles.len(), cfg.progress && reachable);
         agg.label = label;
+        agg.names = cfg
+            .mix
+            .names
+            .iter()
+            .map(|n| stats::NameSummary::new(&n.name, &n.method))
+            .collect();
         agg.sink = sink;
         agg.collect(&self.snapshots);
         let mut info = cfg.info.clone();

@@ -4,6 +4,7 @@
 //! Ctrl-C and the outcome of every connection's first attempt.
 
 use super::io;
+use super::mix::{Chooser, Cursor, Mix, Pick, Variant};
 use super::pace::{precise, Arrival, Schedule};
 use super::tokens::TokenClock;
 use super::H2Settings;
@@ -185,12 +186,13 @@ pub enum Due {
 
 /// State a worker's connection tasks share, on one thread only.
 pub struct Shared {
-    pub request: &'static [u8],
+    /// What the connections send, and the worker's draw state for it.
+    pub mix: &'static Mix,
+    pub chooser: Cell<Chooser>,
     pub addr: SocketAddr,
     /// `--source` addresses (empty: the kernel chooses).
     pub sources: Arc<[IpAddr]>,
     pub connect_timeout: Duration,
-    pub head_request: bool,
     pub keepalive: bool,
     /// `--stream`: every body is parsed as Server-Sent Events.
     pub force_stream: bool,
@@ -237,11 +239,20 @@ impl Shared {
     /// with `ttfb`, also its time to first byte (a body that arrived with
     /// the end of the response, or none).
     #[inline]
-    pub fn record_response(&self, status: u16, from: Instant, written: Instant, ttfb: bool) {
+    pub fn record_response(
+        &self,
+        name: u16,
+        status: u16,
+        from: Instant,
+        written: Instant,
+        ttfb: bool,
+    ) {
         let now = Instant::now();
         let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
         let mut stats = self.stats.borrow_mut();
-        stats.record_response(status, us(from), us(written));
+        let latency = us(from);
+        stats.record_response(status, latency, us(written));
+        stats.record_named(name, status, latency);
         if ttfb {
             stats.record_ttfb(us(from));
         }
@@ -263,6 +274,33 @@ impl Shared {
     pub fn record_ttfb(&self, from: Instant) {
         let us = Instant::now().saturating_duration_since(from).as_micros() as u64;
         self.stats.borrow_mut().record_ttfb(us);
+    }
+
+    /// The next request of the connection at `c`, and its variant.
+    #[inline]
+    pub fn pick(&self, c: &mut Cursor) -> Pick {
+        let mut ch = self.chooser.get();
+        let p = self.mix.next(c, &mut ch);
+        self.chooser.set(ch);
+        p
+    }
+
+    #[inline]
+    pub fn variant(&self, p: Pick) -> &'static Variant {
+        &self.mix.variants[p.variant as usize]
+    }
+
+    /// Closed loop with think time (`think` in a scenario): the pause after
+    /// a request. False if the worker stopped meanwhile.
+    pub async fn think(&self) -> bool {
+        let t = self.mix.think;
+        if t == super::mix::Think::None || !matches!(self.pace.get(), Pace::Closed) {
+            return true;
+        }
+        let mut ch = self.chooser.get();
+        let d = ch.think(t);
+        self.chooser.set(ch);
+        d.is_zero() || self.sleep_unless_stopped(d).await
     }
 
     /// Take one request from the `-n` budget.

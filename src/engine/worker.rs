@@ -7,6 +7,7 @@
 //! `-n`, `-R` and ramp-up are settings of a phase, not separate engines.
 
 use super::io::{self, Transport};
+use super::mix::{Chooser, Mix};
 use super::pace::{Rate, Schedule};
 use super::shared::{Pace, PaceSpec, Phase, Shared, Slot, Startup, INTERRUPT};
 use super::{conn, h2conn};
@@ -53,7 +54,6 @@ pub struct Workers {
 /// recorded phase with `last` set.
 pub fn spawn_all(
     cfg: &Settings,
-    request: &'static [u8],
     start: Instant,
     startup: &Arc<Startup>,
     tx: Sender<Snapshot>,
@@ -80,12 +80,12 @@ pub fn spawn_all(
         };
         first_conn += plan.connections;
         let shared = SharedInit {
-            request,
+            mix: cfg.mix,
+            seed: cfg.seed,
             addr: cfg.addr,
             sources: sources.clone(),
             connect_timeout: cfg.connect_timeout,
             timeout: cfg.timeout,
-            head_request: cfg.head_request,
             keepalive: cfg.keepalive,
             force_stream: cfg.force_stream,
             tls: cfg.tls.clone(),
@@ -108,12 +108,12 @@ pub fn spawn_all(
 /// The `Send` part of a worker's settings, moved into its thread.
 #[derive(Clone)]
 struct SharedInit {
-    request: &'static [u8],
+    mix: &'static Mix,
+    seed: u64,
     addr: SocketAddr,
     sources: Arc<[IpAddr]>,
     connect_timeout: Duration,
     timeout: Duration,
-    head_request: bool,
     keepalive: bool,
     force_stream: bool,
     tls: Option<TlsClient>,
@@ -169,16 +169,16 @@ async fn main<T: Transport + 'static>(
     // Over HTTP/2 each connection has `-m` streams, each with its slot.
     let streams = init.h2.as_ref().map_or(1, |h| h.streams);
     let w = Rc::new(Shared {
-        request: init.request,
+        chooser: Cell::new(Chooser::new(init.seed, plan.index)),
+        mix: init.mix,
         addr: init.addr,
         sources: init.sources.clone(),
         connect_timeout: init.connect_timeout,
-        head_request: init.head_request,
         keepalive: init.keepalive,
         force_stream: init.force_stream,
         tls: init.tls.clone(),
         timeout: init.timeout,
-        stats: RefCell::new(Stats::new()),
+        stats: RefCell::new(Stats::with_names(init.mix.names.len())),
         stop: Cell::new(false),
         stop_notify: Notify::new(),
         remaining: Cell::new(u64::MAX),

@@ -201,6 +201,7 @@ mod tests {
             latency.record_n(v, n).unwrap();
         }
         Summary {
+            by_name: Vec::new(),
             info: RunInfo {
                 url: "http://127.0.0.1:8080/api/x?q=1,2".into(),
                 connections: 4,
@@ -236,6 +237,7 @@ mod tests {
             rate: rate_histogram(),
             timeline: vec![
                 TimelinePoint {
+                    by_name: Vec::new(),
                     t_s: 1.0,
                     requests: 6,
                     rps: 6.0,
@@ -255,6 +257,7 @@ mod tests {
                     },
                 },
                 TimelinePoint {
+                    by_name: Vec::new(),
                     t_s: 1.5,
                     requests: 4,
                     rps: 8.0,

@@ -92,7 +92,14 @@ impl HlogWriter {
 }
 
 impl IntervalSink for HlogWriter {
-    fn interval(&mut self, start: Duration, len: Duration, h: &Histogram<u64>, p: &TimelinePoint) {
+    fn interval(
+        &mut self,
+        start: Duration,
+        len: Duration,
+        h: &Histogram<u64>,
+        p: &TimelinePoint,
+        _by_name: &[Histogram<u64>],
+    ) {
         if let Err(e) = self.write(start, len, h, p) {
             if !self.failed {
                 self.failed = true;
@@ -251,6 +258,7 @@ pub fn merge(logs: &[Log]) -> Summary {
             errors: err,
             bytes,
             quantiles_us: stats::LOCUST_QUANTILES.map(|q| h.value_at_quantile(q)),
+            by_name: Vec::new(),
             total: total.clone(),
         });
         prev_end = t_end;
@@ -320,6 +328,7 @@ pub fn merge(logs: &[Log]) -> Summary {
     let mut info = info;
     info.duration_s = Some(end);
     Summary {
+        by_name: Vec::new(),
         info,
         duration: Duration::from_secs_f64(end.max(0.0)),
         requests,
@@ -366,6 +375,7 @@ mod tests {
 
     fn point(requests: u64) -> TimelinePoint {
         TimelinePoint {
+            by_name: Vec::new(),
             t_s: 0.0,
             requests,
             rps: 0.0,
@@ -405,6 +415,7 @@ mod tests {
                     Duration::from_secs(1),
                     &h,
                     &point(1000),
+                    &[],
                 );
             }
             drop(w);

@@ -17,6 +17,7 @@ fn hist(mut h: Histogram<u64>, values: &[(u64, u64)]) -> Histogram<u64> {
 /// A clean 30 s run: no errors.
 fn clean() -> Summary {
     Summary {
+        by_name: Vec::new(),
         info: RunInfo {
             url: "http://127.0.0.1:8080/".into(),
             connections: 400,
@@ -55,6 +56,7 @@ fn clean() -> Summary {
             &[(1000, 1), (1200, 1), (1400, 1), (1600, 1)],
         ),
         timeline: vec![TimelinePoint {
+            by_name: Vec::new(),
             t_s: 1.0,
             requests: 1300,
             rps: 1300.0,

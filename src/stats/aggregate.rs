@@ -2,8 +2,10 @@
 //! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
 //! live progress line. It runs on the main thread; workers never wait on it.
 
+use crate::stats::names::NameInterval;
 use crate::stats::{
-    self, Cumulative, ErrorCounts, Fault, RunInfo, Snapshot, Summary, TimelinePoint, TlsSummary,
+    self, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot, Summary, TimelinePoint,
+    TlsSummary,
 };
 use crate::units;
 use crossbeam_channel::Receiver;
@@ -23,6 +25,7 @@ pub trait IntervalSink {
         len: Duration,
         latency: &Histogram<u64>,
         point: &TimelinePoint,
+        by_name: &[Histogram<u64>],
     );
 }
 
@@ -36,6 +39,7 @@ struct Interval {
     errors: u64,
     bytes: u64,
     latency: Option<Histogram<u64>>,
+    by_name: Vec<NameInterval>,
     point: Option<TimelinePoint>,
 }
 
@@ -70,6 +74,9 @@ pub struct Aggregator {
     closed_totals: Cumulative,
     closed_end: Duration,
     pub sink: Option<Box<dyn IntervalSink>>,
+    /// Per request name, in the mix's order: set by the caller for a run
+    /// with names (empty otherwise).
+    pub names: Vec<NameSummary>,
 }
 
 impl Aggregator {
@@ -101,6 +108,7 @@ impl Aggregator {
             closed_totals: Cumulative::default(),
             closed_end: Duration::ZERO,
             sink: None,
+            names: Vec::new(),
         }
     }
 
@@ -144,6 +152,9 @@ impl Aggregator {
         let _ = self.tls.add(&s.tls);
         self.tls_resumed += s.tls_resumed;
         let _ = self.rate.add(&s.rate);
+        for (acc, n) in self.names.iter_mut().zip(&s.names) {
+            acc.add(n);
+        }
         self.in_flight_at_end += s.in_flight_at_end;
         self.not_sent_at_end += s.not_sent_at_end;
         self.elapsed = self.elapsed.max(s.elapsed);
@@ -160,6 +171,7 @@ impl Aggregator {
             errors: 0,
             bytes: 0,
             latency: Some(stats::latency_histogram()),
+            by_name: Vec::new(),
             point: None,
         });
         iv.reports += 1;
@@ -169,6 +181,12 @@ impl Aggregator {
         iv.bytes += s.bytes;
         if let Some(h) = &mut iv.latency {
             let _ = h.add(&s.latency);
+        }
+        if iv.by_name.len() < s.names.len() {
+            iv.by_name.resize_with(s.names.len(), NameInterval::default);
+        }
+        for (acc, n) in iv.by_name.iter_mut().zip(&s.names) {
+            acc.add(n);
         }
         let complete = iv.reports == self.workers;
         self.close_ready(false);
@@ -216,10 +234,14 @@ impl Aggregator {
                 bytes: iv.bytes,
                 quantiles_us: stats::LOCUST_QUANTILES.map(|q| h.value_at_quantile(q)),
                 total: t.clone(),
+                by_name: iv.by_name.iter().map(NameInterval::point).collect(),
             };
             if let Some(sink) = &mut self.sink {
-                sink.interval(start, len, &h, &point);
+                let by_name: Vec<Histogram<u64>> =
+                    iv.by_name.iter().map(|n| n.latency.clone()).collect();
+                sink.interval(start, len, &h, &point, &by_name);
             }
+            iv.by_name = Vec::new();
             iv.point = Some(point);
             self.closed_end = iv.end;
         }
@@ -287,6 +309,7 @@ impl Aggregator {
             }),
             rate: self.rate,
             timeline,
+            by_name: self.names,
             in_flight_at_end: self.in_flight_at_end,
             not_sent_at_end: self.not_sent_at_end,
             interrupted,

@@ -9,11 +9,13 @@
 
 pub mod aggregate;
 pub mod fault;
+pub mod names;
 pub mod slo;
 pub mod stream;
 
 pub use aggregate::IntervalSink;
 pub use fault::{ErrorClass, Fault};
+pub use names::{NamePoint, NameSnapshot, NameStats, NameSummary};
 pub use stream::Streaming;
 
 use hdrhistogram::Histogram;
@@ -94,6 +96,8 @@ pub struct Stats {
     pub bytes: u64,
     pub status: Box<[u64; STATUS_SLOTS]>,
     pub faults: [u64; Fault::COUNT],
+    /// Per request name (empty unless the run has names).
+    pub names: Vec<NameStats>,
     /// False during warm-up: nothing is counted.
     pub recording: bool,
 }
@@ -119,7 +123,54 @@ impl Stats {
             bytes: 0,
             status: Box::new([0; STATUS_SLOTS]),
             faults: [0; Fault::COUNT],
+            names: Vec::new(),
             recording: true,
+        }
+    }
+
+    /// With statistics for `names` request names as well as the totals.
+    pub fn with_names(names: usize) -> Self {
+        let mut s = Self::new();
+        s.names = (0..names).map(|_| NameStats::default()).collect();
+        s
+    }
+
+    /// A response to the request named `name` (no-op without names).
+    #[inline]
+    pub fn record_named(&mut self, name: u16, status: u16, latency_us: u64) {
+        if self.recording {
+            if let Some(n) = self.names.get_mut(name as usize) {
+                n.record(status, latency_us);
+            }
+        }
+    }
+
+    /// A failure of the request named `name`, counted in the totals too.
+    #[inline]
+    pub fn record_fault_of(&mut self, name: u16, f: Fault) {
+        self.record_fault(f);
+        if self.recording {
+            if let Some(n) = self.names.get_mut(name as usize) {
+                n.faults[f as usize] += 1;
+            }
+        }
+    }
+
+    /// Bytes read for the request named `name`, counted in the totals too.
+    #[inline]
+    pub fn record_bytes_of(&mut self, name: u16, bytes: usize) {
+        self.record_bytes(bytes);
+        self.record_name_bytes(name, bytes);
+    }
+
+    /// Bytes of the request named `name`, counted for the name only (HTTP/2
+    /// counts the connection's bytes in the totals).
+    #[inline]
+    pub fn record_name_bytes(&mut self, name: u16, bytes: usize) {
+        if self.recording {
+            if let Some(n) = self.names.get_mut(name as usize) {
+                n.bytes += bytes as u64;
+            }
         }
     }
 
@@ -193,6 +244,7 @@ impl Stats {
         self.bytes = 0;
         self.status.fill(0);
         self.faults = [0; Fault::COUNT];
+        self.names.iter_mut().for_each(NameStats::reset);
     }
 
     /// Move the counts since the last snapshot into a message. Called once
@@ -228,6 +280,7 @@ impl Stats {
             tls,
             tls_resumed: self.tls_resumed,
             rate,
+            names: self.names.iter_mut().map(NameStats::take).collect(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
             last: false,
@@ -266,6 +319,8 @@ pub struct Snapshot {
     pub tls_resumed: u64,
     /// Per-thread requests/s samples (wrk's Req/Sec row).
     pub rate: Histogram<u64>,
+    /// Per request name, in the mix's order (empty without names).
+    pub names: Vec<NameSnapshot>,
     /// Set on the worker's last snapshot: requests written but unanswered.
     pub in_flight_at_end: u64,
     /// Set on the worker's last snapshot: paced requests due but never written.
@@ -294,6 +349,8 @@ pub struct TimelinePoint {
     pub quantiles_us: [u64; 11],
     /// Everything from the start up to the end of this second.
     pub total: Cumulative,
+    /// Per request name, in the mix's order (empty without names).
+    pub by_name: Vec<NamePoint>,
 }
 
 /// Running totals up to a timeline point (Locust's "Total ..." columns).
@@ -375,6 +432,8 @@ pub struct Summary {
     pub tls: Option<TlsSummary>,
     pub rate: Histogram<u64>,
     pub timeline: Vec<TimelinePoint>,
+    /// Per request name, in the mix's order (empty for a single request).
+    pub by_name: Vec<NameSummary>,
     pub in_flight_at_end: u64,
     pub not_sent_at_end: u64,
     /// Stopped early by Ctrl-C.

@@ -90,6 +90,12 @@ impl ResponseParser {
         self
     }
 
+    /// The next request is HEAD (a mix may hold both kinds).
+    #[inline]
+    pub fn set_head_request(&mut self, on: bool) {
+        self.head_request = on;
+    }
+
     /// Ready for the next response on the same connection.
     #[inline]
     pub fn reset(&mut self) {

@@ -1,0 +1,209 @@
+//! Statistics per request name (a scenario's or targets file's requests),
+//! kept beside the run totals only when the run has names.
+//!
+//! The per-name histograms hold 2 significant digits (1% resolution; Locust
+//! itself rounds to 2 digits above 100 ms), so a thousand names cost a
+//! worker about 24 MB rather than 190: the run totals keep 3 digits.
+
+use super::{ErrorCounts, Fault, MAX_LATENCY_US};
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub fn name_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 2).expect("valid histogram bounds")
+}
+
+/// One name's counts on one worker, drained once per interval.
+pub struct NameStats {
+    pub latency: Histogram<u64>,
+    pub requests: u64,
+    pub bytes: u64,
+    /// (status code, count); a handful per name, searched linearly.
+    pub status: Vec<(u16, u64)>,
+    pub faults: [u64; Fault::COUNT],
+}
+
+impl Default for NameStats {
+    fn default() -> Self {
+        NameStats {
+            latency: name_histogram(),
+            requests: 0,
+            bytes: 0,
+            status: Vec::with_capacity(8),
+            faults: [0; Fault::COUNT],
+        }
+    }
+}
+
+impl NameStats {
+    #[inline]
+    pub fn record(&mut self, status: u16, latency_us: u64) {
+        self.requests += 1;
+        match self.status.iter_mut().find(|(c, _)| *c == status) {
+            Some((_, n)) => *n += 1,
+            None => self.status.push((status, 1)),
+        }
+        self.latency
+            .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
+    }
+
+    pub fn reset(&mut self) {
+        self.latency.reset();
+        self.requests = 0;
+        self.bytes = 0;
+        self.status.iter_mut().for_each(|s| s.1 = 0);
+        self.faults = [0; Fault::COUNT];
+    }
+
+    /// Move the counts since the last snapshot out.
+    pub fn take(&mut self) -> NameSnapshot {
+        let fresh = Histogram::new_from(&self.latency);
+        let latency = std::mem::replace(&mut self.latency, fresh);
+        let snap = NameSnapshot {
+            requests: self.requests,
+            bytes: self.bytes,
+            status: self.status.iter().copied().filter(|s| s.1 > 0).collect(),
+            faults: self.faults,
+            latency,
+        };
+        self.reset();
+        snap
+    }
+}
+
+/// One name's counts of one interval, as a worker ships them.
+pub struct NameSnapshot {
+    pub requests: u64,
+    pub bytes: u64,
+    pub status: Vec<(u16, u64)>,
+    pub faults: [u64; Fault::COUNT],
+    pub latency: Histogram<u64>,
+}
+
+/// One name over the whole run: what the reports show per name.
+#[derive(Clone, Debug)]
+pub struct NameSummary {
+    pub name: String,
+    /// Locust's "Type" column.
+    pub method: String,
+    pub requests: u64,
+    pub bytes_read: u64,
+    pub status_codes: BTreeMap<u16, u64>,
+    /// Transport errors under this name, and non-2xx/3xx responses.
+    pub errors: ErrorCounts,
+    pub error_details: Vec<(Fault, u64)>,
+    /// From when each request was due to its last byte (2 digits).
+    pub latency: Histogram<u64>,
+}
+
+impl NameSummary {
+    pub fn new(name: &str, method: &str) -> Self {
+        NameSummary {
+            name: name.to_string(),
+            method: method.to_string(),
+            requests: 0,
+            bytes_read: 0,
+            status_codes: BTreeMap::new(),
+            errors: ErrorCounts::default(),
+            error_details: Vec::new(),
+            latency: name_histogram(),
+        }
+    }
+
+    pub fn rps(&self, duration: Duration) -> f64 {
+        let s = duration.as_secs_f64();
+        if s > 0.0 {
+            self.requests as f64 / s
+        } else {
+            0.0
+        }
+    }
+
+    /// Transport errors plus non-2xx/3xx responses (Locust's failures).
+    pub fn failures(&self) -> u64 {
+        self.errors.transport() + self.errors.status
+    }
+}
+
+/// One name in one second of the timeline.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NamePoint {
+    pub requests: u64,
+    pub errors: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+impl NameSummary {
+    /// Add one worker's interval for this name.
+    pub fn add(&mut self, s: &NameSnapshot) {
+        self.requests += s.requests;
+        self.bytes_read += s.bytes;
+        for &(code, n) in &s.status {
+            *self.status_codes.entry(code).or_default() += n;
+        }
+        let _ = self.latency.add(&s.latency);
+        let mut faults = [0u64; Fault::COUNT];
+        for (f, n) in &self.error_details {
+            faults[*f as usize] = *n;
+        }
+        for (acc, n) in faults.iter_mut().zip(s.faults.iter()) {
+            *acc += n;
+        }
+        self.error_details = Fault::ALL
+            .iter()
+            .zip(faults.iter())
+            .filter(|(_, &n)| n > 0)
+            .map(|(&f, &n)| (f, n))
+            .collect();
+        self.error_details
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let status_errors = self
+            .status_codes
+            .iter()
+            .filter(|(c, _)| !super::aggregate::is_success(**c))
+            .map(|(_, n)| n)
+            .sum();
+        self.errors = ErrorCounts::from_faults(&faults, status_errors);
+    }
+}
+
+/// One name's counts in one open interval of the aggregator.
+pub struct NameInterval {
+    pub requests: u64,
+    pub errors: u64,
+    pub latency: Histogram<u64>,
+}
+
+impl Default for NameInterval {
+    fn default() -> Self {
+        NameInterval {
+            requests: 0,
+            errors: 0,
+            latency: name_histogram(),
+        }
+    }
+}
+
+impl NameInterval {
+    pub fn add(&mut self, s: &NameSnapshot) {
+        self.requests += s.requests;
+        self.errors += s.faults.iter().sum::<u64>()
+            + s.status
+                .iter()
+                .filter(|(c, _)| !super::aggregate::is_success(*c))
+                .map(|(_, n)| n)
+                .sum::<u64>();
+        let _ = self.latency.add(&s.latency);
+    }
+
+    pub fn point(&self) -> NamePoint {
+        NamePoint {
+            requests: self.requests,
+            errors: self.errors,
+            p50_us: self.latency.value_at_quantile(0.5),
+            p99_us: self.latency.value_at_quantile(0.99),
+        }
+    }
+}
