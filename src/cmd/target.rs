@@ -27,6 +27,7 @@ pub fn main(a: &cli::TargetArgs) -> Result<i32, Error> {
             token_interval: a.token_interval,
             usage: a.usage == "on",
         }),
+        record: a.record,
     };
     target::run_forever(opts)
         .map_err(|e| error::usage(format!("blast target --listen {}: {e}", a.listen)))?;

@@ -335,6 +335,10 @@ pub struct TargetArgs {
     /// With --stream: send the usage event (completion_tokens = N) before [DONE]
     #[arg(long = "usage", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
     pub usage: String,
+    /// Count requests per path and keep the first N (connection, method,
+    /// path, body): GET /__blast/requests answers them as JSON (0: off)
+    #[arg(long = "record", value_name = "N", default_value = "0")]
+    pub record: usize,
 }
 
 #[derive(Args, Debug, Clone)]

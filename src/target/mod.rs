@@ -16,7 +16,8 @@
 //! Server-Sent Events stream at a set pace (see [`stream`]).
 //!
 //! `GET /__blast/stats` answers `{"requests": N, "connections": M}` and is not
-//! itself counted as a request.
+//! itself counted as a request; with `record`, `GET /__blast/requests` tells
+//! what was received (see [`record`]).
 
 use std::convert::Infallible;
 use std::io::{self, Write};
@@ -37,6 +38,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::sync::watch;
 
+use record::{Recorder, RECORD_PATH};
 use stream::SseBody;
 pub use stream::StreamOptions;
 
@@ -65,6 +67,8 @@ pub struct TargetOptions {
     /// Answer every request (but the stats endpoint) with an SSE stream of
     /// this shape instead of `body_size` bytes.
     pub stream: Option<StreamOptions>,
+    /// Count requests per path and keep the first this many (0: off).
+    pub record: usize,
 }
 
 impl Default for TargetOptions {
@@ -79,6 +83,7 @@ impl Default for TargetOptions {
             tls_cert: None,
             http2: false,
             stream: None,
+            record: 0,
         }
     }
 }
@@ -127,25 +132,38 @@ struct ThreadCtx {
     delay: Duration,
     counters: Arc<Counters>,
     stream: Option<StreamOptions>,
+    recorder: Option<Arc<Recorder>>,
 }
 
 /// A fixed body, or an SSE stream with `--stream`.
 type RespBody = Either<Full<Bytes>, SseBody>;
 
 impl ThreadCtx {
-    async fn handle(&self, mut req: Request<Incoming>) -> Response<RespBody> {
+    async fn handle(&self, mut req: Request<Incoming>, conn: u64) -> Response<RespBody> {
         if req.method() == Method::GET && req.uri().path() == STATS_PATH {
             return self.stats_response().map(Either::Left);
         }
+        if let (Some(r), &Method::GET) = (&self.recorder, req.method()) {
+            if req.uri().path() == RECORD_PATH {
+                return json_response(r.to_json()).map(Either::Left);
+            }
+        }
         // Read any request body to its end so the connection can be reused
         // even when the body arrives after the headers.
+        let mut kept = Vec::new();
         if !req.body().is_end_stream() {
             let body = req.body_mut();
             while let Some(frame) = body.frame().await {
-                if frame.is_err() {
-                    break;
+                match (frame, &self.recorder) {
+                    (Ok(f), Some(_)) => kept.extend_from_slice(f.data_ref().map_or(&[][..], |d| d)),
+                    (Err(_), _) => break,
+                    _ => {}
                 }
             }
+        }
+        if let Some(r) = &self.recorder {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            r.record(self.index, conn, req.method().as_str(), path, &kept);
         }
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
@@ -164,16 +182,19 @@ impl ThreadCtx {
     }
 
     fn stats_response(&self) -> Response<Full<Bytes>> {
-        let json = format!(
+        json_response(format!(
             "{{\"requests\": {}, \"connections\": {}}}",
             self.counters.requests(),
             self.counters.connections()
-        );
-        let mut resp = Response::new(Full::new(Bytes::from(json)));
-        resp.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        resp
+        ))
     }
+}
+
+fn json_response(json: String) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(json)));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
 }
 
 /// A running target server. Call [`Target::stop`] to shut it down and join
@@ -256,6 +277,7 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
     };
 
     let counters = Arc::new(Counters::new(opts.threads));
+    let recorder = (opts.record > 0).then(|| Arc::new(Recorder::new(opts.threads, opts.record)));
     let body = vec![b'x'; opts.body_size];
     let (shutdown, _) = watch::channel(false);
     let (ready_tx, ready_rx) = mpsc::channel::<io::Result<()>>();
@@ -271,6 +293,7 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
                 delay: opts.delay,
                 counters: Arc::clone(&counters),
                 stream: opts.stream,
+                recorder: recorder.clone(),
             });
             let core = opts.cpus.as_ref().map(|c| c[index % c.len()]);
             let stop = shutdown.subscribe();
@@ -423,14 +446,15 @@ async fn accept_loop(
                 }
             },
         };
-        ctx.counters.connections[ctx.index]
+        let seq = ctx.counters.connections[ctx.index]
             .0
             .fetch_add(1, Ordering::Relaxed);
+        let conn = (ctx.index as u64) << 40 | seq;
         let _ = stream.set_nodelay(true);
         let conn_ctx = Arc::clone(&ctx);
         let service = service_fn(move |req| {
             let ctx = Arc::clone(&conn_ctx);
-            async move { Ok::<_, Infallible>(ctx.handle(req).await) }
+            async move { Ok::<_, Infallible>(ctx.handle(req, conn).await) }
         });
         if let Some(auto) = &auto {
             let (tls, auto) = (tls.clone(), auto.clone());
@@ -555,6 +579,7 @@ pub fn run_forever(opts: TargetOptions) -> io::Result<()> {
     Ok(())
 }
 
+pub mod record;
 pub mod stream;
 mod tls;
 

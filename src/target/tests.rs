@@ -263,3 +263,52 @@ fn stop_is_prompt_with_open_connections() {
     let _ = busy.flush();
     assert!(TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn record_counts_paths_and_keeps_the_first_requests() {
+    let t = start(TargetOptions {
+        record: 3,
+        ..opts(1)
+    })
+    .unwrap();
+    let (mut s, mut r) = connect(&t);
+    for p in ["/a?x=1", "/b", "/a?x=1", "/c"] {
+        assert!(get(&mut s, &mut r, p).status_line.contains("200"));
+    }
+    let post = "POST /p HTTP/1.1\r\nHost: localhost\r\nContent-Length: 7\r\n\r\n{\"k\":1}";
+    s.write_all(post.as_bytes()).unwrap();
+    read_response(&mut r);
+    let (mut s2, mut r2) = connect(&t);
+    let body = get(&mut s2, &mut r2, record::RECORD_PATH).body;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["paths"]["/a?x=1"], 2);
+    assert_eq!(v["paths"]["/p"], 1);
+    assert_eq!(v["paths"]["/c"], 1);
+    assert!(v["paths"].get(record::RECORD_PATH).is_none());
+    let kept = v["requests"].as_array().unwrap();
+    assert_eq!(kept.len(), 3);
+    let paths: Vec<&str> = kept.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/a?x=1", "/b", "/a?x=1"]);
+    assert!(kept.iter().all(|e| e["conn"] == kept[0]["conn"]));
+    // The requests endpoint is not counted as a request.
+    assert_eq!(t.requests(), 5);
+    t.stop();
+}
+
+#[test]
+fn record_keeps_bodies() {
+    let t = start(TargetOptions {
+        record: 10,
+        ..opts(1)
+    })
+    .unwrap();
+    let (mut s, mut r) = connect(&t);
+    let post = "POST /p HTTP/1.1\r\nHost: localhost\r\nContent-Length: 7\r\n\r\n{\"k\":1}";
+    s.write_all(post.as_bytes()).unwrap();
+    read_response(&mut r);
+    let body = get(&mut s, &mut r, record::RECORD_PATH).body;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["requests"][0]["method"], "POST");
+    assert_eq!(v["requests"][0]["body"], "{\"k\":1}");
+    t.stop();
+}
