@@ -9,11 +9,76 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use blast::engine::mix::{
+    Chooser, Cursor, Entry, Mix, RequestName, RowOrder, Step, Think, Variant,
+};
 use blast::proto::h1::response::ResponseParser;
 use blast::stats::aggregate::Aggregator;
 use blast::stats::Stats;
 
 const ROUNDS: usize = 7;
+
+/// Counts allocator calls, so the mix case can show it makes none.
+struct Counting;
+static ALLOCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        std::alloc::System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.realloc(p, l, n)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A scenario of 10 named requests (weights 1..10), each with 10,000 data
+/// rows encoded as its own variant: 100,000 pre-encoded requests.
+fn scenario_mix() -> Mix {
+    let (requests, rows) = (10u32, 10_000u32);
+    let mut names = Vec::new();
+    let mut variants = Vec::new();
+    let mut entries = Vec::new();
+    for r in 0..requests {
+        names.push(RequestName {
+            name: format!("/api/{r}"),
+            method: "POST".into(),
+        });
+        let first = variants.len() as u32;
+        for row in 0..rows {
+            let body = format!("{{\"user\": {row}, \"item\": {}}}", row * 7 % 1000);
+            let req = format!(
+                "POST /api/{r}?u={row} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            variants.push(Variant {
+                bytes: req.into_bytes().into(),
+                head: false,
+                h2: None,
+            });
+        }
+        entries.push(Entry {
+            weight: r + 1,
+            steps: vec![Step {
+                name: r as u16,
+                first,
+                count: rows,
+            }],
+        });
+    }
+    Mix::new(names, variants, entries, Think::None, RowOrder::RoundRobin).expect("valid mix")
+}
 
 /// A typical small keep-alive response (~130 bytes), framed by Content-Length.
 const CONTENT_LENGTH: &[u8] = b"HTTP/1.1 200 OK\r\n\
@@ -111,6 +176,40 @@ fn main() {
         let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
         stats.record_response(black_box(200), black_box(lat), black_box(lat));
     });
+    black_box(stats.requests);
+
+    // A scenario's choice and per-name record: draw the next request of a
+    // 10-request x 10k-row mix (weighted entry, round-robin row), touch its
+    // encoded bytes as the write would, record it in the totals and under
+    // its name. Counted allocations must stay 0 per request.
+    let mix = scenario_mix();
+    let mut stats = Stats::with_names(mix.names.len());
+    let mut chooser = Chooser::new(1, 0);
+    let mut cursor = Cursor::default();
+    let mut pick_and_record = |i: u64| {
+        let p = mix.next(&mut cursor, &mut chooser);
+        let bytes = &mix.variants[p.variant as usize].bytes;
+        let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
+        stats.record_response(200, lat, lat);
+        stats.record_named(p.name, 200, lat);
+        black_box(bytes.len());
+    };
+    for i in 0..1000 {
+        pick_and_record(i); // first status of each name
+    }
+    let before = allocs();
+    let n = if full { 1_000_000 } else { 10_000 };
+    for i in 0..n {
+        pick_and_record(i);
+    }
+    let made = allocs() - before;
+    println!(
+        "{:<28} {:>10.4} allocations/request over {n} requests (10 requests x 10k rows)",
+        "mix_allocations",
+        made as f64 / n as f64
+    );
+    assert_eq!(made, 0, "the mix's hot path allocated");
+    bench.run("mix_pick_and_record", pick_and_record);
     black_box(stats.requests);
 
     // Once per interval per worker: swap the histograms out into a snapshot
