@@ -167,7 +167,9 @@ impl Config {
             bytes: encode(&spec).into(),
             head: method.eq_ignore_ascii_case("HEAD"),
             h2: match h2 {
-                Some(_) => Some(H2Request::build(&spec, parsed.tls).map_err(usage)?),
+                Some(_) => Some(Box::new(
+                    H2Request::build(&spec, parsed.tls).map_err(usage)?,
+                )),
                 None => None,
             },
         };

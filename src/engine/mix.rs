@@ -29,7 +29,9 @@ pub struct Variant {
     pub bytes: Box<[u8]>,
     /// A HEAD request: no response to it has a body.
     pub head: bool,
-    pub h2: Option<H2Request>,
+    /// Boxed: most runs are HTTP/1.1, and a million variants would carry
+    /// an unboxed `http::Request` each (about 250 bytes) for nothing.
+    pub h2: Option<Box<H2Request>>,
 }
 
 /// A named request, as the reports show it (Locust's Type and Name).
