@@ -190,14 +190,16 @@ pub fn read(text: &[u8]) -> Result<Log, String> {
     let mut base: Option<f64> = None;
     type Raw = (Option<String>, usize, f64, f64, String);
     let mut raw: Vec<Raw> = Vec::new();
+    let mut untagged = 0;
     for entry in IntervalLogIterator::new(text) {
         match entry.map_err(|e| format!("not an HdrHistogram interval log ({e:?})"))? {
             LogEntry::StartTime(d) => start = Some(d.as_secs_f64()),
             LogEntry::BaseTime(d) => base = Some(d.as_secs_f64()),
             LogEntry::Interval(h) => {
                 let tag = h.tag().map(|t| t.as_str().to_string());
-                // The untagged interval a tagged one follows.
-                let after = raw.iter().filter(|r: &&Raw| r.0.is_none()).count();
+                // Untagged intervals so far: a tagged one follows the last.
+                let after = untagged;
+                untagged += usize::from(tag.is_none());
                 raw.push((
                     tag,
                     after,

@@ -9,7 +9,7 @@ use crate::stats::names::name_histogram;
 use crate::stats::{ErrorCounts, NamePoint, NameSummary, Summary};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub(super) const NAMES_TAG: &str = "# blast names ";
 
@@ -143,13 +143,14 @@ pub struct LogNames<'a> {
 
 /// Per name (in order of first appearance): the run's totals, and per
 /// whole second (the same buckets as the totals' timeline) a point.
-pub fn merge(
-    logs: &[LogNames],
+pub fn merge<'a>(
+    logs: &[LogNames<'a>],
     bucket: impl Fn(f64) -> u64,
 ) -> (Vec<NameSummary>, BTreeMap<u64, Vec<NamePoint>>) {
     let mut out: Vec<NameSummary> = Vec::new();
-    let index = |out: &mut Vec<NameSummary>, name: &str, method: &str| {
-        out.iter().position(|n| n.name == name).unwrap_or_else(|| {
+    let mut known: HashMap<&str, usize> = HashMap::new();
+    let mut index = |out: &mut Vec<NameSummary>, name: &'a str, method: &str| {
+        *known.entry(name).or_insert_with(|| {
             out.push(NameSummary::new(name, method));
             out.len() - 1
         })
@@ -159,15 +160,12 @@ pub fn merge(
     let mut seconds: BTreeMap<u64, Bucket> = BTreeMap::new();
     for log in logs {
         // Histogram counts per name in this log, for when it has no summary.
-        let mut counted: Vec<(usize, u64)> = Vec::new();
+        let mut counted: BTreeMap<usize, u64> = BTreeMap::new();
         for t in &log.tagged {
             let i = index(&mut out, t.name, t.method);
             let iv = t.interval;
             let _ = out[i].latency.add(&iv.latency);
-            match counted.iter_mut().find(|c| c.0 == i) {
-                Some(c) => c.1 += iv.latency.len(),
-                None => counted.push((i, iv.latency.len())),
-            }
+            *counted.entry(i).or_default() += iv.latency.len();
             let b = seconds.entry(bucket(iv.start_s)).or_default();
             if b.len() <= i {
                 b.resize_with(i + 1, || None);
