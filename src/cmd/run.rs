@@ -42,7 +42,10 @@ pub fn run(cfg: &Config) -> Result<Summary, Error> {
         None => None,
         Some(path) => {
             let wall = std::time::SystemTime::now() + cfg.load.warmup;
-            let log = hlog::HlogWriter::create(path, wall, &cfg.load.info)
+            let names: Vec<(&str, &str)> = (cfg.load.mix.names.iter())
+                .map(|n| (n.name.as_str(), n.method.as_str()))
+                .collect();
+            let log = hlog::HlogWriter::create(path, wall, &cfg.load.info, &names)
                 .map_err(|e| hlog_err(path, e))?;
             Some(Box::new(log) as Box<dyn IntervalSink>)
         }

@@ -175,6 +175,10 @@ impl Config {
         };
         // Encoded once for the whole process: every connection writes it.
         let mix: &'static Mix = Box::leak(Box::new(Mix::single(variant)));
+        if let Some(slo) = &slo {
+            let names: Vec<&str> = mix.names.iter().map(|n| n.name.as_str()).collect();
+            slo.check_names(&names).map_err(usage)?;
+        }
         let protocol = match (&h2, parsed.tls) {
             (None, _) => "http/1.1",
             (Some(_), true) => "h2",
@@ -536,6 +540,8 @@ mod tests {
             Config::from_args(&args(&["--slo", "p42<1ms", "http://127.0.0.1:1/"]), ok).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("p42"), "{e}");
+        let e = Config::from_args(&args(&["--slo", "a:p99<1s", "http://127.0.0.1:1/"]), ok);
+        assert!(e.unwrap_err().to_string().contains("no request named a"));
         let e = Config::from_args(
             &args(&["--ramp-up", "20s", "-d", "5s", "http://127.0.0.1:1/"]),
             ok,

@@ -8,15 +8,26 @@
 //! end the run's totals (status codes, errors by kind), so a merge sums those
 //! exactly instead of guessing them from histogram counts.
 //!
+//! A run with request names adds, per interval, one tagged histogram per
+//! name (`Tag=predict,...`, HdrHistogram's tag syntax, so its readers keep
+//! reading the log), with the tag → name mapping in a `# blast names` line;
+//! a merge gives the report per-name statistics from them (`names`).
+//!
 //! Merging aligns intervals by wall-clock time: each log's BaseTime plus the
 //! interval's offset, bucketed to whole seconds from the earliest start.
 //! Several boxes started with `--start-at` line up to the millisecond.
+
+mod names;
+#[cfg(test)]
+mod names_tests;
+
+pub use names::{tags, LoggedName};
 
 use crate::stats::IntervalSink;
 use crate::stats::{self, Cumulative, ErrorCounts, RunInfo, Summary, TimelinePoint};
 use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry,
+    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
@@ -36,6 +47,8 @@ pub struct HlogWriter {
     out: BufWriter<File>,
     serializer: V2DeflateSerializer,
     failed: bool,
+    /// One per request name, in the mix's order; empty without names.
+    tags: Vec<String>,
 }
 
 fn epoch_s(t: SystemTime) -> f64 {
@@ -44,8 +57,14 @@ fn epoch_s(t: SystemTime) -> f64 {
 }
 
 impl HlogWriter {
-    /// Create the log; `start` is the wall-clock time of the measured start.
-    pub fn create(path: &str, start: SystemTime, info: &RunInfo) -> io::Result<HlogWriter> {
+    /// Create the log; `start` is the wall-clock time of the measured start,
+    /// `names` the run's (name, method)s in the mix's order (empty for one request).
+    pub fn create(
+        path: &str,
+        start: SystemTime,
+        info: &RunInfo,
+        names: &[(&str, &str)],
+    ) -> io::Result<HlogWriter> {
         let mut out = BufWriter::new(File::create(path)?);
         let t = epoch_s(start);
         writeln!(out, "#[Histogram log format version 1.3]")?;
@@ -58,6 +77,10 @@ impl HlogWriter {
             "version": env!("CARGO_PKG_VERSION"), "unit": "us",
         });
         writeln!(out, "{RUN_TAG}{run}")?;
+        let tags = names::tags(names);
+        if !names.is_empty() {
+            writeln!(out, "{}", names::header(&tags, names))?;
+        }
         writeln!(
             out,
             "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
@@ -68,6 +91,7 @@ impl HlogWriter {
             out,
             serializer: V2DeflateSerializer::new(),
             failed: false,
+            tags,
         })
     }
 
@@ -77,16 +101,23 @@ impl HlogWriter {
         len: Duration,
         h: &Histogram<u64>,
         p: &TimelinePoint,
+        by_name: &[Histogram<u64>],
     ) -> io::Result<()> {
-        writeln!(
-            self.out,
-            "{INTERVAL_TAG}{}",
-            json!({"start_s": start.as_secs_f64(), "requests": p.requests, "errors": p.errors, "bytes": p.bytes})
-        )?;
-        IntervalLogWriterBuilder::new()
-            .begin_log_with(&mut self.out, &mut self.serializer)?
-            .write_histogram(h, start, len, None)
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        let mut line = json!({"start_s": start.as_secs_f64(), "requests": p.requests, "errors": p.errors, "bytes": p.bytes});
+        if !p.by_name.is_empty() {
+            line["names"] = names::interval_counts(&p.by_name);
+        }
+        writeln!(self.out, "{INTERVAL_TAG}{line}")?;
+        let err = |e: hdrhistogram::serialization::interval_log::IntervalLogWriterError<_>| {
+            io::Error::other(e.to_string())
+        };
+        let mut w =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
+        w.write_histogram(h, start, len, None).map_err(err)?;
+        for (tag, nh) in self.tags.iter().zip(by_name) {
+            w.write_histogram(nh, start, len, Tag::new(tag))
+                .map_err(err)?;
+        }
         self.out.flush()
     }
 }
@@ -98,9 +129,9 @@ impl IntervalSink for HlogWriter {
         len: Duration,
         h: &Histogram<u64>,
         p: &TimelinePoint,
-        _by_name: &[Histogram<u64>],
+        by_name: &[Histogram<u64>],
     ) {
-        if let Err(e) = self.write(start, len, h, p) {
+        if let Err(e) = self.write(start, len, h, p, by_name) {
             if !self.failed {
                 self.failed = true;
                 eprintln!("blast: --hlog '{}': {e}", self.path);
@@ -118,13 +149,16 @@ pub fn append_summary(path: &str, s: &Summary) -> io::Result<()> {
         .map(|(c, n)| (c.to_string(), *n))
         .collect();
     let e = &s.errors;
-    let doc = json!({
+    let mut doc = json!({
         "requests": s.requests, "bytes_read": s.bytes_read, "duration_s": s.duration.as_secs_f64(),
         "status_codes": status,
         "errors": {"connect": e.connect, "read": e.read, "write": e.write,
                    "timeout": e.timeout, "status": e.status, "parse": e.parse, "tls": e.tls},
         "in_flight_at_end": s.in_flight_at_end, "not_sent_at_end": s.not_sent_at_end,
     });
+    if !s.by_name.is_empty() {
+        doc["by_name"] = names::summary_json(s);
+    }
     writeln!(f, "{SUMMARY_TAG}{doc}")
 }
 
@@ -141,23 +175,39 @@ pub struct Log {
     pub start_s: f64,
     pub run: Option<Value>,
     pub summary: Option<Value>,
+    /// The untagged (total) intervals.
     pub intervals: Vec<LoggedInterval>,
+    /// Tagged intervals (per request name) with their tag; `counts` holds
+    /// (requests, errors, 0) from blast's interval line.
+    pub tagged: Vec<(String, LoggedInterval)>,
+    /// The `# blast names` mapping; empty when the log has none.
+    pub names: Vec<LoggedName>,
 }
 
 /// Read an interval log (blast's or any HdrHistogram V2 log).
 pub fn read(text: &[u8]) -> Result<Log, String> {
     let mut start: Option<f64> = None;
     let mut base: Option<f64> = None;
-    let mut raw = Vec::new();
+    type Raw = (Option<String>, usize, f64, f64, String);
+    let mut raw: Vec<Raw> = Vec::new();
+    let mut untagged = 0;
     for entry in IntervalLogIterator::new(text) {
         match entry.map_err(|e| format!("not an HdrHistogram interval log ({e:?})"))? {
             LogEntry::StartTime(d) => start = Some(d.as_secs_f64()),
             LogEntry::BaseTime(d) => base = Some(d.as_secs_f64()),
-            LogEntry::Interval(h) => raw.push((
-                h.start_timestamp().as_secs_f64(),
-                h.duration().as_secs_f64(),
-                h.encoded_histogram().to_string(),
-            )),
+            LogEntry::Interval(h) => {
+                let tag = h.tag().map(|t| t.as_str().to_string());
+                // Untagged intervals so far: a tagged one follows the last.
+                let after = untagged;
+                untagged += usize::from(tag.is_none());
+                raw.push((
+                    tag,
+                    after,
+                    h.start_timestamp().as_secs_f64(),
+                    h.duration().as_secs_f64(),
+                    h.encoded_histogram().to_string(),
+                ))
+            }
         }
     }
     // blast's own comment lines, in order: one interval line before each histogram.
@@ -167,11 +217,16 @@ pub fn read(text: &[u8]) -> Result<Log, String> {
             .and_then(|j| serde_json::from_str::<Value>(j).ok())
     };
     let mut counts = Vec::new();
+    let mut name_counts = Vec::new();
+    let mut logged_names = Vec::new();
     let (mut run, mut summary) = (None, None);
     for line in text.lines() {
         if let Some(v) = parse(line, INTERVAL_TAG) {
             let n = |k: &str| v[k].as_u64().unwrap_or(0);
             counts.push((n("requests"), n("errors"), n("bytes")));
+            name_counts.push(names::parse_interval_counts(&v));
+        } else if let Some(n) = names::parse_header(line) {
+            logged_names = n;
         } else if let Some(v) = parse(line, SUMMARY_TAG) {
             summary = Some(v);
         } else if let Some(v) = parse(line, RUN_TAG) {
@@ -181,7 +236,8 @@ pub fn read(text: &[u8]) -> Result<Log, String> {
     let origin = base.or(start).unwrap_or(0.0);
     let mut deserializer = Deserializer::new();
     let mut intervals = Vec::with_capacity(raw.len());
-    for (i, (ts, len, enc)) in raw.into_iter().enumerate() {
+    let mut tagged = Vec::new();
+    for (i, (tag, after, ts, len, enc)) in raw.into_iter().enumerate() {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(enc.trim())
             .map_err(|e| format!("interval {}: bad base64: {e}", i + 1))?;
@@ -190,18 +246,40 @@ pub fn read(text: &[u8]) -> Result<Log, String> {
             .map_err(|e| format!("interval {}: bad histogram: {e:?}", i + 1))?;
         // Timestamps are offsets from BaseTime (or StartTime), unless absolute.
         let start_s = if ts > 1e9 { ts } else { origin + ts };
-        intervals.push(LoggedInterval {
-            start_s,
-            len_s: len,
-            latency: h,
-            counts: counts.get(i).copied(),
-        });
+        let Some(tag) = tag else {
+            intervals.push(LoggedInterval {
+                start_s,
+                len_s: len,
+                latency: h,
+                counts: counts.get(after).copied(),
+            });
+            continue;
+        };
+        // Counts of the interval line before the untagged one this follows.
+        let counts = logged_names
+            .iter()
+            .position(|n: &LoggedName| n.tag == tag)
+            .zip(after.checked_sub(1))
+            .and_then(|(j, k)| name_counts.get(k)?.get(j).copied())
+            .map(|(req, err)| (req, err, 0));
+        let latency = h;
+        tagged.push((
+            tag,
+            LoggedInterval {
+                start_s,
+                len_s: len,
+                latency,
+                counts,
+            },
+        ));
     }
     Ok(Log {
         start_s: start.or(base).unwrap_or(0.0),
         run,
         summary,
         intervals,
+        tagged,
+        names: logged_names,
     })
 }
 
@@ -233,11 +311,12 @@ pub fn merge(logs: &[Log]) -> Summary {
             b.4 = b.4.max(rel + iv.len_s);
         }
     }
+    let (by_name, mut name_points) = merge_names(logs, origin);
     let mut cumulative = stats::latency_histogram();
     let mut total = Cumulative::default();
     let mut prev_end = 0.0;
     let mut timeline = Vec::new();
-    for (h, req, err, bytes, t_end) in buckets.into_values() {
+    for (key, (h, req, err, bytes, t_end)) in buckets {
         let _ = cumulative.add(&h);
         total.requests += req;
         total.errors += err;
@@ -258,7 +337,9 @@ pub fn merge(logs: &[Log]) -> Summary {
             errors: err,
             bytes,
             quantiles_us: stats::LOCUST_QUANTILES.map(|q| h.value_at_quantile(q)),
-            by_name: Vec::new(),
+            by_name: name_points
+                .remove(&key)
+                .unwrap_or_else(|| vec![stats::NamePoint::default(); by_name.len()]),
             total: total.clone(),
         });
         prev_end = t_end;
@@ -328,7 +409,7 @@ pub fn merge(logs: &[Log]) -> Summary {
     let mut info = info;
     info.duration_s = Some(end);
     Summary {
-        by_name: Vec::new(),
+        by_name,
         info,
         duration: Duration::from_secs_f64(end.max(0.0)),
         requests,
@@ -348,6 +429,36 @@ pub fn merge(logs: &[Log]) -> Summary {
         not_sent_at_end: not_sent,
         interrupted: false,
     }
+}
+
+/// The tagged intervals of every log, by the name its tag maps to (the tag
+/// itself in a log without blast's mapping).
+fn merge_names(
+    logs: &[Log],
+    origin: f64,
+) -> (
+    Vec<stats::NameSummary>,
+    BTreeMap<u64, Vec<stats::NamePoint>>,
+) {
+    let per_log: Vec<names::LogNames> = logs
+        .iter()
+        .map(|l| names::LogNames {
+            tagged: l
+                .tagged
+                .iter()
+                .map(|(tag, iv)| {
+                    let n = l.names.iter().find(|n| &n.tag == tag);
+                    names::Tagged {
+                        name: n.map_or(tag.as_str(), |n| n.name.as_str()),
+                        method: n.map_or("", |n| n.method.as_str()),
+                        interval: iv,
+                    }
+                })
+                .collect(),
+            summary: l.summary.as_ref(),
+        })
+        .collect();
+    names::merge(&per_log, |start_s| (start_s - origin + 0.5).max(0.0) as u64)
 }
 
 #[cfg(test)]
@@ -402,7 +513,7 @@ mod tests {
             let path = path.to_str().unwrap();
             // Box b starts b*10 ms late, as boxes started with --start-at do.
             let mut w =
-                HlogWriter::create(path, t0 + Duration::from_millis(b * 10), &info()).unwrap();
+                HlogWriter::create(path, t0 + Duration::from_millis(b * 10), &info(), &[]).unwrap();
             for sec in 0..3u64 {
                 let mut h = stats::latency_histogram();
                 for i in 0..1000u64 {

@@ -11,12 +11,16 @@ pub fn slo_json(verdicts: &[Verdict]) -> Value {
         verdicts
             .iter()
             .map(|v| {
-                json!({
+                let mut j = json!({
                     "condition": v.condition.text,
                     "measured": finite(v.measured),
                     "threshold": finite(v.condition.threshold),
                     "pass": v.pass,
-                })
+                });
+                if let Some(n) = &v.condition.name {
+                    j["name"] = json!(n);
+                }
+                j
             })
             .collect(),
     )

@@ -462,3 +462,6 @@ impl Summary {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub mod fixture;

@@ -3,7 +3,13 @@
 //! Parsed once with the config (a bad expression is a usage error naming the
 //! bad part) and evaluated against a finished `Summary`: the run exits 1
 //! when any condition fails, and `blast find` uses the same check per step.
+//!
+//! A condition may name a request of the mix: `predict:p99<250ms` holds that
+//! name's statistics (`Summary.by_name`) to it; the rest hold the totals.
+//! The name is everything before the condition's last ':' (metric names and
+//! values never contain one), so paths and URLs work as names.
 
+use crate::stats::names::NameSummary;
 use crate::stats::Summary;
 use crate::units::{format_metric, format_time_us};
 
@@ -41,8 +47,10 @@ pub enum Op {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Condition {
-    /// As the user wrote it, spaces removed: `p99<250ms`.
+    /// As the user wrote it, spaces removed: `p99<250ms`, `predict:p99<250ms`.
     pub text: String,
+    /// The request name it holds, or None for the run's totals.
+    pub name: Option<String>,
     pub metric: Metric,
     pub op: Op,
     /// Microseconds for latency, percent for errors, req/s for rps.
@@ -82,6 +90,9 @@ impl Verdict {
 }
 
 pub fn format_value(m: Metric, v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
     match m {
         Metric::Errors => format!("{v:.2}%"),
         Metric::Rps => format_metric(v),
@@ -93,21 +104,64 @@ impl Slo {
     pub fn parse(expr: &str) -> Result<Slo, String> {
         let mut conditions = Vec::new();
         for part in expr.split(',') {
-            let text: String = part.chars().filter(|c| !c.is_whitespace()).collect();
+            let (name, cond) = match part.rsplit_once(':') {
+                Some((name, cond)) => (Some(name.trim()), cond),
+                None => (None, part),
+            };
+            let cond: String = cond.chars().filter(|c| !c.is_whitespace()).collect();
+            let text = match name {
+                Some(n) => format!("{n}:{cond}"),
+                None => cond.clone(),
+            };
             if text.is_empty() {
                 return Err(format!("--slo '{expr}': empty condition"));
             }
-            conditions
-                .push(parse_condition(&text).map_err(|why| format!("--slo: '{text}': {why}"))?);
+            let bad = |why: String| format!("--slo: '{text}': {why}");
+            let mut c = parse_condition(&cond).map_err(bad)?;
+            if let Some(n) = name {
+                if n.is_empty() {
+                    return Err(bad("missing the request name before ':'".into()));
+                }
+                if c.metric.per_request() {
+                    return Err(bad(
+                        "ttft, tpot and e2el hold every request of the run; they take no name"
+                            .into(),
+                    ));
+                }
+                c.name = Some(n.to_string());
+                c.text = text;
+            }
+            conditions.push(c);
         }
         Ok(Slo { conditions })
+    }
+
+    /// Whether every named condition names a request of the run (`names`,
+    /// empty for a single request): the config calls it once the mix is known.
+    pub fn check_names(&self, names: &[&str]) -> Result<(), String> {
+        for c in &self.conditions {
+            let Some(n) = &c.name else { continue };
+            if names.contains(&n.as_str()) {
+                continue;
+            }
+            return Err(if names.is_empty() {
+                format!("--slo '{}': the run has no request named {n}", c.text)
+            } else {
+                format!(
+                    "--slo '{}': the run has no request named {n} (its names: {})",
+                    c.text,
+                    names.join(", ")
+                )
+            });
+        }
+        Ok(())
     }
 
     /// The conditions each streamed request is held to (goodput).
     pub fn per_request(&self) -> Vec<Condition> {
         self.conditions
             .iter()
-            .filter(|c| c.metric.per_request())
+            .filter(|c| c.metric.per_request() && c.name.is_none())
             .cloned()
             .collect()
     }
@@ -116,8 +170,17 @@ impl Slo {
         self.conditions
             .iter()
             .map(|c| {
-                let measured = measure(c.metric, s);
-                let pass = c.holds(measured);
+                let measured = match &c.name {
+                    None => measure(c.metric, s),
+                    // A name the run did not have (a merged log without
+                    // names) measures nothing, and fails.
+                    Some(n) => s
+                        .by_name
+                        .iter()
+                        .find(|x| &x.name == n)
+                        .map_or(f64::NAN, |x| measure_name(c.metric, x, s.duration)),
+                };
+                let pass = measured.is_finite() && c.holds(measured);
                 Verdict {
                     condition: c.clone(),
                     measured,
@@ -137,6 +200,37 @@ pub fn error_percent(s: &Summary) -> f64 {
         0.0
     } else {
         (transport + s.errors.status) as f64 * 100.0 / total as f64
+    }
+}
+
+/// One name's failures as a percentage of its requests that ended, as
+/// `error_percent` counts the totals.
+pub fn name_error_percent(n: &NameSummary) -> f64 {
+    let transport = n.errors.transport();
+    let total = n.requests + transport;
+    if total == 0 {
+        0.0
+    } else {
+        n.failures() as f64 * 100.0 / total as f64
+    }
+}
+
+fn measure_name(m: Metric, n: &NameSummary, duration: std::time::Duration) -> f64 {
+    let h = &n.latency;
+    match m {
+        Metric::Quantile(q) => h.value_at_quantile(q) as f64,
+        Metric::Max | Metric::E2el => h.max() as f64,
+        Metric::Mean => {
+            if h.is_empty() {
+                0.0
+            } else {
+                h.mean()
+            }
+        }
+        Metric::Errors => name_error_percent(n),
+        Metric::Rps => n.rps(duration),
+        // Refused with a name at parse time.
+        Metric::Ttft | Metric::Tpot => f64::NAN,
     }
 }
 
@@ -183,7 +277,7 @@ fn parse_condition(t: &str) -> Result<Condition, String> {
         "p99.99" | "p9999" | "p99_99" => Metric::Quantile(0.9999),
         "max" => Metric::Max,
         "mean" | "avg" => Metric::Mean,
-        "errors" | "error" | "err" => Metric::Errors,
+        "errors" | "error" | "err" | "error_rate" => Metric::Errors,
         "rps" => Metric::Rps,
         "ttft" => Metric::Ttft,
         "tpot" => Metric::Tpot,
@@ -216,6 +310,7 @@ fn parse_condition(t: &str) -> Result<Condition, String> {
     };
     Ok(Condition {
         text: t.to_string(),
+        name: None,
         metric,
         op,
         threshold,
@@ -246,6 +341,10 @@ fn parse_latency(v: &str) -> Option<f64> {
     };
     us.is_finite().then_some(us)
 }
+
+#[cfg(test)]
+#[path = "slo_tests.rs"]
+mod names_tests;
 
 #[cfg(test)]
 mod tests {

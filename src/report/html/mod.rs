@@ -131,6 +131,9 @@ fn status_color(code: u16) -> &'static str {
 
 mod compare;
 mod find;
+mod names;
+#[cfg(test)]
+mod names_tests;
 mod run;
 
 pub use compare::render_compare;

@@ -117,8 +117,12 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
         t.push_str("</table>\n");
         body.push_str(&t);
     }
-    body.push_str("</div>\n<h2>Charts</h2>\n");
-    body.push_str(&charts(&run_charts(s)));
+    body.push_str("</div>\n");
+    body.push_str(&names::table(s));
+    body.push_str("<h2>Charts</h2>\n");
+    let mut figures = run_charts(s);
+    figures.extend(names::charts(s));
+    body.push_str(&charts(&figures));
 
     let subtitle = format!("{} {}", info.method, info.url);
     page("blast report", &subtitle, &body)
