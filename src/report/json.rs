@@ -2,9 +2,11 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
-use crate::stats::{Fault, TlsSummary};
-use serde_json::{json, Map, Value};
+use crate::stats::{ErrorCounts, Fault, NamePoint, NameSummary, TlsSummary};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::time::Duration;
 
 pub fn slo_json(verdicts: &[Verdict]) -> Value {
     Value::Array(
@@ -55,6 +57,56 @@ fn spectrum_json(h: &Histogram<u64>) -> Value {
     Value::Array(points)
 }
 
+fn status_codes_json(codes: &BTreeMap<u16, u64>) -> Value {
+    Value::Object(
+        codes
+            .iter()
+            .map(|(code, n)| (code.to_string(), json!(n)))
+            .collect(),
+    )
+}
+
+fn errors_json(e: &ErrorCounts) -> Value {
+    json!({
+        "connect": e.connect,
+        "read": e.read,
+        "write": e.write,
+        "timeout": e.timeout,
+        "status": e.status,
+        "parse": e.parse,
+        "tls": e.tls,
+    })
+}
+
+/// One request name: the run's keys for it, `latency_us` from its own
+/// (2-digit) histogram. An array in the mix's order, not an object keyed
+/// by name: serde_json here sorts object keys (its `preserve_order`
+/// feature is off, and turning it on would reorder every existing key).
+fn name_json(n: &NameSummary, duration: Duration) -> Value {
+    json!({
+        "name": n.name,
+        "method": n.method,
+        "requests": n.requests,
+        "rps": finite(n.rps(duration)),
+        "bytes_read": n.bytes_read,
+        "status_codes": status_codes_json(&n.status_codes),
+        "errors": errors_json(&n.errors),
+        "error_details": n.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
+        "latency_us": latency_json(&n.latency),
+    })
+}
+
+/// One timeline second of one name.
+fn name_point_json(name: &str, p: &NamePoint) -> Value {
+    json!({
+        "name": name,
+        "requests": p.requests,
+        "errors": p.errors,
+        "p50_us": p.p50_us,
+        "p99_us": p.p99_us,
+    })
+}
+
 fn error_detail_json(&(fault, count): &(Fault, u64)) -> Value {
     json!({
         "kind": class_name(fault.class()),
@@ -66,16 +118,11 @@ fn error_detail_json(&(fault, count): &(Fault, u64)) -> Value {
 /// Build the JSON document of SPEC §3 (plus blast's additions).
 pub fn to_json(s: &Summary) -> Value {
     let info = &s.info;
-    let status_codes: Map<String, Value> = s
-        .status_codes
-        .iter()
-        .map(|(code, n)| (code.to_string(), json!(n)))
-        .collect();
     let timeline: Vec<Value> = s
         .timeline
         .iter()
         .map(|p| {
-            json!({
+            let mut point = json!({
                 "t_s": finite(p.t_s),
                 "requests": p.requests,
                 "rps": finite(p.rps),
@@ -84,10 +131,19 @@ pub fn to_json(s: &Summary) -> Value {
                 "p99_us": p.p99_us,
                 "errors": p.errors,
                 "bytes": p.bytes,
-            })
+            });
+            if !p.by_name.is_empty() {
+                let names = s.by_name.iter().map(|n| n.name.as_str());
+                point["by_name"] = p
+                    .by_name
+                    .iter()
+                    .zip(names)
+                    .map(|(np, name)| name_point_json(name, np))
+                    .collect();
+            }
+            point
         })
         .collect();
-    let e = &s.errors;
     // Streaming keys are null unless some response was an event stream.
     let streamed = s.stream.responses > 0;
     let secs = s.duration.as_secs_f64().max(1e-9);
@@ -111,16 +167,8 @@ pub fn to_json(s: &Summary) -> Value {
         "requests": s.requests,
         "rps": finite(s.rps()),
         "bytes_read": s.bytes_read,
-        "status_codes": status_codes,
-        "errors": {
-            "connect": e.connect,
-            "read": e.read,
-            "write": e.write,
-            "timeout": e.timeout,
-            "status": e.status,
-            "parse": e.parse,
-            "tls": e.tls,
-        },
+        "status_codes": status_codes_json(&s.status_codes),
+        "errors": errors_json(&s.errors),
         "latency_us": latency_json(&s.latency),
         "service_time_us": latency_json(&s.service),
         "ttfb_us": latency_json(&s.ttfb),
@@ -138,6 +186,7 @@ pub fn to_json(s: &Summary) -> Value {
         "tls": s.tls.as_ref().map(tls_json),
         "offered_rps": offered_rps(s).map(finite),
         "timeline": timeline,
+        "by_name": s.by_name.iter().map(|n| name_json(n, s.duration)).collect::<Vec<_>>(),
         "error_details": s.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
         "in_flight_at_end": s.in_flight_at_end,
         "not_sent_at_end": s.not_sent_at_end,

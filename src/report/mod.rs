@@ -14,6 +14,7 @@ pub mod find;
 pub mod hlog;
 pub mod html;
 mod json;
+mod names;
 pub mod svg;
 mod text;
 
@@ -122,5 +123,7 @@ fn class_name(c: ErrorClass) -> &'static str {
     }
 }
 
+#[cfg(test)]
+mod names_tests;
 #[cfg(test)]
 mod tests;
