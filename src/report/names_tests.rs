@@ -354,3 +354,33 @@ fn failures_per_name_and_error() {
         [["Count", "Message", "Traceback", "Nodes"]]
     );
 }
+
+#[test]
+fn compare_per_name() {
+    use super::compare::{names_from_json, write_names_table};
+    let mut faster = mixed();
+    faster.duration = Duration::from_secs(5);
+    let runs = vec![
+        ("before".to_string(), names_from_json(&to_json(&mixed()))),
+        ("after".to_string(), names_from_json(&to_json(&faster))),
+        ("plain".to_string(), names_from_json(&to_json(&single()))),
+    ];
+    assert_eq!(runs[0].1.len(), 2);
+    assert!(runs[2].1.is_empty());
+    let mut out = Vec::new();
+    write_names_table(&mut out, &runs).unwrap();
+    let want = "
+name     run      req/s      p50      p99  errors
+predict  before   75.00  10.05ms  25.09ms   1.06%
+         after   150.00  10.05ms  25.09ms   1.06%
+         plain        -        -        -       -
+health   before   25.00   1.00ms   1.50ms   0.00%
+         after    50.00   1.00ms   1.50ms   0.00%
+         plain        -        -        -       -
+";
+    assert_eq!(String::from_utf8(out).unwrap(), want);
+    // Runs without names: nothing at all, not even the blank line.
+    let mut out = Vec::new();
+    write_names_table(&mut out, &runs[2..]).unwrap();
+    assert!(out.is_empty());
+}
