@@ -384,3 +384,19 @@ health   before   25.00   1.00ms   1.50ms   0.00%
     write_names_table(&mut out, &runs[2..]).unwrap();
     assert!(out.is_empty());
 }
+
+/// README's `_stats.csv` sample.
+#[test]
+fn csv_golden_per_name() {
+    let mut out = Vec::new();
+    write_stats(&mut out, &mixed()).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text.lines().skip(1).collect::<Vec<_>>(),
+        [
+        "POST,predict,750,8,10.047,11.650133333333333,9.984,120.319,300.0,75.0,0.8,10.047,10.047,10.047,10.047,10.047,25.087,25.087,25.087,120.319,120.319,120.319",
+        "GET,health,250,0,1.003,1.02192,1,1.503,100.0,25.0,0.0,1.003,1.003,1.003,1.003,1.003,1.003,1.503,1.503,1.503,1.503,1.503",
+        ",Aggregated,1000,10,10.007,8.982959999999999,1,120.063,250.0,100.0,1.0,10.007,10.007,10.007,10.007,10.007,10.007,25.007,25.007,120.063,120.063,120.063"
+        ]
+    );
+}
