@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 /// Locust's percentile column headers, in `LOCUST_QUANTILES`' order.
-pub(super) const PERCENTILE_HEADS: [&str; 11] = [
+const PERCENTILE_HEADS: [&str; 11] = [
     "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%",
 ];
 

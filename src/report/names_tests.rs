@@ -400,3 +400,49 @@ fn csv_golden_per_name() {
         ]
     );
 }
+
+#[test]
+fn a_name_without_responses() {
+    let mut s = mixed();
+    let health = &mut s.by_name[1];
+    health.requests = 0;
+    health.bytes_read = 0;
+    health.status_codes.clear();
+    health.latency = name_histogram();
+    health.errors.timeout = 4;
+    let text = text_of(&s);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("GET   health"))
+        .unwrap();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        [
+            "GET",
+            "health",
+            "0",
+            "4(100.00%)",
+            "|",
+            "-",
+            "-",
+            "-",
+            "-",
+            "|",
+            "0.00",
+            "0.40"
+        ]
+    );
+    let pct = text
+        .lines()
+        .filter(|l| l.starts_with("GET   health"))
+        .nth(1);
+    assert!(pct.unwrap().ends_with("- |      0"), "{pct:?}");
+    let j = to_json(&s);
+    assert_eq!(j["by_name"][1]["latency_us"]["p99"], 0);
+    assert_eq!(j["by_name"][1]["rps"], 0.0);
+    let rows = csv_of(|w| write_stats(w, &s));
+    assert_eq!(
+        rows[2].join(","),
+        "GET,health,0,4,0,0.0,0,0,0.0,0.0,0.4,0,0,0,0,0,0,0,0,0,0,0"
+    );
+}
