@@ -6,7 +6,8 @@
 //! times are exact milliseconds (the JSON's integer microseconds divided by
 //! 1000, never rounded), and every number is the one the JSON report gives
 //! for the same run and name: the same histogram, the same quantile calls,
-//! the same mean (all read through `names::Entry`).
+//! the same mean (read through `names::Entry`, which calls the JSON's
+//! functions).
 
 use super::names::{entries, Entry};
 use crate::stats::aggregate::is_success;

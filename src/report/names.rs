@@ -1,11 +1,13 @@
 //! Statistics per request name, as Locust shows them: one row per name in
 //! the mix's order, then `Aggregated` (the run's totals).
 //!
-//! Every per-name report (this text, the JSON's `by_name`, the CSV rows)
-//! reads its numbers through `Entry`, so a name's requests, failures, mean
-//! and percentiles are the same in each. The `Aggregated` row is the run's
-//! totals (3-digit histogram), the number the wrk report above it shows,
-//! not a sum of the names: HTTP/2 connect failures belong to no name.
+//! The text tables and the CSV rows read their numbers through `Entry`,
+//! whose mean and percentiles are the JSON's own functions (`row_stats`,
+//! `quantile`) over the same histogram, so a name's numbers are the same
+//! in every report (a test holds the CSV to the JSON). The `Aggregated`
+//! row is the run's totals (3-digit histogram), the numbers of the wrk
+//! report above it, not a sum of the names: HTTP/2 connect failures
+//! belong to no name.
 
 use super::*;
 use crate::stats::{ErrorCounts, NameSummary, LOCUST_QUANTILES};
