@@ -7,7 +7,7 @@
 use crate::config::cli::ReportArgs;
 use crate::error::{usage, Error};
 use crate::report::{
-    compare::{write_table, Row},
+    compare::{names_from_json, write_names_table, write_table, NameRow, Row},
     html,
 };
 use serde_json::Value;
@@ -31,8 +31,13 @@ pub fn main(a: &ReportArgs) -> Result<i32, Error> {
         rows.push(Row::from_json(&label, &doc).map_err(bad)?);
         runs.push((label, doc));
     }
+    let names: Vec<(String, Vec<NameRow>)> = runs
+        .iter()
+        .map(|(label, doc)| (label.clone(), names_from_json(doc)))
+        .collect();
     let mut out = std::io::stdout().lock();
-    match write_table(&mut out, &rows) {
+    let written = write_table(&mut out, &rows).and_then(|()| write_names_table(&mut out, &names));
+    match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             return Err(usage(format!("cannot write the report: {e}")));
         }

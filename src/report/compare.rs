@@ -1,7 +1,8 @@
 //! `blast report A.json B.json ...`: saved runs side by side.
 //!
 //! Reads documents saved from `blast --json` (or `blast find --json`), prints
-//! one row per run and, with `--html`, the charts. A file that cannot be read
+//! one row per run, then, when runs have request names, a line per name and
+//! run, and with `--html` the charts. A file that cannot be read
 //! or is not a blast report is a usage error naming the file (exit 2): the
 //! comparison is only as good as its inputs, so none is skipped silently.
 //! Values missing from a document show as `-`, never as a made-up zero.
@@ -68,16 +69,7 @@ impl Row {
         if !lat.is_object() {
             return Err("not a blast --json report (no \"latency_us\")".into());
         }
-        let e = &v["errors"];
-        let n = |k: &str| e[k].as_u64().unwrap_or(0);
-        let transport =
-            n("connect") + n("read") + n("write") + n("timeout") + n("parse") + n("tls");
-        let ended = requests + transport;
-        let error_percent = if ended == 0 {
-            0.0
-        } else {
-            (transport + n("status")) as f64 * 100.0 / ended as f64
-        };
+        let error_percent = error_percent(requests, &v["errors"]);
         let bytes_per_response = v["bytes_read"]
             .as_u64()
             .filter(|_| requests > 0)
@@ -133,6 +125,111 @@ impl Row {
                 .map_or_else(dash, |b| format!("{b:.1}")),
         ]
     }
+}
+
+/// Failures (transport errors and non-2xx/3xx responses) among the
+/// requests that ended (responses and transport errors), in percent.
+fn error_percent(requests: u64, e: &Value) -> f64 {
+    let n = |k: &str| e[k].as_u64().unwrap_or(0);
+    let transport = n("connect") + n("read") + n("write") + n("timeout") + n("parse") + n("tls");
+    let ended = requests + transport;
+    if ended == 0 {
+        0.0
+    } else {
+        (transport + n("status")) as f64 * 100.0 / ended as f64
+    }
+}
+
+/// One request name of one run, as the per-name comparison shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NameRow {
+    pub name: String,
+    pub rps: Option<f64>,
+    pub p50_us: Option<f64>,
+    pub p99_us: Option<f64>,
+    pub error_percent: Option<f64>,
+}
+
+/// The request names of a `blast --json` document (its `by_name`, keyed
+/// by name); none for a run without names or an older document.
+pub fn names_from_json(v: &Value) -> Vec<NameRow> {
+    let Some(names) = v["by_name"].as_object() else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .map(|(name, n)| {
+            let lat = &n["latency_us"];
+            NameRow {
+                name: name.clone(),
+                rps: n["rps"].as_f64(),
+                p50_us: lat["p50"].as_f64(),
+                p99_us: lat["p99"].as_f64(),
+                error_percent: n["requests"]
+                    .as_u64()
+                    .map(|r| error_percent(r, &n["errors"])),
+            }
+        })
+        .collect()
+}
+
+/// The per-name comparison, printed after the run table (a blank line
+/// apart) when some run has request names, else nothing: for each name
+/// (in the order the runs first list them) one line per run with its
+/// req/s, p50, p99 and errors; `-` for a run that did not send that name.
+pub fn write_names_table(
+    w: &mut impl Write,
+    runs: &[(String, Vec<NameRow>)],
+) -> std::io::Result<()> {
+    if runs.iter().all(|(_, names)| names.is_empty()) {
+        return Ok(());
+    }
+    writeln!(w)?;
+    let mut order: Vec<&str> = Vec::new();
+    for (_, names) in runs {
+        for n in names {
+            if !order.contains(&n.name.as_str()) {
+                order.push(&n.name);
+            }
+        }
+    }
+    let dash = || "-".to_string();
+    let time = |v: Option<f64>| v.map_or_else(dash, format_time_us);
+    let mut cells: Vec<[String; 6]> = Vec::new();
+    for name in &order {
+        for (i, (label, names)) in runs.iter().enumerate() {
+            let row = names.iter().find(|n| n.name == *name);
+            cells.push([
+                if i == 0 {
+                    name.to_string()
+                } else {
+                    String::new()
+                },
+                label.clone(),
+                row.and_then(|r| r.rps)
+                    .map_or_else(dash, |r| format!("{r:.2}")),
+                time(row.and_then(|r| r.p50_us)),
+                time(row.and_then(|r| r.p99_us)),
+                row.and_then(|r| r.error_percent)
+                    .map_or_else(dash, |e| format!("{e:.2}%")),
+            ]);
+        }
+    }
+    let heads = ["name", "run", "req/s", "p50", "p99", "errors"].map(String::from);
+    let mut width = heads.clone().map(|h| h.chars().count());
+    for c in &cells {
+        for (wd, s) in width.iter_mut().zip(c) {
+            *wd = (*wd).max(s.chars().count());
+        }
+    }
+    for c in std::iter::once(&heads).chain(&cells) {
+        let mut line = format!("{:<w0$}  {:<w1$}", c[0], c[1], w0 = width[0], w1 = width[1]);
+        for (s, wd) in c[2..].iter().zip(&width[2..]) {
+            line.push_str(&format!("  {s:>wd$}"));
+        }
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
 }
 
 const HEADERS: [&str; 9] = [

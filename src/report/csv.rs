@@ -1,38 +1,50 @@
-//! `--csv PREFIX`: Locust's two CSV files, from the same Summary as `--json`.
+//! `--csv PREFIX`: Locust's four CSV files, from the same Summary as `--json`.
 //!
-//! The layout is Locust's (`PREFIX_stats.csv`, `PREFIX_stats_history.csv`),
-//! so notebooks written for Locust read blast's files unchanged. Two
-//! deliberate differences: times are exact milliseconds (the JSON's integer
-//! microseconds divided by 1000, never rounded), and every number is the
-//! one the JSON report gives for the same run: the same histogram, the same
-//! quantile calls, and the mean taken from the JSON document itself.
+//! The layout is Locust's (`PREFIX_stats.csv`, `PREFIX_stats_history.csv`,
+//! `PREFIX_failures.csv`, `PREFIX_exceptions.csv`), so notebooks written
+//! for Locust read blast's files unchanged. Two deliberate differences:
+//! times are exact milliseconds (the JSON's integer microseconds divided by
+//! 1000, never rounded), and every number is the one the JSON report gives
+//! for the same run and name: the same histogram, the same quantile calls,
+//! the same mean (read through `names::Entry`, which calls the JSON's
+//! functions).
 
-use crate::report;
-use crate::stats::{Summary, LOCUST_QUANTILES};
-use hdrhistogram::Histogram;
+use super::names::{entries, Entry};
+use crate::stats::aggregate::is_success;
+use crate::stats::{Fault, Summary, LOCUST_QUANTILES};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const PERCENTILE_COLUMNS: &str = "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
 
-/// Write `PREFIX_stats.csv` and `PREFIX_stats_history.csv`.
+/// Where failures that belong to no request name are filed in
+/// `_failures.csv` (HTTP/2 connection attempts, shared by every name).
+pub const NO_NAME: &str = "(connection)";
+
+/// Write `PREFIX_stats.csv`, `PREFIX_stats_history.csv`,
+/// `PREFIX_failures.csv` and `PREFIX_exceptions.csv`.
 pub fn write(prefix: &str, s: &Summary) -> io::Result<()> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let start = now - s.duration.as_secs_f64();
-    let mut stats = BufWriter::new(File::create(format!("{prefix}_stats.csv"))?);
-    write_stats(&mut stats, s)?;
-    stats.flush()?;
-    let mut history = BufWriter::new(File::create(format!("{prefix}_stats_history.csv"))?);
-    write_history(&mut history, s, start)?;
-    history.flush()
+    let file = |suffix: &str, f: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
+        let mut w = BufWriter::new(File::create(format!("{prefix}_{suffix}.csv"))?);
+        f(&mut w)?;
+        w.flush()
+    };
+    file("stats", &|mut w| write_stats(&mut w, s))?;
+    file("stats_history", &|mut w| write_history(&mut w, s, start))?;
+    file("failures", &|mut w| write_failures(&mut w, s))?;
+    file("exceptions", &|mut w| write_exceptions(&mut w))
 }
 
-/// `PREFIX_stats.csv`: one row for the request (method, path) and Locust's
-/// `Aggregated` row, which are the same numbers since blast sends one request.
+/// `PREFIX_stats.csv`: a row per request name (Type = its method) in the
+/// mix's order, or for a run without names one row for the request (its
+/// method, its URL's path), then Locust's `Aggregated` row: the run's
+/// totals, the JSON's top-level numbers.
 pub fn write_stats(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     writeln!(
         w,
@@ -40,34 +52,88 @@ pub fn write_stats(w: &mut impl Write, s: &Summary) -> io::Result<()> {
          Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,\
          {PERCENTILE_COLUMNS}"
     )?;
-    let h = &s.latency;
-    let failures = failures(s);
-    let secs = s.duration.as_secs_f64();
-    let failures_per_s = if secs > 0.0 {
-        failures as f64 / secs
-    } else {
-        0.0
-    };
-    let mean_us = report::to_json(s)["latency_us"]["mean"]
-        .as_f64()
-        .unwrap_or(0.0);
-    let mut numbers = vec![
-        s.requests.to_string(),
-        failures.to_string(),
-        ms(quantile(h, 0.5)),
-        float(mean_us / 1000.0),
-        ms(min(h)),
-        ms(max(h)),
-        float(per(s.bytes_read, s.requests)),
-        float(s.rps()),
-        float(failures_per_s),
+    let mut rows = entries(s);
+    if rows.is_empty() {
+        rows.push(Entry::total(s, &s.info.method, &url_path(&s.info.url)));
+    }
+    rows.push(Entry::total(s, "", "Aggregated"));
+    for e in &rows {
+        writeln!(w, "{}", stats_row(e))?;
+    }
+    Ok(())
+}
+
+/// One row of `_stats.csv`.
+pub(super) fn stats_row(e: &Entry) -> String {
+    let mut cells = vec![
+        field(e.method),
+        field(&e.name),
+        e.requests.to_string(),
+        e.failures().to_string(),
+        ms(e.quantile_us(0.5)),
+        float(e.mean_us() / 1000.0),
+        ms(e.min_us()),
+        ms(e.max_us()),
+        float(e.bytes_per_response()),
+        float(e.rps()),
+        float(e.failures_per_s()),
     ];
-    numbers.extend(LOCUST_QUANTILES.iter().map(|&q| ms(quantile(h, q))));
-    let numbers = numbers.join(",");
-    let method = field(&s.info.method);
-    let name = field(&url_path(&s.info.url));
-    writeln!(w, "{method},{name},{numbers}")?;
-    writeln!(w, ",Aggregated,{numbers}")
+    cells.extend(LOCUST_QUANTILES.iter().map(|&q| ms(e.quantile_us(q))));
+    cells.join(",")
+}
+
+/// `PREFIX_failures.csv`: one row per (method, name, error) with its
+/// occurrences, as Locust's. Error is the cause as the JSON's
+/// `error_details` names it (`read: EOF mid-body`), or `status: CODE` for
+/// a non-2xx/3xx response. Per name in the mix's order (without names, the
+/// request's method and path), transport causes most frequent first, then
+/// status codes in order; failures of no name last, under `(connection)`.
+pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    writeln!(w, "Method,Name,Error,Occurrences")?;
+    let mut row = |method: &str, name: &str, error: &str, n: u64| {
+        writeln!(w, "{},{},{},{n}", field(method), field(name), field(error))
+    };
+    let status = |codes: &std::collections::BTreeMap<u16, u64>| {
+        codes
+            .iter()
+            .filter(|(c, n)| !is_success(**c) && **n > 0)
+            .map(|(c, n)| (format!("status: {c}"), *n))
+            .collect::<Vec<_>>()
+    };
+    if s.by_name.is_empty() {
+        let name = url_path(&s.info.url);
+        for (f, n) in &s.error_details {
+            row(&s.info.method, &name, f.label(), *n)?;
+        }
+        for (e, n) in status(&s.status_codes) {
+            row(&s.info.method, &name, &e, n)?;
+        }
+        return Ok(());
+    }
+    let mut named = [0u64; Fault::COUNT];
+    for ns in &s.by_name {
+        for (f, n) in &ns.error_details {
+            named[*f as usize] += n;
+            row(&ns.method, &ns.name, f.label(), *n)?;
+        }
+        for (e, n) in status(&ns.status_codes) {
+            row(&ns.method, &ns.name, &e, n)?;
+        }
+    }
+    for (f, n) in &s.error_details {
+        let rest = n.saturating_sub(named[*f as usize]);
+        if rest > 0 {
+            row("", NO_NAME, f.label(), rest)?;
+        }
+    }
+    Ok(())
+}
+
+/// `PREFIX_exceptions.csv`: Locust's header and no rows. Locust lists the
+/// exceptions its users' Python code raised; blast runs no user code, and
+/// what goes wrong on the wire is in `_failures.csv`.
+pub fn write_exceptions(w: &mut impl Write) -> io::Result<()> {
+    writeln!(w, "Count,Message,Traceback,Nodes")
 }
 
 /// `PREFIX_stats_history.csv`: one row per timeline second. The percentile
@@ -107,36 +173,6 @@ pub fn write_history(w: &mut impl Write, s: &Summary, start_unix_s: f64) -> io::
         writeln!(w, "{}", row.join(","))?;
     }
     Ok(())
-}
-
-/// Locust's failures: requests that did not succeed, here transport errors
-/// and non-2xx/3xx responses.
-fn failures(s: &Summary) -> u64 {
-    s.errors.transport() + s.errors.status
-}
-
-fn quantile(h: &Histogram<u64>, q: f64) -> u64 {
-    if h.is_empty() {
-        0
-    } else {
-        h.value_at_quantile(q)
-    }
-}
-
-fn min(h: &Histogram<u64>) -> u64 {
-    if h.is_empty() {
-        0
-    } else {
-        h.min()
-    }
-}
-
-fn max(h: &Histogram<u64>) -> u64 {
-    if h.is_empty() {
-        0
-    } else {
-        h.max()
-    }
 }
 
 fn per(total: u64, n: u64) -> f64 {

@@ -2,9 +2,11 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
-use crate::stats::{Fault, TlsSummary};
-use serde_json::{json, Map, Value};
+use crate::stats::{ErrorCounts, Fault, NamePoint, NameSummary, TlsSummary};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::time::Duration;
 
 pub fn slo_json(verdicts: &[Verdict]) -> Value {
     Value::Array(
@@ -59,6 +61,54 @@ fn spectrum_json(h: &Histogram<u64>) -> Value {
     Value::Array(points)
 }
 
+fn status_codes_json(codes: &BTreeMap<u16, u64>) -> Value {
+    Value::Object(
+        codes
+            .iter()
+            .map(|(code, n)| (code.to_string(), json!(n)))
+            .collect(),
+    )
+}
+
+fn errors_json(e: &ErrorCounts) -> Value {
+    json!({
+        "connect": e.connect,
+        "read": e.read,
+        "write": e.write,
+        "timeout": e.timeout,
+        "status": e.status,
+        "parse": e.parse,
+        "tls": e.tls,
+    })
+}
+
+/// One request name: the run's keys for it, `latency_us` from its own
+/// (2-digit) histogram. `by_name` is an object keyed by name (as the issue
+/// and Locust's stats have it); serde_json writes its keys sorted by name,
+/// which is also the order of Locust's stats rows.
+fn name_json(n: &NameSummary, duration: Duration) -> Value {
+    json!({
+        "method": n.method,
+        "requests": n.requests,
+        "rps": finite(n.rps(duration)),
+        "bytes_read": n.bytes_read,
+        "status_codes": status_codes_json(&n.status_codes),
+        "errors": errors_json(&n.errors),
+        "error_details": n.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
+        "latency_us": latency_json(&n.latency),
+    })
+}
+
+/// One timeline second of one name.
+fn name_point_json(p: &NamePoint) -> Value {
+    json!({
+        "requests": p.requests,
+        "errors": p.errors,
+        "p50_us": p.p50_us,
+        "p99_us": p.p99_us,
+    })
+}
+
 fn error_detail_json(&(fault, count): &(Fault, u64)) -> Value {
     json!({
         "kind": class_name(fault.class()),
@@ -70,16 +120,11 @@ fn error_detail_json(&(fault, count): &(Fault, u64)) -> Value {
 /// Build the JSON document of SPEC §3 (plus blast's additions).
 pub fn to_json(s: &Summary) -> Value {
     let info = &s.info;
-    let status_codes: Map<String, Value> = s
-        .status_codes
-        .iter()
-        .map(|(code, n)| (code.to_string(), json!(n)))
-        .collect();
     let timeline: Vec<Value> = s
         .timeline
         .iter()
         .map(|p| {
-            json!({
+            let mut point = json!({
                 "t_s": finite(p.t_s),
                 "requests": p.requests,
                 "rps": finite(p.rps),
@@ -88,10 +133,20 @@ pub fn to_json(s: &Summary) -> Value {
                 "p99_us": p.p99_us,
                 "errors": p.errors,
                 "bytes": p.bytes,
-            })
+            });
+            if !p.by_name.is_empty() {
+                let names = s.by_name.iter().map(|n| n.name.as_str());
+                point["by_name"] = Value::Object(
+                    p.by_name
+                        .iter()
+                        .zip(names)
+                        .map(|(np, name)| (name.to_string(), name_point_json(np)))
+                        .collect(),
+                );
+            }
+            point
         })
         .collect();
-    let e = &s.errors;
     // Streaming keys are null unless some response was an event stream.
     let streamed = s.stream.responses > 0;
     let secs = s.duration.as_secs_f64().max(1e-9);
@@ -115,16 +170,8 @@ pub fn to_json(s: &Summary) -> Value {
         "requests": s.requests,
         "rps": finite(s.rps()),
         "bytes_read": s.bytes_read,
-        "status_codes": status_codes,
-        "errors": {
-            "connect": e.connect,
-            "read": e.read,
-            "write": e.write,
-            "timeout": e.timeout,
-            "status": e.status,
-            "parse": e.parse,
-            "tls": e.tls,
-        },
+        "status_codes": status_codes_json(&s.status_codes),
+        "errors": errors_json(&s.errors),
         "latency_us": latency_json(&s.latency),
         "service_time_us": latency_json(&s.service),
         "ttfb_us": latency_json(&s.ttfb),
@@ -142,6 +189,12 @@ pub fn to_json(s: &Summary) -> Value {
         "tls": s.tls.as_ref().map(tls_json),
         "offered_rps": offered_rps(s).map(finite),
         "timeline": timeline,
+        "by_name": Value::Object(
+            s.by_name
+                .iter()
+                .map(|n| (n.name.clone(), name_json(n, s.duration)))
+                .collect(),
+        ),
         "error_details": s.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
         "in_flight_at_end": s.in_flight_at_end,
         "not_sent_at_end": s.not_sent_at_end,

@@ -1,5 +1,6 @@
 //! Final reports: wrk-compatible text (`text`), the JSON document (`json`),
-//! Locust's CSV files (`csv`), HTML pages (`html`, drawn with `svg`), the
+//! Locust's CSV files (`csv`), statistics per request name (`names`, the
+//! rows text, JSON and CSV share), HTML pages (`html`, drawn with `svg`), the
 //! comparison of saved runs (`compare`), `blast find`'s step table (`find`)
 //! and HdrHistogram interval logs (`hlog`).
 //!
@@ -14,6 +15,7 @@ pub mod find;
 pub mod hlog;
 pub mod html;
 mod json;
+mod names;
 pub mod svg;
 mod text;
 
@@ -122,5 +124,7 @@ fn class_name(c: ErrorClass) -> &'static str {
     }
 }
 
+#[cfg(test)]
+mod names_tests;
 #[cfg(test)]
 mod tests;

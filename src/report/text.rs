@@ -37,7 +37,8 @@ pub(super) fn write_row(
 }
 
 /// The text report, in wrk 4.1's layout, plus blast's lines on error causes,
-/// requests left at the end and Ctrl-C (each only when there is something to say).
+/// requests left at the end and Ctrl-C (each only when there is something to say),
+/// then, for a run with request names, Locust's tables per name.
 pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -> io::Result<()> {
     let info = &s.info;
     match (info.duration_s, info.requests_limit) {
@@ -149,7 +150,8 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     }
 
     writeln!(w, "Requests/sec: {:9.2}", finite(s.rps()))?;
-    writeln!(w, "Transfer/sec: {:>10}B", format_binary(s.bytes_per_sec()))
+    writeln!(w, "Transfer/sec: {:>10}B", format_binary(s.bytes_per_sec()))?;
+    super::names::write_names_text(w, s)
 }
 
 fn write_distribution(w: &mut impl Write, title: &str, h: &Histogram<u64>) -> io::Result<()> {
