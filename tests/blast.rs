@@ -8,7 +8,8 @@
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
 //! `reports` (CSV, HTML in a browser, compare), `tls` (HTTPS against nginx
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
-//! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN).
+//! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
+//! `mix_target` (scenarios and data rows against `blast target --record`).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -39,6 +40,7 @@ mod faults;
 mod h2;
 mod hlog;
 mod limits;
+mod mix_target;
 mod open_loop;
 mod openai;
 mod reports;
