@@ -6,6 +6,8 @@
 # connection loop must not grow: the receive buffers are allocated once per
 # connection, nothing per request. Usage: tools/hotpath-allocs.sh [N] [engine]
 # TLS=1 runs over HTTPS (the target's own certificate, trusted with --cacert).
+# SCENARIO=1 sends a scenario of 10 requests whose paths and JSON bodies take
+# 10,000 CSV rows (100,000 pre-encoded variants) instead of one request.
 set -euo pipefail
 N=${1:-5000}
 ENGINE=${2:-epoll}
@@ -29,9 +31,35 @@ target_pid=$!
 for _ in $(seq 50); do grep -q listening "$tmp/target.out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$tmp/target.out")
 
+SCENARIO=${SCENARIO:-0}
+mix=()
+if [[ $SCENARIO == 1 ]]; then
+    python3 - "$tmp" <<'PY'
+import sys
+d = sys.argv[1]
+with open(f"{d}/rows.csv", "w") as f:
+    f.write("user,item\n")
+    for i in range(10_000):
+        f.write(f"{i},{i * 7 % 1000}\n")
+with open(f"{d}/scenario.toml", "w") as f:
+    f.write(f'data = "{d}/rows.csv"\n')
+    for r in range(10):
+        f.write(f"""
+[[request]]
+name = "api{r}"
+method = "POST"
+path = "/api/{r}?u={{{{user}}}}"
+headers = {{ "Content-Type" = "application/json" }}
+body = '{{"user": {{{{user}}}}, "item": {{{{item}}}}}}'
+weight = {r + 1}
+""")
+PY
+    mix=(--scenario "$tmp/scenario.toml")
+fi
+
 measure() { # $1 = requests; prints "allocs instructions"
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1" --dump-instr=no \
-        "$BLAST" -n "$1" -c 4 -t 1 --engine "$ENGINE" "${tls_client[@]}" --json "$url" > /dev/null 2> "$tmp/vg.$1"
+        "$BLAST" -n "$1" -c 4 -t 1 --engine "$ENGINE" "${tls_client[@]}" "${mix[@]}" --json "$url" > /dev/null 2> "$tmp/vg.$1"
     python3 - "$tmp/cg.$1" <<'PY'
 import re, sys
 # Allocator calls, all of them and those made from the connection loop
@@ -64,7 +92,7 @@ PY
 }
 read -r a1 h1 i1 < <(measure "$N")
 read -r a2 h2 i2 < <(measure $((2 * N)))
-echo "engine $ENGINE, TLS=$TLS, callgrind, blast -c 4 -t 1 against blast target ($url)"
+echo "engine $ENGINE, TLS=$TLS, SCENARIO=$SCENARIO, callgrind, blast -c 4 -t 1 against blast target ($url)"
 printf '%-10s %18s %26s %16s\n' requests "allocations (all)" "from the connection loop" instructions
 printf '%-10s %18s %26s %16s\n' "$N" "$a1" "$h1" "$i1" $((2 * N)) "$a2" "$h2" "$i2"
 python3 -c "

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# What a scenario costs per request: closed-loop requests per client
+# CPU-second of one fixed request against a 10-request scenario whose
+# requests take their path and JSON body from 10,000 CSV rows (100,000
+# variants encoded before the run), on the same target, cores and flags.
+# Rounds alternate single/scenario; medians are printed with their ratio.
+#
+#   tools/scenario-cost.sh
+#
+# Env: CONNS (64) DURATION (5s) ROUNDS (5) ENGINE (auto) TARGET_CPUS (1)
+#      CLIENT_CPUS (0) BLAST
+set -euo pipefail
+CONNS=${CONNS:-64}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-5}
+ENGINE=${ENGINE:-auto}
+TARGET_CPUS=${TARGET_CPUS:-1}
+CLIENT_CPUS=${CLIENT_CPUS:-0}
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -z "${BLAST:-}" ]]; then
+    (cd "$root" && cargo build --release --quiet)
+    BLAST=$root/target/release/blast
+fi
+tmp=$(mktemp -d)
+target_pid=
+cleanup() { [[ -n $target_pid ]] && kill "$target_pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+python3 - "$tmp" <<'PY'
+import sys
+d = sys.argv[1]
+with open(f"{d}/rows.csv", "w") as f:
+    f.write("user,item\n")
+    for i in range(10_000):
+        f.write(f"{i},{i * 7 % 1000}\n")
+with open(f"{d}/scenario.toml", "w") as f:
+    f.write(f'data = "{d}/rows.csv"\n')
+    for r in range(10):
+        f.write(f"""
+[[request]]
+name = "api{r}"
+method = "POST"
+path = "/api/{r}?u={{{{user}}}}"
+headers = {{ "Content-Type" = "application/json" }}
+body = '{{"user": {{{{user}}}}, "item": {{{{item}}}}}}'
+weight = {r + 1}
+""")
+PY
+
+"$BLAST" target --listen 127.0.0.1:0 --threads 1 --cpus "$TARGET_CPUS" > "$tmp/target.out" &
+target_pid=$!
+for _ in $(seq 50); do grep -q listening "$tmp/target.out" && break; sleep 0.1; done
+url=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$tmp/target.out")
+
+one() { # $1 = single|scenario; prints "requests cpu_s"
+    local extra=()
+    if [[ $1 == scenario ]]; then
+        extra=(--scenario "$tmp/scenario.toml" "$url")
+    else
+        extra=(-H "Content-Type: application/json" -b '{"user": 4242, "item": 694}' "$url/api/0?u=4242")
+    fi
+    python3 - "$CLIENT_CPUS" "$BLAST" -c "$CONNS" -t 1 -d "$DURATION" --engine "$ENGINE" --json "${extra[@]}" <<'PY'
+import json, os, resource, subprocess, sys
+cpus, cmd = sys.argv[1], sys.argv[2:]
+out = subprocess.run(["taskset", "-c", cpus] + cmd, check=True, capture_output=True).stdout
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.loads(out)["requests"], r.ru_utime + r.ru_stime)
+PY
+}
+
+declare -a single=() scenario=()
+for i in $(seq "$ROUNDS"); do
+    for kind in single scenario; do
+        read -r n cpu < <(one "$kind")
+        v=$(python3 -c "print($n / $cpu)")
+        echo "round $i $kind: $n requests, $cpu CPU-s, $v req/CPU-s" >&2
+        if [[ $kind == single ]]; then single+=("$v"); else scenario+=("$v"); fi
+    done
+done
+python3 - "${single[*]}" "${scenario[*]}" "$CONNS" "$DURATION" "$ROUNDS" <<'PY'
+import statistics, sys
+s = [float(x) for x in sys.argv[1].split()]
+m = [float(x) for x in sys.argv[2].split()]
+ms, mm = statistics.median(s), statistics.median(m)
+print(f"closed loop, -c {sys.argv[3]} -t 1 -d {sys.argv[4]}, medians of {sys.argv[5]} interleaved rounds")
+print("| request | req per client CPU-s | ratio |")
+print("|---|---:|---:|")
+print(f"| one fixed POST | {ms:,.0f} | 1.00 |")
+print(f"| scenario: 10 requests x 10k rows | {mm:,.0f} | {mm / ms:.2f} |")
+PY
