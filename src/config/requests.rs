@@ -1,0 +1,190 @@
+//! What a run sends, from its flags: one request from the command line
+//! (`Mix::single`, as ever), that request filled from `--data` rows, the
+//! prompts of `--openai`, a `--scenario` or a `--targets` file. All but the
+//! first become a named mix through `plan`.
+
+use super::cli::RunArgs;
+use super::data::Table;
+use super::plan::{origin_of, Body, Common, Flow, Plan, ReqSpec, Target};
+use super::url::{parse_url, Url};
+use super::{openai, request, scenario, targets};
+use crate::engine::mix::{Mix, Think};
+use crate::error::{usage, Error};
+use crate::proto::h1::request::Header;
+use crate::proto::tls::TlsOptions;
+
+/// The requests of a run and where they go.
+pub struct Requests {
+    /// The origin (and, for one request, its target).
+    pub parsed: Url,
+    /// The URL the reports show.
+    pub shown: String,
+    /// The method of every request, or "mixed".
+    pub method: String,
+    /// Encoded once for the whole process: every connection writes from it.
+    pub mix: &'static Mix,
+}
+
+pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Requests, Error> {
+    let r = &a.request;
+    let url = a.pool.url.as_deref();
+    let file = match (&r.scenario, &r.targets) {
+        (Some(f), _) => Some(("--scenario", f)),
+        (None, Some(f)) => Some(("--targets", f)),
+        (None, None) => None,
+    };
+    if let Some((flag, path)) = file {
+        for (other, given) in [
+            ("-X", r.method.is_some()),
+            ("-b", r.body.is_some()),
+            ("--body-file (BLAST_PAYLOAD)", r.body_file.is_some()),
+            ("-F", !r.form.is_empty()),
+            ("--openai", r.openai.is_some()),
+        ] {
+            if given {
+                return Err(usage(format!(
+                    "{other}: not with {flag}, whose requests say their own"
+                )));
+            }
+        }
+        let parsed = url.map(parse_url).transpose()?;
+        let mut plan = if flag == "--scenario" {
+            scenario::load(path, r.data.as_deref())?
+        } else {
+            let mut tables = Vec::new();
+            if let Some(d) = &r.data {
+                tables.push(Table::load(d.as_ref(), d)?);
+            }
+            let mut plan = targets::load(path, r.data.as_ref().map(|_| 0))?;
+            plan.tables = tables;
+            plan
+        };
+        order(a, &mut plan)?;
+        if plan.think != Think::None && a.load.rate.is_some() {
+            return Err(usage(format!(
+                "{path}: think times pace closed-loop users; with -R the rate sets when requests start (remove think or -R)"
+            )));
+        }
+        let built = plan.build(&Common {
+            url: parsed.as_ref(),
+            headers,
+            close: r.no_keepalive,
+            http2: r.http2,
+        })?;
+        let shown = match url {
+            Some(u) => u.to_string(),
+            None => origin_of(&built.origin),
+        };
+        return Ok(Requests {
+            parsed: built.origin,
+            shown,
+            method: built.method,
+            mix: Box::leak(Box::new(built.mix)),
+        });
+    }
+
+    let raw_url = url.ok_or_else(|| {
+        usage("no URL given: blast [OPTIONS] <URL> (or set BLAST_URL, or give --scenario or --targets)")
+    })?;
+    let mut parsed = parse_url(raw_url)?;
+    let mut shown = raw_url.to_string();
+    let method = |has_body: bool| -> Result<String, Error> {
+        match &r.method {
+            Some(m) if m.is_empty() || !m.bytes().all(request::is_token_byte) => {
+                Err(usage(format!("-X '{m}': not a valid HTTP method")))
+            }
+            Some(m) => Ok(m.clone()),
+            None if has_body => Ok("POST".into()),
+            None => Ok("GET".into()),
+        }
+    };
+    let mut plan = Plan::default();
+    let spec = |method: String, body: Vec<u8>, body_type: Option<String>, target: &str| ReqSpec {
+        at: "the request".into(),
+        name: None,
+        method,
+        target: Target::Exact(target.to_string()),
+        headers: Vec::new(),
+        body: Body::Bytes(body),
+        body_type,
+        data: None,
+    };
+    match openai::bodies(a, raw_url, &mut parsed)? {
+        Some((bodies, s)) => {
+            shown = s;
+            if r.data.is_some() {
+                return Err(usage(
+                    "--data: not with --openai (give several prompts with --prompts or --dataset)",
+                ));
+            }
+            let json = Some("application/json".to_string());
+            let m = method(true)?;
+            if bodies.len() == 1 {
+                let b = bodies.into_iter().next().unwrap_or_default();
+                plan.flows.push(Flow {
+                    weight: 1,
+                    steps: vec![spec(m, b, json, &parsed.target)],
+                });
+            } else {
+                // One named request whose prompts are its data rows.
+                let rows = bodies
+                    .into_iter()
+                    .map(|b| vec![String::from_utf8_lossy(&b).into_owned()])
+                    .collect();
+                plan.tables.push(Table {
+                    path: "prompts".into(),
+                    columns: vec!["body".into()],
+                    rows,
+                });
+                let mut s = spec(m, b"{{body}}".to_vec(), json, &parsed.target);
+                s.data = Some(0);
+                plan.flows.push(Flow {
+                    weight: 1,
+                    steps: vec![s],
+                });
+                plan.named = true;
+            }
+        }
+        None => {
+            let (body, body_type) = request::load_body(a, tls)?;
+            let has_body = !body.is_empty() || !r.form.is_empty();
+            let mut s = spec(method(has_body)?, body, body_type, &parsed.target);
+            if let Some(d) = &r.data {
+                plan.tables.push(Table::load(d.as_ref(), d)?);
+                s.data = Some(0);
+                plan.named = true;
+            }
+            plan.flows.push(Flow {
+                weight: 1,
+                steps: vec![s],
+            });
+        }
+    }
+    order(a, &mut plan)?;
+    let built = plan.build(&Common {
+        url: Some(&parsed),
+        headers,
+        close: r.no_keepalive,
+        http2: r.http2,
+    })?;
+    let mix = if built.mix.named() {
+        built.mix
+    } else {
+        let mut m = built.mix;
+        Mix::single(m.variants.swap_remove(0))
+    };
+    Ok(Requests {
+        parsed,
+        shown,
+        method: built.method,
+        mix: Box::leak(Box::new(mix)),
+    })
+}
+
+/// `--data-order` replaces the scenario's `data_order`.
+fn order(a: &RunArgs, plan: &mut Plan) -> Result<(), Error> {
+    if let Some(o) = &a.request.data_order {
+        plan.rows = scenario::parse_order(o).map_err(|e| usage(format!("--data-order {e}")))?;
+    }
+    Ok(())
+}
