@@ -356,6 +356,11 @@ impl FindConfig {
             tls: a.tls.clone(),
         };
         let run = Config::from_args(&args, uring_probe)?;
+        if run.load.mix.think != crate::engine::mix::Think::None {
+            return Err(usage(
+                "blast find offers rates (open loop), where think times do not apply: remove think from the scenario",
+            ));
+        }
         let slo = run
             .slo
             .clone()

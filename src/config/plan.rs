@@ -11,7 +11,9 @@ use super::data::{self, Table, Template};
 use super::url::{parse_url, Url};
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
-use crate::proto::h1::request::{encode, encode_multipart, FormPart, Header, RequestSpec};
+use crate::proto::h1::request::{
+    content_type_for_inline, encode, encode_multipart, FormPart, Header, RequestSpec,
+};
 use crate::proto::h2::H2Request;
 use base64::Engine as _;
 
@@ -46,6 +48,9 @@ pub struct ReqSpec {
     pub headers: Vec<(String, String)>,
     pub body: Body,
     pub body_type: Option<String>,
+    /// An inline body: its Content-Type is judged on each row's rendered
+    /// bytes (a JSON template is not JSON until filled).
+    pub sniff: bool,
     /// Index into `Plan::tables`.
     pub data: Option<usize>,
 }
@@ -283,7 +288,14 @@ impl Plan {
                 });
             }
             let (body, body_type) = match &s.body {
-                Body::Bytes(_) => (body[0].1.render(*row, data::raw), s.body_type.clone()),
+                Body::Bytes(_) => {
+                    let b = body[0].1.render(*row, data::raw);
+                    let t = match s.sniff && !b.is_empty() {
+                        true => Some(content_type_for_inline(&b).to_string()),
+                        false => s.body_type.clone(),
+                    };
+                    (b, t)
+                }
                 Body::Form(_) => {
                     let parts: Vec<FormPart> = body
                         .iter()

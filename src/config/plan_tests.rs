@@ -9,6 +9,7 @@ fn spec(target: Target) -> ReqSpec {
         headers: Vec::new(),
         body: Body::Bytes(Vec::new()),
         body_type: None,
+        sniff: false,
         data: None,
     }
 }

@@ -277,6 +277,7 @@ impl Ctx<'_> {
             headers,
             body,
             body_type,
+            sniff: r.body.is_some(),
             data,
         })
     }

@@ -110,6 +110,7 @@ fn parse(
                 headers,
                 body: Body::Bytes(body),
                 body_type,
+                sniff: false,
                 data,
             }],
         });
