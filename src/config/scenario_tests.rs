@@ -350,3 +350,18 @@ fn the_same_name_and_method_share_statistics() {
     assert_eq!(b.method, "GET");
     assert!(b.mix.entries.iter().all(|e| e.steps[0].name == 0));
 }
+
+#[test]
+fn the_example_scenario_reads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("examples/scenario.toml");
+    let p = load(path.to_str().unwrap(), None).unwrap();
+    let b = build(&p, "http://127.0.0.1:8080/shop").unwrap();
+    let names: Vec<&str> = b.mix.names.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["browse", "/shop/search", "login", "cart", "checkout"]
+    );
+    assert_eq!(b.mix.entries.len(), 3);
+    assert!(matches!(p.think, Think::Between(..)));
+}

@@ -443,3 +443,50 @@ fn scenario_bad_input_exits_2() {
     }
     assert!(srv.log().is_empty(), "a refused run sent a request");
 }
+
+/// With --http2 every variant is sent as an h2 request: the vegeta file's
+/// mix (GET, HEAD, DELETE, POST with a body) over h2c streams, each request
+/// served and none an error.
+#[test]
+fn scenario_targets_over_http2() {
+    use blast::target::{self, TargetOptions};
+    let t = target::start(TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        http2: true,
+        ..Default::default()
+    })
+    .expect("start the target");
+    let dir = std::env::temp_dir().join(format!("blast-scenario-{}-h2", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = dir.join("b.json");
+    std::fs::write(&body, "{}").unwrap();
+    let file = dir.join("t.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "GET http://x/a\nX-A: 1\n\nHEAD http://x/b\n\nDELETE http://x/c\n\nPOST http://x/d\n@{}\n",
+            body.display()
+        ),
+    )
+    .unwrap();
+    let url = format!("http://{}/", t.addr());
+    let j = blast_json(&[
+        "--http2",
+        "-m",
+        "4",
+        "-c",
+        "2",
+        "-n",
+        "2000",
+        "--targets",
+        file.to_str().unwrap(),
+        &url,
+    ]);
+    let served = t.requests();
+    t.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(u(&j, "requests"), 2000, "{j}");
+    assert_eq!(served, 2000);
+    assert_eq!(u(&j, "status_codes.200"), 2000, "{j}");
+    assert_eq!(j["config"]["protocol"], "h2c", "{j}");
+}
