@@ -268,12 +268,7 @@ impl Plan {
                     at_row()
                 )));
             }
-            let mut hs: Vec<Header> = c
-                .headers
-                .iter()
-                .filter(|h| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(&h.name)))
-                .cloned()
-                .collect();
+            let mut hs = Vec::with_capacity(headers.len());
             for (n, t) in &headers {
                 let value = t.render_str(*row, data::raw);
                 if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
@@ -355,7 +350,18 @@ fn place<'a>(
     c: &Common,
     origin: &mut Option<(Url, String)>,
 ) -> Result<Placed<'a>, Error> {
-    let mut headers = s.headers.clone();
+    // -H first, unless the request has its own of that name.
+    let mut headers: Vec<(String, String)> = c
+        .headers
+        .iter()
+        .filter(|h| {
+            !s.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(&h.name))
+        })
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
+    headers.extend(s.headers.iter().cloned());
     let target = match &s.target {
         Target::Exact(t) => t.clone(),
         Target::Path(p) => join(c.url.map_or("/", |u| u.target.as_str()), p),

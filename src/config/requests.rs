@@ -230,6 +230,8 @@ mod tests {
             "random",
             "-b",
             r#"{"name":"{{name}}"}"#,
+            "-H",
+            "X-Name: {{name}}",
             "http://127.0.0.1:1/u/{{id}}",
         ])
         .unwrap();
@@ -241,6 +243,7 @@ mod tests {
         let second = String::from_utf8(m.variants[1].bytes.to_vec()).unwrap();
         assert!(second.starts_with("POST /u/2 HTTP/1.1\r\n"), "{second}");
         assert!(second.ends_with(r#"{"name":"b, c"}"#), "{second}");
+        assert!(second.contains("X-Name: b, c\r\n"), "{second}");
         assert_eq!(c.load.info.method, "POST");
         // Without --data, braces are sent as written.
         let c = config(&["-b", "{{id}}", "http://127.0.0.1:1/"]).unwrap();
