@@ -4,7 +4,8 @@
 //! relative to the current directory, as vegeta does); a blank line or the
 //! next `METHOD URL` line ends it; `#` lines are comments. Each target
 //! weighs 1 and is named by its URL path, so targets on one path (and
-//! method) share statistics.
+//! method) share statistics; comments vegeta ignores, `# @name login` and
+//! `# @weight 3` before a target, name and weigh it.
 
 use super::plan::{Body, Flow, Plan, ReqSpec, Target};
 use super::request::is_token_byte;
@@ -43,10 +44,26 @@ fn parse(
     };
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let mut i = 0;
+    // `# @name X` and `# @weight N` comments name and weigh the next target.
+    let (mut name, mut weight) = (None, 1);
     while i < lines.len() {
         let line = lines[i];
         i += 1;
-        if line.is_empty() || line.starts_with('#') {
+        if let Some(c) = line.strip_prefix('#') {
+            match c.trim().split_once(' ').map(|(k, v)| (k, v.trim())) {
+                Some(("@name", n)) if !n.is_empty() => name = Some(n.to_string()),
+                Some(("@weight", w)) => {
+                    weight = w.parse().map_err(|_| {
+                        usage(format!(
+                            "{shown}:{i}: @weight '{w}': expected a whole number"
+                        ))
+                    })?;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if line.is_empty() {
             continue;
         }
         let at = format!("{shown}:{i}");
@@ -101,10 +118,10 @@ fn parse(
             headers.push((name.to_string(), value.to_string()));
         }
         plan.flows.push(Flow {
-            weight: 1,
+            weight: std::mem::replace(&mut weight, 1),
             steps: vec![ReqSpec {
                 at,
-                name: None,
+                name: name.take(),
                 method: method.to_string(),
                 target: Target::Url(url.to_string()),
                 headers,
@@ -118,6 +135,11 @@ fn parse(
     if plan.flows.is_empty() {
         return Err(usage(format!(
             "--targets '{shown}': no targets in the file"
+        )));
+    }
+    if plan.flows.iter().all(|f| f.weight == 0) {
+        return Err(usage(format!(
+            "--targets '{shown}': every @weight is 0: nothing would be sent"
         )));
     }
     Ok(plan)
@@ -274,6 +296,50 @@ X-Account-ID: 99
             assert_eq!(e.exit_code(), 2);
             assert!(e.to_string().contains(needle), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn pragmas_name_and_weigh_the_next_target() {
+        let plan = parse(
+            "# @name login\n# @weight 3\nPOST http://h/l\n\nGET http://h/x\n",
+            "t",
+            None,
+            files,
+        )
+        .unwrap();
+        let got: Vec<(u32, Option<String>)> = plan
+            .flows
+            .iter()
+            .map(|f| (f.weight, f.steps[0].name.clone()))
+            .collect();
+        assert_eq!(got, [(3, Some("login".into())), (1, None)]);
+        for (text, needle) in [
+            ("# @weight x\nGET http://h/\n", "t:1: @weight 'x'"),
+            ("# @weight 0\nGET http://h/\n", "every @weight is 0"),
+        ] {
+            let e = parse(text, "t", None, files).unwrap_err();
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_header_authorization_wins_over_userinfo() {
+        let plan = parse("GET http://u:p@h/\n", "t", None, files).unwrap();
+        let auth = [crate::proto::h1::request::Header {
+            name: "Authorization".into(),
+            value: "Bearer x".into(),
+        }];
+        let b = plan
+            .build(&Common {
+                url: None,
+                headers: &auth,
+                close: false,
+                http2: false,
+            })
+            .unwrap();
+        let r = String::from_utf8(b.mix.variants[0].bytes.to_vec()).unwrap();
+        assert!(r.contains("Authorization: Bearer x\r\n"), "{r}");
+        assert!(!r.contains("Basic"), "{r}");
     }
 
     #[test]
