@@ -1,7 +1,8 @@
 //! Validated, immutable run configuration. Every check on the user's input
 //! happens here, before a thread starts (ripgrep's LowArgs -> HiArgs): the
-//! URL, the flags that depend on each other, the body sources. The request is
-//! encoded here, once.
+//! URL, the flags that depend on each other, the body sources. What a run
+//! sends (one request, a scenario, a targets file, data rows) is encoded
+//! once, by `requests` and `plan`.
 
 pub mod cli;
 mod data;
