@@ -19,9 +19,13 @@ fn dir(files: &[(&str, &str)]) -> PathBuf {
     d
 }
 
+/// Parse `toml` beside `files`; every file is read while parsing, so the
+/// folder goes at once.
 fn plan(toml: &str, files: &[(&str, &str)]) -> Result<Plan, Error> {
     let d = dir(files);
-    parse(toml, "s.toml", &d, None)
+    let p = parse(toml, "s.toml", &d, None);
+    let _ = std::fs::remove_dir_all(&d);
+    p
 }
 
 fn build(p: &Plan, url: &str) -> Result<Built, Error> {
