@@ -6,7 +6,8 @@
 //! One test binary, one module per subject: `faults` (SPEC's fault table on
 //! both engines), `cli` (flags, bodies, exit codes, the reports' layout),
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
-//! `reports` (CSV, HTML in a browser, compare), `tls` (HTTPS against nginx
+//! `reports` (CSV, HTML in a browser, compare), `scenario` (--scenario,
+//! --targets and --data against a logging server), `tls` (HTTPS against nginx
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
 //! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
 //! `mix_target` (scenarios and data rows against `blast target --record`).
@@ -44,6 +45,7 @@ mod mix_target;
 mod open_loop;
 mod openai;
 mod reports;
+mod scenario;
 mod stream;
 mod stream_target;
 mod support;

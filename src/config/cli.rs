@@ -44,7 +44,8 @@ pub enum Command {
 /// Where to send, and over how many connections and threads.
 #[derive(Args, Debug, Clone)]
 pub struct PoolArgs {
-    /// Target URL (http://host[:port]/path); also read from BLAST_URL
+    /// Target URL (http://host[:port]/path); also read from BLAST_URL. With --scenario or
+    /// --targets: the origin of every request and the base of relative paths
     #[arg(env = "BLAST_URL", value_name = "URL")]
     pub url: Option<String>,
 
@@ -86,7 +87,7 @@ pub struct LoadArgs {
     #[arg(long = "burstiness", value_name = "K", value_parser = crate::engine::pace::parse_burstiness)]
     pub burstiness: Option<f64>,
 
-    /// Seed of random choices (--arrival poisson), so a run can be repeated [default: from the clock]
+    /// Seed of random choices (--arrival poisson, weights, --data-order random), so a run can be repeated [default: from the clock]
     #[arg(long = "seed", value_name = "N")]
     pub seed: Option<u64>,
 
@@ -161,6 +162,22 @@ pub struct RequestArgs {
     /// With --openai: max_tokens of each request
     #[arg(long = "max-tokens", value_name = "N", default_value = "128", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_tokens: u32,
+
+    /// Send the requests of a TOML scenario (weights, sequences, think time); the URL is then optional
+    #[arg(long = "scenario", value_name = "FILE", conflicts_with = "targets")]
+    pub scenario: Option<String>,
+
+    /// Send the targets of a vegeta "http" targets file (METHOD URL, headers, @body); the URL is then optional
+    #[arg(long = "targets", value_name = "FILE")]
+    pub targets: Option<String>,
+
+    /// Fill {{column}} in paths, headers and bodies from the rows of a CSV file (header row: the names)
+    #[arg(long = "data", value_name = "FILE.csv")]
+    pub data: Option<String>,
+
+    /// Which data row (or --prompts/--dataset prompt) each request takes: round-robin or random (see --seed) [default: round-robin]
+    #[arg(long = "data-order", value_name = "ORDER", value_parser = ["round-robin", "random"])]
+    pub data_order: Option<String>,
 
     /// Per-request timeout; a late response counts as a timeout error
     #[arg(long = "timeout", value_name = "D", default_value = "2s", value_parser = parse_duration)]

@@ -1,26 +1,29 @@
 //! Validated, immutable run configuration. Every check on the user's input
 //! happens here, before a thread starts (ripgrep's LowArgs -> HiArgs): the
-//! URL, the flags that depend on each other, the body sources. The request is
-//! encoded here, once.
+//! URL, the flags that depend on each other, the body sources. What a run
+//! sends (one request, a scenario, a targets file, data rows) is encoded
+//! once, by `requests` and `plan`.
 
 pub mod cli;
+mod data;
 mod fetch;
 mod openai;
+mod plan;
 mod request;
+mod requests;
+mod scenario;
 pub mod source;
+mod targets;
 pub mod url;
 mod values;
 
-use crate::engine::mix::{Mix, Variant};
 use crate::engine::{Arrival, Engine, H2Settings, Settings};
 use crate::error::{usage, Error};
-use crate::proto::h1::request::{encode, RequestSpec};
-use crate::proto::h2::H2Request;
 use crate::proto::tls::{TlsClient, TlsOptions};
 use crate::stats::{slo::Slo, RunInfo};
 use cli::RunArgs;
 use std::time::Duration;
-use url::{parse_url, resolve, Url};
+use url::{resolve, Url};
 
 /// A validated run: what the engine is to do (`load`) and what the user
 /// asked to see of it.
@@ -49,12 +52,6 @@ impl Config {
         a: &RunArgs,
         uring_probe: impl FnOnce() -> Result<(), String>,
     ) -> Result<Config, Error> {
-        let raw_url = a
-            .pool
-            .url
-            .as_deref()
-            .ok_or_else(|| usage("no URL given: blast [OPTIONS] <URL> (or set BLAST_URL)"))?;
-        let mut parsed = parse_url(raw_url)?;
         let mut notices = Vec::new();
 
         let connections = a.pool.connections;
@@ -135,46 +132,13 @@ impl Config {
             .map(|h| request::parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
         let tls_opts = tls_options(&a.tls);
-        let mut shown_url = raw_url.to_string();
-        let (body, body_type) = match openai::body(a, raw_url, &mut parsed)? {
-            Some((b, shown)) => {
-                shown_url = shown;
-                (b, Some("application/json".to_string()))
-            }
-            None => request::load_body(a, &tls_opts)?,
-        };
-        let method = match &a.request.method {
-            Some(m) => {
-                if m.is_empty() || !m.bytes().all(request::is_token_byte) {
-                    return Err(usage(format!("-X '{m}': not a valid HTTP method")));
-                }
-                m.clone()
-            }
-            None if !body.is_empty() || !a.request.form.is_empty() => "POST".to_string(),
-            None => "GET".to_string(),
-        };
-        let spec = RequestSpec {
-            method: method.clone(),
-            target: parsed.target.clone(),
-            host: parsed.host_header(),
-            headers,
-            body,
-            body_type,
-            close: a.request.no_keepalive,
-        };
         let h2 = http2_settings(a)?;
-        let variant = Variant {
-            bytes: encode(&spec).into(),
-            head: method.eq_ignore_ascii_case("HEAD"),
-            h2: match h2 {
-                Some(_) => Some(Box::new(
-                    H2Request::build(&spec, parsed.tls).map_err(usage)?,
-                )),
-                None => None,
-            },
-        };
-        // Encoded once for the whole process: every connection writes it.
-        let mix: &'static Mix = Box::leak(Box::new(Mix::single(variant)));
+        let requests::Requests {
+            parsed,
+            shown: shown_url,
+            method,
+            mix,
+        } = requests::build(a, &headers, &tls_opts)?;
         if let Some(slo) = &slo {
             let names: Vec<&str> = mix.names.iter().map(|n| n.name.as_str()).collect();
             slo.check_names(&names).map_err(usage)?;
@@ -397,6 +361,11 @@ impl FindConfig {
             tls: a.tls.clone(),
         };
         let run = Config::from_args(&args, uring_probe)?;
+        if run.load.mix.think != crate::engine::mix::Think::None {
+            return Err(usage(
+                "blast find offers rates (open loop), where think times do not apply: remove think from the scenario",
+            ));
+        }
         let slo = run
             .slo
             .clone()

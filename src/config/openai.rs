@@ -3,10 +3,9 @@
 //! one ending in `/v1/completions` gets `prompt`, anything else chat
 //! `messages`; a URL with no path gets `/v1/chat/completions`.
 //!
-//! The engine sends one encoded request, so a run has one prompt: from
-//! `--prompt`, or a `--prompts` file or `--dataset` holding exactly one.
-//! Files of several prompts are read and checked, then refused: mixing
-//! requests comes with scenarios.
+//! Each prompt (`--prompt`, the lines of `--prompts`, the lines of
+//! `--dataset`) is one encoded body; several are variants of one named
+//! request, chosen like data rows (`--data-order`).
 
 use super::cli::RunArgs;
 use super::url::Url;
@@ -50,14 +49,14 @@ struct StreamOptions {
     include_usage: bool,
 }
 
-/// The JSON body for `--openai`, with `url.target` set to the endpoint, and
-/// `raw_url` as the report shows it (with the path appended, if it was);
-/// None without `--openai` (and then its companion flags are refused).
-pub(super) fn body(
-    a: &RunArgs,
-    raw_url: &str,
-    url: &mut Url,
-) -> Result<Option<(Vec<u8>, String)>, Error> {
+/// One JSON body per prompt, and the URL as the report shows it.
+pub(super) type Bodies = (Vec<Vec<u8>>, String);
+
+/// The JSON bodies for `--openai`, one per prompt, with `url.target` set to
+/// the endpoint, and `raw_url` as the report shows it (with the path
+/// appended, if it was); None without `--openai` (and then its companion
+/// flags are refused).
+pub(super) fn bodies(a: &RunArgs, raw_url: &str, url: &mut Url) -> Result<Option<Bodies>, Error> {
     let r = &a.request;
     let Some(model) = &r.openai else {
         for (flag, given) in [
@@ -85,7 +84,7 @@ pub(super) fn body(
     if model.is_empty() {
         return Err(usage("--openai: give the model name"));
     }
-    let prompt = one_prompt(a)?;
+    let prompts = prompts(a)?;
     let mut shown = raw_url.to_string();
     if url.target == "/" {
         url.target = CHAT_PATH.to_string();
@@ -93,17 +92,32 @@ pub(super) fn body(
     }
     let path = url.target.split('?').next().unwrap_or_default();
     let completions = path.ends_with("/v1/completions");
-    let stream_options = StreamOptions {
+    let mut out = Vec::with_capacity(prompts.len());
+    for prompt in &prompts {
+        out.push(body(prompt, model, completions, path, r.max_tokens)?);
+    }
+    Ok(Some((out, shown)))
+}
+
+/// One prompt's JSON body.
+fn body(
+    prompt: &Prompt,
+    model: &str,
+    completions: bool,
+    path: &str,
+    max_tokens: u32,
+) -> Result<Vec<u8>, Error> {
+    let stream_options = || StreamOptions {
         include_usage: true,
     };
-    let out = match (&prompt, completions) {
+    let out = match (prompt, completions) {
         (Prompt::Text(p), true) => serde_json::to_vec(&Body::<()> {
             model,
             messages: None,
             prompt: Some(p),
             stream: true,
-            stream_options,
-            max_tokens: r.max_tokens,
+            stream_options: stream_options(),
+            max_tokens,
         }),
         (Prompt::Messages(_), true) => {
             return Err(usage(format!(
@@ -118,42 +132,40 @@ pub(super) fn body(
             }]),
             prompt: None,
             stream: true,
-            stream_options,
-            max_tokens: r.max_tokens,
+            stream_options: stream_options(),
+            max_tokens,
         }),
         (Prompt::Messages(m), false) => serde_json::to_vec(&Body {
             model,
             messages: Some(m),
             prompt: None,
             stream: true,
-            stream_options,
-            max_tokens: r.max_tokens,
+            stream_options: stream_options(),
+            max_tokens,
         }),
     };
-    let out = out.map_err(|e| usage(format!("--openai: {e}")))?;
-    Ok(Some((out, shown)))
+    out.map_err(|e| usage(format!("--openai: {e}")))
 }
 
-/// The run's prompt: `--prompt`, the prompts of `--prompts` and `--dataset`
-/// (read and checked whole), or the default; refused when they are several.
-fn one_prompt(a: &RunArgs) -> Result<Prompt, Error> {
+/// The run's prompts: `--prompt`, then the prompts of `--prompts` and
+/// `--dataset` (read and checked whole), or the default.
+fn prompts(a: &RunArgs) -> Result<Vec<Prompt>, Error> {
     let r = &a.request;
-    let mut all: Vec<(String, Prompt)> = Vec::new();
+    let mut all = Vec::new();
     if let Some(p) = &r.prompt {
-        all.push(("--prompt".into(), Prompt::Text(p.clone())));
+        all.push(Prompt::Text(p.clone()));
     }
     if let Some(f) = &r.prompts {
         let text = read(f, "--prompts")?;
-        let lines: Vec<_> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        if lines.is_empty() {
+        let before = all.len();
+        all.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| Prompt::Text(l.to_string())),
+        );
+        if all.len() == before {
             return Err(usage(format!("--prompts '{f}': no prompts in the file")));
         }
-        let from = format!("--prompts '{f}'");
-        all.extend(
-            lines
-                .iter()
-                .map(|l| (from.clone(), Prompt::Text(l.to_string()))),
-        );
     }
     if let Some(f) = &r.dataset {
         let text = read(f, "--dataset")?;
@@ -162,25 +174,17 @@ fn one_prompt(a: &RunArgs) -> Result<Prompt, Error> {
             if !line.trim().is_empty() {
                 let p = dataset_line(line)
                     .map_err(|e| usage(format!("--dataset '{f}' line {}: {e}", i + 1)))?;
-                all.push((format!("--dataset '{f}'"), p));
+                all.push(p);
             }
         }
         if all.len() == before {
             return Err(usage(format!("--dataset '{f}': no prompts in the file")));
         }
     }
-    match all.len() {
-        0 => Ok(Prompt::Text(DEFAULT_PROMPT.into())),
-        1 => Ok(all.pop().expect("one prompt").1),
-        n => {
-            let mut from: Vec<&str> = all.iter().map(|(s, _)| s.as_str()).collect();
-            from.dedup();
-            Err(usage(format!(
-                "{}: {n} prompts, but a run sends one request; several prompts per run come with scenarios (give one with --prompt)",
-                from.join(" and ")
-            )))
-        }
+    if all.is_empty() {
+        all.push(Prompt::Text(DEFAULT_PROMPT.into()));
     }
+    Ok(all)
 }
 
 fn read(path: &str, flag: &str) -> Result<String, Error> {

@@ -60,7 +60,7 @@ pub(super) fn load_body(a: &RunArgs, tls: &TlsOptions) -> Result<(Vec<u8>, Optio
             .request
             .form
             .iter()
-            .map(|f| parse_form(f))
+            .map(|f| parse_form(f, "-F"))
             .collect::<Result<Vec<_>, _>>()?;
         let (body, ct) = request::encode_multipart(&parts);
         return Ok((body, Some(ct)));
@@ -68,16 +68,17 @@ pub(super) fn load_body(a: &RunArgs, tls: &TlsOptions) -> Result<(Vec<u8>, Optio
     Ok((Vec::new(), None))
 }
 
-fn parse_form(f: &str) -> Result<FormPart, Error> {
+pub(super) fn parse_form(f: &str, flag: &str) -> Result<FormPart, Error> {
     let (name, value) = f
         .split_once('=')
-        .ok_or_else(|| usage(format!("-F '{f}': expected name=value or name=@path")))?;
+        .ok_or_else(|| usage(format!("{flag} '{f}': expected name=value or name=@path")))?;
     if name.is_empty() {
-        return Err(usage(format!("-F '{f}': empty field name")));
+        return Err(usage(format!("{flag} '{f}': empty field name")));
     }
     match value.strip_prefix('@') {
         Some(path) => {
-            let data = std::fs::read(path).map_err(|e| usage(format!("-F '{f}': {path}: {e}")))?;
+            let data =
+                std::fs::read(path).map_err(|e| usage(format!("{flag} '{f}': {path}: {e}")))?;
             let filename = std::path::Path::new(path)
                 .file_name()
                 .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());

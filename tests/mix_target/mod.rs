@@ -96,7 +96,10 @@ weight = 1
     let ratio = p as f64 / h as f64;
     eprintln!("target counted /predict {p}, /health {h}: {ratio:.4} to 1");
     assert!(p + h > 10_000, "too few requests to judge: {p} + {h}");
-    assert!((ratio - 3.0).abs() <= 0.06, "{ratio:.4} is not within 2% of 3");
+    assert!(
+        (ratio - 3.0).abs() <= 0.06,
+        "{ratio:.4} is not within 2% of 3"
+    );
     // What blast reports per name is what the target counted, but for the
     // requests still in flight when the run ended (at most one per connection).
     let by = &j["by_name"];
@@ -148,10 +151,13 @@ path = "/items/1"
     assert_eq!(j["requests"], 600);
     let mut per_conn: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
     for e in rec["requests"].as_array().unwrap() {
-        per_conn.entry(e["conn"].as_u64().unwrap()).or_default().push((
-            e["method"].as_str().unwrap().to_string(),
-            e["path"].as_str().unwrap().to_string(),
-        ));
+        per_conn
+            .entry(e["conn"].as_u64().unwrap())
+            .or_default()
+            .push((
+                e["method"].as_str().unwrap().to_string(),
+                e["path"].as_str().unwrap().to_string(),
+            ));
     }
     assert_eq!(per_conn.len(), 4, "one keep-alive connection each");
     let want = [("POST", "/login"), ("GET", "/items"), ("GET", "/items/1")];
@@ -159,7 +165,11 @@ path = "/items/1"
         assert_eq!(seq.len(), 150, "connection {conn}");
         for (k, (m, p)) in seq.iter().enumerate() {
             let (wm, wp) = want[k % 3];
-            assert_eq!((m.as_str(), p.as_str()), (wm, wp), "connection {conn}, request {k}");
+            assert_eq!(
+                (m.as_str(), p.as_str()),
+                (wm, wp),
+                "connection {conn}, request {k}"
+            );
         }
     }
     for name in ["login", "list", "get"] {
@@ -247,7 +257,9 @@ fn a_hundred_thousand_data_rows_arrive_substituted() {
     let kept = rec["requests"].as_array().unwrap();
     assert_eq!(kept.len(), 2_000);
     for e in kept {
-        let id: usize = e["path"].as_str().unwrap()["/item/".len()..].parse().unwrap();
+        let id: usize = e["path"].as_str().unwrap()["/item/".len()..]
+            .parse()
+            .unwrap();
         let body: Value = serde_json::from_str(e["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["id"], id);
         assert_eq!(body["name"], format!("user-{}", id * 7 % 1000));

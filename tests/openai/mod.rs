@@ -240,8 +240,76 @@ fn completions_url_prompts_file_and_dataset() {
     }
 }
 
-/// Exit 2, before any request: a body flag with --openai, several prompts
-/// (they come with scenarios), files missing or malformed (named, with the
+/// Several prompts (`--prompt`, `--prompts`, `--dataset` together) are
+/// variants of one request: round-robin by default, so with one connection
+/// each is sent in turn; `--data-order random --seed` repeats its draw.
+#[test]
+fn several_prompts_are_sent_in_turn() {
+    let s = OpenAiServer::start("several");
+    let two = s.file("two.txt", "first\nsecond\n");
+    let msgs = s.file(
+        "msgs.jsonl",
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"third\"}]}\n",
+    );
+    let url = s.url("/v1/chat/completions");
+    let content = |e: &Value| {
+        e["body"]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let j = blast_json(&[
+        "-n",
+        "6",
+        "-c",
+        "1",
+        "--max-tokens",
+        "1",
+        "--openai",
+        "m",
+        "--prompts",
+        &two,
+        "--dataset",
+        &msgs,
+        &url,
+    ]);
+    assert_eq!(j["config"]["method"], "POST", "{j}");
+    let sent: Vec<String> = s.log().iter().map(content).collect();
+    assert_eq!(
+        sent,
+        ["first", "second", "third", "first", "second", "third"]
+    );
+    let random = |seed: &str| {
+        let before = s.log().len();
+        blast_json(&[
+            "-n",
+            "30",
+            "-c",
+            "1",
+            "--max-tokens",
+            "1",
+            "--openai",
+            "m",
+            "--prompts",
+            &two,
+            "--data-order",
+            "random",
+            "--seed",
+            seed,
+            &url,
+        ]);
+        s.log()[before..].iter().map(content).collect::<Vec<_>>()
+    };
+    let (a, b) = (random("5"), random("5"));
+    assert_eq!(a, b);
+    assert!(
+        a.contains(&"first".to_string()) && a.contains(&"second".to_string()),
+        "{a:?}"
+    );
+}
+
+/// Exit 2, before any request: a body flag with --openai, --data with
+/// --openai, files missing or malformed (named, with the
 /// line), messages for a completions endpoint, --prompt without --openai.
 #[test]
 fn openai_refusals() {
@@ -267,14 +335,9 @@ fn openai_refusals() {
             "-F: not with --openai",
         ),
         (
-            vec!["--openai", "m", "--prompts", &two],
+            vec!["--openai", "m", "--prompts", &two, "--data", &two],
             &chat,
-            "come with scenarios",
-        ),
-        (
-            vec!["--openai", "m", "--prompt", "a", "--dataset", &msgs],
-            &chat,
-            "come with scenarios",
+            "--data: not with --openai",
         ),
         (
             vec!["--openai", "m", "--prompts", &empty],

@@ -1,0 +1,479 @@
+//! Requests as files and flags describe them (a scenario, a vegeta targets
+//! file, the command line with `--data`), turned into the engine's `Mix`:
+//! the origin settled, names numbered, every request of every data row
+//! encoded once.
+//!
+//! Origin rule: a run speaks to one origin. The URL given on the command
+//! line is the origin of every request and the base of relative paths;
+//! without one, the first full URL is, and every other must match it.
+
+use super::data::{self, Table, Template};
+use super::url::{parse_url, Url};
+use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
+use crate::error::{usage, Error};
+use crate::proto::h1::request::{
+    content_type_for_inline, encode, encode_multipart, FormPart, Header, RequestSpec,
+};
+use crate::proto::h2::H2Request;
+use base64::Engine as _;
+
+/// Where a request goes.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Relative to the command line's URL (Locust's `host` + path).
+    Path(String),
+    /// A full `http[s]://` URL, possibly with `user:password@`.
+    Url(String),
+    /// An origin-form target (path and query) on the command line's origin.
+    Exact(String),
+}
+
+/// A request's body before the data rows fill it.
+#[derive(Clone, Debug)]
+pub enum Body {
+    Bytes(Vec<u8>),
+    /// Multipart fields: placeholders are filled in text values only.
+    Form(Vec<FormPart>),
+}
+
+/// One request as written.
+#[derive(Clone, Debug)]
+pub struct ReqSpec {
+    /// Where it was written, for errors: "scenario.toml request 2".
+    pub at: String,
+    /// Its statistics name; None: its path.
+    pub name: Option<String>,
+    pub method: String,
+    pub target: Target,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    pub body_type: Option<String>,
+    /// An inline body: its Content-Type is judged on each row's rendered
+    /// bytes (a JSON template is not JSON until filled).
+    pub sniff: bool,
+    /// Index into `Plan::tables`.
+    pub data: Option<usize>,
+}
+
+/// A weighted entry: one request, or a sequence of steps.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub weight: u32,
+    pub steps: Vec<ReqSpec>,
+}
+
+/// Everything a run sends.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub flows: Vec<Flow>,
+    pub tables: Vec<Table>,
+    pub think: Think,
+    pub rows: RowOrder,
+    /// Statistics names: false (a scenario) refuses one name used with two
+    /// methods; true (a targets file, keyed like Locust by name and method)
+    /// keeps them apart.
+    pub by_method: bool,
+    /// Keep statistics per name (false: one request, reported as the total).
+    pub named: bool,
+}
+
+/// Settings every request shares.
+pub struct Common<'a> {
+    /// The command line's URL: the origin, and the base of relative paths.
+    pub url: Option<&'a Url>,
+    /// `-H`: sent with every request unless it has its own of that name.
+    pub headers: &'a [Header],
+    pub close: bool,
+    pub http2: bool,
+}
+
+/// The built mix and the origin it speaks to.
+pub struct Built {
+    pub mix: Mix,
+    pub origin: Url,
+    /// The method of every request, or "mixed".
+    pub method: String,
+}
+
+/// A request after the origin is settled: its target and headers still
+/// templates.
+struct Placed<'a> {
+    spec: &'a ReqSpec,
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Plan {
+    pub fn build(&self, c: &Common) -> Result<Built, Error> {
+        let mut origin: Option<(Url, String)> = c.url.map(|u| (u.clone(), String::new()));
+        let mut placed = Vec::new();
+        for flow in &self.flows {
+            for s in &flow.steps {
+                placed.push(place(s, c, &mut origin)?);
+            }
+        }
+        let Some((origin, _)) = origin else {
+            return Err(usage(
+                "no URL given: the requests have relative paths, so give the server's URL on the command line (or set BLAST_URL)",
+            ));
+        };
+        let mut names: Vec<RequestName> = Vec::new();
+        let mut variants: Vec<Variant> = Vec::new();
+        let mut entries = Vec::new();
+        let mut bytes = 0usize;
+        let mut it = placed.into_iter();
+        for flow in &self.flows {
+            let mut steps = Vec::new();
+            for _ in &flow.steps {
+                let p = it.next().expect("one placed request per step");
+                let name = self.name_of(&p, &mut names)?;
+                let first = variants.len() as u32;
+                let count = self.encode(&p, &origin, c, &mut variants, &mut bytes)?;
+                steps.push(Step { name, first, count });
+            }
+            entries.push(Entry {
+                weight: flow.weight,
+                steps,
+            });
+        }
+        let mut methods: Vec<&str> = names.iter().map(|n| n.method.as_str()).collect();
+        if !self.named {
+            methods = self
+                .flows
+                .iter()
+                .flat_map(|f| f.steps.iter().map(|s| s.method.as_str()))
+                .collect();
+        }
+        methods.sort_unstable();
+        methods.dedup();
+        let method = match methods.as_slice() {
+            [one] => one.to_string(),
+            _ => "mixed".to_string(),
+        };
+        if !self.named {
+            names.clear();
+        }
+        let mix = Mix::new(names, variants, entries, self.think, self.rows).map_err(usage)?;
+        Ok(Built {
+            mix,
+            origin,
+            method,
+        })
+    }
+
+    /// The statistics name of `p`: its index, added when new.
+    fn name_of(&self, p: &Placed, names: &mut Vec<RequestName>) -> Result<u16, Error> {
+        let s = p.spec;
+        let name = match &s.name {
+            Some(n) => n.clone(),
+            None => p.target.split('?').next().unwrap_or("/").to_string(),
+        };
+        for (i, n) in names.iter().enumerate() {
+            if n.name != name {
+                continue;
+            }
+            if n.method == s.method {
+                return Ok(i as u16);
+            }
+            if !self.by_method {
+                return Err(usage(format!(
+                    "{}: the name '{name}' is used for {} and {}: give one of them its own name = \"...\"",
+                    s.at, n.method, s.method
+                )));
+            }
+        }
+        if names.len() >= mix::MAX_NAMES {
+            return Err(usage(format!(
+                "{}: more than {} request names: at most {} are supported",
+                s.at,
+                mix::MAX_NAMES,
+                mix::MAX_NAMES
+            )));
+        }
+        names.push(RequestName {
+            name,
+            method: s.method.clone(),
+        });
+        Ok((names.len() - 1) as u16)
+    }
+
+    /// Encode one variant per data row of `p` (one when nothing varies).
+    fn encode(
+        &self,
+        p: &Placed,
+        origin: &Url,
+        c: &Common,
+        out: &mut Vec<Variant>,
+        bytes: &mut usize,
+    ) -> Result<u32, Error> {
+        let s = p.spec;
+        let table = s.data.map(|i| &self.tables[i]);
+        let columns = table.map(|t| t.columns.as_slice());
+        let unknown = |field: &'static str| {
+            move |name: String| {
+                let file = table.map_or("", |t| t.path.as_str());
+                usage(format!(
+                    "{}: {field} uses {{{{{name}}}}}, but the data file '{file}' has no column '{name}'",
+                    s.at
+                ))
+            }
+        };
+        let target = Template::parse(p.target.as_bytes(), columns).map_err(unknown("the path"))?;
+        let mut headers = Vec::new();
+        for (n, v) in &p.headers {
+            let t = Template::parse(v.as_bytes(), columns).map_err(unknown("a header"))?;
+            headers.push((n.clone(), t));
+        }
+        let body = match &s.body {
+            Body::Bytes(b) => {
+                vec![(
+                    None,
+                    Template::parse(b, columns).map_err(unknown("the body"))?,
+                )]
+            }
+            Body::Form(parts) => parts
+                .iter()
+                .map(|part| match part {
+                    FormPart::Text { value, .. } => Template::parse(value.as_bytes(), columns)
+                        .map(|t| (Some(part.clone()), t))
+                        .map_err(unknown("a form field")),
+                    FormPart::File { .. } => Ok((Some(part.clone()), Template::plain(b""))),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let varies = target.varies()
+            || headers.iter().any(|(_, t)| t.varies())
+            || body.iter().any(|(_, t)| t.varies());
+        let rows: Vec<Option<&[String]>> = match table {
+            Some(t) if varies => t.rows.iter().map(|r| Some(r.as_slice())).collect(),
+            _ => vec![None],
+        };
+        if out.len() + rows.len() > mix::MAX_VARIANTS {
+            return Err(usage(format!(
+                "{}: more than {} request variants (requests x data rows): at most {} are encoded",
+                s.at,
+                mix::MAX_VARIANTS,
+                mix::MAX_VARIANTS
+            )));
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let at_row = || match table {
+                Some(t) if varies => format!("{} (row {} of '{}')", s.at, i + 1, t.path),
+                _ => s.at.clone(),
+            };
+            let target = target.render_str(*row, data::in_url);
+            if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+                return Err(usage(format!(
+                    "{}: spaces or control characters in the path '{target}' (percent-encode them)",
+                    at_row()
+                )));
+            }
+            let mut hs = Vec::with_capacity(headers.len());
+            for (n, t) in &headers {
+                let value = t.render_str(*row, data::raw);
+                if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                    return Err(usage(format!(
+                        "{}: header '{n}': the value contains CR, LF or NUL",
+                        at_row()
+                    )));
+                }
+                hs.push(Header {
+                    name: n.clone(),
+                    value: value.trim().to_string(),
+                });
+            }
+            let (body, body_type) = match &s.body {
+                Body::Bytes(_) => {
+                    let b = body[0].1.render(*row, data::raw);
+                    let t = match s.sniff && !b.is_empty() {
+                        true => Some(content_type_for_inline(&b).to_string()),
+                        false => s.body_type.clone(),
+                    };
+                    (b, t)
+                }
+                Body::Form(_) => {
+                    let parts: Vec<FormPart> = body
+                        .iter()
+                        .map(|(part, t)| match part {
+                            Some(FormPart::Text { name, .. }) => FormPart::Text {
+                                name: name.clone(),
+                                value: t.render_str(*row, data::raw),
+                            },
+                            Some(p) => p.clone(),
+                            None => unreachable!("form parts carry their part"),
+                        })
+                        .collect();
+                    let (b, t) = encode_multipart(&parts);
+                    (b, Some(t))
+                }
+            };
+            let spec = RequestSpec {
+                method: s.method.clone(),
+                target,
+                host: origin.host_header(),
+                headers: hs,
+                body,
+                body_type,
+                close: c.close,
+            };
+            let h2 = if c.http2 {
+                let r = H2Request::build(&spec, origin.tls)
+                    .map_err(|e| usage(format!("{}: {e}", at_row())))?;
+                Some(r)
+            } else {
+                None
+            };
+            let encoded = encode(&spec);
+            *bytes += encoded.len();
+            if *bytes > mix::MAX_BYTES {
+                return Err(usage(format!(
+                    "{}: the encoded requests take more than {} MiB: at most {} MiB",
+                    at_row(),
+                    mix::MAX_BYTES >> 20,
+                    mix::MAX_BYTES >> 20
+                )));
+            }
+            out.push(Variant {
+                bytes: encoded.into(),
+                head: s.method.eq_ignore_ascii_case("HEAD"),
+                h2: h2.map(Box::new),
+            });
+        }
+        Ok(rows.len() as u32)
+    }
+}
+
+/// Settle where `s` goes: its origin-form target (still a template) and its
+/// headers with `user:password@` turned into Authorization.
+fn place<'a>(
+    s: &'a ReqSpec,
+    c: &Common,
+    origin: &mut Option<(Url, String)>,
+) -> Result<Placed<'a>, Error> {
+    // -H first, unless the request has its own of that name.
+    let mut headers: Vec<(String, String)> = c
+        .headers
+        .iter()
+        .filter(|h| {
+            !s.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(&h.name))
+        })
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
+    headers.extend(s.headers.iter().cloned());
+    let target = match &s.target {
+        Target::Exact(t) => t.clone(),
+        Target::Path(p) => join(c.url.map_or("/", |u| u.target.as_str()), p),
+        Target::Url(raw) => {
+            let (bare, user) = split_userinfo(raw);
+            let u = parse_url(&bare).map_err(|e| usage(format!("{}: {e}", s.at)))?;
+            if let Some(user) = user {
+                if !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+                {
+                    headers.push(("Authorization".into(), basic_auth(&user)));
+                }
+            }
+            match origin {
+                None => *origin = Some((u.clone(), s.at.clone())),
+                // The command line's URL aims every request.
+                Some((_, first)) if first.is_empty() => {}
+                Some((o, first)) => {
+                    if (o.tls, &o.host, o.port) != (u.tls, &u.host, u.port) {
+                        return Err(usage(format!(
+                            "{}: {bare} is not on the origin of {first} ({}): a run speaks to one origin; give a URL on the command line to aim every request at it",
+                            s.at,
+                            origin_of(o)
+                        )));
+                    }
+                }
+            }
+            u.target
+        }
+    };
+    Ok(Placed {
+        spec: s,
+        target,
+        headers,
+    })
+}
+
+/// `scheme://host[:port]` of `u`.
+pub fn origin_of(u: &Url) -> String {
+    format!(
+        "{}://{}",
+        if u.tls { "https" } else { "http" },
+        u.host_header()
+    )
+}
+
+/// A relative path on the base URL's path, as Locust joins host and path:
+/// `/api` + `/users` is `/api/users`.
+fn join(base: &str, path: &str) -> String {
+    let base = base.split('?').next().unwrap_or("").trim_end_matches('/');
+    let joined = if path.starts_with('/') || path.starts_with('?') {
+        format!("{base}{path}")
+    } else {
+        format!("{base}/{path}")
+    };
+    if joined.starts_with('/') {
+        joined
+    } else {
+        format!("/{joined}")
+    }
+}
+
+/// `http://user:pass@host/x` -> (`http://host/x`, Some("user:pass")),
+/// percent-decoded as Go's URL.User is.
+pub fn split_userinfo(raw: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return (raw.to_string(), None);
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((user, host)) => (
+            format!("{scheme}://{host}{tail}"),
+            Some(percent_decode(user)),
+        ),
+        None => (raw.to_string(), None),
+    }
+}
+
+/// `Basic base64(user:password)`, as Go's `SetBasicAuth` writes it.
+fn basic_auth(userinfo: &str) -> String {
+    let pair = if userinfo.contains(':') {
+        userinfo.to_string()
+    } else {
+        format!("{userinfo}:")
+    };
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
