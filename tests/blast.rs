@@ -8,7 +8,8 @@
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
 //! `reports` (CSV, HTML in a browser, compare), `tls` (HTTPS against nginx
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
-//! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN).
+//! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN), `serve`
+//! (the HTTP API of `blast serve` against `blast target`).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -42,6 +43,7 @@ mod limits;
 mod open_loop;
 mod openai;
 mod reports;
+mod serve;
 mod stream;
 mod stream_target;
 mod support;
