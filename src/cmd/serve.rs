@@ -33,6 +33,7 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
             max_connections: a.max_connections,
         },
         preflight: super::process::fit_open_files,
+        find: super::find::run,
     };
     let shown = opts.data_dir.display().to_string();
     serve::run(opts).map_err(|e| {

@@ -26,8 +26,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use runner::{Preflight, Slot};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use runner::{FindFn, Job, Preflight, Slot};
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -51,6 +51,8 @@ pub struct Options {
     pub limits: Limits,
     /// Checks each run's settings against the process before it starts.
     pub preflight: Preflight,
+    /// `blast find`'s search, for `POST /find`.
+    pub find: FindFn,
 }
 
 struct State {
@@ -59,6 +61,7 @@ struct State {
     token: Option<String>,
     limits: Limits,
     preflight: Preflight,
+    find: FindFn,
 }
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -76,6 +79,7 @@ pub fn run(opts: Options) -> std::io::Result<()> {
         token: opts.token,
         limits: opts.limits,
         preflight: opts.preflight,
+        find: opts.find,
     });
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(opts.listen).await?;
@@ -111,6 +115,9 @@ pub fn run(opts: Options) -> std::io::Result<()> {
                     async move { Ok::<_, Infallible>(handle(&state, req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
+                    // A caller that never finishes its head is let go.
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
             });
@@ -142,15 +149,21 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method().clone();
     match (&method, parts.as_slice()) {
-        (&Method::POST, ["benchmark"]) => post_benchmark(state, req, &query).await,
+        (&Method::POST, ["benchmark"]) => post(state, req, &query, api::Mode::Run).await,
+        (&Method::POST, ["find"]) => post(state, req, &query, api::Mode::Find).await,
         (&Method::GET, ["benchmarks"]) => list(state),
         (&Method::GET, ["benchmarks", id]) => show(state, id),
         (&Method::DELETE, ["benchmarks", id]) => stop(state, id).await,
         (&Method::GET, ["benchmarks", id, "events"]) => events(state, id),
         (&Method::GET, ["benchmarks", id, file]) => download(state, id, file),
-        (_, ["benchmark"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _]) => refuse(
-            &Refusal::new(405, None, format!("{method} is not allowed on {path}")),
-        ),
+        (
+            _,
+            ["benchmark"] | ["find"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _],
+        ) => refuse(&Refusal::new(
+            405,
+            None,
+            format!("{method} is not allowed on {path}"),
+        )),
         _ => refuse(&Refusal::new(
             404,
             None,
@@ -170,7 +183,13 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-async fn post_benchmark(state: &Arc<State>, req: Request<Incoming>, query: &str) -> Response<Body> {
+/// `POST /benchmark` (a run) or `POST /find` (a search).
+async fn post(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    query: &str,
+    mode: api::Mode,
+) -> Response<Body> {
     let wait = query
         .split('&')
         .any(|kv| matches!(kv, "wait=true" | "wait=1" | "wait"));
@@ -185,19 +204,20 @@ async fn post_benchmark(state: &Arc<State>, req: Request<Incoming>, query: &str)
         }
     };
     let limits = state.limits.clone();
-    let parsed = tokio::task::spawn_blocking(move || api::parse_run(&body, &limits)).await;
-    let accepted = match parsed {
+    let find = state.find;
+    let parsed = tokio::task::spawn_blocking(move || match mode {
+        api::Mode::Run => api::parse_run(&body, &limits).map(|a| (Job::Run(a.cfg), a.request)),
+        api::Mode::Find => {
+            api::parse_find(&body, &limits).map(|a| (Job::Find(a.cfg, find), a.request))
+        }
+    })
+    .await;
+    let (job, request) = match parsed {
         Ok(Ok(a)) => a,
         Ok(Err(r)) => return refuse(&r),
         Err(_) => return refuse(&Refusal::new(500, None, "the request could not be checked")),
     };
-    let started = runner::start(
-        &state.slot,
-        &state.store,
-        accepted.cfg,
-        &accepted.request,
-        state.preflight,
-    );
+    let started = runner::start(&state.slot, &state.store, job, &request, state.preflight);
     let current = match started {
         Ok(Ok(c)) => c,
         Ok(Err(running)) => {
@@ -256,6 +276,7 @@ fn list(state: &State) -> Response<Body> {
             let id = m["id"].as_str().unwrap_or_default().to_string();
             json!({
                 "id": id,
+                "kind": m["kind"],
                 "status": m["status"],
                 "url": m["url"],
                 "created_at": m["created_at"],

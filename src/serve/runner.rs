@@ -11,9 +11,10 @@
 
 use super::events::{Live, LiveSink};
 use super::store::{now_ms, rfc3339, Store};
-use crate::config::Config;
+use crate::config::{Config, FindConfig};
 use crate::engine::{self, INTERRUPT};
 use crate::error::Error;
+use crate::report::find::FindResult;
 use crate::report::{self, csv, hlog, html};
 use crate::stats::{IntervalSink, Summary};
 use serde_json::{json, Map, Value};
@@ -23,6 +24,31 @@ use std::sync::{Arc, Mutex};
 /// Checks a run's settings against the process before it starts (the
 /// open-file limit); `cmd` passes it in.
 pub type Preflight = fn(&engine::Settings) -> Result<(), Error>;
+
+/// `blast find`'s search (`cmd::find::run`), passed in by `cmd`.
+pub type FindFn = fn(&FindConfig) -> Result<FindResult, Error>;
+
+/// What a run slot runs: one load test, or a `blast find` search.
+pub enum Job {
+    Run(Config),
+    Find(FindConfig, FindFn),
+}
+
+impl Job {
+    fn config(&self) -> &Config {
+        match self {
+            Job::Run(c) => c,
+            Job::Find(f, _) => &f.run,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Job::Run(_) => "benchmark",
+            Job::Find(..) => "find",
+        }
+    }
+}
 
 /// The run going on now.
 #[derive(Clone)]
@@ -66,12 +92,12 @@ impl Slot {
     }
 }
 
-/// Start `cfg` as a new run unless one is going on (then Err with its id).
-/// The run's thread records it in `store` and frees the slot at its end.
+/// Start `job` as a new run unless one is going on (then Err with its
+/// id). The run's thread records it in `store` and frees the slot at its end.
 pub fn start(
     slot: &Arc<Slot>,
     store: &Arc<Store>,
-    cfg: Config,
+    job: Job,
     request: &Value,
     preflight: Preflight,
 ) -> Result<Result<Current, String>, std::io::Error> {
@@ -80,7 +106,9 @@ pub fn start(
         return Ok(Err(c.id.clone()));
     }
     let id = store.create()?;
-    let meta = super::store::new_meta(&id, &cfg.url, request, &cfg.notices);
+    let cfg = job.config();
+    let mut meta = super::store::new_meta(&id, &cfg.url, request, &cfg.notices);
+    meta["kind"] = job.kind().into();
     store.save(&meta)?;
     let live = Live::new();
     let c = Current {
@@ -96,8 +124,9 @@ pub fn start(
     let spawned = std::thread::Builder::new()
         .name(format!("blast-run-{id}"))
         .spawn(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                execute(&store, &id, &cfg, &live, preflight)
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &job {
+                Job::Run(cfg) => execute(&store, &id, cfg, &live, preflight),
+                Job::Find(f, find) => search(&store, &id, f, *find, preflight),
             }))
             .unwrap_or_else(|_| Err("the run failed inside blast (a panic)".into()));
             finish(&run_slot, &store, meta, outcome, &live);
@@ -142,6 +171,27 @@ fn execute(
     Ok(doc)
 }
 
+/// Run a `blast find` search and write its files; its result document
+/// (`blast find --json`'s, with the id).
+fn search(
+    store: &Store,
+    id: &str,
+    f: &FindConfig,
+    find: FindFn,
+    preflight: Preflight,
+) -> Result<Value, String> {
+    preflight(&f.run.load).map_err(|e| e.to_string())?;
+    let dir = store.dir(id).ok_or("the run's folder is gone")?;
+    let result = find(f).map_err(|e| e.to_string())?;
+    let mut doc = report::find::to_json(&result);
+    doc["id"] = id.into();
+    let _ = html::write_find(&dir.join("report.html").to_string_lossy(), &result);
+    if let Ok(bytes) = serde_json::to_vec_pretty(&doc) {
+        let _ = std::fs::write(dir.join("result.json"), bytes);
+    }
+    Ok(doc)
+}
+
 /// Record the outcome, end the live feed and free the slot.
 fn finish(
     slot: &Slot,
@@ -177,8 +227,18 @@ fn finish(
 /// The few numbers the history list shows of a run.
 pub fn brief(doc: &Value) -> Value {
     let mut m = Map::new();
-    for k in ["requests", "rps", "p50", "p99", "errors", "duration_s"] {
-        m.insert(k.into(), doc[k].clone());
+    for k in [
+        "requests",
+        "rps",
+        "p50",
+        "p99",
+        "errors",
+        "duration_s",
+        "max_sustainable_rps",
+    ] {
+        if let Some(v) = doc.get(k) {
+            m.insert(k.into(), v.clone());
+        }
     }
     Value::Object(m)
 }

@@ -119,6 +119,9 @@ fn async_run_streams_stops_and_survives_a_restart() {
     let counted = t.requests();
     eprintln!("stopped after {took:?}: blast {ran}, target {counted}");
     assert!((300..3000).contains(&ran), "{ran}");
+    // The calls above did not disturb the schedule.
+    let rps = j["result"]["rps"].as_f64().unwrap();
+    assert!((rps - 100.0).abs() < 3.0, "rps {rps} with qps 100");
     assert!(
         counted.abs_diff(ran) <= 10,
         "target {counted}, report {ran}"
@@ -336,5 +339,46 @@ fn security_token_allowed_targets_and_caps() {
     assert!(t.requests() >= 45, "{}", t.requests());
     t.stop();
     drop(s);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `POST /find` runs `blast find` the same way, and keeps its report.
+#[test]
+fn find_searches_through_the_api() {
+    let t = target();
+    let dir = data_dir("find");
+    let s = Serve::start(&dir, &[]);
+    let body = format!(
+        r#"{{"url": "{}", "slo": "p99<500ms", "start": 50, "max": 200,
+             "step_duration": 0.3, "precision": "50%", "num_workers": 2}}"#,
+        url(&t)
+    );
+    let r = s.post("/find?wait=true", &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["max_sustainable_rps"], 200.0, "{j}");
+    let steps = j["steps"].as_array().unwrap();
+    let offered: Vec<f64> = steps
+        .iter()
+        .map(|s| s["offered_rps"].as_f64().unwrap())
+        .collect();
+    assert_eq!(offered, [50.0, 100.0, 200.0]);
+    let sent: u64 = steps.iter().map(|s| s["requests"].as_u64().unwrap()).sum();
+    let counted = t.requests();
+    assert!(
+        counted >= sent && counted <= sent + 10,
+        "target {counted}, steps {sent}"
+    );
+    let id = j["id"].as_str().unwrap();
+    let list = s.get("/benchmarks").json();
+    assert_eq!(list["benchmarks"][0]["kind"], "find");
+    assert_eq!(
+        list["benchmarks"][0]["summary"]["max_sustainable_rps"],
+        200.0
+    );
+    let html = s.get(&format!("/benchmarks/{id}/report.html"));
+    assert_eq!(html.status, 200);
+    assert!(html.body.starts_with("<!DOCTYPE html>"));
+    t.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
