@@ -203,16 +203,27 @@ async fn post(
             ))
         }
     };
+    let checked = match api::check(&body, &state.limits, mode) {
+        Ok(c) => c,
+        Err(r) => return refuse(&r),
+    };
+    // Before building (which resolves the target and encodes the request
+    // for good): a second run is refused here.
+    if let Some(c) = state.slot.current() {
+        return busy(&c.id);
+    }
     let limits = state.limits.clone();
     let find = state.find;
-    let parsed = tokio::task::spawn_blocking(move || match mode {
-        api::Mode::Run => api::parse_run(&body, &limits).map(|a| (Job::Run(a.cfg), a.request)),
-        api::Mode::Find => {
-            api::parse_find(&body, &limits).map(|a| (Job::Find(a.cfg, find), a.request))
-        }
+    let built = tokio::task::spawn_blocking(move || {
+        let built = checked.build(&limits)?;
+        let job = match built {
+            api::Built::Run(cfg) => Job::Run(cfg),
+            api::Built::Find(f) => Job::Find(f, find),
+        };
+        Ok((job, checked.request))
     })
     .await;
-    let (job, request) = match parsed {
+    let (job, request) = match built {
         Ok(Ok(a)) => a,
         Ok(Err(r)) => return refuse(&r),
         Err(_) => return refuse(&Refusal::new(500, None, "the request could not be checked")),
@@ -220,17 +231,7 @@ async fn post(
     let started = runner::start(&state.slot, &state.store, job, &request, state.preflight);
     let current = match started {
         Ok(Ok(c)) => c,
-        Ok(Err(running)) => {
-            return answer(
-                409,
-                &json!({
-                    "error": format!("run {running} is going on: one run at a time"),
-                    "field": null,
-                    "id": running,
-                    "status_url": status_url(&running),
-                }),
-            )
-        }
+        Ok(Err(running)) => return busy(&running),
         Err(e) => {
             return refuse(&Refusal::new(
                 500,
@@ -247,6 +248,19 @@ async fn post(
     }
     current.live.wait().await;
     finished_answer(state, &current.id)
+}
+
+/// 409: run `running` holds the one slot.
+fn busy(running: &str) -> Response<Body> {
+    answer(
+        409,
+        &json!({
+            "error": format!("run {running} is going on: one run at a time"),
+            "field": null,
+            "id": running,
+            "status_url": status_url(running),
+        }),
+    )
 }
 
 /// A finished run's result (200), or its error (502: nothing measured).

@@ -22,7 +22,7 @@ use crate::config::{Config, FindConfig};
 use crate::engine::io;
 use crate::error::Error;
 use clap::error::{ContextKind, ContextValue};
-use clap::{CommandFactory, FromArgMatches, Parser};
+use clap::Parser;
 use fields::Kind;
 pub use fields::MAX_BODY_FIELD;
 pub use limits::allowed;
@@ -83,12 +83,6 @@ struct ApiFind {
     find: FindArgs,
 }
 
-/// A search the API accepted.
-pub struct AcceptedFind {
-    pub cfg: FindConfig,
-    pub request: Value,
-}
-
 /// Which call a body is for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
@@ -96,10 +90,10 @@ pub enum Mode {
     Find,
 }
 
-/// A run the API accepted: its config, and the body as the caller sent it.
-pub struct Accepted {
-    pub cfg: Config,
-    pub request: Value,
+/// What a call asks to start, built and checked.
+pub enum Built {
+    Run(Config),
+    Find(FindConfig),
 }
 
 /// One field the caller gave: its name as given and the flag it set.
@@ -108,33 +102,65 @@ pub(crate) struct Used {
     pub(crate) flag: &'static str,
 }
 
-/// Check a `POST /benchmark` body against `limits` and build its run.
-/// Nothing starts here; DNS is resolved (as `blast URL` does before a run).
-pub fn parse_run(body: &[u8], limits: &Limits) -> Result<Accepted, Refusal> {
-    let (request, argv, used, url) = prepare(body, limits, Mode::Run)?;
-    let cfg = guarded(&url, limits, || build(&argv, &used), |c| c.load.addr)?;
-    limits::check_caps(&cfg, &used, limits)?;
-    Ok(Accepted { cfg, request })
+/// A call's body, checked as far as it can be without resolving the target
+/// or encoding the request: its fields, their types and the flags' syntax.
+pub struct Checked {
+    pub request: Value,
+    used: Vec<Used>,
+    url: String,
+    args: Args,
 }
 
-/// Check a `POST /find` body (`blast find`'s options, `slo` required) and
-/// build its search.
-pub fn parse_find(body: &[u8], limits: &Limits) -> Result<AcceptedFind, Refusal> {
-    let (request, argv, used, url) = prepare(body, limits, Mode::Find)?;
-    if !used.iter().any(|u| u.flag == "slo") {
-        return Err(Refusal::bad(
-            "slo",
-            "'slo' is required: the search needs objectives, e.g. \"p99<50ms,errors<1%\"",
-        ));
+enum Args {
+    Run(RunArgs),
+    Find(FindArgs),
+}
+
+/// Check a `POST /benchmark` (`Mode::Run`) or `POST /find` body. Cheap:
+/// the server answers this before it looks at the run slot.
+pub fn check(body: &[u8], limits: &Limits, mode: Mode) -> Result<Checked, Refusal> {
+    let (request, argv, used, url) = prepare(body, limits, mode)?;
+    parse_url(&url).map_err(|e| Refusal::bad("url", e.to_string()))?;
+    let args = match mode {
+        Mode::Run => Args::Run(parse_args::<ApiCli>(&argv, &used)?.run),
+        Mode::Find => {
+            if !used.iter().any(|u| u.flag == "slo") {
+                return Err(Refusal::bad(
+                    "slo",
+                    "'slo' is required: the search needs objectives, e.g. \"p99<50ms,errors<1%\"",
+                ));
+            }
+            Args::Find(parse_args::<ApiFind>(&argv, &used)?.find)
+        }
+    };
+    Ok(Checked {
+        request,
+        used,
+        url,
+        args,
+    })
+}
+
+impl Checked {
+    /// Build the run as `blast` builds it (DNS is resolved, the request
+    /// encoded), then check the target and the caps. Nothing starts here.
+    pub fn build(&self, limits: &Limits) -> Result<Built, Refusal> {
+        let used = &self.used;
+        match &self.args {
+            Args::Run(a) => {
+                let make = || Config::from_args(a, io::uring::probe);
+                let cfg = guarded(&self.url, limits, used, make, |c| c.load.addr)?;
+                limits::check_caps(&cfg, used, limits)?;
+                Ok(Built::Run(cfg))
+            }
+            Args::Find(a) => {
+                let make = || FindConfig::from_args(a, io::uring::probe);
+                let f = guarded(&self.url, limits, used, make, |f| f.run.load.addr)?;
+                limits::check_find_caps(&f, used, limits)?;
+                Ok(Built::Find(f))
+            }
+        }
     }
-    let cfg = guarded(
-        &url,
-        limits,
-        || build_find(&argv, &used),
-        |f| f.run.load.addr,
-    )?;
-    limits::check_find_caps(&cfg, &used, limits)?;
-    Ok(AcceptedFind { cfg, request })
 }
 
 /// The body as JSON, its argv, the fields used, and the URL.
@@ -157,7 +183,8 @@ fn prepare(
 fn guarded<T>(
     url: &str,
     limits: &Limits,
-    make: impl FnOnce() -> Result<T, Refusal>,
+    used: &[Used],
+    make: impl FnOnce() -> Result<T, Error>,
     addr: impl Fn(&T) -> SocketAddr,
 ) -> Result<T, Refusal> {
     let host = parse_url(url)
@@ -177,7 +204,7 @@ fn guarded<T>(
     let built = match make() {
         Ok(b) => b,
         Err(_) if !name_allowed => return Err(forbidden()),
-        Err(r) => return Err(r),
+        Err(e) => return Err(config_refusal(e, used)),
     };
     if !name_allowed && !limits::allowed(&limits.allow_target, &addr(&built).ip().to_string()) {
         return Err(forbidden());
@@ -247,33 +274,16 @@ fn to_argv(
     Ok((argv, used, url))
 }
 
-/// Parse `argv` as the CLI does and validate it into a `Config`.
-fn build(argv: &[String], used: &[Used]) -> Result<Config, Refusal> {
-    let cmd = ApiCli::command()
+/// Parse `argv` as the CLI parses its flags.
+fn parse_args<P: Parser>(argv: &[String], used: &[Used]) -> Result<P, Refusal> {
+    let cmd = P::command()
         // The service's environment must not leak into callers' runs.
         .mut_arg("url", |a| a.env(None::<&str>))
         .mut_arg("body_file", |a| a.env(None::<&str>));
     let m = cmd
         .try_get_matches_from(argv)
         .map_err(|e| clap_refusal(&e, used))?;
-    let args = ApiCli::from_arg_matches(&m)
-        .map_err(|e| clap_refusal(&e, used))?
-        .run;
-    Config::from_args(&args, io::uring::probe).map_err(|e| config_refusal(e, used))
-}
-
-/// Parse `argv` as `blast find` does and validate it into a `FindConfig`.
-fn build_find(argv: &[String], used: &[Used]) -> Result<FindConfig, Refusal> {
-    let cmd = ApiFind::command()
-        .mut_arg("url", |a| a.env(None::<&str>))
-        .mut_arg("body_file", |a| a.env(None::<&str>));
-    let m = cmd
-        .try_get_matches_from(argv)
-        .map_err(|e| clap_refusal(&e, used))?;
-    let args = ApiFind::from_arg_matches(&m)
-        .map_err(|e| clap_refusal(&e, used))?
-        .find;
-    FindConfig::from_args(&args, io::uring::probe).map_err(|e| config_refusal(e, used))
+    P::from_arg_matches(&m).map_err(|e| clap_refusal(&e, used))
 }
 
 /// `Config`'s refusal, naming the caller's field.

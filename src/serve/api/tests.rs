@@ -2,6 +2,28 @@
 
 use super::*;
 
+struct Accepted {
+    cfg: Config,
+}
+
+fn parse_run(body: &[u8], limits: &Limits) -> Result<Accepted, Refusal> {
+    match check(body, limits, Mode::Run)?.build(limits)? {
+        Built::Run(cfg) => Ok(Accepted { cfg }),
+        Built::Find(_) => panic!("a run body built a search"),
+    }
+}
+
+struct AcceptedFind {
+    cfg: FindConfig,
+}
+
+fn parse_find(body: &[u8], limits: &Limits) -> Result<AcceptedFind, Refusal> {
+    match check(body, limits, Mode::Find)?.build(limits)? {
+        Built::Find(cfg) => Ok(AcceptedFind { cfg }),
+        Built::Run(_) => panic!("a find body built a run"),
+    }
+}
+
 fn refusal(body: &str) -> Refusal {
     match parse_run(body.as_bytes(), &Limits::default()) {
         Ok(_) => panic!("{body} was accepted"),
