@@ -3,6 +3,31 @@
 use crate::config::cli;
 use crate::error::{self, Error};
 use crate::serve::{self, api::Limits, store};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by SIGINT or SIGTERM: stop the run going on, record it, and exit.
+static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    if SHUTDOWN.swap(true, Ordering::SeqCst) {
+        // Second signal: leave at once.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// SIGINT and SIGTERM end the server the way `DELETE` ends a run, so a
+/// restart finds the run `stopped` with its report rather than `lost`.
+fn install_shutdown() {
+    // SAFETY: the handler only touches an atomic and calls _exit, both
+    // async-signal-safe.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+    }
+}
 
 /// `blast serve`: check the flags, then serve forever.
 pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
@@ -34,7 +59,9 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
         },
         preflight: super::process::fit_open_files,
         find: super::find::run,
+        shutdown: &SHUTDOWN,
     };
+    install_shutdown();
     let shown = opts.data_dir.display().to_string();
     serve::run(opts).map_err(|e| {
         error::usage(format!(

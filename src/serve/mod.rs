@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
@@ -53,6 +54,9 @@ pub struct Options {
     pub preflight: Preflight,
     /// `blast find`'s search, for `POST /find`.
     pub find: FindFn,
+    /// Set (by a signal) when the server is to stop: the run going on is
+    /// stopped and recorded first.
+    pub shutdown: &'static AtomicBool,
 }
 
 struct State {
@@ -66,8 +70,8 @@ struct State {
 
 type Body = BoxBody<Bytes, Infallible>;
 
-/// Bind, print the address on stdout's first line, and serve until the
-/// process ends.
+/// Bind, print the address on stdout's first line, and serve until
+/// `opts.shutdown` is set.
 pub fn run(opts: Options) -> std::io::Result<()> {
     let store = Arc::new(Store::open(&opts.data_dir)?);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -99,8 +103,19 @@ pub fn run(opts: Options) -> std::io::Result<()> {
                 ""
             }
         );
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
-            let (stream, _) = match listener.accept().await {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = tick.tick() => {
+                    if opts.shutdown.load(Ordering::SeqCst) {
+                        wind_down(&state).await;
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let (stream, _) = match accepted {
                 Ok(c) => c,
                 // Out of files or similar: wait a little rather than spin.
                 Err(_) => {
@@ -123,6 +138,18 @@ pub fn run(opts: Options) -> std::io::Result<()> {
             });
         }
     })
+}
+
+/// Stop the run going on, if any, and wait for its record.
+async fn wind_down(state: &State) {
+    let Some(c) = state.slot.current() else {
+        eprintln!("blast serve: stopped");
+        return;
+    };
+    if let Some(live) = state.slot.stop(&c.id) {
+        let _ = tokio::time::timeout(STOP_WAIT, live.wait()).await;
+    }
+    eprintln!("blast serve: stopped, and run {} with it (recorded)", c.id);
 }
 
 async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {

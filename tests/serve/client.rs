@@ -49,6 +49,19 @@ impl Serve {
         }
     }
 
+    /// SIGTERM, then its exit status once it has gone.
+    pub fn terminate(&mut self) -> Option<i32> {
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
         call(self.addr, self.token.as_deref(), method, path, body)
     }

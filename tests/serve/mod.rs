@@ -161,6 +161,37 @@ fn async_run_streams_stops_and_survives_a_restart() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// SIGTERM stops the run going on and records it before the server exits.
+#[test]
+fn sigterm_records_the_run_going_on() {
+    let t = target();
+    let dir = data_dir("sigterm");
+    let mut s = Serve::start(&dir, &[]);
+    let r = s.post(
+        "/benchmark",
+        &format!(r#"{{"url": "{}", "qps": 50, "duration": 30}}"#, url(&t)),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        s.terminate(),
+        Some(0),
+        "blast serve did not exit 0 on SIGTERM"
+    );
+    let s = Serve::start(&dir, &[]);
+    let j = s.get(&format!("/benchmarks/{id}")).json();
+    assert_eq!(j["status"], "stopped", "{j}");
+    let ran = j["result"]["requests"].as_u64().unwrap();
+    assert!(
+        ran >= 40 && t.requests().abs_diff(ran) <= 5,
+        "{ran} vs {}",
+        t.requests()
+    );
+    t.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Acceptance 3: each malformed body gets 400 naming its field, and no run
 /// starts (none in the history, no request at the target).
 #[test]
