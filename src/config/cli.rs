@@ -39,7 +39,7 @@ pub enum Command {
     Target(TargetArgs),
     /// Start the built-in target in-process and measure how many req/s this box generates
     Calibrate(CalibrateArgs),
-    /// Run load tests through an HTTP API (POST /benchmark), one at a time
+    /// Run load tests through an HTTP API (POST /benchmark, POST /find), one at a time
     Serve(ServeArgs),
 }
 
@@ -368,7 +368,7 @@ pub struct CalibrateArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one); beyond loopback only with --token
-    #[arg(long, default_value = "127.0.0.1:8089")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8089")]
     pub listen: SocketAddr,
     /// Keep the runs' history and reports here [default: $XDG_DATA_HOME/blast/serve,
     /// else ~/.local/share/blast/serve, else blast-serve in the temp dir]
