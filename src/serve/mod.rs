@@ -158,8 +158,9 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
             .headers()
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, t)| t.trim());
         if !same(given.as_bytes(), token.as_bytes()) {
             let mut r = refuse(&Refusal::new(
                 401,

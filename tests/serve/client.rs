@@ -159,6 +159,16 @@ pub fn call(
     parse(&raw)
 }
 
+/// Send `head` (request line and headers, each ending in CRLF) as it is.
+pub fn raw(addr: SocketAddr, head: &str) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "{head}Host: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    parse(&raw)
+}
+
 fn parse(raw: &[u8]) -> Reply {
     let text = String::from_utf8_lossy(raw);
     let (head, rest) = text

@@ -62,6 +62,34 @@ fn seed_body_answers_the_seed_keys() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Non-2xx/3xx answers: `errors` counts them all, `errors_status` by code.
+#[test]
+fn errors_and_errors_status_count_failed_answers() {
+    let t = target::start(TargetOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        status: 503,
+        ..TargetOptions::default()
+    })
+    .unwrap();
+    let dir = data_dir("errors");
+    let s = Serve::start(&dir, &[]);
+    let body = format!(
+        r#"{{"url": "{}", "qps": 50, "duration": 1, "num_workers": 2}}"#,
+        url(&t)
+    );
+    let r = s.post("/benchmark?wait=true", &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    let n = t.requests();
+    assert!(n >= 45, "{n}");
+    assert_eq!(j["requests"].as_u64(), Some(n), "{j}");
+    assert_eq!(j["errors"].as_u64(), Some(n), "{j}");
+    assert_eq!(j["errors_status"], serde_json::json!({ "503": n }));
+    assert_eq!(j["errors_by_kind"]["status"].as_u64(), Some(n));
+    t.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Acceptance 2: start, watch /events live, 409 for a second start, DELETE
 /// within 1 s, and the history and report after a restart.
 #[test]
@@ -325,6 +353,11 @@ fn security_token_allowed_targets_and_caps() {
     }
     s.token = Some("s3cret-token".into());
     assert_eq!(s.get("/benchmarks").status, 200);
+    let lower = client::raw(
+        s.addr,
+        "GET /benchmarks HTTP/1.1\r\nAuthorization: bearer s3cret-token\r\n",
+    );
+    assert_eq!(lower.status, 200, "the scheme's case does not matter");
 
     // 127.0.0.1 is not in --allow-target.
     let r = s.post("/benchmark", &ok);
