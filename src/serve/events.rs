@@ -33,6 +33,8 @@ struct Inner {
     points: Vec<Value>,
     /// The last event, once the run has ended.
     end: Option<Bytes>,
+    /// The run's outcome: (true, result) or (false, {error}).
+    outcome: Option<(bool, Value)>,
     readers: Vec<mpsc::UnboundedSender<Bytes>>,
 }
 
@@ -69,8 +71,14 @@ impl Live {
             let _ = r.send(ev.clone());
         }
         inner.end = Some(ev);
+        inner.outcome = Some((ok, result.clone()));
         drop(inner);
         self.done.send_replace(true);
+    }
+
+    /// The outcome, once the run has ended: (true, result) or (false, error).
+    pub fn outcome(&self) -> Option<(bool, Value)> {
+        self.lock().outcome.clone()
     }
 
     /// Wait until the run has ended.

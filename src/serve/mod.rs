@@ -275,7 +275,15 @@ async fn post(
         );
     }
     current.live.wait().await;
-    finished_answer(state, &current.id)
+    match current.live.outcome() {
+        Some((true, doc)) => answer(200, &doc),
+        // Nothing could be measured: the target's failure, not the call's.
+        Some((false, err)) => answer(
+            502,
+            &json!({"error": err["error"], "field": null, "id": current.id, "status": "failed"}),
+        ),
+        None => refuse(&Refusal::new(500, None, "the run ended without an outcome")),
+    }
 }
 
 /// 409: run `running` holds the one slot.
@@ -289,20 +297,6 @@ fn busy(running: &str) -> Response<Body> {
             "status_url": status_url(running),
         }),
     )
-}
-
-/// A finished run's result (200), or its error (502: nothing measured).
-fn finished_answer(state: &State, id: &str) -> Response<Body> {
-    match state.store.result(id) {
-        Some(doc) => answer(200, &doc),
-        None => {
-            let meta = state.store.meta(id).unwrap_or(Value::Null);
-            answer(
-                502,
-                &json!({"error": meta["error"], "field": null, "id": id, "status": meta["status"]}),
-            )
-        }
-    }
 }
 
 fn status_url(id: &str) -> String {

@@ -86,6 +86,16 @@ fn errors_and_errors_status_count_failed_answers() {
     assert_eq!(j["errors"].as_u64(), Some(n), "{j}");
     assert_eq!(j["errors_status"], serde_json::json!({ "503": n }));
     assert_eq!(j["errors_by_kind"]["status"].as_u64(), Some(n));
+    // Nothing measured at all (connection refused): 502, kept as failed.
+    let r = s.post(
+        "/benchmark?wait=true",
+        r#"{"url": "http://127.0.0.1:1/", "duration": 1}"#,
+    );
+    assert_eq!(r.status, 502, "{}", r.body);
+    let e = r.json();
+    assert!(e["error"].as_str().unwrap().contains("connect"), "{e}");
+    let list = s.get("/benchmarks").json();
+    assert_eq!(list["benchmarks"][0]["status"], "failed", "{list}");
     t.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
