@@ -256,7 +256,15 @@ async fn post(
         Ok(Err(r)) => return refuse(&r),
         Err(_) => return refuse(&Refusal::new(500, None, "the request could not be checked")),
     };
-    let started = runner::start(&state.slot, &state.store, job, &request, state.preflight);
+    // `-c` must fit under the open-file limit, as the CLI checks it.
+    if let Err(e) = (state.preflight)(&job.config().load) {
+        let field = ["connections", "num_workers"]
+            .into_iter()
+            .find(|f| request.get(f).is_some())
+            .unwrap_or("num_workers");
+        return refuse(&Refusal::bad(field, e.to_string()));
+    }
+    let started = runner::start(&state.slot, &state.store, job, &request);
     let current = match started {
         Ok(Ok(c)) => c,
         Ok(Err(running)) => return busy(&running),

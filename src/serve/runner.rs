@@ -35,7 +35,7 @@ pub enum Job {
 }
 
 impl Job {
-    fn config(&self) -> &Config {
+    pub fn config(&self) -> &Config {
         match self {
             Job::Run(c) => c,
             Job::Find(f, _) => &f.run,
@@ -99,7 +99,6 @@ pub fn start(
     store: &Arc<Store>,
     job: Job,
     request: &Value,
-    preflight: Preflight,
 ) -> Result<Result<Current, String>, std::io::Error> {
     let mut cur = slot.lock();
     if let Some(c) = cur.as_ref() {
@@ -125,8 +124,8 @@ pub fn start(
         .name(format!("blast-run-{id}"))
         .spawn(move || {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &job {
-                Job::Run(cfg) => execute(&store, &id, cfg, &live, preflight),
-                Job::Find(f, find) => search(&store, &id, f, *find, preflight),
+                Job::Run(cfg) => execute(&store, &id, cfg, &live),
+                Job::Find(f, find) => search(&store, &id, f, *find),
             }))
             .unwrap_or_else(|_| Err("the run failed inside blast (a panic)".into()));
             finish(&run_slot, &store, meta, outcome, &live);
@@ -139,14 +138,7 @@ pub fn start(
 }
 
 /// Run the engine and write the run's files; the result document.
-fn execute(
-    store: &Store,
-    id: &str,
-    cfg: &Config,
-    live: &Arc<Live>,
-    preflight: Preflight,
-) -> Result<Value, String> {
-    preflight(&cfg.load).map_err(|e| e.to_string())?;
+fn execute(store: &Store, id: &str, cfg: &Config, live: &Arc<Live>) -> Result<Value, String> {
     let dir = store.dir(id).ok_or("the run's folder is gone")?;
     let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let wall = std::time::SystemTime::now() + cfg.load.warmup;
@@ -173,14 +165,7 @@ fn execute(
 
 /// Run a `blast find` search and write its files; its result document
 /// (`blast find --json`'s, with the id).
-fn search(
-    store: &Store,
-    id: &str,
-    f: &FindConfig,
-    find: FindFn,
-    preflight: Preflight,
-) -> Result<Value, String> {
-    preflight(&f.run.load).map_err(|e| e.to_string())?;
+fn search(store: &Store, id: &str, f: &FindConfig, find: FindFn) -> Result<Value, String> {
     let dir = store.dir(id).ok_or("the run's folder is gone")?;
     let result = find(f).map_err(|e| e.to_string())?;
     let mut doc = report::find::to_json(&result);

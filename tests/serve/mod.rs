@@ -265,6 +265,11 @@ fn malformed_bodies_name_their_field_and_start_nothing() {
             "num_workers",
         ),
         (format!(r#"{{"url": "{u}", "timeout": 0}}"#), "timeout"),
+        // More connections than any open-file limit allows.
+        (
+            format!(r#"{{"url": "{u}", "num_workers": 5000000000}}"#),
+            "num_workers",
+        ),
         (format!(r#"{{"url": "{u}", "method": "GE T"}}"#), "method"),
         (format!(r#"{{"url": "{u}", "headers": 5}}"#), "headers"),
         (
