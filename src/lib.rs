@@ -5,6 +5,8 @@
 //!  ├─> config   flags -> validated Config; the request encoded once
 //!  ├─> engine   session -> pinned workers -> connections (keep-alive loop)
 //!  │     └─> proto   what is spoken on a connection (h1)
+//!  ├─> serve    the HTTP API (`blast serve`)
+//!  │     └─> config, engine, report: one run at a time, as the CLI runs it
 //!  ├─> report   text, JSON, CSV, HTML/SVG, compare, hlog: pure functions
 //!  └─> target   the built-in HTTP server
 //! stats (per-thread counters, snapshots, the aggregator, SLOs) and units
@@ -20,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod proto;
 pub mod report;
+pub mod serve;
 pub mod stats;
 pub mod target;
 pub mod units;

@@ -10,7 +10,8 @@
 //! --targets and --data against a logging server), `tls` (HTTPS against nginx
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
 //! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
-//! `mix_target` (scenarios and data rows against `blast target --record`).
+//! `mix_target` (scenarios and data rows against `blast target --record`),
+//! `serve` (the HTTP API of `blast serve` against `blast target`).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -46,6 +47,7 @@ mod open_loop;
 mod openai;
 mod reports;
 mod scenario;
+mod serve;
 mod stream;
 mod stream_target;
 mod support;

@@ -8,6 +8,7 @@ pub mod merge;
 pub mod process;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod target;
 
 use crate::config::cli::{Cli, Command};
@@ -21,6 +22,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32, Error> {
         Some(Command::Merge(m)) => merge::main(m),
         Some(Command::Target(t)) => target::main(t),
         Some(Command::Calibrate(c)) => calibrate::main(c),
+        Some(Command::Serve(s)) => serve::main(s),
         None => run::main(&cli.run),
     }
 }

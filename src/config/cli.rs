@@ -39,6 +39,8 @@ pub enum Command {
     Target(TargetArgs),
     /// Start the built-in target in-process and measure how many req/s this box generates
     Calibrate(CalibrateArgs),
+    /// Run load tests through an HTTP API (POST /benchmark, POST /find), one at a time
+    Serve(ServeArgs),
 }
 
 /// Where to send, and over how many connections and threads.
@@ -378,4 +380,34 @@ pub struct CalibrateArgs {
     /// Print the JSON report instead of text
     #[arg(long = "json")]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one); beyond loopback only with --token
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8089")]
+    pub listen: SocketAddr,
+    /// Keep the runs' history and reports here [default: $XDG_DATA_HOME/blast/serve,
+    /// else ~/.local/share/blast/serve, else blast-serve in the temp dir]
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Require "Authorization: Bearer T" on every call; also read from BLAST_TOKEN
+    #[arg(long, env = "BLAST_TOKEN", value_name = "T", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Runs may only target these hosts or addresses (globs: *.svc.local)
+    #[arg(
+        long = "allow-target",
+        value_name = "HOST[,HOST...]",
+        value_delimiter = ','
+    )]
+    pub allow_target: Vec<String>,
+    /// Longest run (warm-up included) a caller may ask for
+    #[arg(long = "max-duration", value_name = "D", value_parser = parse_duration)]
+    pub max_duration: Option<Duration>,
+    /// Highest rate (qps) a caller may ask for; closed-loop runs are then refused
+    #[arg(long = "max-rate", value_name = "R", value_parser = parse_rate)]
+    pub max_rate: Option<f64>,
+    /// Most connections (num_workers) a caller may ask for
+    #[arg(long = "max-connections", value_name = "N", value_parser = parse_count)]
+    pub max_connections: Option<u64>,
 }

@@ -1,0 +1,257 @@
+//! The fields a call may give, the flag each sets, and how its JSON value
+//! becomes that flag's value (checked for type and range on the way).
+
+use super::{Mode, Refusal};
+use serde_json::Value;
+
+/// The largest `body` a caller may send (the request blast sends, not the
+/// API call's own body).
+pub const MAX_BODY_FIELD: usize = 1 << 20;
+
+/// How a field's JSON value becomes a flag's value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    Url,
+    /// Seconds as a number (> 0), or blast's syntax as a string ("500ms").
+    Seconds,
+    /// Like `Seconds`, and 0 is allowed (warm-up, ramp-up).
+    SecondsOrZero,
+    /// A whole number >= 1, or a string ("10k").
+    Count,
+    /// A whole number >= 0.
+    Whole,
+    /// A number > 0, or a string ("2.5k").
+    Rate,
+    Text,
+    /// true sets the flag, false leaves it out.
+    Flag,
+    /// A string or an array of strings: the flag repeated.
+    List,
+    /// Like `List`, or an object {"Name": "value"}.
+    Headers,
+}
+
+/// The fields `POST /benchmark` takes: (name, long flag, kind). The seed
+/// service's names come first; the others are `blast`'s long flag names.
+const FIELDS: &[(&str, &str, Kind)] = &[
+    ("url", "", Kind::Url),
+    ("qps", "rate", Kind::Rate),
+    ("duration", "duration", Kind::Seconds),
+    ("num_workers", "connections", Kind::Count),
+    ("timeout", "timeout", Kind::Seconds),
+    ("connections", "connections", Kind::Count),
+    ("threads", "threads", Kind::Count),
+    ("requests", "requests", Kind::Count),
+    ("rate", "rate", Kind::Rate),
+    ("arrival", "arrival", Kind::Text),
+    ("burstiness", "burstiness", Kind::Rate),
+    ("seed", "seed", Kind::Whole),
+    ("ramp-up", "ramp-up", Kind::SecondsOrZero),
+    ("warmup", "warmup", Kind::SecondsOrZero),
+    ("header", "header", Kind::Headers),
+    ("headers", "header", Kind::Headers),
+    ("method", "method", Kind::Text),
+    ("http2", "http2", Kind::Flag),
+    ("streams", "streams", Kind::Count),
+    ("body", "body", Kind::Text),
+    ("form", "form", Kind::List),
+    ("openai", "openai", Kind::Text),
+    ("prompt", "prompt", Kind::Text),
+    ("max-tokens", "max-tokens", Kind::Count),
+    ("connect-timeout", "connect-timeout", Kind::Seconds),
+    ("slo", "slo", Kind::Text),
+    ("engine", "engine", Kind::Text),
+    ("no-keepalive", "no-keepalive", Kind::Flag),
+    ("stream", "stream", Kind::Flag),
+    ("insecure", "insecure", Kind::Flag),
+    ("tls-resume", "tls-resume", Kind::Text),
+    ("latency", "latency", Kind::Flag),
+];
+
+/// `POST /find`'s own fields: the search's flags.
+const FIND_FIELDS: &[(&str, &str, Kind)] = &[
+    ("start", "start", Kind::Rate),
+    ("max", "max", Kind::Rate),
+    ("step-duration", "step-duration", Kind::Seconds),
+    ("precision", "precision", Kind::Rate),
+];
+
+/// Run flags that `blast find` chooses itself.
+const SEARCH_CHOOSES: &[&str] = &[
+    "rate",
+    "duration",
+    "requests",
+    "arrival",
+    "burstiness",
+    "seed",
+    "ramp-up",
+    "warmup",
+];
+
+/// The flag and kind of field `name` (as the caller wrote it), or why not.
+pub fn lookup(name: &str, mode: Mode) -> Result<(&'static str, Kind), Refusal> {
+    let key = if name == "num_workers" {
+        name.to_string()
+    } else {
+        name.replace('_', "-")
+    };
+    if let Some((_, why)) = REFUSED.iter().find(|(k, _)| *k == key) {
+        return Err(Refusal::bad(
+            name,
+            format!("'{name}' is not available over the API: {why}"),
+        ));
+    }
+    let find_only = FIND_FIELDS.iter().find(|(k, _, _)| *k == key);
+    let found = match mode {
+        Mode::Run => FIELDS.iter().find(|(k, _, _)| *k == key),
+        Mode::Find => find_only.or_else(|| FIELDS.iter().find(|(k, _, _)| *k == key)),
+    };
+    match found {
+        Some(&(_, flag, _)) if mode == Mode::Find && SEARCH_CHOOSES.contains(&flag) => {
+            Err(Refusal::bad(
+                name,
+                format!(
+                    "'{name}' is not a find option: the search chooses the rate and the \
+                     steps' length (give start, max, step_duration, precision)"
+                ),
+            ))
+        }
+        Some(&(_, flag, kind)) => Ok((flag, kind)),
+        None if find_only.is_some() => Err(Refusal::bad(
+            name,
+            format!("'{name}' is an option of POST /find, not of a run"),
+        )),
+        None => Err(Refusal::bad(name, format!("unknown field '{name}'"))),
+    }
+}
+
+/// CLI flags a caller may not set, and why.
+const REFUSED: &[(&str, &str)] = &[
+    (
+        "csv",
+        "the service keeps the CSV itself: GET /benchmarks/{id}/stats.csv",
+    ),
+    (
+        "html",
+        "the service keeps the HTML report itself: GET /benchmarks/{id}/report.html",
+    ),
+    (
+        "hlog",
+        "the service keeps the interval log itself: GET /benchmarks/{id}/run.hlog",
+    ),
+    ("json", "the answer is always JSON"),
+    ("quiet", "the service shows no progress line"),
+    (
+        "body-file",
+        "it reads a file on the load box: send the body itself as \"body\"",
+    ),
+    ("dataset", "it reads a file on the load box"),
+    (
+        "prompts",
+        "it reads a file on the load box: send \"prompt\"",
+    ),
+    ("cacert", "it reads a file on the load box"),
+    ("cert", "it reads a file on the load box"),
+    ("key", "it reads a file on the load box"),
+    ("source", "it binds the load box's local addresses"),
+    (
+        "start-at",
+        "it would hold the one run slot until then: call when the run should start",
+    ),
+];
+
+/// A field's value as the flag values it stands for.
+pub fn values_of(name: &str, kind: Kind, v: &Value) -> Result<Vec<String>, Refusal> {
+    let wrong =
+        |what: &str| Refusal::bad(name, format!("'{name}' must be {what}, not {}", type_of(v)));
+    let one = |s: String| Ok(vec![s]);
+    match (kind, v) {
+        (Kind::Url, Value::String(s)) if s.trim().is_empty() => {
+            Err(Refusal::bad(name, "'url' is empty"))
+        }
+        (Kind::Url | Kind::Text, Value::String(s)) => {
+            if name == "body" && s.len() > MAX_BODY_FIELD {
+                return Err(Refusal::bad(
+                    name,
+                    format!(
+                        "'body' is {} bytes: at most 1 MiB ({MAX_BODY_FIELD})",
+                        s.len()
+                    ),
+                ));
+            }
+            one(s.clone())
+        }
+        (Kind::Url | Kind::Text, _) => Err(wrong("a string")),
+        (Kind::Flag, Value::Bool(true)) => one(String::new()),
+        (Kind::Flag, Value::Bool(false)) => Ok(Vec::new()),
+        (Kind::Flag, _) => Err(wrong("true or false")),
+        (Kind::List | Kind::Headers, Value::String(s)) => list_item(name, s).map(|s| vec![s]),
+        (Kind::List | Kind::Headers, Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => list_item(name, s),
+                _ => Err(wrong("a string or an array of strings")),
+            })
+            .collect(),
+        (Kind::Headers, Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok(format!("{k}: {s}")),
+                Value::Number(n) => Ok(format!("{k}: {n}")),
+                _ => Err(Refusal::bad(
+                    name,
+                    format!("header '{k}' must be a string, not {}", type_of(v)),
+                )),
+            })
+            .collect(),
+        (Kind::List, _) => Err(wrong("a string or an array of strings")),
+        (Kind::Headers, _) => Err(wrong("a string, an array of strings or an object")),
+        // Numeric fields take blast's own syntax as a string ("30s", "10k").
+        (_, Value::String(s)) => one(s.clone()),
+        (_, Value::Number(n)) => {
+            number(name, kind, n.as_f64().unwrap_or(f64::NAN)).map(|s| vec![s])
+        }
+        (Kind::Seconds | Kind::SecondsOrZero, _) => Err(wrong("a number of seconds")),
+        (Kind::Count | Kind::Whole, _) => Err(wrong("a whole number")),
+        (Kind::Rate, _) => Err(wrong("a number")),
+    }
+}
+
+fn list_item(name: &str, s: &str) -> Result<String, Refusal> {
+    if name == "form" && s.contains("=@") {
+        return Err(Refusal::bad(
+            name,
+            "'form' fields cannot read files on the load box (name=@path)",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// A JSON number as the flag's value, refused when out of range.
+fn number(name: &str, kind: Kind, n: f64) -> Result<String, Refusal> {
+    let bad = |what: &str| Refusal::bad(name, format!("'{name}' must be {what}, not {n}"));
+    if !n.is_finite() {
+        return Err(bad("a finite number"));
+    }
+    match kind {
+        Kind::Seconds if n <= 0.0 => Err(bad("more than 0 seconds")),
+        Kind::SecondsOrZero if n < 0.0 => Err(bad("0 seconds or more")),
+        Kind::Seconds | Kind::SecondsOrZero => Ok(format!("{n}s")),
+        Kind::Count if n < 1.0 || n.fract() != 0.0 => Err(bad("a whole number, 1 or more")),
+        Kind::Whole if n < 0.0 || n.fract() != 0.0 => Err(bad("a whole number, 0 or more")),
+        Kind::Count | Kind::Whole => Ok(format!("{}", n as u64)),
+        Kind::Rate if n <= 0.0 => Err(bad("more than 0")),
+        _ => Ok(format!("{n}")),
+    }
+}
+
+fn type_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

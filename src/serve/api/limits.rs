@@ -1,0 +1,156 @@
+//! What a caller may ask: `--max-duration`, `--max-rate`,
+//! `--max-connections`, and `--allow-target`'s globs.
+
+use super::{Limits, Refusal, Used};
+use crate::config::{Config, FindConfig};
+use std::time::Duration;
+
+/// The caller's name for `flag`, or `default` when it was not given.
+fn name_of(used: &[Used], flag: &str, default: &str) -> String {
+    used.iter()
+        .find(|u| u.flag == flag)
+        .map_or(default.to_string(), |u| u.name.clone())
+}
+
+/// `--max-duration`, `--max-rate`, `--max-connections`.
+pub(super) fn check_caps(cfg: &Config, used: &[Used], limits: &Limits) -> Result<(), Refusal> {
+    let name_of = |flag: &str, default: &str| name_of(used, flag, default);
+    let load = &cfg.load;
+    if let Some(max) = limits.max_duration {
+        let asked = load
+            .duration
+            .unwrap_or(Duration::MAX)
+            .saturating_add(load.warmup);
+        if asked > max {
+            let field = if load.duration.is_some_and(|d| d <= max) {
+                name_of("warmup", "warmup")
+            } else {
+                name_of("duration", "duration")
+            };
+            return Err(Refusal::bad(
+                &field,
+                format!(
+                    "'{field}': the run would last {}s (warm-up included), over this server's \
+                     --max-duration {}s",
+                    asked.as_secs_f64(),
+                    max.as_secs_f64()
+                ),
+            ));
+        }
+    }
+    if let Some(max) = limits.max_rate {
+        let field = name_of("rate", "qps");
+        match load.rate {
+            None => {
+                return Err(Refusal::bad(
+                    &field,
+                    format!(
+                        "a closed-loop run (no '{field}') is refused: this server caps the \
+                         rate at --max-rate {max}"
+                    ),
+                ))
+            }
+            Some(r) if r > max => {
+                return Err(Refusal::bad(
+                    &field,
+                    format!("'{field}' {r} is over this server's --max-rate {max}"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    check_connections(load.connections, used, limits)
+}
+
+fn check_connections(connections: u64, used: &[Used], limits: &Limits) -> Result<(), Refusal> {
+    match limits.max_connections {
+        Some(max) if connections > max => {
+            let field = name_of(used, "connections", "num_workers");
+            Err(Refusal::bad(
+                &field,
+                format!("'{field}' {connections} is over this server's --max-connections {max}"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The caps for a search: its highest rate, and its longest possible
+/// length (every doubling step up to `max`, then every bisection step down
+/// to `precision`).
+pub(super) fn check_find_caps(
+    f: &FindConfig,
+    used: &[Used],
+    limits: &Limits,
+) -> Result<(), Refusal> {
+    if let Some(cap) = limits.max_rate {
+        for (flag, rate) in [("max", f.max), ("start", f.start)] {
+            if rate > cap {
+                let field = name_of(used, flag, flag);
+                return Err(Refusal::bad(
+                    &field,
+                    format!("'{field}' {rate} is over this server's --max-rate {cap}"),
+                ));
+            }
+        }
+    }
+    if let Some(cap) = limits.max_duration {
+        let steps = worst_steps(f.start, f.max, f.precision);
+        let longest = f.step.as_secs_f64() * steps as f64;
+        if longest > cap.as_secs_f64() {
+            let field = name_of(used, "step-duration", "step_duration");
+            return Err(Refusal::bad(
+                &field,
+                format!(
+                    "the search could take {steps} steps of {}s ({longest}s), over this \
+                     server's --max-duration {}s: shorten 'step_duration', narrow start..max \
+                     or raise 'precision'",
+                    f.step.as_secs_f64(),
+                    cap.as_secs_f64()
+                ),
+            ));
+        }
+    }
+    check_connections(f.run.load.connections, used, limits)
+}
+
+/// The most steps `blast find` can take from `start` to `max` to `precision`.
+fn worst_steps(start: f64, max: f64, precision: f64) -> u64 {
+    let doubling = (max / start).log2().ceil().max(0.0) as u64 + 1;
+    let bisection = (1.0 / precision).log2().ceil().max(0.0) as u64;
+    doubling + bisection
+}
+
+/// Whether `host` matches one of `globs` (empty: any host). `*` matches
+/// any run of characters; case does not matter.
+pub fn allowed(globs: &[String], host: &str) -> bool {
+    globs.is_empty()
+        || globs.iter().any(|g| {
+            glob(
+                g.trim().to_ascii_lowercase().as_bytes(),
+                host.to_ascii_lowercase().as_bytes(),
+            )
+        })
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    // Iterative matcher with one backtrack point (the last '*').
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if let Some((sp, ss)) = star {
+            pi = sp + 1;
+            si = ss + 1;
+            star = Some((sp, ss + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}

@@ -1,0 +1,454 @@
+//! `blast serve`: load tests through an HTTP API, one run at a time.
+//!
+//! A hyper server on a current-thread tokio runtime answers the API; each
+//! run goes on blast's usual engine in a thread of its own (`runner`), and
+//! its seconds reach `/events` readers through `events`. Requests become
+//! runs through the CLI's own flags and `Config` (`api`), and the history
+//! lives on disk (`store`). Every answer is JSON (or the file asked for);
+//! an error is `{"error": ..., "field": ...}` with its status, never a
+//! dropped connection.
+//!
+//! Security: the server listens on loopback unless a token is set; with a
+//! token every call needs `Authorization: Bearer TOKEN` (compared in
+//! constant time). `--allow-target` and the `--max-*` caps bound what a
+//! caller can ask. No CORS headers are sent, so browsers on other origins
+//! cannot read the answers.
+
+pub mod api;
+pub mod events;
+pub mod runner;
+pub mod store;
+
+use api::{Limits, Refusal};
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use runner::{FindFn, Job, Preflight, Slot};
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+
+/// The largest API call body; a run's own `body` field is capped lower
+/// (`api::MAX_BODY_FIELD`), with room for JSON escaping.
+const MAX_CALL_BODY: usize = 4 << 20;
+
+/// How long `DELETE` waits for the stopped run's report.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// `blast serve`'s settings, checked by `cmd::serve`.
+pub struct Options {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub token: Option<String>,
+    pub limits: Limits,
+    /// Checks each run's settings against the process before it starts.
+    pub preflight: Preflight,
+    /// `blast find`'s search, for `POST /find`.
+    pub find: FindFn,
+    /// Set (by a signal) when the server is to stop: the run going on is
+    /// stopped and recorded first.
+    pub shutdown: &'static AtomicBool,
+}
+
+struct State {
+    store: Arc<Store>,
+    slot: Arc<Slot>,
+    token: Option<String>,
+    limits: Limits,
+    preflight: Preflight,
+    find: FindFn,
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Bind, print the address on stdout's first line, and serve until
+/// `opts.shutdown` is set.
+pub fn run(opts: Options) -> std::io::Result<()> {
+    let store = Arc::new(Store::open(&opts.data_dir)?);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let state = Arc::new(State {
+        store,
+        slot: Arc::new(Slot::default()),
+        token: opts.token,
+        limits: opts.limits,
+        preflight: opts.preflight,
+        find: opts.find,
+    });
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+        let addr = listener.local_addr()?;
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "http://{addr}")?;
+            out.flush()?;
+        }
+        eprintln!(
+            "blast serve: listening on http://{addr}, history in {}{}",
+            opts.data_dir.display(),
+            if state.token.is_some() {
+                ", token required"
+            } else {
+                ""
+            }
+        );
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = tick.tick() => {
+                    if opts.shutdown.load(Ordering::SeqCst) {
+                        wind_down(&state).await;
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            let (stream, _) = match accepted {
+                Ok(c) => c,
+                // Out of files or similar: wait a little rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    // A caller that never finishes its head is let go.
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    })
+}
+
+/// Stop the run going on, if any, and wait for its record.
+async fn wind_down(state: &State) {
+    let Some(c) = state.slot.current() else {
+        eprintln!("blast serve: stopped");
+        return;
+    };
+    if let Some(live) = state.slot.stop(&c.id) {
+        let _ = tokio::time::timeout(STOP_WAIT, live.wait()).await;
+    }
+    eprintln!("blast serve: stopped, and run {} with it (recorded)", c.id);
+}
+
+async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    if let Some(token) = &state.token {
+        let given = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, t)| t.trim());
+        if !same(given.as_bytes(), token.as_bytes()) {
+            let mut r = refuse(&Refusal::new(
+                401,
+                None,
+                "missing or wrong token: send Authorization: Bearer TOKEN",
+            ));
+            r.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
+    }
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = req.method().clone();
+    match (&method, parts.as_slice()) {
+        (&Method::POST, ["benchmark"]) => post(state, req, &query, api::Mode::Run).await,
+        (&Method::POST, ["find"]) => post(state, req, &query, api::Mode::Find).await,
+        (&Method::GET, ["benchmarks"]) => list(state),
+        (&Method::GET, ["benchmarks", id]) => show(state, id),
+        (&Method::DELETE, ["benchmarks", id]) => stop(state, id).await,
+        (&Method::GET, ["benchmarks", id, "events"]) => events(state, id),
+        (&Method::GET, ["benchmarks", id, file]) => download(state, id, file),
+        (
+            _,
+            ["benchmark"] | ["find"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _],
+        ) => refuse(&Refusal::new(
+            405,
+            None,
+            format!("{method} is not allowed on {path}"),
+        )),
+        _ => refuse(&Refusal::new(
+            404,
+            None,
+            format!("no such endpoint: {path}"),
+        )),
+    }
+}
+
+/// Constant-time equality: every byte is compared whatever differs.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+/// `POST /benchmark` (a run) or `POST /find` (a search).
+async fn post(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    query: &str,
+    mode: api::Mode,
+) -> Response<Body> {
+    let wait = query
+        .split('&')
+        .any(|kv| matches!(kv, "wait=true" | "wait=1" | "wait"));
+    let body = match Limited::new(req.into_body(), MAX_CALL_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return refuse(&Refusal::new(
+                413,
+                None,
+                format!("the request body is over {} MiB", MAX_CALL_BODY >> 20),
+            ))
+        }
+    };
+    let checked = match api::check(&body, &state.limits, mode) {
+        Ok(c) => c,
+        Err(r) => return refuse(&r),
+    };
+    // Before building (which resolves the target and encodes the request
+    // for good): a second run is refused here.
+    if let Some(c) = state.slot.current() {
+        return busy(&c.id);
+    }
+    let limits = state.limits.clone();
+    let find = state.find;
+    let built = tokio::task::spawn_blocking(move || {
+        let built = checked.build(&limits)?;
+        let job = match built {
+            api::Built::Run(cfg) => Job::Run(cfg),
+            api::Built::Find(f) => Job::Find(f, find),
+        };
+        Ok((job, checked.request))
+    })
+    .await;
+    let (job, request) = match built {
+        Ok(Ok(a)) => a,
+        Ok(Err(r)) => return refuse(&r),
+        Err(_) => return refuse(&Refusal::new(500, None, "the request could not be checked")),
+    };
+    // `-c` must fit under the open-file limit, as the CLI checks it.
+    if let Err(e) = (state.preflight)(&job.config().load) {
+        let field = ["connections", "num_workers"]
+            .into_iter()
+            .find(|f| request.get(f).is_some())
+            .unwrap_or("num_workers");
+        return refuse(&Refusal::bad(field, e.to_string()));
+    }
+    let started = runner::start(&state.slot, &state.store, job, &request);
+    let current = match started {
+        Ok(Ok(c)) => c,
+        Ok(Err(running)) => return busy(&running),
+        Err(e) => {
+            return refuse(&Refusal::new(
+                500,
+                None,
+                format!("cannot start the run: {e}"),
+            ))
+        }
+    };
+    if !wait {
+        return answer(
+            202,
+            &json!({"id": current.id, "status_url": status_url(&current.id)}),
+        );
+    }
+    current.live.wait().await;
+    match current.live.outcome() {
+        Some((true, doc)) => answer(200, &doc),
+        // Nothing could be measured: the target's failure, not the call's.
+        Some((false, err)) => answer(
+            502,
+            &json!({"error": err["error"], "field": null, "id": current.id, "status": "failed"}),
+        ),
+        None => refuse(&Refusal::new(500, None, "the run ended without an outcome")),
+    }
+}
+
+/// 409: run `running` holds the one slot.
+fn busy(running: &str) -> Response<Body> {
+    answer(
+        409,
+        &json!({
+            "error": format!("run {running} is going on: one run at a time"),
+            "field": null,
+            "id": running,
+            "status_url": status_url(running),
+        }),
+    )
+}
+
+fn status_url(id: &str) -> String {
+    format!("/benchmarks/{id}")
+}
+
+fn list(state: &State) -> Response<Body> {
+    let runs: Vec<Value> = state
+        .store
+        .list()
+        .into_iter()
+        .map(|m| {
+            let id = m["id"].as_str().unwrap_or_default().to_string();
+            json!({
+                "id": id,
+                "kind": m["kind"],
+                "status": m["status"],
+                "url": m["url"],
+                "created_at": m["created_at"],
+                "finished_at": m["finished_at"],
+                "summary": m["summary"],
+                "status_url": status_url(&id),
+            })
+        })
+        .collect();
+    answer(200, &json!({ "benchmarks": runs }))
+}
+
+fn show(state: &State, id: &str) -> Response<Body> {
+    let Some(mut meta) = state.store.meta(id) else {
+        return no_run(id);
+    };
+    if let Some(live) = state.slot.live_of(id) {
+        let points = live.points();
+        meta["progress"] = json!({"seconds": points.len(), "last": points.last()});
+    }
+    meta["result"] = state.store.result(id).unwrap_or(Value::Null);
+    let base = status_url(id);
+    meta["links"] = json!({
+        "events": format!("{base}/events"),
+        "result": format!("{base}/result.json"),
+        "report_html": format!("{base}/report.html"),
+        "stats_csv": format!("{base}/stats.csv"),
+        "stats_history_csv": format!("{base}/stats_history.csv"),
+        "hlog": format!("{base}/run.hlog"),
+    });
+    answer(200, &meta)
+}
+
+async fn stop(state: &Arc<State>, id: &str) -> Response<Body> {
+    if state.store.meta(id).is_none() {
+        return no_run(id);
+    }
+    if let Some(live) = state.slot.stop(id) {
+        // The engine ends within a second of the flag; the files follow.
+        let _ = tokio::time::timeout(STOP_WAIT, live.wait()).await;
+    }
+    show(state, id)
+}
+
+fn events(state: &State, id: &str) -> Response<Body> {
+    let body = match state.slot.live_of(id) {
+        Some(live) => live.subscribe(),
+        None => {
+            let Some(meta) = state.store.meta(id) else {
+                return no_run(id);
+            };
+            match state.store.result(id) {
+                Some(doc) => {
+                    let points = doc["timeline"].as_array().cloned().unwrap_or_default();
+                    events::replay(&points, true, &doc)
+                }
+                None => events::replay(&[], false, &json!({"id": id, "error": meta["error"]})),
+            }
+        }
+    };
+    let mut r = Response::new(body.boxed());
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn download(state: &State, id: &str, file: &str) -> Response<Body> {
+    let (stored, kind) = match file {
+        "result.json" => ("result.json", "application/json"),
+        "report.html" => ("report.html", "text/html; charset=utf-8"),
+        "stats.csv" => ("run_stats.csv", "text/csv; charset=utf-8"),
+        "stats_history.csv" => ("run_stats_history.csv", "text/csv; charset=utf-8"),
+        "run.hlog" => ("run.hlog", "text/plain; charset=utf-8"),
+        _ => return refuse(&Refusal::new(404, None, format!("no such file: {file}"))),
+    };
+    let Some(meta) = state.store.meta(id) else {
+        return no_run(id);
+    };
+    if meta["status"] == "running" {
+        return refuse(&Refusal::new(
+            409,
+            None,
+            format!("run {id} is going on: {file} is written when it ends"),
+        ));
+    }
+    match state.store.read(id, stored) {
+        Some(bytes) => {
+            let mut r = Response::new(Full::new(Bytes::from(bytes)).boxed());
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
+            r
+        }
+        None => refuse(&Refusal::new(
+            404,
+            None,
+            format!("run {id} has no {file} (status {})", meta["status"]),
+        )),
+    }
+}
+
+fn no_run(id: &str) -> Response<Body> {
+    refuse(&Refusal::new(404, None, format!("no run '{id}'")))
+}
+
+fn refuse(r: &Refusal) -> Response<Body> {
+    answer(r.status, &r.to_json())
+}
+
+fn answer(status: u16, doc: &Value) -> Response<Body> {
+    let mut text = serde_json::to_vec_pretty(doc).unwrap_or_default();
+    text.push(b'\n');
+    let mut r = Response::new(Full::new(Bytes::from(text)).boxed());
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn same_is_equality() {
+        assert!(super::same(b"secret", b"secret"));
+        assert!(!super::same(b"secret", b"secreT"));
+        assert!(!super::same(b"secret", b"secret2"));
+        assert!(!super::same(b"", b"x"));
+        assert!(super::same(b"", b""));
+    }
+}
