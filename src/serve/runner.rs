@@ -145,7 +145,12 @@ fn execute(store: &Store, id: &str, cfg: &Config, live: &Arc<Live>) -> Result<Va
     let hlog_path = path("run.hlog");
     let sink = LiveSink {
         live: live.clone(),
-        hlog: hlog::HlogWriter::create(&hlog_path, wall, &cfg.load.info).ok(),
+        hlog: {
+            let names: Vec<(&str, &str)> = (cfg.load.mix.names.iter())
+                .map(|n| (n.name.as_str(), n.method.as_str()))
+                .collect();
+            hlog::HlogWriter::create(&hlog_path, wall, &cfg.load.info, &names).ok()
+        },
     };
     let summary = engine::run(&cfg.load, Some(Box::new(sink) as Box<dyn IntervalSink>))
         .map_err(|e| e.to_string())?;
