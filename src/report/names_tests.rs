@@ -383,7 +383,7 @@ predict  before   75.00  10.05ms  25.09ms   1.06%
     assert!(out.is_empty());
 }
 
-/// README's `_stats.csv` sample.
+/// The per-name `_stats.csv` rows of the synthetic two-name run, golden.
 #[test]
 fn csv_golden_per_name() {
     let mut out = Vec::new();

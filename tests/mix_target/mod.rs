@@ -269,3 +269,75 @@ fn a_hundred_thousand_data_rows_arrive_substituted() {
     eprintln!("{ROWS} rows: peak RSS {rss_mb:.1} MB");
     assert!(rss_mb < 300.0, "peak RSS {rss_mb:.1} MB");
 }
+
+/// Locust's CSV of a two-name run: one row per name, then `Aggregated`,
+/// each equal to the JSON of the same run and to the target's counts.
+#[test]
+fn locust_csv_rows_per_name_equal_the_json() {
+    let t = recording_target(1, 1);
+    let dir = tempdir("csv");
+    let scenario = write(
+        &dir,
+        "s.toml",
+        r#"
+[[request]]
+name = "predict"
+path = "/predict"
+body = '{"x": 1}'
+weight = 3
+
+[[request]]
+name = "health"
+path = "/health"
+weight = 1
+"#,
+    );
+    let url = format!("http://{}", t.addr());
+    let prefix = dir.join("run");
+    let r = run_line(
+        &format!(
+            "-c 4 -t 1 -n 4000 --json --csv {} --scenario {scenario}",
+            prefix.display()
+        ),
+        &url,
+    );
+    let j = ok(&r);
+    let seen = paths(&record(&t));
+    t.stop();
+    let rows: Vec<Vec<String>> = std::fs::read_to_string(dir.join("run_stats.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "header, two names, Aggregated: {rows:?}");
+    let col = |row: &[String], name: &str| -> f64 {
+        let i = rows[0].iter().position(|h| h == name).unwrap();
+        row[i].parse().unwrap()
+    };
+    let ms = |v: &Value| v.as_u64().unwrap() as f64 / 1000.0;
+    for (row, (ty, name)) in rows[1..3]
+        .iter()
+        .zip([("POST", "predict"), ("GET", "health")])
+    {
+        assert_eq!((row[0].as_str(), row[1].as_str()), (ty, name));
+        let n = &j["by_name"][name];
+        assert_eq!(col(row, "Request Count"), n["requests"].as_f64().unwrap());
+        assert_eq!(col(row, "Failure Count"), 0.0);
+        assert_eq!(
+            col(row, "Median Response Time"),
+            ms(&n["latency_us"]["p50"])
+        );
+        assert_eq!(col(row, "Max Response Time"), ms(&n["latency_us"]["max"]));
+        assert_eq!(col(row, "99%"), ms(&n["latency_us"]["p99"]));
+        // And the server counted the same requests under that path.
+        assert_eq!(n["requests"].as_u64().unwrap(), seen[&format!("/{name}")]);
+    }
+    let agg = &rows[3];
+    assert_eq!(agg[1], "Aggregated");
+    assert_eq!(col(agg, "Request Count"), 4000.0);
+    assert_eq!(
+        col(agg, "Median Response Time"),
+        ms(&j["latency_us"]["p50"])
+    );
+    assert_eq!(col(agg, "99%"), ms(&j["latency_us"]["p99"]));
+}
