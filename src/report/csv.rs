@@ -273,6 +273,7 @@ mod tests {
             rate: rate_histogram(),
             timeline: vec![
                 TimelinePoint {
+                    output_tokens: 0,
                     by_name: Vec::new(),
                     t_s: 1.0,
                     requests: 6,
@@ -293,6 +294,7 @@ mod tests {
                     },
                 },
                 TimelinePoint {
+                    output_tokens: 0,
                     by_name: Vec::new(),
                     t_s: 1.5,
                     requests: 4,

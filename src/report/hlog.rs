@@ -329,6 +329,7 @@ pub fn merge(logs: &[Log]) -> Summary {
         }
         let len = t_end - prev_end;
         timeline.push(TimelinePoint {
+            output_tokens: 0,
             t_s: t_end,
             requests: req,
             rps: if len > 0.0 { req as f64 / len } else { 0.0 },
@@ -486,6 +487,7 @@ mod tests {
 
     fn point(requests: u64) -> TimelinePoint {
         TimelinePoint {
+            output_tokens: 0,
             by_name: Vec::new(),
             t_s: 0.0,
             requests,

@@ -120,6 +120,8 @@ fn error_detail_json(&(fault, count): &(Fault, u64)) -> Value {
 /// Build the JSON document of SPEC §3 (plus blast's additions).
 pub fn to_json(s: &Summary) -> Value {
     let info = &s.info;
+    // Streaming keys are null unless some response was an event stream.
+    let streamed = s.stream.responses > 0;
     let timeline: Vec<Value> = s
         .timeline
         .iter()
@@ -134,6 +136,9 @@ pub fn to_json(s: &Summary) -> Value {
                 "errors": p.errors,
                 "bytes": p.bytes,
             });
+            if streamed {
+                point["output_tokens"] = json!(p.output_tokens);
+            }
             if !p.by_name.is_empty() {
                 let names = s.by_name.iter().map(|n| n.name.as_str());
                 point["by_name"] = Value::Object(
@@ -147,8 +152,6 @@ pub fn to_json(s: &Summary) -> Value {
             point
         })
         .collect();
-    // Streaming keys are null unless some response was an event stream.
-    let streamed = s.stream.responses > 0;
     let secs = s.duration.as_secs_f64().max(1e-9);
     json!({
         "url": info.url,

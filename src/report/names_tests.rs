@@ -26,6 +26,7 @@ const HEALTH: [(u64, u64); 2] = [(1_000, 240), (1_500, 10)];
 fn point(t_s: f64, by_name: Vec<NamePoint>) -> TimelinePoint {
     let requests = by_name.iter().map(|p| p.requests).sum();
     TimelinePoint {
+        output_tokens: 0,
         t_s,
         requests,
         rps: requests as f64,

@@ -56,6 +56,7 @@ fn clean() -> Summary {
             &[(1000, 1), (1200, 1), (1400, 1), (1600, 1)],
         ),
         timeline: vec![TimelinePoint {
+            output_tokens: 0,
             by_name: Vec::new(),
             t_s: 1.0,
             requests: 1300,

@@ -38,6 +38,8 @@ struct Interval {
     requests: u64,
     errors: u64,
     bytes: u64,
+    /// Output tokens of streamed responses.
+    tokens: u64,
     latency: Option<Histogram<u64>>,
     by_name: Vec<NameInterval>,
     point: Option<TimelinePoint>,
@@ -170,6 +172,7 @@ impl Aggregator {
             requests: 0,
             errors: 0,
             bytes: 0,
+            tokens: 0,
             latency: Some(stats::latency_histogram()),
             by_name: Vec::new(),
             point: None,
@@ -179,6 +182,7 @@ impl Aggregator {
         iv.requests += s.requests;
         iv.errors += errors;
         iv.bytes += s.bytes;
+        iv.tokens += s.stream.tokens;
         if let Some(h) = &mut iv.latency {
             let _ = h.add(&s.latency);
         }
@@ -235,6 +239,7 @@ impl Aggregator {
                 quantiles_us: stats::LOCUST_QUANTILES.map(|q| h.value_at_quantile(q)),
                 total: t.clone(),
                 by_name: iv.by_name.iter().map(NameInterval::point).collect(),
+                output_tokens: iv.tokens,
             };
             if let Some(sink) = &mut self.sink {
                 let by_name: Vec<Histogram<u64>> =

@@ -67,6 +67,7 @@ pub fn two_names() -> Summary {
         total.min_us = latency.min();
         total.max_us = latency.max();
         timeline.push(TimelinePoint {
+            output_tokens: 0,
             t_s: (sec + 1) as f64,
             requests: 100,
             rps: 100.0,

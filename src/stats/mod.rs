@@ -351,6 +351,9 @@ pub struct TimelinePoint {
     pub total: Cumulative,
     /// Per request name, in the mix's order (empty without names).
     pub by_name: Vec<NamePoint>,
+    /// Output tokens of the streamed responses that completed this second
+    /// (0 for a run that did not stream).
+    pub output_tokens: u64,
 }
 
 /// Running totals up to a timeline point (Locust's "Total ..." columns).

@@ -70,6 +70,7 @@ fn write_box(dir: &std::path::Path, b: u64, summary: bool) -> (Log, Vec<Histogra
             }
         }
         let p = TimelinePoint {
+            output_tokens: 0,
             t_s: (sec + 1) as f64,
             requests: total.len(),
             rps: 0.0,
@@ -228,6 +229,7 @@ fn foreign_tags_name_themselves_and_no_names_stay_empty() {
     let mut h = stats::latency_histogram();
     h.record(500).unwrap();
     let p = TimelinePoint {
+        output_tokens: 0,
         t_s: 1.0,
         requests: 1,
         rps: 0.0,
