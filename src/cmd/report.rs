@@ -8,7 +8,7 @@ use crate::config::cli::ReportArgs;
 use crate::error::{usage, Error};
 use crate::report::{
     compare::{names_from_json, write_names_table, write_table, NameRow, Row},
-    html,
+    html, stream,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -36,7 +36,9 @@ pub fn main(a: &ReportArgs) -> Result<i32, Error> {
         .map(|(label, doc)| (label.clone(), names_from_json(doc)))
         .collect();
     let mut out = std::io::stdout().lock();
-    let written = write_table(&mut out, &rows).and_then(|()| write_names_table(&mut out, &names));
+    let written = write_table(&mut out, &rows)
+        .and_then(|()| stream::write_table(&mut out, &rows))
+        .and_then(|()| write_names_table(&mut out, &names));
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             return Err(usage(format!("cannot write the report: {e}")));

@@ -1,13 +1,15 @@
 //! `blast report A.json B.json ...`: saved runs side by side.
 //!
 //! Reads documents saved from `blast --json` (or `blast find --json`), prints
-//! one row per run, then, when runs have request names, a line per name and
-//! run, and with `--html` the charts. A file that cannot be read
+//! one row per run, then, when runs streamed, a line per run with their
+//! streaming numbers (`report::stream`), when runs have request names a line
+//! per name and run, and with `--html` the charts. A file that cannot be read
 //! or is not a blast report is a usage error naming the file (exit 2): the
 //! comparison is only as good as its inputs, so none is skipped silently.
 //! Values missing from a document show as `-`, never as a made-up zero.
 
 use crate::report::format_time_us;
+use crate::report::stream::StreamRow;
 use serde_json::Value;
 use std::io::Write;
 
@@ -32,6 +34,8 @@ pub struct Row {
     pub bytes_per_response: Option<f64>,
     /// (x on the percentile axis, latency ms), from `latency_spectrum`.
     pub spectrum: Vec<(f64, f64)>,
+    /// The streaming numbers, for a run that streamed.
+    pub stream: Option<StreamRow>,
 }
 
 impl Row {
@@ -60,6 +64,7 @@ impl Row {
                 error_percent: step("error_percent"),
                 bytes_per_response: None,
                 spectrum: Vec::new(),
+                stream: None,
             });
         }
         let requests = v["requests"]
@@ -99,6 +104,7 @@ impl Row {
             error_percent: Some(error_percent),
             bytes_per_response,
             spectrum,
+            stream: StreamRow::from_json(v),
         })
     }
 

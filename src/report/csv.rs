@@ -7,9 +7,11 @@
 //! 1000, never rounded), and every number is the one the JSON report gives
 //! for the same run and name: the same histogram, the same quantile calls,
 //! the same mean (read through `names::Entry`, which calls the JSON's
-//! functions).
+//! functions). A run that streamed adds three files of its own
+//! (`report::stream`).
 
 use super::names::{entries, Entry};
+use super::stream;
 use crate::stats::aggregate::is_success;
 use crate::stats::{Fault, Summary, LOCUST_QUANTILES};
 use std::fs::File;
@@ -23,7 +25,9 @@ const PERCENTILE_COLUMNS: &str = "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,1
 pub const NO_NAME: &str = "(connection)";
 
 /// Write `PREFIX_stats.csv`, `PREFIX_stats_history.csv`,
-/// `PREFIX_failures.csv` and `PREFIX_exceptions.csv`.
+/// `PREFIX_failures.csv` and `PREFIX_exceptions.csv`, and when the run
+/// streamed `PREFIX_streaming.csv`, `PREFIX_streaming_totals.csv` and
+/// `PREFIX_streaming_history.csv` (`report::stream`).
 pub fn write(prefix: &str, s: &Summary) -> io::Result<()> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -38,7 +42,15 @@ pub fn write(prefix: &str, s: &Summary) -> io::Result<()> {
     file("stats", &|mut w| write_stats(&mut w, s))?;
     file("stats_history", &|mut w| write_history(&mut w, s, start))?;
     file("failures", &|mut w| write_failures(&mut w, s))?;
-    file("exceptions", &|mut w| write_exceptions(&mut w))
+    file("exceptions", &|mut w| write_exceptions(&mut w))?;
+    if stream::streamed(s) {
+        file("streaming", &|mut w| stream::write_streaming(&mut w, s))?;
+        file("streaming_totals", &|mut w| stream::write_totals(&mut w, s))?;
+        file("streaming_history", &|mut w| {
+            stream::write_history(&mut w, s, start)
+        })?;
+    }
+    Ok(())
 }
 
 /// `PREFIX_stats.csv`: a row per request name (Type = its method) in the
@@ -195,7 +207,7 @@ pub fn ms(us: u64) -> String {
 
 /// A float as Python's `repr` (and so Locust) writes it: the shortest text
 /// that reads back as the same number.
-fn float(x: f64) -> String {
+pub(super) fn float(x: f64) -> String {
     if x.is_finite() {
         format!("{x:?}")
     } else {

@@ -1,8 +1,9 @@
 //! Final reports: wrk-compatible text (`text`), the JSON document (`json`),
 //! Locust's CSV files (`csv`), statistics per request name (`names`, the
 //! rows text, JSON and CSV share), HTML pages (`html`, drawn with `svg`), the
-//! comparison of saved runs (`compare`), `blast find`'s step table (`find`)
-//! and HdrHistogram interval logs (`hlog`).
+//! comparison of saved runs (`compare`), `blast find`'s step table (`find`),
+//! HdrHistogram interval logs (`hlog`) and the streaming (LLM) side of the
+//! CSV files and the comparison (`stream`).
 //!
 //! Everything here is a pure function of plain data (a `Summary`, a
 //! `FindResult`, saved JSON), writing to any `io::Write`. The text layout and
@@ -16,6 +17,7 @@ pub mod hlog;
 pub mod html;
 mod json;
 mod names;
+pub mod stream;
 pub mod svg;
 mod text;
 
@@ -126,5 +128,7 @@ fn class_name(c: ErrorClass) -> &'static str {
 
 #[cfg(test)]
 mod names_tests;
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn hist(mut h: Histogram<u64>, values: &[(u64, u64)]) -> Histogram<u64> {
+pub(super) fn hist(mut h: Histogram<u64>, values: &[(u64, u64)]) -> Histogram<u64> {
     for &(v, n) in values {
         h.record_n(v, n).unwrap();
     }
@@ -15,7 +15,7 @@ fn hist(mut h: Histogram<u64>, values: &[(u64, u64)]) -> Histogram<u64> {
 }
 
 /// A clean 30 s run: no errors.
-fn clean() -> Summary {
+pub(super) fn clean() -> Summary {
     Summary {
         by_name: Vec::new(),
         info: RunInfo {

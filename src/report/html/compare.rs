@@ -1,6 +1,7 @@
 //! The comparison page of `blast report`.
 
 use super::*;
+use crate::report::stream;
 
 /// The comparison page.
 pub fn render_compare(rows: &[Row]) -> String {
@@ -26,6 +27,22 @@ pub fn render_compare(rows: &[Row]) -> String {
     body.push_str("</table>\n");
     if rows.iter().any(|r| r.find) {
         let _ = writeln!(body, "<p>{}</p>", esc(FIND_NOTE));
+    }
+    if rows.iter().any(|r| r.stream.is_some()) {
+        body.push_str("<h2>Streaming</h2>\n<table><tr>");
+        for h in stream::HEADERS {
+            let _ = write!(body, "<th>{}</th>", esc(h));
+        }
+        body.push_str("</tr>\n");
+        for r in rows {
+            let c = stream::cells(r);
+            let _ = write!(body, "<tr><td>{}</td>", esc(&c[0]));
+            for cell in &c[1..] {
+                let _ = write!(body, "<td class=\"n\">{}</td>", esc(cell));
+            }
+            body.push_str("</tr>\n");
+        }
+        body.push_str("</table>\n");
     }
     body.push_str("<h2>Charts</h2>\n");
 

@@ -135,6 +135,7 @@ mod names;
 #[cfg(test)]
 mod names_tests;
 mod run;
+mod stream;
 
 pub use compare::render_compare;
 pub use find::render_find;

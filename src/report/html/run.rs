@@ -123,6 +123,7 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
     let mut figures = run_charts(s);
     figures.extend(names::charts(s));
     body.push_str(&charts(&figures));
+    body.push_str(&stream::section(s));
 
     let subtitle = format!("{} {}", info.method, info.url);
     page("blast report", &subtitle, &body)
