@@ -11,7 +11,9 @@
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
 //! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
 //! `mix_target` (scenarios and data rows against `blast target --record`),
-//! `serve` (the HTTP API of `blast serve` against `blast target`).
+//! `serve` (the HTTP API of `blast serve` against `blast target`),
+//! `stream_reports` (the streaming CSV, HTML and `blast report` of a run
+//! against `blast target --stream`).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -49,6 +51,7 @@ mod reports;
 mod scenario;
 mod serve;
 mod stream;
+mod stream_reports;
 mod stream_target;
 mod support;
 mod tls;

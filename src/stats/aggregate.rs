@@ -389,6 +389,27 @@ mod tests {
         assert_eq!(sum.timeline[1].p50_us, 7);
         assert_eq!(sum.timeline[1].requests, 2);
         assert!((sum.timeline[1].rps - 4.0).abs() < 1e-9);
+        assert!(sum.timeline.iter().all(|p| p.output_tokens == 0));
+    }
+
+    #[test]
+    fn timeline_counts_output_tokens_per_second() {
+        let mut agg = Aggregator::new(2, false);
+        for w in 0..2 {
+            let mut s = Stats::new();
+            s.record_response(200, 1000, 1000);
+            s.stream.record(500, Some(20), 30, true, false);
+            agg.add(s.take_snapshot(w, 0, Duration::from_secs(1)));
+            s.record_response(200, 1000, 1000);
+            s.stream.record(500, Some(20), 7 + w as u64, false, false);
+            let mut last = s.take_snapshot(w, 1, Duration::from_secs(2));
+            last.last = true;
+            agg.add(last);
+        }
+        let sum = agg.into_summary(info(), false);
+        let tokens: Vec<u64> = sum.timeline.iter().map(|p| p.output_tokens).collect();
+        assert_eq!(tokens, [60, 15]);
+        assert_eq!(sum.stream.tokens, 75);
     }
 
     #[test]
