@@ -30,7 +30,8 @@ pub fn section(s: &Summary) -> String {
         ("goodput (req/s)".into(), goodput),
     ]);
     let rows: Vec<(&str, String)> = rows.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    let mut out = String::from("<h2>Streaming</h2>\n<div class=\"tables\">\n");
+    let mut out =
+        String::from("<h2>Streaming</h2>\n<div class=\"tables\" style=\"margin-bottom:20px\">\n");
     out.push_str(&kv_table("Streaming", &rows));
     out.push_str("</div>\n");
 
