@@ -99,6 +99,7 @@ async function start(ev) {
   }
   if (r.status === 202) {
     follow(r.body.id);
+    refreshHistory();
   } else {
     $('start').disabled = false;
     const input = $(FIELDS[r.body.field] || '');
@@ -117,7 +118,7 @@ async function stop() {
 
 // ---- one run's view: its points, then its result ----
 
-let view = { id: null };
+let view = { id: null, kind: 'benchmark', points: [], result: null };
 
 function follow(id) {
   if (view.abort) view.abort.abort();
@@ -132,6 +133,9 @@ function follow(id) {
   apiJson(`/benchmarks/${id}`).then((r) => {
     if (view.id !== id || r.status !== 200) return;
     view.kind = r.body.kind || 'benchmark';
+    // The charts span the run's planned length from the start.
+    const d = (r.body.request || {}).duration;
+    view.planned = typeof d === 'number' && d > 0 ? d : undefined;
     $('run-url').textContent = r.body.url || '';
     if (r.body.status !== 'running') setStatus(r.body.status);
     render();
@@ -213,16 +217,17 @@ function render() {
   // A point covers about a second; its own length is requests / rps.
   const span = (p) => (p.rps > 0 && p.requests > 0 ? p.requests / p.rps : 1);
   const series = (key, scale) => pts.map((p) => [p.t_s, p[key] * scale]);
+  const xMax = Math.max(view.planned || 0, ...pts.map((p) => p.t_s)) || undefined;
   drawChart($('chart-rps'), [{ name: 'requests/s', color: COLORS.rps, points: series('rps', 1) }],
-    { title: 'Requests per second' });
+    { title: 'Requests per second', xMax });
   drawChart($('chart-latency'), [
     { name: 'p50', color: COLORS.p50, points: series('p50_us', 1e-3) },
     { name: 'p90', color: COLORS.p90, points: series('p90_us', 1e-3) },
     { name: 'p99', color: COLORS.p99, points: series('p99_us', 1e-3) },
-  ], { title: 'Latency', unit: 'ms' });
+  ], { title: 'Latency', unit: 'ms', xMax });
   drawChart($('chart-errors'), [{
     name: 'errors/s', color: COLORS.errors, points: pts.map((p) => [p.t_s, p.errors / span(p)]),
-  }], { title: 'Errors per second' });
+  }], { title: 'Errors per second', xMax });
   renderStats();
 }
 
@@ -295,10 +300,11 @@ function renderFind() {
 
 // ---- files: links that work with or without a token ----
 
-function files(id, kind) {
+function files(id, kind, short) {
   const base = `/benchmarks/${id}`;
   const all = [['HTML', 'report.html'], ['JSON', 'result.json']];
   if (kind !== 'find') all.push(['CSV', 'stats.csv'], ['history CSV', 'stats_history.csv'], ['hlog', 'run.hlog']);
+  if (short) all.splice(3, 1);
   return all.map(([label, f]) => {
     const a = document.createElement('a');
     a.href = `${base}/${f}`;
@@ -358,11 +364,12 @@ async function refreshHistory() {
       if (c instanceof Node) td.appendChild(c); else td.textContent = c === undefined ? '' : c;
       tr.appendChild(td);
     }
-    tr.children[3].className = 'url';
+    for (const i of [1, 2, 3]) tr.children[i].className = 'text';
+    tr.children[3].className = 'text url';
     tr.children[3].title = b.url || '';
     const links = document.createElement('td');
     links.className = 'links';
-    if (b.status === 'done' || b.status === 'stopped') links.append(...files(b.id, b.kind));
+    if (b.status === 'done' || b.status === 'stopped') links.append(...files(b.id, b.kind, true));
     tr.appendChild(links);
     return tr;
   });

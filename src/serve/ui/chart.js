@@ -16,8 +16,8 @@ function niceMax(v) {
 function fmtNum(v) {
   if (v >= 1e6) return (v / 1e6).toFixed(v >= 1e7 ? 0 : 1) + 'M';
   if (v >= 1e3) return (v / 1e3).toFixed(v >= 1e4 ? 0 : 1) + 'k';
-  if (v >= 10 || v === 0) return String(Math.round(v));
-  return v.toFixed(v >= 1 ? 1 : 2);
+  if (v >= 10 || Number.isInteger(v)) return String(Math.round(v));
+  return String(+v.toFixed(v >= 1 ? 1 : 2));
 }
 
 function el(name, attrs, text) {
@@ -46,12 +46,12 @@ function drawChart(box, series, opts) {
       if (isFinite(y)) yMax = Math.max(yMax, y);
     }
   }
-  xMax = opts.xMax || Math.max(xMax, 1);
+  xMax = opts.xMax || Math.max(xMax, opts.xLabel ? 1 : 10);
   yMax = niceMax(yMax);
   const px = (x) => L + (x / xMax) * (W - L - R);
   const py = (y) => T + (1 - y / yMax) * (H - T - B);
-  for (let i = 0; i <= 4; i++) {
-    const y = (yMax * i) / 4;
+  for (let i = 0; i <= 5; i++) {
+    const y = (yMax * i) / 5;
     svg.appendChild(el('line', { x1: L, x2: W - R, y1: py(y), y2: py(y), class: 'grid' }));
     svg.appendChild(el('text', { x: L - 6, y: py(y) + 4, class: 'tick', 'text-anchor': 'end' },
       fmtNum(y)));
