@@ -167,6 +167,37 @@ fn web_ui_starts_watches_and_stops_a_run() {
         "report.html result.json stats.csv stats_history.csv run.hlog"
     );
     assert_eq!(b.eval("document.getElementById('message').textContent"), "");
+
+    // The search of `POST /find` from the same form: its steps are drawn.
+    b.eval(
+        "(() => { const m = document.getElementById('mode'); m.value = 'find'; \
+         m.dispatchEvent(new Event('change')); \
+         for (const [id, v] of [['find-start', '50'], ['find-max', '200'], ['find-step', '0.3'], \
+           ['connections', '2']]) document.getElementById(id).value = v; return true; })()",
+    );
+    assert_eq!(
+        b.eval("getComputedStyle(document.getElementById('rate')).display === 'none' || document.getElementById('rate').offsetParent === null"),
+        true,
+        "the rate field hides for a search"
+    );
+    b.click("start");
+    let steps = b.wait_for(
+        "document.getElementById('run-status').dataset.status === 'done' && \
+         +document.getElementById('chart-steps').dataset.points",
+        20 * SEC,
+    );
+    assert_eq!(steps, 3, "offered 50, 100, 200");
+    let table = b.eval("document.getElementById('stats').innerText");
+    assert!(
+        table.as_str().unwrap().contains("max sustainable"),
+        "{table}"
+    );
+    let list = s.get("/benchmarks").json();
+    assert_eq!(list["benchmarks"][0]["kind"], "find", "{list}");
+    assert_eq!(
+        list["benchmarks"][0]["summary"]["max_sustainable_rps"],
+        200.0
+    );
     drop(b);
     t.stop();
     let _ = std::fs::remove_dir_all(dir);

@@ -285,12 +285,12 @@ function renderFind() {
   drawChart($('chart-steps'), [
     { name: 'offered', color: '#94a3b8', points: steps.map((s, i) => [idx[i], s.offered_rps]) },
     { name: 'achieved', color: COLORS.rps, points: steps.map((s, i) => [idx[i], s.achieved_rps]) },
-  ], { title: 'Steps: requests per second', xLabel: 'step', xMax: Math.max(steps.length, 1),
+  ], { title: 'Steps: requests per second', xLabel: 'step', xWhole: true, xMax: Math.max(steps.length, 1),
     empty: view.result ? 'no steps' : 'the steps appear when the search ends' });
   drawChart($('chart-steps-latency'), [
     { name: 'p50', color: COLORS.p50, points: steps.map((s, i) => [idx[i], s.p50_us / 1000]) },
     { name: 'p99', color: COLORS.p99, points: steps.map((s, i) => [idx[i], s.p99_us / 1000]) },
-  ], { title: 'Steps: latency', unit: 'ms', xLabel: 'step', xMax: Math.max(steps.length, 1),
+  ], { title: 'Steps: latency', unit: 'ms', xLabel: 'step', xWhole: true, xMax: Math.max(steps.length, 1),
     empty: view.result ? 'no steps' : 'the steps appear when the search ends' });
   const rows = steps.map((s, i) => [String(i + 1), num(s.offered_rps, 0), num(s.achieved_rps, 1),
     ms(s.p50_us), ms(s.p99_us), num(s.error_percent, 2), s.verdict || (s.pass ? 'pass' : 'fail')]);

@@ -28,7 +28,8 @@ function el(name, attrs, text) {
 }
 
 // Draw `series` ([{name, color, points: [[x, y], ...]}]) into the element
-// `box` as one SVG. `opts`: {title, unit, xLabel}. The element's
+// `box` as one SVG. `opts`: {title, unit, xLabel, xMax, xWhole (whole-number
+// x ticks), empty (the text of an empty chart)}. The element's
 // data-points attribute holds the number of points plotted per series.
 function drawChart(box, series, opts) {
   const W = 560, H = 220, L = 52, R = 12, T = 28, B = 30;
@@ -56,7 +57,7 @@ function drawChart(box, series, opts) {
     svg.appendChild(el('text', { x: L - 6, y: py(y) + 4, class: 'tick', 'text-anchor': 'end' },
       fmtNum(y)));
   }
-  const xStep = niceMax(xMax / 6);
+  const xStep = opts.xWhole ? Math.max(1, niceMax(xMax / 6)) : niceMax(xMax / 6);
   for (let x = 0; x <= xMax + 1e-9; x += xStep) {
     svg.appendChild(el('text', { x: px(x), y: H - B + 16, class: 'tick', 'text-anchor': 'middle' },
       fmtNum(x)));
