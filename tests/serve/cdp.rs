@@ -18,13 +18,28 @@ pub fn chromium_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// A headless Chromium and a DevTools session on its first page; the
-/// browser's process group is killed (by its id) when dropped.
+/// A headless Chromium and a DevTools session on its first page.
 pub struct Browser {
-    child: Child,
-    profile: PathBuf,
+    _process: Process,
     ws: BufReader<TcpStream>,
     next_id: u64,
+}
+
+/// The browser's process, killed with its group (by its id) and its
+/// profile removed when dropped, also by a panic half-way through `launch`.
+struct Process {
+    child: Child,
+    profile: PathBuf,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let pid = self.child.id() as libc::pid_t;
+        // The browser and its helpers share the process group it leads.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }
 
 impl Browser {
@@ -34,7 +49,7 @@ impl Browser {
         let profile =
             std::env::temp_dir().join(format!("blast-ui-profile-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
-        let mut child = Command::new("chromium")
+        let child = Command::new("chromium")
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -56,9 +71,10 @@ impl Browser {
             .process_group(0)
             .spawn()
             .expect("spawn chromium");
+        let mut process = Process { child, profile };
         // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
         let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
+        let stderr = process.child.stderr.take().unwrap();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -96,8 +112,7 @@ impl Browser {
         );
         let ws = handshake(addr, &path);
         Browser {
-            child,
-            profile,
+            _process: process,
             ws,
             next_id: 0,
         }
@@ -178,16 +193,6 @@ impl Browser {
         base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().unwrap())
             .unwrap()
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let pid = self.child.id() as libc::pid_t;
-        // The browser and its helpers share the process group it leads.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
