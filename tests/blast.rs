@@ -11,9 +11,9 @@
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
 //! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
 //! `mix_target` (scenarios and data rows against `blast target --record`),
-//! `serve` (the HTTP API of `blast serve` against `blast target`),
-//! `stream_reports` (the streaming CSV, HTML and `blast report` of a run
-//! against `blast target --stream`).
+//! `serve` (the HTTP API of `blast serve` against `blast target`, and its
+//! web UI in headless Chromium), `stream_reports` (the streaming CSV, HTML
+//! and `blast report` of a run against `blast target --stream`).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};

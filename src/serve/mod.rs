@@ -12,12 +12,14 @@
 //! token every call needs `Authorization: Bearer TOKEN` (compared in
 //! constant time). `--allow-target` and the `--max-*` caps bound what a
 //! caller can ask. No CORS headers are sent, so browsers on other origins
-//! cannot read the answers.
+//! cannot read the answers. The web UI at `/` (`ui`) also takes the token
+//! as `?token=`, since a browser opening a page sends no header.
 
 pub mod api;
 pub mod events;
 pub mod runner;
 pub mod store;
+pub mod ui;
 
 use api::{Limits, Refusal};
 use bytes::Bytes;
@@ -153,14 +155,27 @@ async fn wind_down(state: &State) {
 }
 
 async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
+    let given = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, t)| t.trim());
+    // The web UI: a browser cannot send the header when it opens a page,
+    // so `/` takes the token in its query too (see `ui`).
+    if req.uri().path() == "/" {
+        if req.method() != Method::GET {
+            return refuse(&Refusal::new(
+                405,
+                None,
+                format!("{} is not allowed on /", req.method()),
+            ));
+        }
+        let query = req.uri().query().unwrap_or("");
+        return ui::serve(state.token.as_deref(), given, query);
+    }
     if let Some(token) = &state.token {
-        let given = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map_or("", |(_, t)| t.trim());
         if !same(given.as_bytes(), token.as_bytes()) {
             let mut r = refuse(&Refusal::new(
                 401,

@@ -1,7 +1,9 @@
 //! `blast serve`: the HTTP API against a real `blast target`, over real
 //! sockets on 127.0.0.1, with the target's own count as the truth.
 
+mod cdp;
 mod client;
+mod ui;
 
 use blast::target::{self, Target, TargetOptions};
 use client::{data_dir, next_event, Serve};

@@ -1,0 +1,126 @@
+//! The web UI: one page at `/`, with its script inlined from the files in
+//! `ui/` (`include_str!`), so the binary serves it alone: no CDN, no build
+//! step, nothing fetched but the API. Being one request also makes it one
+//! thing to authorize.
+//!
+//! A browser cannot put `Authorization: Bearer` on a page it navigates to,
+//! so with a token the page is also served for `/?token=TOKEN` (compared in
+//! constant time, as the header is). The page keeps the token in
+//! sessionStorage, takes it out of the address bar, and sends it in the
+//! header on every API call; the API itself takes only the header. Without
+//! the token, `/` answers 401 with a small page that asks for it (and that
+//! reopens the UI on a reload, from the token the tab kept). No cookie is
+//! set, so another site's page cannot make the browser call the API.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::{Response, StatusCode};
+
+const INDEX: &str = include_str!("ui/index.html");
+const CHART: &str = include_str!("ui/chart.js");
+const APP: &str = include_str!("ui/app.js");
+const LOGIN: &str = include_str!("ui/login.html");
+
+/// Scripts and styles are inline; the page may talk to this server only.
+const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+    style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data: blob:; \
+    frame-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The page with its scripts in place.
+pub fn page() -> String {
+    INDEX.replacen("/*SCRIPT*/", &format!("{CHART}\n{APP}"), 1)
+}
+
+/// `GET /`: the UI, or the 401 page when a token is set and neither the
+/// header (`bearer`) nor `?token=` in `query` holds it.
+pub fn serve(token: Option<&str>, bearer: &str, query: &str) -> Response<super::Body> {
+    let allowed = match token {
+        None => true,
+        Some(t) => {
+            let given = query_token(query);
+            super::same(bearer.as_bytes(), t.as_bytes())
+                || given.is_some_and(|g| super::same(g.as_bytes(), t.as_bytes()))
+        }
+    };
+    let (status, text) = if allowed {
+        (StatusCode::OK, page())
+    } else {
+        (StatusCode::UNAUTHORIZED, LOGIN.to_string())
+    };
+    let mut r = Response::new(Full::new(Bytes::from(text)).boxed());
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    // The token may be in the address: never send it on.
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    if !allowed {
+        h.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    r
+}
+
+/// The value of `token=` in a query string, percent-decoded.
+fn query_token(query: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .map(percent_decode)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_out_of_the_query_decoded() {
+        assert_eq!(query_token("a=1&token=s%2Fe+c%3dr"), Some("s/e c=r".into()));
+        assert_eq!(query_token("token=abc"), Some("abc".into()));
+        assert_eq!(query_token("token=50%"), Some("50%".into()));
+        assert_eq!(query_token("tokens=abc"), None);
+    }
+
+    #[test]
+    fn the_page_holds_its_scripts_and_nothing_external() {
+        let p = page();
+        assert!(!p.contains("/*SCRIPT*/"));
+        assert!(p.contains("function drawChart"));
+        assert!(p.contains("function follow"));
+        assert!(!p.contains("src=\"http") && !p.contains("href=\"http"));
+        for f in [INDEX, CHART, APP, LOGIN] {
+            assert!(f.lines().count() < 600);
+        }
+    }
+}
