@@ -169,6 +169,12 @@ pub struct RequestArgs {
     #[arg(long = "scenario", value_name = "FILE", conflicts_with = "targets")]
     pub scenario: Option<String>,
 
+    /// A scenario given as its TOML text rather than a file (what `blast
+    /// serve` takes as "scenario"): it may name no file (data, body_file,
+    /// form files)
+    #[arg(long = "scenario-text", value_name = "TOML", hide = true, conflicts_with_all = ["scenario", "targets"])]
+    pub scenario_text: Option<String>,
+
     /// Send the targets of a vegeta "http" targets file (METHOD URL, headers, @body); the URL is then optional
     #[arg(long = "targets", value_name = "FILE")]
     pub targets: Option<String>,

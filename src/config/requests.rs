@@ -28,10 +28,11 @@ pub struct Requests {
 pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Requests, Error> {
     let r = &a.request;
     let url = a.pool.url.as_deref();
-    let file = match (&r.scenario, &r.targets) {
-        (Some(f), _) => Some(("--scenario", f)),
-        (None, Some(f)) => Some(("--targets", f)),
-        (None, None) => None,
+    let file = match (&r.scenario, &r.targets, &r.scenario_text) {
+        (Some(f), _, _) => Some(("--scenario", f)),
+        (None, Some(f), _) => Some(("--targets", f)),
+        (None, None, Some(t)) => Some(("scenario", t)),
+        (None, None, None) => None,
     };
     if let Some((flag, path)) = file {
         for (other, given) in [
@@ -50,6 +51,11 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         let parsed = url.map(parse_url).transpose()?;
         let mut plan = if flag == "--scenario" {
             scenario::load(path, r.data.as_deref())?
+        } else if flag == "scenario" {
+            if r.data.is_some() {
+                return Err(usage("--data: not with a scenario given as text"));
+            }
+            scenario::parse_inline(path)?
         } else {
             let mut tables = Vec::new();
             if let Some(d) = &r.data {

@@ -82,7 +82,21 @@ pub fn load(path: &str, cli_data: Option<&str>) -> Result<Plan, Error> {
     let dir = Path::new(path)
         .parent()
         .map_or_else(PathBuf::new, Path::to_path_buf);
-    parse(&text, path, &dir, cli_data)
+    parse(&text, path, Some(&dir), cli_data)
+}
+
+/// Given as text: files may not be named.
+fn no_files(shown: &str, what: &str) -> Error {
+    usage(format!(
+        "{shown}: {what} reads a file on the load box: not in a scenario given as text"
+    ))
+}
+
+/// A scenario given as its text (`blast serve`'s "scenario" field): the
+/// same TOML, but it may name no file on this machine (`data`,
+/// `body_file`, `form` files), since a caller could send them anywhere.
+pub fn parse_inline(text: &str) -> Result<Plan, Error> {
+    parse(text, "scenario", None, None)
 }
 
 /// The line of byte offset `at` in `text`.
@@ -90,7 +104,14 @@ fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
 }
 
-fn parse(text: &str, shown: &str, dir: &Path, cli_data: Option<&str>) -> Result<Plan, Error> {
+fn parse(
+    text: &str,
+    shown: &str,
+    files: Option<&Path>,
+    cli_data: Option<&str>,
+) -> Result<Plan, Error> {
+    let inline = files.is_none();
+    let dir = files.unwrap_or(Path::new(""));
     let file: File = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(String::new(), |s| {
             format!(" line {}", line_of(text, s.start))
@@ -108,16 +129,25 @@ fn parse(text: &str, shown: &str, dir: &Path, cli_data: Option<&str>) -> Result<
         plan.rows = parse_order(o).map_err(|e| usage(format!("{shown}: data_order: {e}")))?;
     }
     let mut tables = Tables::default();
+    if inline && file.data.is_some() {
+        return Err(no_files(shown, "data"));
+    }
     let top = match (cli_data, &file.data) {
         (Some(d), _) => Some(tables.load(Path::new(d), d)?),
         (None, Some(d)) => Some(tables.load(&dir.join(d), d)?),
         (None, None) => None,
     };
-    let mut ctx = Ctx { text, dir, tables };
+    let mut ctx = Ctx {
+        text,
+        dir,
+        tables,
+        inline,
+    };
     for r in &file.request {
         let at = format!("{shown} line {}", line_of(text, r.span().start));
         let r = r.get_ref();
         let data = match &r.data {
+            Some(_) if inline => return Err(no_files(&at, "data")),
             Some(d) => Some(ctx.tables.load(&dir.join(d), d)?),
             None => top,
         };
@@ -137,6 +167,7 @@ fn parse(text: &str, shown: &str, dir: &Path, cli_data: Option<&str>) -> Result<
             )));
         }
         let data = match &s.data {
+            Some(_) if inline => return Err(no_files(&at, "data")),
             Some(d) => Some(ctx.tables.load(&dir.join(d), d)?),
             None => top,
         };
@@ -194,6 +225,8 @@ struct Ctx<'a> {
     text: &'a str,
     dir: &'a Path,
     tables: Tables,
+    /// Given as text: no file may be read.
+    inline: bool,
 }
 
 impl Ctx<'_> {
@@ -232,6 +265,8 @@ impl Ctx<'_> {
             let bytes = b.as_bytes().to_vec();
             let t = content_type_for_inline(&bytes).to_string();
             (Body::Bytes(bytes), Some(t))
+        } else if let (Some(_), true) = (&r.body_file, self.inline) {
+            return Err(no_files(at, "body_file"));
         } else if let Some(f) = &r.body_file {
             let data = std::fs::read(self.dir.join(f))
                 .map_err(|e| usage(format!("{at}: body_file '{f}': {e}")))?;
@@ -242,6 +277,9 @@ impl Ctx<'_> {
         } else if let Some(form) = &r.form {
             let mut parts = Vec::new();
             for f in form {
+                if self.inline && f.contains("=@") {
+                    return Err(no_files(at, "a form file (name=@path)"));
+                }
                 let resolved = match f.split_once("=@") {
                     Some((n, p)) => format!("{n}=@{}", self.dir.join(p).display()),
                     None => f.clone(),

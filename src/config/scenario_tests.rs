@@ -23,7 +23,7 @@ fn dir(files: &[(&str, &str)]) -> PathBuf {
 /// folder goes at once.
 fn plan(toml: &str, files: &[(&str, &str)]) -> Result<Plan, Error> {
     let d = dir(files);
-    let p = parse(toml, "s.toml", &d, None);
+    let p = parse(toml, "s.toml", Some(&d), None);
     let _ = std::fs::remove_dir_all(&d);
     p
 }

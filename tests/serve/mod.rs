@@ -3,6 +3,7 @@
 
 mod cdp;
 mod client;
+mod scenario;
 mod ui;
 
 use blast::target::{self, Target, TargetOptions};

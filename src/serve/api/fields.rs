@@ -54,6 +54,8 @@ const FIELDS: &[(&str, &str, Kind)] = &[
     ("http2", "http2", Kind::Flag),
     ("streams", "streams", Kind::Count),
     ("body", "body", Kind::Text),
+    // A scenario's TOML text (not a file): it may name no file.
+    ("scenario", "scenario-text", Kind::Text),
     ("form", "form", Kind::List),
     ("openai", "openai", Kind::Text),
     ("prompt", "prompt", Kind::Text),
@@ -170,11 +172,11 @@ pub fn values_of(name: &str, kind: Kind, v: &Value) -> Result<Vec<String>, Refus
             Err(Refusal::bad(name, "'url' is empty"))
         }
         (Kind::Url | Kind::Text, Value::String(s)) => {
-            if name == "body" && s.len() > MAX_BODY_FIELD {
+            if (name == "body" || name == "scenario") && s.len() > MAX_BODY_FIELD {
                 return Err(Refusal::bad(
                     name,
                     format!(
-                        "'body' is {} bytes: at most 1 MiB ({MAX_BODY_FIELD})",
+                        "'{name}' is {} bytes: at most 1 MiB ({MAX_BODY_FIELD})",
                         s.len()
                     ),
                 ));

@@ -363,6 +363,12 @@ fn field_in_message(msg: &str, used: &[Used]) -> Option<String> {
     if let Some((_, name)) = best {
         return Some(name);
     }
+    // A scenario's own errors start with where in it they are.
+    if msg.starts_with("scenario") {
+        if let Some(name) = named("scenario-text") {
+            return Some(name);
+        }
+    }
     if msg.contains("URL") || msg.contains("host") || msg.contains("connect") {
         return Some("url".into());
     }
