@@ -631,3 +631,83 @@ fn main() {
     drop(socks);
     std::process::exit(if errors > 0 { 1 } else { 0 });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `data` split at every position; returns the responses counted.
+    fn count_split(data: &[u8]) -> Vec<u64> {
+        (0..=data.len())
+            .map(|cut| {
+                let mut c = Conn {
+                    state: State::Head,
+                    head: Vec::new(),
+                    open: true,
+                };
+                let mut non2xx = 0;
+                let n = c.feed(&data[..cut], &mut non2xx).unwrap()
+                    + c.feed(&data[cut..], &mut non2xx).unwrap();
+                assert!(
+                    matches!(c.state, State::Head) && c.head.is_empty(),
+                    "cut {cut}"
+                );
+                n
+            })
+            .collect()
+    }
+
+    #[test]
+    fn content_length_any_split() {
+        let r = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nServer: x\r\n\r\nHello, world!";
+        assert!(count_split(r).iter().all(|&n| n == 1));
+        let two = [&r[..], &r[..]].concat();
+        assert!(count_split(&two).iter().all(|&n| n == 2));
+    }
+
+    #[test]
+    fn chunked_any_split() {
+        let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nHello\r\n8\r\n, world!\r\n0\r\nX-T: 1\r\n\r\n";
+        assert!(count_split(r).iter().all(|&n| n == 1));
+    }
+
+    #[test]
+    fn empty_bodies_and_errors() {
+        assert!(count_split(b"HTTP/1.1 204 No Content\r\n\r\n")
+            .iter()
+            .all(|&n| n == 1));
+        assert!(count_split(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .iter()
+            .all(|&n| n == 1));
+        let mut c = Conn {
+            state: State::Head,
+            head: Vec::new(),
+            open: true,
+        };
+        let mut non2xx = 0;
+        assert_eq!(
+            c.feed(b"HTTP/1.1 503 X\r\nContent-Length: 1\r\n\r\nx", &mut non2xx),
+            Ok(1)
+        );
+        assert_eq!(non2xx, 1);
+        assert!(c.feed(b"HTTP/1.1 200 OK\r\n\r\n", &mut non2xx).is_err());
+        let mut c = Conn {
+            state: State::Head,
+            head: Vec::new(),
+            open: true,
+        };
+        assert!(c
+            .feed(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                &mut non2xx
+            )
+            .is_err());
+        assert!(Conn {
+            state: State::Head,
+            head: Vec::new(),
+            open: true
+        }
+        .feed(b"SSH-2.0 hello\r\n\r\n", &mut non2xx)
+        .is_err());
+    }
+}
