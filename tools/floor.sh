@@ -9,8 +9,12 @@
 #   TARGET=nginx tools/floor.sh         # nginx, return 200 (13 B)
 #   ROUNDS=3 DURATION=3 CLIENTS="floor wrk" tools/floor.sh
 #
+# floor-batch is floor waiting for up to BATCH (16) completions per
+# io_uring_enter instead of one: fewer wake-ups, more latency.
+#
 # Env: CONNS (64) DURATION (seconds, 5) ROUNDS (5) SYSCALL_S (2) TARGET
-#      (blast|nginx) TARGET_CPU (1) CLIENT_CPU (0) CLIENTS BLAST FLOOR WRK H2LOAD
+#      (blast|nginx) TARGET_CPU (1) CLIENT_CPU (0) CLIENTS BATCH BLAST FLOOR
+#      WRK H2LOAD
 set -euo pipefail
 
 CONNS=${CONNS:-64}
@@ -20,7 +24,8 @@ SYSCALL_S=${SYSCALL_S:-2}
 TARGET=${TARGET:-blast}
 TARGET_CPU=${TARGET_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
-CLIENTS=${CLIENTS:-floor blast-uring blast-epoll wrk h2load}
+CLIENTS=${CLIENTS:-floor floor-batch blast-uring blast-epoll wrk h2load}
+BATCH=${BATCH:-16}
 WRK=${WRK:-wrk}
 H2LOAD=${H2LOAD:-h2load}
 
@@ -37,7 +42,7 @@ for c in $CLIENTS; do
     case $c in
     wrk) command -v "$WRK" >/dev/null || { echo "floor.sh: wrk not found" >&2; exit 1; } ;;
     h2load) command -v "$H2LOAD" >/dev/null || { echo "floor.sh: h2load not found (nghttp2-client)" >&2; exit 1; } ;;
-    floor | blast-uring | blast-epoll) ;;
+    floor | floor-batch | blast-uring | blast-epoll) ;;
     *) echo "floor.sh: unknown client $c" >&2; exit 2 ;;
     esac
 done
@@ -126,6 +131,7 @@ wait_port "$(sed 's|.*:\([0-9]*\)/$|\1|' <<<"$url")"
 client_cmd() {
     case $1 in
     floor) echo "$FLOOR" -c "$CONNS" -d "$2" --cpu "$CLIENT_CPU" "$url" ;;
+    floor-batch) echo "$FLOOR" -c "$CONNS" -d "$2" --cpu "$CLIENT_CPU" --batch "$BATCH" "$url" ;;
     blast-uring) echo "$BLAST" -c "$CONNS" -t 1 -d "${2}s" --engine uring --json "$url" ;;
     blast-epoll) echo "$BLAST" -c "$CONNS" -t 1 -d "${2}s" --engine epoll --json "$url" ;;
     wrk) echo "$WRK" -c "$CONNS" -t 1 -d "${2}s" "$url" ;;
@@ -136,7 +142,7 @@ client_cmd() {
 # "requests errors" from a client's output.
 parse_out() {
     case $1 in
-    floor | blast-*) python3 -c '
+    floor* | blast-*) python3 -c '
 import json, sys
 t = open(sys.argv[1]).read().strip()
 try:
@@ -242,7 +248,7 @@ cat <<EOF
 - $ROUNDS rounds of ${DURATION}s, order rotating each round, medians; client CPU is user+sys from /usr/bin/time
 - system calls: $( ((use_perf)) && echo "perf stat -e raw_syscalls:sys_enter" || echo "strace -f -c") on a separate ${SYSCALL_S}s run of each client
 - script: TARGET=$TARGET CONNS=$CONNS DURATION=$DURATION ROUNDS=$ROUNDS tools/floor.sh
-- floor: \`$(client_cmd floor "$DURATION" | sed "s|$root/||")\`; blast: \`$(client_cmd blast-uring "$DURATION" | sed "s|$root/||")\` (and \`--engine epoll\`)
+- floor: \`$(client_cmd floor "$DURATION" | sed "s|$root/||")\` (floor-batch: \`--batch $BATCH\`); blast: \`$(client_cmd blast-uring "$DURATION" | sed "s|$root/||")\` (and \`--engine epoll\`)
 - wrk: \`$(client_cmd wrk "$DURATION")\` ($("$WRK" -v 2>&1 | head -1 | awk '{ print $1, $2 }' || true)); h2load: \`$(client_cmd h2load "$DURATION")\` ($("$H2LOAD" --version 2>&1 | head -1))
 
 EOF

@@ -27,8 +27,13 @@
 //! or buffer rings, so those two are raw `io_uring_register` calls, and
 //! `io_uring_enter` is called directly to pass the registered index.
 //!
-//! Usage: floor [-c CONNS] [-d SECS | -n REQUESTS] [--cpu CPU] http://127.0.0.1:PORT/PATH
+//! Usage: floor [-c CONNS] [-d SECS | -n REQUESTS] [--cpu CPU] [--batch N]
+//!              [--min-wait-us US] http://127.0.0.1:PORT/PATH
 //! Prints one JSON line: requests, elapsed, rps and its own user+sys CPU.
+//! `--batch N` waits for up to N completions per `io_uring_enter` instead of
+//! one (fewer wake-ups per request, more latency); `--min-wait-us` bounds
+//! that wait once one completion is there (kernel 6.12+). Both off by
+//! default: the plain floor waits for one.
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::io::{self, Write};
@@ -42,6 +47,7 @@ const IORING_REGISTER_RING_FDS: libc::c_uint = 20;
 const IORING_REGISTER_PBUF_RING: libc::c_uint = 22;
 const IORING_ENTER_GETEVENTS: libc::c_uint = 1;
 const IORING_ENTER_REGISTERED_RING: libc::c_uint = 16;
+const IORING_ENTER_EXT_ARG: libc::c_uint = 8;
 
 const BUF_SIZE: usize = 4096; // one provided receive buffer
 const BGID: u16 = 0; // buffer group id of the ring
@@ -53,13 +59,15 @@ struct Args {
     secs: f64,
     requests: u64,
     cpu: Option<usize>,
+    batch: u32,
+    min_wait_us: u32,
     addr: SocketAddr,
     host: String,
     path: String,
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("floor: {msg}\nusage: floor [-c CONNS] [-d SECS | -n REQUESTS] [--cpu CPU] http://127.0.0.1:PORT/PATH");
+    eprintln!("floor: {msg}\nusage: floor [-c CONNS] [-d SECS | -n REQUESTS] [--cpu CPU] [--batch N] [--min-wait-us US] http://127.0.0.1:PORT/PATH");
     std::process::exit(2)
 }
 
@@ -69,6 +77,8 @@ fn parse_args() -> Args {
         secs: 5.0,
         requests: 0,
         cpu: None,
+        batch: 1,
+        min_wait_us: 0,
         addr: "127.0.0.1:80".parse().unwrap(),
         host: String::new(),
         path: "/".into(),
@@ -90,6 +100,10 @@ fn parse_args() -> Args {
             }
             "-n" => a.requests = val().parse().unwrap_or_else(|_| usage("bad -n")),
             "--cpu" => a.cpu = Some(val().parse().unwrap_or_else(|_| usage("bad --cpu"))),
+            "--batch" => a.batch = val().parse().unwrap_or_else(|_| usage("bad --batch")),
+            "--min-wait-us" => {
+                a.min_wait_us = val().parse().unwrap_or_else(|_| usage("bad --min-wait-us"))
+            }
             _ if url.is_none() && !arg.starts_with('-') => url = Some(arg),
             _ => usage(&format!("unknown argument {arg}")),
         }
@@ -481,7 +495,18 @@ fn main() {
         e.user_data(i as u64)
     };
     // One io_uring_enter: submits what was queued and waits for a completion.
-    let enter = |to_submit: u32| -> io::Result<()> {
+    // With --batch N it waits for up to N completions (never more than the
+    // requests in flight, so it cannot wait forever), and with --min-wait-us
+    // only that long for more than one (IORING_FEAT_MIN_TIMEOUT, 6.12).
+    let enter = |to_submit: u32, inflight: usize| -> io::Result<()> {
+        let want = a.batch.min(inflight as u32).max(1);
+        // struct io_uring_getevents_arg { sigmask u64, sigmask_sz u32, min_wait_usec u32, ts u64 }
+        let arg = [0u64, (a.min_wait_us as u64) << 32, 0];
+        let (ext, argp, argsz) = if a.min_wait_us > 0 {
+            (IORING_ENTER_EXT_ARG, arg.as_ptr(), 24usize)
+        } else {
+            (0, std::ptr::null(), 0)
+        };
         let (fd, flag) = match reg_ring {
             Some(idx) => (idx as libc::c_int, IORING_ENTER_REGISTERED_RING),
             None => (ring_fd, 0),
@@ -491,18 +516,18 @@ fn main() {
                 libc::SYS_io_uring_enter,
                 fd,
                 to_submit,
-                1u32,
-                IORING_ENTER_GETEVENTS | flag,
-                std::ptr::null::<u8>(),
-                0usize,
+                want,
+                IORING_ENTER_GETEVENTS | flag | ext,
+                argp,
+                argsz,
             )
         };
         if r < 0 {
             let e = io::Error::last_os_error();
-            // Interrupted, or completions to reap first: not errors.
+            // Interrupted, completions to reap first, or the min wait over: not errors.
             if !matches!(
                 e.raw_os_error(),
-                Some(libc::EINTR | libc::EAGAIN | libc::EBUSY)
+                Some(libc::EINTR | libc::EAGAIN | libc::EBUSY | libc::ETIME)
             ) {
                 return Err(e);
             }
@@ -545,7 +570,7 @@ fn main() {
         };
         pending.clear();
         sq.sync();
-        if let Err(e) = enter(n) {
+        if let Err(e) = enter(n, inflight) {
             eprintln!("floor: io_uring_enter: {e}");
             std::process::exit(1);
         }
