@@ -267,12 +267,20 @@ for c in clients:
         statistics.median(int(x[5]) for x in r),
     )
 base = med.get("floor")
-print("| client | req/s | client CPU s | req per client CPU-s | of the floor | syscalls per request | of which |")
-print("|---|---:|---:|---:|---:|---:|---|")
+# The machine's speed can change between rounds (it is shared): the ratio
+# of each round's figure to the floor's in the same round is steadier than
+# the ratio of two medians, so both are shown.
+per_round = {(x[0], x[1]): int(x[2]) / max(float(x[4]), 1e-9) for x in rows}
+def paired(c):
+    rs = [per_round[(c, k)] / per_round[("floor", k)]
+          for (cc, k) in per_round if cc == c and ("floor", k) in per_round]
+    return f"{statistics.median(rs):.2f}x" if rs else ""
+print("| client | req/s | client CPU s | req per client CPU-s | of the floor | of the floor, same round | syscalls per request | of which |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
 for c in clients:
     rps, cpu, per, err = med[c]
     of = f"{per / base[2]:.2f}x" if base else ""
     s = sc.get(c, ["", ""])
     e = f" ({err:g} errors)" if err else ""
-    print(f"| {c}{e} | {rps:,.0f} | {cpu:.2f} | {per:,.0f} | {of} | {s[0]} | {s[1]} |")
+    print(f"| {c}{e} | {rps:,.0f} | {cpu:.2f} | {per:,.0f} | {of} | {paired(c)} | {s[0]} | {s[1]} |")
 EOF

@@ -71,6 +71,12 @@ pub fn next_rate(
 }
 
 pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
+    run_with(f, &mut |_| {})
+}
+
+/// `run`, telling `on_step` of each step as it ends (`blast serve`'s live
+/// feed of a search).
+pub fn run_with(f: &FindConfig, on_step: &mut dyn FnMut(&Step)) -> Result<FindResult, Error> {
     let cfg = &f.run.load;
     process::fit_open_files(cfg)?;
     let session = Session::start(cfg)?;
@@ -134,6 +140,7 @@ pub fn run(f: &FindConfig) -> Result<FindResult, Error> {
         } else {
             fail = Some(fail.map_or(rate, |h: f64| h.min(rate)));
         }
+        on_step(&step);
         result.steps.push(step);
         match next_rate(f, pass, fail, rate) {
             Some(r) => rate = r,

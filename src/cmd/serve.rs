@@ -58,7 +58,7 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
             max_connections: a.max_connections,
         },
         preflight: super::process::fit_open_files,
-        find: super::find::run,
+        find: super::find::run_with,
         shutdown: &SHUTDOWN,
     };
     install_shutdown();

@@ -110,24 +110,23 @@ pub fn write_text(w: &mut impl Write, r: &FindResult) -> io::Result<()> {
     }
 }
 
+/// One step as `blast find --json` lists it.
+pub fn step_json(s: &Step) -> Value {
+    json!({
+        "offered_rps": s.offered,
+        "achieved_rps": s.achieved,
+        "requests": s.requests,
+        "p50_us": s.p50_us,
+        "p99_us": s.p99_us,
+        "error_percent": s.error_percent,
+        "pass": s.pass,
+        "verdict": s.verdict(),
+        "slo": crate::report::slo_json(&s.verdicts),
+    })
+}
+
 pub fn to_json(r: &FindResult) -> Value {
-    let steps: Vec<Value> = r
-        .steps
-        .iter()
-        .map(|s| {
-            json!({
-                "offered_rps": s.offered,
-                "achieved_rps": s.achieved,
-                "requests": s.requests,
-                "p50_us": s.p50_us,
-                "p99_us": s.p99_us,
-                "error_percent": s.error_percent,
-                "pass": s.pass,
-                "verdict": s.verdict(),
-                "slo": crate::report::slo_json(&s.verdicts),
-            })
-        })
-        .collect();
+    let steps: Vec<Value> = r.steps.iter().map(step_json).collect();
     json!({
         "url": r.url,
         "slo": r.slo,

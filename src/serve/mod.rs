@@ -389,7 +389,11 @@ fn events(state: &State, id: &str) -> Response<Body> {
             };
             match state.store.result(id) {
                 Some(doc) => {
-                    let points = doc["timeline"].as_array().cloned().unwrap_or_default();
+                    // A run's seconds, or a search's steps.
+                    let points = (doc["timeline"].as_array())
+                        .or(doc["steps"].as_array())
+                        .cloned()
+                        .unwrap_or_default();
                     events::replay(&points, true, &doc)
                 }
                 None => events::replay(&[], false, &json!({"id": id, "error": meta["error"]})),

@@ -14,7 +14,7 @@ use super::store::{now_ms, rfc3339, Store};
 use crate::config::{Config, FindConfig};
 use crate::engine::{self, INTERRUPT};
 use crate::error::Error;
-use crate::report::find::FindResult;
+use crate::report::find::{FindResult, Step};
 use crate::report::{self, csv, hlog, html};
 use crate::stats::{IntervalSink, Summary};
 use serde_json::{json, Map, Value};
@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 pub type Preflight = fn(&engine::Settings) -> Result<(), Error>;
 
 /// `blast find`'s search (`cmd::find::run`), passed in by `cmd`.
-pub type FindFn = fn(&FindConfig) -> Result<FindResult, Error>;
+pub type FindFn = fn(&FindConfig, &mut dyn FnMut(&Step)) -> Result<FindResult, Error>;
 
 /// What a run slot runs: one load test, or a `blast find` search.
 pub enum Job {
@@ -125,7 +125,7 @@ pub fn start(
         .spawn(move || {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &job {
                 Job::Run(cfg) => execute(&store, &id, cfg, &live),
-                Job::Find(f, find) => search(&store, &id, f, *find),
+                Job::Find(f, find) => search(&store, &id, f, *find, &live),
             }))
             .unwrap_or_else(|_| Err("the run failed inside blast (a panic)".into()));
             finish(&run_slot, &store, meta, outcome, &live);
@@ -170,9 +170,17 @@ fn execute(store: &Store, id: &str, cfg: &Config, live: &Arc<Live>) -> Result<Va
 
 /// Run a `blast find` search and write its files; its result document
 /// (`blast find --json`'s, with the id).
-fn search(store: &Store, id: &str, f: &FindConfig, find: FindFn) -> Result<Value, String> {
+fn search(
+    store: &Store,
+    id: &str,
+    f: &FindConfig,
+    find: FindFn,
+    live: &Live,
+) -> Result<Value, String> {
     let dir = store.dir(id).ok_or("the run's folder is gone")?;
-    let result = find(f).map_err(|e| e.to_string())?;
+    // Each step goes to /events as it ends.
+    let mut on_step = |s: &Step| live.point(report::find::step_json(s));
+    let result = find(f, &mut on_step).map_err(|e| e.to_string())?;
     let mut doc = report::find::to_json(&result);
     doc["id"] = id.into();
     let _ = html::write_find(&dir.join("report.html").to_string_lossy(), &result);

@@ -438,10 +438,32 @@ fn find_searches_through_the_api() {
              "step_duration": 0.3, "precision": "50%", "num_workers": 2}}"#,
         url(&t)
     );
-    let r = s.post("/find?wait=true", &body);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let j = r.json();
+    let r = s.post("/find", &body);
+    assert_eq!(r.status, 202, "{}", r.body);
+    // The live feed has each step as it ends, then the result.
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let mut events = s.stream(&format!("/benchmarks/{id}/events"));
+    let mut fed = Vec::new();
+    let j = loop {
+        let (name, data) = next_event(&mut events).expect("an event");
+        if name != "point" {
+            assert_eq!(name, "result", "{data}");
+            break data;
+        }
+        fed.push(data["offered_rps"].as_f64().unwrap());
+    };
+    assert_eq!(fed, [50.0, 100.0, 200.0], "one point per step");
     assert_eq!(j["max_sustainable_rps"], 200.0, "{j}");
+    // After the search, /events replays the steps, then the result.
+    let mut replay = s.stream(&format!("/benchmarks/{id}/events"));
+    let mut again = Vec::new();
+    while let Some(("point", data)) = next_event(&mut replay)
+        .as_ref()
+        .map(|(n, d)| (n.as_str(), d.clone()))
+    {
+        again.push(data["offered_rps"].as_f64().unwrap());
+    }
+    assert_eq!(again, fed);
     let steps = j["steps"].as_array().unwrap();
     let offered: Vec<f64> = steps
         .iter()

@@ -175,6 +175,8 @@ async function stream(v) {
 
 function onEvent(name, data) {
   if (name === 'point') {
+    // A search's points are its steps.
+    if (data && data.offered_rps !== undefined) view.kind = 'find';
     view.points.push(data);
     render();
   } else if (name === 'result') {
@@ -280,18 +282,19 @@ function renderStats() {
 }
 
 function renderFind() {
-  const steps = (view.result && view.result.steps) || [];
+  // Steps arrive on /events as they end; the result lists them all.
+  const steps = (view.result && view.result.steps) || view.points;
   const idx = steps.map((s, i) => i + 1);
   drawChart($('chart-steps'), [
     { name: 'offered', color: '#94a3b8', points: steps.map((s, i) => [idx[i], s.offered_rps]) },
     { name: 'achieved', color: COLORS.rps, points: steps.map((s, i) => [idx[i], s.achieved_rps]) },
   ], { title: 'Steps: requests per second', xLabel: 'step', xWhole: true, xMax: Math.max(steps.length, 1),
-    empty: view.result ? 'no steps' : 'the steps appear when the search ends' });
+    empty: view.result ? 'no steps' : 'the steps appear as they end' });
   drawChart($('chart-steps-latency'), [
     { name: 'p50', color: COLORS.p50, points: steps.map((s, i) => [idx[i], s.p50_us / 1000]) },
     { name: 'p99', color: COLORS.p99, points: steps.map((s, i) => [idx[i], s.p99_us / 1000]) },
   ], { title: 'Steps: latency', unit: 'ms', xLabel: 'step', xWhole: true, xMax: Math.max(steps.length, 1),
-    empty: view.result ? 'no steps' : 'the steps appear when the search ends' });
+    empty: view.result ? 'no steps' : 'the steps appear as they end' });
   const rows = steps.map((s, i) => [String(i + 1), num(s.offered_rps, 0), num(s.achieved_rps, 1),
     ms(s.p50_us), ms(s.p99_us), num(s.error_percent, 2), s.verdict || (s.pass ? 'pass' : 'fail')]);
   if (view.result) rows.push(['max sustainable', num(view.result.max_sustainable_rps, 0), '', '', '', '', '']);
