@@ -1,6 +1,7 @@
 //! `blast serve`: the HTTP API against a real `blast target`, over real
 //! sockets on 127.0.0.1, with the target's own count as the truth.
 
+mod calls;
 mod cdp;
 mod client;
 mod scenario;
