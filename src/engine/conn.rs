@@ -175,7 +175,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                     claimed = false;
                     due = None;
                     backoff = Duration::ZERO;
-                    if !w.think().await {
+                    if w.thinks() && !w.think().await {
                         break 'connection;
                     }
                     if !keep_alive || !w.keepalive {

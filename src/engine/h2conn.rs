@@ -319,7 +319,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 }
                 conn.answered.set(conn.answered.get() + 1);
                 (claimed, due, refused) = (false, None, 0);
-                if !w.think().await {
+                if w.thinks() && !w.think().await {
                     return;
                 }
             }

@@ -91,11 +91,13 @@ pub struct Mix {
     cumulative: Vec<u64>,
     /// Most variants of any step: the data rows.
     max_rows: u64,
+    /// One entry of one step of one variant: every pick is the same.
+    pub single: bool,
 }
 
 /// The request a connection sends next: its name (index into `names`;
 /// 0 for a single request) and its variant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Pick {
     pub name: u16,
     pub variant: u32,
@@ -165,6 +167,7 @@ impl Mix {
             rows: RowOrder::RoundRobin,
             cumulative: vec![1],
             max_rows: 1,
+            single: true,
         }
     }
 
@@ -222,7 +225,9 @@ impl Mix {
         if sum == 0 {
             return Err("every weight is 0: nothing would be sent".into());
         }
+        let single = entries.len() == 1 && entries[0].steps.len() == 1 && max_rows == 1;
         Ok(Mix {
+            single,
             names,
             variants,
             entries,

@@ -279,6 +279,9 @@ impl Shared {
     /// The next request of the connection at `c`, and its variant.
     #[inline]
     pub fn pick(&self, c: &mut Cursor) -> Pick {
+        if self.mix.single {
+            return Pick::default();
+        }
         let mut ch = self.chooser.get();
         let p = self.mix.next(c, &mut ch);
         self.chooser.set(ch);
@@ -290,11 +293,18 @@ impl Shared {
         &self.mix.variants[p.variant as usize]
     }
 
+    /// The mix has a think time (checked before `think`, so a run without
+    /// one does not build the pause's future per request).
+    #[inline]
+    pub fn thinks(&self) -> bool {
+        !matches!(self.mix.think, super::mix::Think::None)
+    }
+
     /// Closed loop with think time (`think` in a scenario): the pause after
     /// a request. False if the worker stopped meanwhile.
     pub async fn think(&self) -> bool {
         let t = self.mix.think;
-        if t == super::mix::Think::None || !matches!(self.pace.get(), Pace::Closed) {
+        if !self.thinks() || !matches!(self.pace.get(), Pace::Closed) {
             return true;
         }
         let mut ch = self.chooser.get();
