@@ -85,7 +85,13 @@ done
 if ((FIT)) && ((fit > BASE)) && [[ " ${sizes[*]} " != *" $fit "* ]]; then
     sizes+=("$fit")
 fi
-mapfile -t sizes < <(printf '%s\n' "${sizes[@]}" | sort -n | uniq)
+if ((${#sizes[@]})); then
+    mapfile -t sizes < <(printf '%s\n' "${sizes[@]}" | sort -n | uniq)
+else
+    echo "conn-scale.sh: no size can be measured here:" >&2
+    for s in "${skipped[@]}"; do echo "- $s" >&2; done
+    exit 1
+fi
 
 tmp=$(mktemp -d)
 target_pid=
