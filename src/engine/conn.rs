@@ -235,7 +235,9 @@ async fn connect<T: Transport>(
     let Some(client) = &w.tls else {
         return Some(Ok(Link::Plain(sock)));
     };
-    let shake = tokio::time::timeout(w.connect_timeout, link::handshake(sock, client));
+    // Boxed: the handshake's state (a TLS session, about 2.5 KB) would
+    // otherwise sit in every connection's future, plain ones included.
+    let shake = tokio::time::timeout(w.connect_timeout, Box::pin(link::handshake(sock, client)));
     Some(match w.unless_stopped(shake).await? {
         Ok(Ok(h)) => {
             let us = connected.elapsed().as_micros() as u64;
