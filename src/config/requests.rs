@@ -12,6 +12,7 @@ use crate::engine::mix::{Mix, Think};
 use crate::error::{usage, Error};
 use crate::proto::h1::request::Header;
 use crate::proto::tls::TlsOptions;
+use std::sync::Arc;
 
 /// The requests of a run and where they go.
 pub struct Requests {
@@ -22,7 +23,7 @@ pub struct Requests {
     /// The method of every request, or "mixed".
     pub method: String,
     /// Encoded once for the whole process: every connection writes from it.
-    pub mix: &'static Mix,
+    pub mix: Arc<Mix>,
 }
 
 pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Requests, Error> {
@@ -85,7 +86,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             parsed: built.origin,
             shown,
             method: built.method,
-            mix: Box::leak(Box::new(built.mix)),
+            mix: Arc::new(built.mix),
         });
     }
 
@@ -185,7 +186,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         parsed,
         shown,
         method: built.method,
-        mix: Box::leak(Box::new(mix)),
+        mix: Arc::new(mix),
     })
 }
 

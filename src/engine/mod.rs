@@ -73,7 +73,7 @@ pub struct Settings {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     /// What the connections write: one encoded request, or a mix.
-    pub mix: &'static mix::Mix,
+    pub mix: Arc<mix::Mix>,
     pub keepalive: bool,
     /// `--stream`: parse every body as Server-Sent Events.
     pub force_stream: bool,

@@ -187,7 +187,7 @@ pub enum Due {
 /// State a worker's connection tasks share, on one thread only.
 pub struct Shared {
     /// What the connections send, and the worker's draw state for it.
-    pub mix: &'static Mix,
+    pub mix: Arc<Mix>,
     pub chooser: Cell<Chooser>,
     pub addr: SocketAddr,
     /// `--source` addresses (empty: the kernel chooses).
@@ -288,9 +288,16 @@ impl Shared {
         p
     }
 
+    /// The variant of a pick, as the `'static` bytes an io_uring write
+    /// takes (the kernel reads them in place until the write completes).
     #[inline]
     pub fn variant(&self, p: Pick) -> &'static Variant {
-        &self.mix.variants[p.variant as usize]
+        let v: &Variant = &self.mix.variants[p.variant as usize];
+        // SAFETY: the mix is never changed after the run is built, and the
+        // worker thread holds an `Arc` of it (`worker::run_thread`) until
+        // after its runtime, and so every write it submitted, is dropped:
+        // the reference outlives every use made of it.
+        unsafe { &*(v as *const Variant) }
     }
 
     /// The mix has a think time (checked before `think`, so a run without

@@ -80,7 +80,7 @@ pub fn spawn_all(
         };
         first_conn += plan.connections;
         let shared = SharedInit {
-            mix: cfg.mix,
+            mix: cfg.mix.clone(),
             seed: cfg.seed,
             addr: cfg.addr,
             sources: sources.clone(),
@@ -108,7 +108,7 @@ pub fn spawn_all(
 /// The `Send` part of a worker's settings, moved into its thread.
 #[derive(Clone)]
 struct SharedInit {
-    mix: &'static Mix,
+    mix: Arc<Mix>,
     seed: u64,
     addr: SocketAddr,
     sources: Arc<[IpAddr]>,
@@ -132,6 +132,10 @@ fn run_thread(
     if let Some(core) = plan.core {
         core_affinity::set_for_current(core);
     }
+    // Held until after the runtime below is dropped, with every operation
+    // it ran: io_uring writes read the mix's encoded requests in place, so
+    // they must outlive every write (see `Shared::variant`).
+    let _requests = init.mix.clone();
     let worker = plan.index;
     let failed = |e: std::io::Error| {
         eprintln!("blast: worker {worker}: cannot start its runtime: {e}");
@@ -170,7 +174,7 @@ async fn main<T: Transport + 'static>(
     let streams = init.h2.as_ref().map_or(1, |h| h.streams);
     let w = Rc::new(Shared {
         chooser: Cell::new(Chooser::new(init.seed, plan.index)),
-        mix: init.mix,
+        mix: init.mix.clone(),
         addr: init.addr,
         sources: init.sources.clone(),
         connect_timeout: init.connect_timeout,
