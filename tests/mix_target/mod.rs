@@ -341,3 +341,41 @@ weight = 1
     );
     assert_eq!(col(agg, "99%"), ms(&j["latency_us"]["p99"]));
 }
+
+/// `-R` paces the whole mix: the total follows the rate, the names their
+/// weights.
+#[test]
+fn rate_applies_to_the_whole_mix() {
+    let t = recording_target(1, 1);
+    let dir = tempdir("rate");
+    let scenario = write(
+        &dir,
+        "s.toml",
+        "[[request]]\nname = \"a\"\npath = \"/a\"\nweight = 3\n\n[[request]]\nname = \"b\"\npath = \"/b\"\n",
+    );
+    let url = format!("http://{}", t.addr());
+    let j = ok(&run_line(
+        &format!("-R 500 -d 2s -c 8 -t 1 --json --seed 5 --scenario {scenario}"),
+        &url,
+    ));
+    let seen = paths(&record(&t));
+    t.stop();
+    let total = j["requests"].as_u64().unwrap();
+    assert!(
+        (980..=1010).contains(&total),
+        "{total} requests at 500/s for 2 s"
+    );
+    let (a, b) = (seen["/a"], seen["/b"]);
+    assert_eq!(a + b, seen.values().sum::<u64>());
+    let share = a as f64 / (a + b) as f64;
+    assert!(
+        (0.70..=0.80).contains(&share),
+        "/a share {share:.3} of {}",
+        a + b
+    );
+    assert_eq!(
+        j["by_name"]["a"]["requests"].as_u64().unwrap()
+            + j["by_name"]["b"]["requests"].as_u64().unwrap(),
+        total
+    );
+}
