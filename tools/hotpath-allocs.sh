@@ -34,26 +34,7 @@ url=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$tmp/target.out")
 SCENARIO=${SCENARIO:-0}
 mix=()
 if [[ $SCENARIO == 1 ]]; then
-    python3 - "$tmp" <<'PY'
-import sys
-d = sys.argv[1]
-with open(f"{d}/rows.csv", "w") as f:
-    f.write("user,item\n")
-    for i in range(10_000):
-        f.write(f"{i},{i * 7 % 1000}\n")
-with open(f"{d}/scenario.toml", "w") as f:
-    f.write(f'data = "{d}/rows.csv"\n')
-    for r in range(10):
-        f.write(f"""
-[[request]]
-name = "api{r}"
-method = "POST"
-path = "/api/{r}?u={{{{user}}}}"
-headers = {{ "Content-Type" = "application/json" }}
-body = '{{"user": {{{{user}}}}, "item": {{{{item}}}}}}'
-weight = {r + 1}
-""")
-PY
+    python3 "$root/tools/mix-fixture.py" "$tmp"
     mix=(--scenario "$tmp/scenario.toml")
 fi
 

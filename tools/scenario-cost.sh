@@ -28,26 +28,7 @@ target_pid=
 cleanup() { [[ -n $target_pid ]] && kill "$target_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-python3 - "$tmp" <<'PY'
-import sys
-d = sys.argv[1]
-with open(f"{d}/rows.csv", "w") as f:
-    f.write("user,item\n")
-    for i in range(10_000):
-        f.write(f"{i},{i * 7 % 1000}\n")
-with open(f"{d}/scenario.toml", "w") as f:
-    f.write(f'data = "{d}/rows.csv"\n')
-    for r in range(10):
-        f.write(f"""
-[[request]]
-name = "api{r}"
-method = "POST"
-path = "/api/{r}?u={{{{user}}}}"
-headers = {{ "Content-Type" = "application/json" }}
-body = '{{"user": {{{{user}}}}, "item": {{{{item}}}}}}'
-weight = {r + 1}
-""")
-PY
+python3 "$root/tools/mix-fixture.py" "$tmp"
 
 "$BLAST" target --listen 127.0.0.1:0 --threads 1 --cpus "$TARGET_CPUS" > "$tmp/target.out" &
 target_pid=$!
