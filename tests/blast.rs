@@ -9,7 +9,7 @@
 //! `reports` (CSV, HTML in a browser, compare), `scenario` (--scenario,
 //! --targets and --data against a logging server), `tls` (HTTPS against nginx
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
-//! causes), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
+//! causes, io_uring refused), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
 //! `mix_target` (scenarios and data rows against `blast target --record`),
 //! `serve` (the HTTP API of `blast serve` against `blast target`, and its
 //! web UI in headless Chromium), `stream_reports` (the streaming CSV, HTML

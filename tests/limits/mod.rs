@@ -1,6 +1,7 @@
 //! Connection limits: the open-file limit (`ulimit -n`, set on the child
 //! only, with setrlimit before exec), `--source` addresses, and errno-named
-//! causes. The server's side is the truth: `blast target`'s own counts and
+//! causes; and a kernel that refuses io_uring (a seccomp filter on the
+//! child). The server's side is the truth: `blast target`'s own counts and
 //! limits, and the peer addresses a test server accepted.
 
 use crate::support::{self, command, command_line, wait_child, Run};
@@ -272,4 +273,104 @@ fn more_connections_than_local_ports_exit_2() {
         assert!(line.contains(&needle), "{line} lacks {needle}");
     }
     assert_eq!(s.connections(), 0, "no connection was tried");
+}
+
+/// Make the kernel refuse io_uring to the child, as a container's seccomp
+/// profile does: io_uring_setup fails with EPERM, everything else runs.
+fn refuse_io_uring(cmd: &mut Command) {
+    // Classic BPF over struct seccomp_data: load the syscall number, and
+    // return EPERM for io_uring_setup, allow anything else.
+    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    const RET_ERRNO: u32 = 0x0005_0000; // SECCOMP_RET_ERRNO
+    const RET_ALLOW: u32 = 0x7fff_0000; // SECCOMP_RET_ALLOW
+    let prog = [
+        libc::sock_filter {
+            code: LD_W_ABS,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: JEQ_K,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_io_uring_setup as u32,
+        },
+        libc::sock_filter {
+            code: RET_K,
+            jt: 0,
+            jf: 0,
+            k: RET_ERRNO | libc::EPERM as u32,
+        },
+        libc::sock_filter {
+            code: RET_K,
+            jt: 0,
+            jf: 0,
+            k: RET_ALLOW,
+        },
+    ];
+    // SAFETY: prctl is async-signal-safe; the filter is moved into the
+    // closure and outlives the call that installs it.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fprog = libc::sock_fprog {
+                len: prog.len() as u16,
+                filter: prog.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(
+                    libc::PR_SET_SECCOMP,
+                    libc::SECCOMP_MODE_FILTER,
+                    &fprog as *const libc::sock_fprog,
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// `--engine auto` where the kernel refuses io_uring: one line on stderr,
+/// the epoll engine, and every request answered; `--engine uring` there is
+/// exit 3 naming why.
+#[test]
+fn auto_falls_back_to_epoll_where_io_uring_is_refused() {
+    let server = ok_server();
+    let mut cmd = command_line("-n 500 -c 4 -t 1 --engine auto --json", &server.url());
+    refuse_io_uring(&mut cmd);
+    let r = wait_child(
+        cmd.spawn().unwrap(),
+        Instant::now(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("io_uring is unavailable (Operation not permitted (os error 1)): using the epoll engine"),
+        "{}",
+        r.stderr
+    );
+    let v = r.json();
+    assert_eq!(v["config"]["engine"], "epoll", "{v}");
+    assert_eq!(u(&v, "requests"), 500);
+    assert_eq!(server.requests(), 500);
+
+    let mut cmd = command_line("-n 10 --engine uring", &server.url());
+    refuse_io_uring(&mut cmd);
+    let r = wait_child(
+        cmd.spawn().unwrap(),
+        Instant::now(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--engine uring: io_uring is unavailable here"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.requests(), 500, "nothing sent without an engine");
 }
