@@ -333,44 +333,33 @@ fn refuse_io_uring(cmd: &mut Command) {
     }
 }
 
+/// blast with `flags` against `url` where the kernel refuses io_uring.
+fn run_refused(flags: &str, url: &str) -> Run {
+    let mut cmd = command_line(flags, url);
+    refuse_io_uring(&mut cmd);
+    let child = cmd.spawn().unwrap();
+    wait_child(child, Instant::now(), Duration::from_secs(30))
+}
+
 /// `--engine auto` where the kernel refuses io_uring: one line on stderr,
 /// the epoll engine, and every request answered; `--engine uring` there is
 /// exit 3 naming why.
 #[test]
 fn auto_falls_back_to_epoll_where_io_uring_is_refused() {
     let server = ok_server();
-    let mut cmd = command_line("-n 500 -c 4 -t 1 --engine auto --json", &server.url());
-    refuse_io_uring(&mut cmd);
-    let r = wait_child(
-        cmd.spawn().unwrap(),
-        Instant::now(),
-        Duration::from_secs(30),
-    );
+    let r = run_refused("-n 500 -c 4 -t 1 --engine auto --json", &server.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("io_uring is unavailable (Operation not permitted (os error 1)): using the epoll engine"),
-        "{}",
-        r.stderr
-    );
+    let notice =
+        "io_uring is unavailable (Operation not permitted (os error 1)): using the epoll engine";
+    assert!(r.stderr.contains(notice), "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["config"]["engine"], "epoll", "{v}");
     assert_eq!(u(&v, "requests"), 500);
     assert_eq!(server.requests(), 500);
 
-    let mut cmd = command_line("-n 10 --engine uring", &server.url());
-    refuse_io_uring(&mut cmd);
-    let r = wait_child(
-        cmd.spawn().unwrap(),
-        Instant::now(),
-        Duration::from_secs(30),
-    );
+    let r = run_refused("-n 10 --engine uring", &server.url());
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("--engine uring: io_uring is unavailable here"),
-        "{}",
-        r.stderr
-    );
+    let why = "--engine uring: io_uring is unavailable here";
+    assert!(r.stderr.contains(why), "{}", r.stderr);
     assert_eq!(server.requests(), 500, "nothing sent without an engine");
 }
