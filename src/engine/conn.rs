@@ -23,9 +23,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Receive buffer a connection starts with: enough for a typical response
-/// head and small body (nginx's 13-byte answer is 160 bytes in all), so
-/// 10,000 idle-bodied connections cost an eighth of a page each (wrk touches
-/// one page of its 8 KB buffer per connection).
+/// head and small body (nginx's 13-byte answer is 160 bytes in all), so a
+/// connection whose responses fit costs an eighth of a page for it (wrk
+/// touches one page of its 8 KB buffer per connection).
 pub const RECV_BUF: usize = 512;
 /// A read that fills the buffer doubles it (a few times per connection at
 /// most, never per request) up to this size, so large bodies stream in
