@@ -73,6 +73,9 @@ start_target() {
     [[ " $* " != *" --listen "* ]] || st_listen=()
     local st_out=$tmp/target.$st_name.out st_err=$tmp/target.$st_name.err
     target_logs+=("$st_out" "$st_err")
+    # Made here, not by the background job's redirection, which may come
+    # after the first look below.
+    : >"$st_out"
     "${st_prefix[@]}" "$BLAST" target "${st_listen[@]}" "$@" >"$st_out" 2>"$st_err" &
     target_pid=$!
     kill_on_exit "$target_pid"
