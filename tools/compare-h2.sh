@@ -12,6 +12,7 @@
 # Env: CONNS DURATION_S ROUNDS CASES TARGET TARGET_CPU TARGET_THREADS
 #      CLIENT_CPU BLAST H2LOAD
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CONNS=${CONNS:-64}
@@ -63,6 +64,7 @@ start_nginx_h2() {
 
 # req/s and client CPU seconds of one run, as "RPS CPU".
 run_blast() { # url streams extra
+    # shellcheck disable=SC2086 # $3: extra flags, split into words on purpose
     /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$CLIENT_CPU" \
         "$BLAST" --http2 -c "$CONNS" -t 1 -m "$2" -d "${DURATION_S}s" --json $3 "$1" 2>/dev/null >"$tmp/out"
     local rps

@@ -12,6 +12,7 @@
 # Env: CONNS THREADS DURATION ROUNDS ENGINE TARGET TARGET_CPUS CLIENT_CPUS
 #      TARGET_THREADS PORT BLAST WRK MODE TLS KEEPALIVE
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 MODE=${MODE:-throughput}
@@ -74,7 +75,7 @@ blast)
     ;;
 nginx)
     [[ "$PORT" != 0 ]] || PORT=$(free_port)
-    listen_tls= tls_conf= scheme=http
+    listen_tls='' tls_conf='' scheme=http
     if [[ $TLS == 1 ]]; then
         self_signed_cert
         listen_tls=" ssl"

@@ -26,6 +26,7 @@
 # Env: SIZES BASE FIT ENGINES SOURCE DURATION ROUNDS THREADS CLIENT_CPUS
 #      TARGET_THREADS TARGET_CPUS POLL_MS FD_MARGIN BLAST
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SIZES=${SIZES:-10000 100000}

@@ -16,6 +16,7 @@
 #      (blast|nginx) TARGET_CPU (1) CLIENT_CPU (0) CLIENTS BATCH BLAST FLOOR
 #      WRK H2LOAD
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CONNS=${CONNS:-64}
@@ -96,8 +97,8 @@ print(j["requests"], (sum(e.values()) if isinstance(e, dict) else e) + j.get("no
 # One timed run: appends "client round requests elapsed cpu_s errors".
 run_one() {
     local c=$1 round=$2 t0 t1 req err
-    # shellcheck disable=SC2046
     t0=$(date +%s.%N)
+    # shellcheck disable=SC2046 # the client's command, split into words on purpose
     taskset -c "$CLIENT_CPU" /usr/bin/time -f '%U %S' -o "$tmp/time" $(client_cmd "$c" "$DURATION") \
         >"$tmp/out" 2>"$tmp/err" || { echo "floor.sh: $c failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
     t1=$(date +%s.%N)

@@ -10,6 +10,7 @@
 # 10,000 CSV rows (100,000 pre-encoded variants) instead of one request.
 # BLAST=path measures that binary instead of building this checkout's.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 N=${1:-5000}
 ENGINE=${2:-epoll}

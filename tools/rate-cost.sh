@@ -6,6 +6,7 @@
 #   tools/rate-cost.sh                 # ROUNDS=5 DURATION=4s CONNS=64 ENGINE=auto
 #   ENGINE=epoll tools/rate-cost.sh
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-4s}
@@ -20,7 +21,7 @@ start_target url --cpus "$TARGET_CPUS" --threads 1
 
 # wrk's closed-loop maximum on this target (median of 3).
 # shellcheck disable=SC2154 # url is set by start_target (lib.sh)
-for i in 1 2 3; do
+for _ in 1 2 3; do
     taskset -c "$CLIENT_CPUS" wrk -c "$CONNS" -t 1 -d "$DURATION" "$url" | sed -n 's/^Requests\/sec: *//p'
 done | sort -n | sed -n 2p > "$tmp/wrk_max"
 wrk_max=$(cat "$tmp/wrk_max")

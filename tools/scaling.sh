@@ -13,6 +13,7 @@
 #
 # Env: THREADS CONNS_PER_THREAD DURATION ROUNDS TARGET TARGET_THREADS ENGINE BLAST
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 THREADS=${THREADS:-"1 2 4 8"}
 CONNS_PER_THREAD=${CONNS_PER_THREAD:-64}

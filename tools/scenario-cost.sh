@@ -12,6 +12,7 @@
 # Env: CONNS (64) DURATION (5s) ROUNDS (5) ENGINE (auto) TARGET_CPUS (1)
 #      CLIENT_CPUS (0) BLAST
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-64}
 DURATION=${DURATION:-5s}
