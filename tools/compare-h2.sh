@@ -12,6 +12,8 @@
 # Env: CONNS DURATION_S ROUNDS CASES TARGET TARGET_CPU TARGET_THREADS
 #      CLIENT_CPU BLAST H2LOAD
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 CONNS=${CONNS:-64}
 DURATION_S=${DURATION_S:-5}
@@ -27,7 +29,7 @@ case "$TARGET" in
 blast) ;;
 nginx)
     for t in nginx openssl; do
-        command -v "$t" >/dev/null || { echo "compare-h2.sh: $t not found" >&2; exit 1; }
+        command -v "$t" >/dev/null || die "$t not found"
     done
     ;;
 *)
@@ -36,110 +38,33 @@ nginx)
     ;;
 esac
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ -z "${BLAST:-}" ]]; then
-    (cd "$root" && cargo build --release --quiet)
-    BLAST=$root/target/release/blast
-fi
-command -v "$H2LOAD" >/dev/null || { echo "compare-h2.sh: h2load not found" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# Start a target (not in a subshell, so its pid is kept for the cleanup);
-# its URL goes to the variable named by $1. $2: extra flags.
-start_target() {
-    local out=$tmp/target.$1
-    taskset -c "$TARGET_CPU" "$BLAST" target --listen 127.0.0.1:0 --http2 \
-        --threads "$TARGET_THREADS" --cpus "$TARGET_CPU" $2 >"$out" 2>/dev/null &
-    pids+=($!)
-    for _ in $(seq 100); do
-        [[ -s $out ]] && break
-        sleep 0.05
-    done
-    printf -v "$1" '%s' "$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$out")"
-    [[ -n "${!1}" ]] || { echo "compare-h2.sh: blast target printed no address" >&2; exit 1; }
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+need_blast
+command -v "$H2LOAD" >/dev/null || die "h2load not found"
 
 # Start nginx with an h2c port and a TLS (ALPN h2) port, one process pinned
 # to TARGET_CPU with TARGET_THREADS workers; sets $plain, $tls and $cert.
-start_nginx() {
+start_nginx_h2() {
     local port port_tls
     port=$(free_port)
     port_tls=$(free_port)
     while [[ $port_tls == "$port" ]]; do port_tls=$(free_port); done
     cert=$tmp/cert.pem
-    mkdir -p "$tmp/nginx/logs"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-        -keyout "$tmp/key.pem" -out "$cert" 2>/dev/null
+    self_signed_cert
     # nginx 1.22 syntax: `listen ... http2` (h2c by prior knowledge without
     # ssl); keepalive_requests also bounds the requests per HTTP/2 connection.
-    cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes $TARGET_THREADS;
-worker_rlimit_nofile $(ulimit -n);
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events {
-    worker_connections 20000;
-}
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 65s;
-    http2_max_concurrent_streams 128;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
-        listen 127.0.0.1:$port http2 backlog=4096;
+    start_nginx "$TARGET_CPU" "$TARGET_THREADS" "http2_max_concurrent_streams 128;" \
+        "listen 127.0.0.1:$port http2 backlog=4096;
         listen 127.0.0.1:$port_tls ssl http2 backlog=4096;
         ssl_certificate $cert;
         ssl_certificate_key $tmp/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location / {
-            default_type text/plain;
-            return 200 "Hello, world!";
-        }
-    }
-}
-EOF
-    taskset -c "$TARGET_CPU" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
-        >"$tmp/target.out" 2>"$tmp/target.err" &
-    pids+=($!)
-    wait_port "$port" "$!"
-    wait_port "$port_tls" "$!"
+        ssl_protocols TLSv1.2 TLSv1.3;" "$port" "$port_tls"
     plain=http://127.0.0.1:$port
     tls=https://127.0.0.1:$port_tls  # the certificate also names IP:127.0.0.1
 }
 
-# Wait until something accepts on 127.0.0.1:$1 while pid $2 is alive.
-wait_port() {
-    for _ in $(seq 100); do
-        if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$1" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$2" 2>/dev/null || { echo "compare-h2.sh: nginx exited" >&2; cat "$tmp/target.err" "$tmp/nginx/logs/error.log" >&2 || true; exit 1; }
-        sleep 0.1
-    done
-    echo "compare-h2.sh: nginx did not come up on port $1" >&2
-    exit 1
-}
-
 # req/s and client CPU seconds of one run, as "RPS CPU".
 run_blast() { # url streams extra
+    # shellcheck disable=SC2086 # $3: extra flags, split into words on purpose
     /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$CLIENT_CPU" \
         "$BLAST" --http2 -c "$CONNS" -t 1 -m "$2" -d "${DURATION_S}s" --json $3 "$1" 2>/dev/null >"$tmp/out"
     local rps
@@ -158,12 +83,13 @@ run_h2load() { # url streams
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 if [[ $TARGET == nginx ]]; then
-    start_nginx
+    start_nginx_h2
     target_desc="nginx $(nginx -v 2>&1 | sed 's|.*/||'), worker_processes $TARGET_THREADS, http2_max_concurrent_streams 128, return 200 (13 B) (taskset -c $TARGET_CPU)"
 else
-    start_target plain ""
+    start_target plain --cpus "$TARGET_CPU" --http2 --threads "$TARGET_THREADS" --cpus "$TARGET_CPU"
     cert=$tmp/cert.pem
-    start_target tls "--tls --cert-out $cert"
+    start_target tls --cpus "$TARGET_CPU" --http2 --threads "$TARGET_THREADS" --cpus "$TARGET_CPU" \
+        --tls --cert-out "$cert"
     tls=${tls/127.0.0.1/localhost}
     target_desc="blast target --http2 --threads $TARGET_THREADS --cpus $TARGET_CPU (taskset -c $TARGET_CPU)"
 fi
@@ -173,7 +99,7 @@ h2load_ver=$("$H2LOAD" --version 2>&1 | head -1 || true)
 cat <<EOF
 ### blast --http2 vs h2load ($TARGET target)
 
-- machine: $(nproc) CPUs, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+- machine: $(machine)
 - target: $target_desc; h2c $plain, TLS $tls
 - client pinned: taskset -c $CLIENT_CPU, one thread, $CONNS connections; $ROUNDS rounds of ${DURATION_S}s, order alternating; medians
 - script: TARGET=$TARGET CONNS=$CONNS DURATION_S=$DURATION_S ROUNDS=$ROUNDS CASES="$CASES" TARGET_CPU=$TARGET_CPU TARGET_THREADS=$TARGET_THREADS CLIENT_CPU=$CLIENT_CPU tools/compare-h2.sh

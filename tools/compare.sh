@@ -12,6 +12,8 @@
 # Env: CONNS THREADS DURATION ROUNDS ENGINE TARGET TARGET_CPUS CLIENT_CPUS
 #      TARGET_THREADS PORT BLAST WRK MODE TLS KEEPALIVE
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 MODE=${MODE:-throughput}
 case "$MODE" in
@@ -41,13 +43,8 @@ WRK=${WRK:-wrk}
 TLS=${TLS:-0}
 KEEPALIVE=${KEEPALIVE:-1}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ -z "${BLAST:-}" ]]; then
-    (cd "$root" && cargo build --release --quiet)
-    BLAST=$root/target/release/blast
-fi
-command -v "$WRK" >/dev/null || { echo "compare.sh: wrk not found" >&2; exit 1; }
-[[ -x "$BLAST" ]] || { echo "compare.sh: $BLAST is not executable" >&2; exit 1; }
+need_blast
+command -v "$WRK" >/dev/null || die "wrk not found"
 
 # Duration in seconds (wrk/blast syntax: 500ms, 5s, 2m, 1h, or plain seconds).
 dur_s=$(python3 -c '
@@ -67,96 +64,29 @@ if (($(ulimit -n) < want_fds)); then
     fi
 fi
 
-tmp=$(mktemp -d)
-target_pid=
-cleanup() {
-    if [[ -n "$target_pid" ]]; then
-        kill "$target_pid" 2>/dev/null || true
-        wait "$target_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Wait until something accepts on 127.0.0.1:$1.
-wait_port() {
-    for _ in $(seq 100); do
-        if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$1" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$target_pid" 2>/dev/null || { echo "compare.sh: target exited" >&2; cat "$tmp"/target.* >&2 || true; exit 1; }
-        sleep 0.1
-    done
-    echo "compare.sh: target did not come up on port $1" >&2
-    exit 1
-}
-
 case "$TARGET" in
 blast)
     tls_args=()
     if [[ $TLS == 1 ]]; then tls_args=(--tls --cert-out "$tmp/cert.pem"); fi
-    taskset -c "$TARGET_CPUS" "$BLAST" target --listen "127.0.0.1:$PORT" "${tls_args[@]}" \
-        --threads "$TARGET_THREADS" --cpus "$TARGET_CPUS" >"$tmp/target.out" 2>"$tmp/target.err" &
-    target_pid=$!
-    url=
-    for _ in $(seq 100); do
-        url=$(sed -n 's|^listening on \(https\{0,1\}://[^ ]*\).*|\1|p' "$tmp/target.out")
-        [[ -n "$url" ]] && break
-        kill -0 "$target_pid" 2>/dev/null || { cat "$tmp/target.err" >&2; exit 1; }
-        sleep 0.1
-    done
-    [[ -n "$url" ]] || { echo "compare.sh: blast target printed no address" >&2; exit 1; }
+    start_target url --cpus "$TARGET_CPUS" --listen "127.0.0.1:$PORT" "${tls_args[@]}" \
+        --threads "$TARGET_THREADS" --cpus "$TARGET_CPUS"
     url=$url/
     target_desc="blast target --threads $TARGET_THREADS --cpus $TARGET_CPUS (taskset -c $TARGET_CPUS)"
     ;;
 nginx)
     [[ "$PORT" != 0 ]] || PORT=$(free_port)
-    mkdir -p "$tmp/nginx/logs"
-    listen_tls= tls_conf= scheme=http
+    listen_tls='' tls_conf='' scheme=http
     if [[ $TLS == 1 ]]; then
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-            -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-            -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+        self_signed_cert
         listen_tls=" ssl"
         tls_conf="ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;
         ssl_protocols TLSv1.2 TLSv1.3; ssl_session_tickets on;
         ssl_session_cache shared:blast:10m;"
         scheme=https
     fi
-    cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes $TARGET_THREADS;
-worker_rlimit_nofile $(ulimit -n);
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events {
-    worker_connections 20000;
-}
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 65s;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
-        listen 127.0.0.1:$PORT$listen_tls backlog=4096;
-        $tls_conf
-        location / {
-            default_type text/plain;
-            return 200 "Hello, world!";
-        }
-    }
-}
-EOF
-    taskset -c "$TARGET_CPUS" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
-        >"$tmp/target.out" 2>"$tmp/target.err" &
-    target_pid=$!
+    start_nginx "$TARGET_CPUS" "$TARGET_THREADS" "" \
+        "listen 127.0.0.1:$PORT$listen_tls backlog=4096;
+        $tls_conf" "$PORT"
     url=$scheme://127.0.0.1:$PORT/
     target_desc="nginx $(nginx -v 2>&1 | sed 's|.*/||'), worker_processes $TARGET_THREADS, return 200 (13 B) (taskset -c $TARGET_CPUS)"
     ;;
@@ -165,7 +95,6 @@ EOF
     exit 2
     ;;
 esac
-wait_port "$(sed 's|.*:\([0-9]*\)/$|\1|' <<<"$url")"
 
 # CPU ticks (user+sys) used so far by the target and its children.
 target_ticks() {
@@ -235,7 +164,7 @@ cat <<EOF
 
 ### blast vs wrk ($MODE, $TARGET target, TLS=$TLS KEEPALIVE=$KEEPALIVE)
 
-- machine: $(nproc) CPUs, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+- machine: $(machine)
 - target: $target_desc, $url
 - clients pinned: taskset -c $CLIENT_CPUS; $ROUNDS rounds, order alternating; medians
 - script: MODE=$MODE TARGET=$TARGET TLS=$TLS KEEPALIVE=$KEEPALIVE CONNS=$CONNS THREADS=$THREADS DURATION=$DURATION ROUNDS=$ROUNDS ENGINE=$ENGINE TARGET_CPUS=$TARGET_CPUS CLIENT_CPUS=$CLIENT_CPUS tools/compare.sh

@@ -26,6 +26,8 @@
 # Env: SIZES BASE FIT ENGINES SOURCE DURATION ROUNDS THREADS CLIENT_CPUS
 #      TARGET_THREADS TARGET_CPUS POLL_MS FD_MARGIN BLAST
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 SIZES=${SIZES:-10000 100000}
 BASE=${BASE:-100}
@@ -41,13 +43,8 @@ TARGET_CPUS=${TARGET_CPUS:-1}
 POLL_MS=${POLL_MS:-10}
 FD_MARGIN=${FD_MARGIN:-1000}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ -z "${BLAST:-}" ]]; then
-    (cd "$root" && cargo build --release --quiet)
-    BLAST=$root/target/release/blast
-fi
-[[ -x "$BLAST" ]] || { echo "conn-scale.sh: $BLAST is not executable" >&2; exit 1; }
-[[ -x /usr/bin/time ]] || { echo "conn-scale.sh: needs GNU time (/usr/bin/time)" >&2; exit 1; }
+need_blast
+[[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time)"
 
 # Only loopback: every source address must be in 127.0.0.0/8.
 read -r n_src src_ok < <(python3 - "$SOURCE" <<'EOF'
@@ -93,28 +90,7 @@ else
     exit 1
 fi
 
-tmp=$(mktemp -d)
-target_pid=
-cleanup() {
-    if [[ -n "$target_pid" ]]; then
-        kill "$target_pid" 2>/dev/null || true
-        wait "$target_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-taskset -c "$TARGET_CPUS" "$BLAST" target --listen 127.0.0.1:0 \
-    --threads "$TARGET_THREADS" --cpus "$TARGET_CPUS" >"$tmp/target.out" 2>"$tmp/target.err" &
-target_pid=$!
-url=
-for _ in $(seq 100); do
-    url=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$tmp/target.out")
-    [[ -n "$url" ]] && break
-    kill -0 "$target_pid" 2>/dev/null || { cat "$tmp/target.err" >&2; exit 1; }
-    sleep 0.1
-done
-[[ -n "$url" ]] || { echo "conn-scale.sh: blast target printed no address" >&2; exit 1; }
+start_target url --cpus "$TARGET_CPUS" --threads "$TARGET_THREADS" --cpus "$TARGET_CPUS"
 url=$url/
 
 # One run: blast -c N, started from python so that the storm is timed from
@@ -183,7 +159,7 @@ cat <<EOF
 
 ### Connections: memory and connect storm
 
-- machine: $(nproc) CPUs, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); open files: hard limit $hard; local ports $port_lo-$port_hi
+- machine: $(machine); open files: hard limit $hard; local ports $port_lo-$port_hi
 - target: blast target --threads $TARGET_THREADS --cpus $TARGET_CPUS (taskset -c $TARGET_CPUS), $url
 - client ($blast_ver): \`taskset -c $CLIENT_CPUS blast -c N -t $THREADS -d ${DURATION}s --engine E --source $SOURCE --ramp-up 0 --json -q URL\`
 - script: SIZES="$SIZES" BASE=$BASE ROUNDS=$ROUNDS DURATION=$DURATION tools/conn-scale.sh; medians of $ROUNDS rounds

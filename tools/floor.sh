@@ -16,6 +16,8 @@
 #      (blast|nginx) TARGET_CPU (1) CLIENT_CPU (0) CLIENTS BATCH BLAST FLOOR
 #      WRK H2LOAD
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 CONNS=${CONNS:-64}
 DURATION=${DURATION:-5}
@@ -29,94 +31,30 @@ BATCH=${BATCH:-16}
 WRK=${WRK:-wrk}
 H2LOAD=${H2LOAD:-h2load}
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ -z "${BLAST:-}" ]]; then
-    (cd "$root" && cargo build --release --quiet)
-    BLAST=$root/target/release/blast
-fi
+need_blast
 if [[ -z "${FLOOR:-}" ]]; then
     cargo build --release --quiet --manifest-path "$root/tools/floor/Cargo.toml"
     FLOOR=$root/tools/floor/target/release/floor
 fi
 for c in $CLIENTS; do
     case $c in
-    wrk) command -v "$WRK" >/dev/null || { echo "floor.sh: wrk not found" >&2; exit 1; } ;;
-    h2load) command -v "$H2LOAD" >/dev/null || { echo "floor.sh: h2load not found (nghttp2-client)" >&2; exit 1; } ;;
+    wrk) command -v "$WRK" >/dev/null || die "wrk not found" ;;
+    h2load) command -v "$H2LOAD" >/dev/null || die "h2load not found (nghttp2-client)" ;;
     floor | floor-batch | blast-uring | blast-epoll) ;;
     *) echo "floor.sh: unknown client $c" >&2; exit 2 ;;
     esac
 done
 
-tmp=$(mktemp -d)
-target_pid=
-cleanup() {
-    if [[ -n "$target_pid" ]]; then
-        kill "$target_pid" 2>/dev/null || true
-        wait "$target_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-wait_port() {
-    for _ in $(seq 100); do
-        if python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$1" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$target_pid" 2>/dev/null || { echo "floor.sh: target exited" >&2; cat "$tmp"/target.* >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "floor.sh: target did not come up on port $1" >&2
-    exit 1
-}
-
 case "$TARGET" in
 blast)
-    taskset -c "$TARGET_CPU" "$BLAST" target --listen 127.0.0.1:0 --threads 1 --cpus "$TARGET_CPU" \
-        >"$tmp/target.out" 2>"$tmp/target.err" &
-    target_pid=$!
-    url=
-    for _ in $(seq 100); do
-        url=$(sed -n 's|^listening on \(http://[^ ]*\).*|\1|p' "$tmp/target.out")
-        [[ -n "$url" ]] && break
-        kill -0 "$target_pid" 2>/dev/null || { cat "$tmp/target.err" >&2; exit 1; }
-        sleep 0.1
-    done
-    [[ -n "$url" ]] || { echo "floor.sh: blast target printed no address" >&2; exit 1; }
+    start_target url --cpus "$TARGET_CPU" --threads 1 --cpus "$TARGET_CPU"
     url=$url/
     target_desc="blast target --threads 1 --cpus $TARGET_CPU"
     ;;
 nginx)
-    command -v nginx >/dev/null || { echo "floor.sh: nginx not found" >&2; exit 1; }
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    mkdir -p "$tmp/nginx/logs"
+    port=$(free_port)
     # The same configuration as tools/compare.sh: one worker, no access log.
-    cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events { worker_connections 20000; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 65s;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
-        listen 127.0.0.1:$port backlog=4096;
-        location / {
-            default_type text/plain;
-            return 200 "Hello, world!";
-        }
-    }
-}
-EOF
-    taskset -c "$TARGET_CPU" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
-        >"$tmp/target.out" 2>"$tmp/target.err" &
-    target_pid=$!
+    start_nginx "$TARGET_CPU" 1 "" "listen 127.0.0.1:$port backlog=4096;" "$port"
     url=http://127.0.0.1:$port/
     target_desc="nginx $(nginx -v 2>&1 | sed 's|.*/||'), worker_processes 1, return 200 (13 B)"
     ;;
@@ -125,7 +63,6 @@ EOF
     exit 2
     ;;
 esac
-wait_port "$(sed 's|.*:\([0-9]*\)/$|\1|' <<<"$url")"
 
 # The command of one client for $2 seconds.
 client_cmd() {
@@ -160,8 +97,8 @@ print(j["requests"], (sum(e.values()) if isinstance(e, dict) else e) + j.get("no
 # One timed run: appends "client round requests elapsed cpu_s errors".
 run_one() {
     local c=$1 round=$2 t0 t1 req err
-    # shellcheck disable=SC2046
     t0=$(date +%s.%N)
+    # shellcheck disable=SC2046 # the client's command, split into words on purpose
     taskset -c "$CLIENT_CPU" /usr/bin/time -f '%U %S' -o "$tmp/time" $(client_cmd "$c" "$DURATION") \
         >"$tmp/out" 2>"$tmp/err" || { echo "floor.sh: $c failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
     t1=$(date +%s.%N)
@@ -243,7 +180,7 @@ cat <<EOF
 
 ### The floor: $TARGET target, -c $CONNS, one client thread
 
-- machine: $(nproc) CPUs, $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+- machine: $(machine)
 - target: $target_desc on CPU $TARGET_CPU, $url; clients on CPU $CLIENT_CPU
 - $ROUNDS rounds of ${DURATION}s, order rotating each round, medians; client CPU is user+sys from /usr/bin/time
 - system calls: $( ((use_perf)) && echo "perf stat -e raw_syscalls:sys_enter" || echo "strace -f -c") on a separate ${SYSCALL_S}s run of each client

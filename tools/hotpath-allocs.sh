@@ -8,17 +8,14 @@
 # TLS=1 runs over HTTPS (the target's own certificate, trusted with --cacert).
 # SCENARIO=1 sends a scenario of 10 requests whose paths and JSON bodies take
 # 10,000 CSV rows (100,000 pre-encoded variants) instead of one request.
+# BLAST=path measures that binary instead of building this checkout's.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 N=${1:-5000}
 ENGINE=${2:-epoll}
-root=$(cd "$(dirname "$0")/.." && pwd)
-(cd "$root" && cargo build --release --quiet)
-BLAST=$root/target/release/blast
-command -v valgrind >/dev/null || { echo "hotpath-allocs.sh: needs valgrind" >&2; exit 1; }
-tmp=$(mktemp -d)
-target_pid=
-cleanup() { [[ -n $target_pid ]] && kill "$target_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+need_blast
+command -v valgrind >/dev/null || die "needs valgrind"
 
 TLS=${TLS:-0}
 tls_target=() tls_client=()
@@ -26,10 +23,7 @@ if [[ $TLS == 1 ]]; then
     tls_target=(--tls --cert-out "$tmp/cert.pem")
     tls_client=(--cacert "$tmp/cert.pem")
 fi
-"$BLAST" target --listen 127.0.0.1:0 --threads 1 "${tls_target[@]}" > "$tmp/target.out" &
-target_pid=$!
-for _ in $(seq 50); do grep -q listening "$tmp/target.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$tmp/target.out")
+start_target url --threads 1 "${tls_target[@]}"
 
 SCENARIO=${SCENARIO:-0}
 mix=()
@@ -38,6 +32,7 @@ if [[ $SCENARIO == 1 ]]; then
     mix=(--scenario "$tmp/scenario.toml")
 fi
 
+# shellcheck disable=SC2154 # url is set by start_target (lib.sh)
 measure() { # $1 = requests; prints "allocs instructions"
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1" --dump-instr=no \
         "$BLAST" -n "$1" -c 4 -t 1 --engine "$ENGINE" "${tls_client[@]}" "${mix[@]}" --json "$url" > /dev/null 2> "$tmp/vg.$1"

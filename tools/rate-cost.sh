@@ -6,29 +6,22 @@
 #   tools/rate-cost.sh                 # ROUNDS=5 DURATION=4s CONNS=64 ENGINE=auto
 #   ENGINE=epoll tools/rate-cost.sh
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-4s}
 CONNS=${CONNS:-64}
 ENGINE=${ENGINE:-auto}
 TARGET_CPUS=${TARGET_CPUS:-1}
 CLIENT_CPUS=${CLIENT_CPUS:-0}
-root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ -z "${BLAST:-}" ]]; then
-    (cd "$root" && cargo build --release --quiet)
-    BLAST=$root/target/release/blast
-fi
-tmp=$(mktemp -d)
-target_pid=
-cleanup() { [[ -n $target_pid ]] && kill "$target_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+need_blast
+command -v wrk >/dev/null || die "wrk not found"
 
-taskset -c "$TARGET_CPUS" "$BLAST" target --listen 127.0.0.1:0 --threads 1 > "$tmp/target.out" &
-target_pid=$!
-for _ in $(seq 50); do grep -q listening "$tmp/target.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$tmp/target.out")
+start_target url --cpus "$TARGET_CPUS" --threads 1
 
 # wrk's closed-loop maximum on this target (median of 3).
-for i in 1 2 3; do
+# shellcheck disable=SC2154 # url is set by start_target (lib.sh)
+for _ in 1 2 3; do
     taskset -c "$CLIENT_CPUS" wrk -c "$CONNS" -t 1 -d "$DURATION" "$url" | sed -n 's/^Requests\/sec: *//p'
 done | sort -n | sed -n 2p > "$tmp/wrk_max"
 wrk_max=$(cat "$tmp/wrk_max")

@@ -13,11 +13,12 @@
 #
 # Env: THREADS CONNS_PER_THREAD DURATION ROUNDS TARGET TARGET_THREADS ENGINE BLAST
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 THREADS=${THREADS:-"1 2 4 8"}
 CONNS_PER_THREAD=${CONNS_PER_THREAD:-64}
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-3}
-here=$(cd "$(dirname "$0")" && pwd)
 ncpu=$(nproc)
 max_t=$(tr ' ' '\n' <<<"$THREADS" | sort -n | tail -1)
 if ((ncpu < max_t + 1)); then
@@ -27,17 +28,14 @@ fi
 # Generators on CPUs 0..max_t-1, the target on all the others.
 target_cpus=$(seq -s, "$max_t" $((ncpu - 1)))
 TARGET_THREADS=${TARGET_THREADS:-$((ncpu - max_t))}
-if [[ -z "${BLAST:-}" ]]; then
-    (cd "$here/.." && cargo build --release --quiet)
-    export BLAST=$here/../target/release/blast
-fi
+need_blast
 
 rows=()
 for t in $THREADS; do
     client_cpus=$(seq -s, 0 $((t - 1)))
     out=$(THREADS=$t CONNS=$((t * CONNS_PER_THREAD)) DURATION=$DURATION ROUNDS=$ROUNDS \
         CLIENT_CPUS=$client_cpus TARGET_CPUS=$target_cpus TARGET_THREADS=$TARGET_THREADS \
-        "$here/compare.sh")
+        "$root/tools/compare.sh")
     wrk=$(awk -F'|' '$2 ~ /^ wrk / {gsub(/[ ,]/, "", $3); print $3}' <<<"$out")
     blast=$(awk -F'|' '$2 ~ /^ blast / {gsub(/[ ,]/, "", $3); print $3}' <<<"$out")
     blast_cpu=$(awk -F'|' '$2 ~ /^ blast / {gsub(/[ ,]/, "", $5); print $5}' <<<"$out")

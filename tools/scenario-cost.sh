@@ -12,28 +12,19 @@
 # Env: CONNS (64) DURATION (5s) ROUNDS (5) ENGINE (auto) TARGET_CPUS (1)
 #      CLIENT_CPUS (0) BLAST
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-64}
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-5}
 ENGINE=${ENGINE:-auto}
 TARGET_CPUS=${TARGET_CPUS:-1}
 CLIENT_CPUS=${CLIENT_CPUS:-0}
-root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ -z "${BLAST:-}" ]]; then
-    (cd "$root" && cargo build --release --quiet)
-    BLAST=$root/target/release/blast
-fi
-tmp=$(mktemp -d)
-target_pid=
-cleanup() { [[ -n $target_pid ]] && kill "$target_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+need_blast
 
 python3 "$root/tools/mix-fixture.py" "$tmp"
 
-"$BLAST" target --listen 127.0.0.1:0 --threads 1 --cpus "$TARGET_CPUS" > "$tmp/target.out" &
-target_pid=$!
-for _ in $(seq 50); do grep -q listening "$tmp/target.out" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$tmp/target.out")
+start_target url --threads 1 --cpus "$TARGET_CPUS"
 
 one() { # $1 = single|scenario; prints "requests cpu_s"
     local extra=()
