@@ -16,7 +16,7 @@
 //!
 //! Imports only point down this picture: `config` builds the engine's
 //! settings, the engine knows no report or file format, reports take
-//! plain data from `stats`, and nothing imports `cmd`.
+//! plain data from `stats`, and no folder imports `cmd` (only main.rs calls it).
 
 pub mod cmd;
 pub mod config;
