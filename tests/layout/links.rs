@@ -140,7 +140,8 @@ pub fn anchors(md: &str) -> BTreeSet<String> {
     for (_, line) in prose_lines(md) {
         let t = line.trim_start();
         let hashes = t.chars().take_while(|&c| c == '#').count();
-        if (1..=6).contains(&hashes) && t[hashes..].starts_with([' ', '\t']) {
+        let indent = line.len() - t.len();
+        if indent <= 3 && (1..=6).contains(&hashes) && t[hashes..].starts_with([' ', '\t']) {
             let base = slug(t[hashes..].trim().trim_end_matches('#'));
             let mut s = base.clone();
             let mut k = 0;

@@ -29,7 +29,7 @@ fn lib_name() -> String {
     env!("CARGO_PKG_NAME").replace('-', "_")
 }
 
-/// Every file under `dir` whose name ends with `ext`, sorted.
+/// Every file under `dir` whose name ends with `ext` ("" for all), sorted.
 fn files_with(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -59,8 +59,9 @@ fn no_import_cycles() {
 #[test]
 fn no_src_file_over_500_lines() {
     let mut files = Vec::new();
-    files_with(&root().join("src"), ".rs", &mut files);
-    assert!(!files.is_empty(), "no .rs file under src/");
+    // Every file, not only .rs: the web UI's scripts live in src/ too.
+    files_with(&root().join("src"), "", &mut files);
+    assert!(!files.is_empty(), "no file under src/");
     let over: Vec<String> = files
         .iter()
         .filter_map(|f| {
