@@ -4,8 +4,9 @@
 //! README.md and `docs/**/*.md` resolving. Each failure names every
 //! offender, so one run is a to-do list.
 //!
-//! See the cycles: `cargo test --test blast layout::` (or
-//! `tools/import-cycles.sh`, which runs only the cycle test). The checker's
+//! See every list: `cargo nextest run --no-fail-fast -E 'test(/^layout::/)'`
+//! or `cargo test --test blast layout::`; only the cycles:
+//! `tools/import-cycles.sh`. The checker's
 //! own tests (`layout::checker::`) run on small trees in a scratch folder,
 //! so it is seen to fail as well as pass.
 
