@@ -43,6 +43,7 @@ mod cli;
 mod faults;
 mod h2;
 mod hlog;
+mod layout;
 mod limits;
 mod mix_target;
 mod open_loop;
