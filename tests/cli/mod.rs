@@ -324,11 +324,7 @@ fn ttfb_is_the_first_byte_of_the_body() {
         first: Duration::from_millis(30),
         gap: Duration::from_millis(100),
     });
-    let mut engines = vec!["epoll"];
-    if support::uring_available() {
-        engines.push("uring");
-    }
-    for engine in engines {
+    for engine in support::engines() {
         let j = json_run(engine, "-n 6 -c 2 -t 1", &s.url());
         assert_eq!(u(&j, "requests"), 6, "{j}");
         let (ttfb, latency) = (u(&j, "ttfb_us.p50"), u(&j, "latency_us.p50"));

@@ -5,7 +5,7 @@
 //! the truth.
 
 use crate::support::python::PyServer;
-use crate::support::{run_line, uring_available};
+use crate::support::{engines, run_line};
 use crate::u;
 use serde_json::Value;
 
@@ -99,14 +99,6 @@ impl SseServer {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/v1/chat/completions", self.0.port)
     }
-}
-
-fn engines() -> Vec<&'static str> {
-    let mut e = vec!["epoll"];
-    if uring_available() {
-        e.push("uring");
-    }
-    e
 }
 
 fn blast(flags: &str, url: &str) -> Value {
