@@ -2,7 +2,7 @@
 //! headers as the server received them, the reports' layout, Ctrl-C.
 
 use crate::support::{
-    self, command, command_line, delay_server, run, run_cmd, run_line, Behavior, Server,
+    self, command, command_line, delay_server, run, run_cmd, run_line, Behavior, Scratch, Server,
 };
 use crate::{json_run, ok_server, u};
 use std::time::{Duration, Instant};
@@ -111,8 +111,7 @@ fn body_headers_and_content_type_reach_the_server() {
 
 #[test]
 fn body_file_env_and_url_sources() {
-    let dir = std::env::temp_dir().join(format!("blast-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("body-file");
     let png = dir.join("pixel.png");
     std::fs::write(&png, [0x89, b'P', b'N', b'G', 0, 1, 2, 3]).unwrap();
 
@@ -154,13 +153,11 @@ fn body_file_env_and_url_sources() {
     assert_eq!(g.method, "PUT");
     assert_eq!(g.body, b"{\"from\":\"url\"}");
     assert_eq!(g.header("content-type"), Some("text/x-custom"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn multipart_form_as_received() {
-    let dir = std::env::temp_dir().join(format!("blast-form-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("form");
     let f = dir.join("doc.json");
     std::fs::write(&f, b"{\"k\":[1,2]}").unwrap();
     let s = ok_server();
@@ -194,7 +191,6 @@ fn multipart_form_as_received() {
     );
     assert!(parts[2].contains("name=\"upload\"; filename=\"doc.json\"\r\nContent-Type: application/json\r\n\r\n{\"k\":[1,2]}\r\n"), "{body}");
     assert_eq!(parts[3], "--\r\n");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

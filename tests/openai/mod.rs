@@ -4,10 +4,9 @@
 //! stream whose usage says `completion_tokens = max_tokens`.
 
 use crate::support::python::PyServer;
-use crate::support::run;
+use crate::support::{run, Scratch};
 use crate::u;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 /// Stdlib only. Each request's JSON body is checked for what an
 /// OpenAI-compatible server requires (model; chat `messages` of role and
@@ -78,14 +77,12 @@ s.serve_forever()
 /// The server, its log file, and a scratch directory for prompt files.
 struct OpenAiServer {
     server: PyServer,
-    dir: PathBuf,
+    dir: Scratch,
 }
 
 impl OpenAiServer {
     fn start(name: &str) -> OpenAiServer {
-        let dir = std::env::temp_dir().join(format!("blast-openai-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new(&format!("openai-{name}"));
         let server = PyServer::start(SERVER, [dir.join("log.jsonl")]);
         OpenAiServer { server, dir }
     }
@@ -112,12 +109,6 @@ impl OpenAiServer {
             assert!(e.get("error").is_none(), "the server refused: {e}");
         }
         all
-    }
-}
-
-impl Drop for OpenAiServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

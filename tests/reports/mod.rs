@@ -2,37 +2,19 @@
 //! opened in a real headless browser, and `blast report` comparing saved
 //! runs. Every report comes from the real binary run against a real server.
 
-use super::support::{command, delay_server, run, run_cmd, Behavior, Server};
+use super::support::{command, csv, delay_server, ok, run, run_cmd, Behavior, Scratch, Server};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 /// A fresh, empty scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("blast-reports-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new(&format!("reports-{name}"))
 }
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
-}
-
-/// Run blast, expect exit 0, return stdout.
-fn ok(args: &[&str]) -> String {
-    let r = run(args);
-    assert_eq!(r.code, 0, "blast {args:?}\nstderr: {}", r.stderr);
-    r.stdout
-}
-
-/// Rows of a CSV file (blast's CSV quotes nothing here: paths are plain).
-fn csv(path: &Path) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    text.lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
 }
 
 fn num(v: &str) -> f64 {
@@ -179,7 +161,6 @@ fn csv_equals_json() {
         stamps.iter().all(|t| (now - 60.0..=now + 1.0).contains(t)),
         "{stamps:?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The `<svg class="chart">` elements of a page, each as its markup.
@@ -253,7 +234,6 @@ fn chromium(dir: &Path, page: &Path, mode: &str) -> String {
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
     let r = run_cmd(cmd, Duration::from_secs(60));
-    let _ = std::fs::remove_dir_all(&profile);
     assert_eq!(r.code, 0, "chromium {mode} {page:?}: {}", r.stderr);
     r.stdout
 }
@@ -369,7 +349,6 @@ fn html_reports_render_in_a_browser() {
             "chromium is not installed, and CI must run the browser test (see .ci/run)"
         );
         println!("skipping: chromium not installed");
-        let _ = std::fs::remove_dir_all(&dir);
         return;
     }
     std::fs::write(
@@ -400,7 +379,6 @@ fn html_reports_render_in_a_browser() {
             blank.len()
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -451,7 +429,6 @@ fn report_compares_saved_runs() {
     // Without --labels, the file stems name the runs.
     let table = ok(&["report", s(&docs[0].0), s(&docs[1].0)]);
     assert!(table.lines().nth(1).unwrap().starts_with("a "), "{table}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -485,5 +462,4 @@ fn report_bad_input_is_usage_error() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("--labels"), "{}", r.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,11 +4,10 @@
 //! headers, body) as one JSON line.
 
 use crate::support::python::PyServer;
-use crate::support::run;
+use crate::support::{run, Scratch};
 use crate::u;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// Stdlib only: every method gets 200 and a 2-byte body (none for HEAD)
 /// after its request is logged to the file in argv[1]. TCP_NODELAY: the
@@ -45,15 +44,12 @@ s.serve_forever()
 /// The logging server and a scratch folder for scenario files.
 struct LogServer {
     server: PyServer,
-    dir: PathBuf,
+    dir: Scratch,
 }
 
 impl LogServer {
     fn start(name: &str) -> LogServer {
-        let dir =
-            std::env::temp_dir().join(format!("blast-scenario-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new(&format!("scenario-{name}"));
         let server = PyServer::start(SERVER, [dir.join("log.jsonl")]);
         LogServer { server, dir }
     }
@@ -75,12 +71,6 @@ impl LogServer {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
-    }
-}
-
-impl Drop for LogServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -456,8 +446,7 @@ fn scenario_targets_over_http2() {
         ..Default::default()
     })
     .expect("start the target");
-    let dir = std::env::temp_dir().join(format!("blast-scenario-{}-h2", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("scenario-h2");
     let body = dir.join("b.json");
     std::fs::write(&body, "{}").unwrap();
     let file = dir.join("t.txt");
@@ -484,7 +473,6 @@ fn scenario_targets_over_http2() {
     ]);
     let served = t.requests();
     t.stop();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(u(&j, "requests"), 2000, "{j}");
     assert_eq!(served, 2000);
     assert_eq!(u(&j, "status_codes.200"), 2000, "{j}");

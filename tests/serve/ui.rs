@@ -200,7 +200,6 @@ fn web_ui_starts_watches_and_stops_a_run() {
     );
     drop(b);
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// With a token: `/` needs it (header or `?token=`), the API still only
@@ -265,5 +264,4 @@ fn web_ui_with_a_token() {
     assert_eq!(b.eval("document.getElementById('message').textContent"), "");
     drop(b);
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,6 +1,7 @@
 //! A scratch directory per test: unique (process id and a counter, so
 //! tests running side by side, or one test made twice, never share one),
-//! and removed on drop, also when an assertion fails. It reads as the path
+//! and removed on drop, except when the test is failing: then it is kept,
+//! and its path printed, for the files a failure wants read. It reads as the path
 //! it holds (`Deref<Target = Path>`), so `dir.join(..)` and `&dir` work as
 //! they did with a plain `PathBuf`.
 
@@ -56,6 +57,10 @@ impl AsRef<Path> for Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if std::thread::panicking() {
+            eprintln!("kept for the failure: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
