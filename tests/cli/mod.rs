@@ -2,7 +2,8 @@
 //! headers as the server received them, the reports' layout, Ctrl-C.
 
 use crate::support::{
-    self, command, command_line, delay_server, run, run_cmd, run_line, Behavior, Scratch, Server,
+    self, command, command_line, delay_server, run, run_cmd, run_line, wait_until, Behavior,
+    Scratch, Server,
 };
 use crate::{json_run, ok_server, u};
 use std::time::{Duration, Instant};
@@ -380,7 +381,10 @@ fn ctrl_c_prints_the_report() {
     let child = command_line("-c 2 -t 1 -d 20s", &s.url()).spawn().unwrap();
     let pid = child.id() as i32;
     let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(800));
+    // Ctrl-C once the run is under way: a request at the server.
+    wait_until(Duration::from_secs(10), "a request at the server", || {
+        s.requests() > 0
+    });
     unsafe { libc::kill(pid, libc::SIGINT) };
     let r = support::wait_child(child, start, Duration::from_secs(10));
     assert_eq!(r.code, 0, "{}", r.stderr);

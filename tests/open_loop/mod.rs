@@ -1,6 +1,8 @@
 //! Open loop (-R) without coordinated omission, SLOs, ramp-up and `blast find`.
 
-use crate::support::{self, command_line, delay_server, run_cmd, run_line, Behavior, Server};
+use crate::support::{
+    self, command_line, delay_server, run_cmd, run_line, wait_until, Behavior, Server,
+};
 use crate::{ok_server, u};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -151,13 +153,22 @@ fn closed_loop_ramp_opens_connections_gradually() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(300));
-    let early = s.connections();
+    // When the server saw each connection: a 1 s ramp opens the four 250 ms
+    // apart, the last 750 ms after the first; all at once would be ~0.
+    let mut opened = Vec::new();
+    wait_until(Duration::from_secs(10), "4 connections", || {
+        let n = s.connections() as usize;
+        while opened.len() < n {
+            opened.push(Instant::now());
+        }
+        n >= 4
+    });
     let r = support::wait_child(child, start, Duration::from_secs(10));
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let spread = opened[3] - opened[0];
     assert!(
-        (1..=2).contains(&early),
-        "{early} connections after 0.3 s of a 1 s ramp"
+        spread >= Duration::from_millis(500),
+        "4 connections within {spread:?} of a 1 s ramp: {opened:?}"
     );
     assert_eq!(s.connections(), 4);
 }
@@ -270,7 +281,11 @@ fn find_ctrl_c_prints_what_was_found() {
     .spawn()
     .unwrap();
     let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(1800));
+    // Ctrl-C in the third step: the first two (50 and 100 req/s for 500 ms)
+    // send 25 + 50 requests, each answered at once, so both pass.
+    wait_until(Duration::from_secs(15), "the third step", || {
+        s.requests() > 80
+    });
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let r = support::wait_child(child, start, Duration::from_secs(10));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);

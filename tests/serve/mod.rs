@@ -7,6 +7,7 @@ mod client;
 mod scenario;
 mod ui;
 
+use crate::support::wait_until;
 use blast::target::{self, Target, TargetOptions};
 use client::{data_dir, next_event, Serve};
 use serde_json::Value;
@@ -215,7 +216,10 @@ fn sigterm_records_the_run_going_on() {
     );
     assert_eq!(r.status, 202, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    std::thread::sleep(Duration::from_millis(1200));
+    // SIGTERM once the run has sent enough to tell it was recorded.
+    wait_until(Duration::from_secs(15), "50 requests at the target", || {
+        t.requests() >= 50
+    });
     assert_eq!(
         s.terminate(),
         Some(0),

@@ -17,7 +17,6 @@ pub mod server;
 pub mod target;
 
 pub use capability::{engines, have, uring_available};
-#[allow(unused_imports)]
 pub use poll::wait_until;
 pub use runner::*;
 pub use scratch::Scratch;
