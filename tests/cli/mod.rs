@@ -396,13 +396,14 @@ fn ctrl_c_prints_the_report() {
 
 #[test]
 fn ipv6_loopback_target() {
-    let Ok(t) = blast::target::start(blast::target::TargetOptions {
+    let t = blast::target::start(blast::target::TargetOptions {
         listen: "[::1]:0".parse().unwrap(),
         ..Default::default()
-    }) else {
-        eprintln!("skipping: no IPv6 loopback here");
+    });
+    if !support::have("ipv6", t.is_ok(), "no IPv6 loopback here") {
         return;
-    };
+    }
+    let t = t.unwrap();
     let url = format!("http://{}/", t.addr());
     assert!(url.starts_with("http://[::1]:"), "{url}");
     let r = run_line("-n 200 -c 2 -t 1 --json", &url);
@@ -484,10 +485,10 @@ fn progress_line_only_on_a_terminal() {
     let out = std::process::Command::new("script")
         .args(["-qfec", &cmd, "/dev/null"])
         .output();
-    let Ok(out) = out else {
-        eprintln!("skipping: no `script` (util-linux) here");
+    if !support::have("script", out.is_ok(), "no `script` (util-linux) here") {
         return;
-    };
+    }
+    let out = out.unwrap();
     assert!(out.status.success(), "{:?}", out);
     let tty = String::from_utf8_lossy(&out.stdout);
     assert!(tty.contains("\r\x1b[K[  1.0s] "), "{tty:?}");

@@ -11,13 +11,6 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn chromium_available() -> bool {
-    Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// A headless Chromium and a DevTools session on its first page.
 pub struct Browser {
     _process: Process,

@@ -4,21 +4,17 @@
 //! and finds it in the history with its report. Without Chromium the
 //! browser tests skip on a dev machine and fail in CI (`CI=true`).
 
-use super::cdp::{chromium_available, Browser};
+use super::cdp::Browser;
 use super::client::{call, data_dir, Serve};
 use super::{target, url};
+use crate::support::chromium_or_skip;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const SEC: Duration = Duration::from_secs(1);
 
 fn browser_or_skip() -> Option<Browser> {
-    if !chromium_available() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "chromium is not installed, and CI must run the browser test (see .ci/run)"
-        );
-        println!("skipping: chromium not installed");
+    if !chromium_or_skip() {
         return None;
     }
     Some(Browser::launch(1280, 1300))

@@ -42,3 +42,12 @@ pub fn engines() -> Vec<&'static str> {
     }
     e
 }
+
+/// Headless Chromium, which renders the HTML reports and drives the web UI.
+pub fn chromium_or_skip() -> bool {
+    let found = std::process::Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    have("chromium", found, "not installed; .ci/run installs it")
+}
