@@ -3,7 +3,7 @@
 //! with their connection and body, and the tests compare that with what
 //! blast reports.
 
-use crate::support::{run_line, Scratch};
+use crate::support::{csv, run_line, Scratch};
 use blast::target::{self, Target, TargetOptions};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,24 +46,21 @@ fn paths(rec: &Value) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// A scenario of two names, `predict` (with `predict_extra`, e.g. a body)
+/// three times as often as `health`; its path.
+fn three_to_one(dir: &Scratch, predict_extra: &str) -> String {
+    let text = format!(
+        "[[request]]\nname = \"predict\"\npath = \"/predict\"\n{predict_extra}weight = 3\n\n\
+         [[request]]\nname = \"health\"\npath = \"/health\"\nweight = 1\n"
+    );
+    dir.write("s.toml", &text)
+}
+
 #[test]
 fn weights_three_to_one_for_ten_seconds_match_the_targets_counts() {
     let t = recording_target(1, 2);
     let dir = Scratch::new("mix-weights");
-    let scenario = dir.write(
-        "s.toml",
-        r#"
-[[request]]
-name = "predict"
-path = "/predict"
-weight = 3
-
-[[request]]
-name = "health"
-path = "/health"
-weight = 1
-"#,
-    );
+    let scenario = three_to_one(&dir, "");
     let url = format!("http://{}", t.addr());
     let r = run_line(
         &format!("-c 8 -t 2 -d 10s --json --scenario {scenario}"),
@@ -256,21 +253,7 @@ fn a_hundred_thousand_data_rows_arrive_substituted() {
 fn locust_csv_rows_per_name_equal_the_json() {
     let t = recording_target(1, 1);
     let dir = Scratch::new("mix-csv");
-    let scenario = dir.write(
-        "s.toml",
-        r#"
-[[request]]
-name = "predict"
-path = "/predict"
-body = '{"x": 1}'
-weight = 3
-
-[[request]]
-name = "health"
-path = "/health"
-weight = 1
-"#,
-    );
+    let scenario = three_to_one(&dir, "body = '{\"x\": 1}'\n");
     let url = format!("http://{}", t.addr());
     let prefix = dir.join("run");
     let r = run_line(
@@ -283,11 +266,7 @@ weight = 1
     let j = r.ok_json();
     let seen = paths(&record(&t));
     t.stop();
-    let rows: Vec<Vec<String>> = std::fs::read_to_string(dir.join("run_stats.csv"))
-        .unwrap()
-        .lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
+    let rows = csv(&dir.join("run_stats.csv"));
     assert_eq!(rows.len(), 4, "header, two names, Aggregated: {rows:?}");
     let col = |row: &[String], name: &str| -> f64 {
         let i = rows[0].iter().position(|h| h == name).unwrap();

@@ -3,7 +3,7 @@
 //! logs every request (method, path, the client's port as the connection,
 //! headers, body) as one JSON line.
 
-use crate::support::python::PyServer;
+use crate::support::python::{blast_json, LoggedPyServer};
 use crate::support::{run, Scratch};
 use crate::u;
 use serde_json::Value;
@@ -34,53 +34,28 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(b"ok")
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = any
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
 "#;
 
 /// The logging server and a scratch folder for scenario files.
-struct LogServer {
-    server: PyServer,
-    dir: Scratch,
-}
+struct LogServer(LoggedPyServer);
 
 impl LogServer {
     fn start(name: &str) -> LogServer {
-        let dir = Scratch::new(&format!("scenario-{name}"));
-        let server = PyServer::start(SERVER, [dir.join("log.jsonl")]);
-        LogServer { server, dir }
+        LogServer(LoggedPyServer::start(SERVER, &format!("scenario-{name}")))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.server.port)
+        format!("http://127.0.0.1:{}", self.0.server.port)
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let p = self.dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_string_lossy().into_owned()
+        self.0.file(name, text)
     }
 
     /// Every request logged so far, in arrival order.
     fn log(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("log.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        self.0.log()
     }
-}
-
-/// Run blast, expect exit 0, return its JSON report.
-fn blast_json(args: &[&str]) -> Value {
-    let mut all = vec!["--json", "-t", "1", "--timeout", "10s"];
-    all.extend_from_slice(args);
-    let r = run(&all);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-    r.json()
 }
 
 fn s(v: &Value) -> &str {
@@ -333,7 +308,7 @@ X-Account-ID: 99
     assert_eq!(j["config"]["method"], "mixed", "{j}");
     let log = srv.log();
     assert_eq!(log.len(), 400);
-    let host = format!("127.0.0.1:{}", srv.server.port);
+    let host = format!("127.0.0.1:{}", srv.0.server.port);
     let mut seen = BTreeMap::new();
     for e in &log {
         assert_eq!(e["h"]["host"], host, "{e}");
