@@ -3,7 +3,7 @@
 //! runs. Every report comes from the real binary run against a real server.
 
 use super::support::{
-    chromium_or_skip, command, csv, delay_server, ok, run, run_cmd, Behavior, Scratch, Server,
+    chromium_or_skip, command, csv, delay_server, num, ok, run, run_cmd, Behavior, Scratch, Server,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -17,11 +17,6 @@ fn scratch(name: &str) -> Scratch {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
-}
-
-fn num(v: &str) -> f64 {
-    v.parse()
-        .unwrap_or_else(|_| panic!("'{v}' is not a number"))
 }
 
 /// The same float, as two texts of it read back. The CSV prints floats

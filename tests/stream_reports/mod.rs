@@ -5,7 +5,7 @@
 //! data, and `blast report` prints the streaming table.
 
 use crate::ok_server;
-use crate::support::{csv, ok, Scratch};
+use crate::support::{csv, num, ok, Scratch};
 use blast::target::{self, StreamOptions, Target, TargetOptions};
 use serde_json::Value;
 use std::time::Duration;
@@ -22,11 +22,6 @@ fn stream_target() -> Target {
         ..Default::default()
     })
     .expect("start the target")
-}
-
-fn num(v: &str) -> f64 {
-    v.parse()
-        .unwrap_or_else(|_| panic!("'{v}' is not a number"))
 }
 
 /// A JSON value in µs as the CSV's milliseconds.

@@ -147,3 +147,9 @@ pub fn csv(path: &Path) -> Vec<Vec<String>> {
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect()
 }
+
+/// A CSV cell as a number.
+pub fn num(v: &str) -> f64 {
+    v.parse()
+        .unwrap_or_else(|_| panic!("'{v}' is not a number"))
+}
