@@ -1,7 +1,9 @@
 //! Integration tests: real servers on 127.0.0.1:0, the real blast binary,
 //! and assertions on what the server actually received against what blast
 //! reports. Engine-dependent behaviour runs on both engines; the io_uring
-//! variant skips (with a message) where the kernel refuses io_uring.
+//! variant skips (with a message) where the kernel refuses io_uring, and
+//! fails under `CI=true`, as every test that needs something of the machine
+//! does (`support::capability`).
 //!
 //! One test binary, one module per subject: `faults` (SPEC's fault table on
 //! both engines), `cli` (flags, bodies, exit codes, the reports' layout),

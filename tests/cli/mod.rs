@@ -1,8 +1,12 @@
 //! The command line as users type it: exit codes, bad input, bodies and
-//! headers as the server received them, the reports' layout, Ctrl-C.
+//! headers as the server received them, the reports' layout, Ctrl-C;
+//! `calibrate` has its own file.
+
+mod calibrate;
 
 use crate::support::{
-    self, command, command_line, delay_server, run, run_cmd, run_line, Behavior, Server,
+    self, command, command_line, delay_server, run, run_cmd, run_line, wait_until, Behavior,
+    Scratch, Server,
 };
 use crate::{json_run, ok_server, u};
 use std::time::{Duration, Instant};
@@ -111,8 +115,7 @@ fn body_headers_and_content_type_reach_the_server() {
 
 #[test]
 fn body_file_env_and_url_sources() {
-    let dir = std::env::temp_dir().join(format!("blast-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("body-file");
     let png = dir.join("pixel.png");
     std::fs::write(&png, [0x89, b'P', b'N', b'G', 0, 1, 2, 3]).unwrap();
 
@@ -154,13 +157,11 @@ fn body_file_env_and_url_sources() {
     assert_eq!(g.method, "PUT");
     assert_eq!(g.body, b"{\"from\":\"url\"}");
     assert_eq!(g.header("content-type"), Some("text/x-custom"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn multipart_form_as_received() {
-    let dir = std::env::temp_dir().join(format!("blast-form-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("form");
     let f = dir.join("doc.json");
     std::fs::write(&f, b"{\"k\":[1,2]}").unwrap();
     let s = ok_server();
@@ -194,7 +195,6 @@ fn multipart_form_as_received() {
     );
     assert!(parts[2].contains("name=\"upload\"; filename=\"doc.json\"\r\nContent-Type: application/json\r\n\r\n{\"k\":[1,2]}\r\n"), "{body}");
     assert_eq!(parts[3], "--\r\n");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -324,11 +324,7 @@ fn ttfb_is_the_first_byte_of_the_body() {
         first: Duration::from_millis(30),
         gap: Duration::from_millis(100),
     });
-    let mut engines = vec!["epoll"];
-    if support::uring_available() {
-        engines.push("uring");
-    }
-    for engine in engines {
+    for engine in support::engines() {
         let j = json_run(engine, "-n 6 -c 2 -t 1", &s.url());
         assert_eq!(u(&j, "requests"), 6, "{j}");
         let (ttfb, latency) = (u(&j, "ttfb_us.p50"), u(&j, "latency_us.p50"));
@@ -388,7 +384,10 @@ fn ctrl_c_prints_the_report() {
     let child = command_line("-c 2 -t 1 -d 20s", &s.url()).spawn().unwrap();
     let pid = child.id() as i32;
     let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(800));
+    // Ctrl-C once the run is under way: a request at the server.
+    wait_until(Duration::from_secs(10), "a request at the server", || {
+        s.requests() > 0
+    });
     unsafe { libc::kill(pid, libc::SIGINT) };
     let r = support::wait_child(child, start, Duration::from_secs(10));
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -400,13 +399,14 @@ fn ctrl_c_prints_the_report() {
 
 #[test]
 fn ipv6_loopback_target() {
-    let Ok(t) = blast::target::start(blast::target::TargetOptions {
+    let t = blast::target::start(blast::target::TargetOptions {
         listen: "[::1]:0".parse().unwrap(),
         ..Default::default()
-    }) else {
-        eprintln!("skipping: no IPv6 loopback here");
+    });
+    if !support::have("ipv6", t.is_ok(), "no IPv6 loopback here") {
         return;
-    };
+    }
+    let t = t.unwrap();
     let url = format!("http://{}/", t.addr());
     assert!(url.starts_with("http://[::1]:"), "{url}");
     let r = run_line("-n 200 -c 2 -t 1 --json", &url);
@@ -417,97 +417,33 @@ fn ipv6_loopback_target() {
     assert_eq!(served, 200);
 }
 
-#[test]
-fn calibrate_measures_this_box() {
-    // README's first command: the built-in target in-process, blast against it.
-    let r = run(&["calibrate", "-d", "1s", "-c", "8"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.starts_with("Running 1s test @ http://127.0.0.1:"),
-        "{}",
-        r.stdout
-    );
-    let line = r
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("Calibration: this box generates "))
-        .unwrap_or_else(|| panic!("{}", r.stdout));
-    let rps: f64 = line.split_whitespace().nth(4).unwrap().parse().unwrap();
-    assert!(rps > 1000.0, "{line}");
-}
-
-#[test]
-fn calibrate_over_tls_counts_handshakes() {
-    // `calibrate --tls --no-keepalive`: every request is a fresh TLS
-    // connection to the built-in HTTPS target; resumption is on by default.
-    let r = run(&[
-        "calibrate",
-        "--tls",
-        "--no-keepalive",
-        "-d",
-        "1s",
-        "-c",
-        "4",
-        "--json",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let j = r.json();
-    assert!(
-        j["url"].as_str().unwrap().starts_with("https://127.0.0.1:"),
-        "{j}"
-    );
-    let requests = u(&j, "requests");
-    let handshakes = j["tls"]["handshakes"].as_u64().unwrap();
-    let resumed = j["tls"]["resumed"].as_u64().unwrap();
-    assert!(requests > 50, "{j}");
-    assert_eq!(j["tls"]["version"], "TLSv1.3", "{j}");
-    let errors: u64 = j["errors"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    assert_eq!(errors, 0, "{j}");
-    // One handshake per request, plus those of requests still in flight.
-    assert!(
-        handshakes >= requests && handshakes <= requests + 4,
-        "{handshakes} handshakes for {requests} requests: {j}"
-    );
-    assert!(resumed > 0 && resumed < handshakes, "{j}");
+/// What a terminal shows of `blast {flags} URL`, stdout to /dev/null:
+/// `script` gives blast a terminal for stderr. None without `script`.
+fn on_a_terminal(flags: &str, url: &str) -> Option<String> {
+    let cmd = format!("{} {flags} {url} > /dev/null", support::bin());
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .output();
+    if !support::have("script", out.is_ok(), "no `script` (util-linux) here") {
+        return None;
+    }
+    let out = out.unwrap();
+    assert!(out.status.success(), "{:?}", out);
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]
 fn progress_line_only_on_a_terminal() {
     let s = ok_server();
-    // `script` gives blast a terminal for stderr.
-    let cmd = format!(
-        "{} -c 2 -t 1 -d 2200ms {} > /dev/null",
-        support::bin(),
-        s.url()
-    );
-    let out = std::process::Command::new("script")
-        .args(["-qfec", &cmd, "/dev/null"])
-        .output();
-    let Ok(out) = out else {
-        eprintln!("skipping: no `script` (util-linux) here");
+    let Some(tty) = on_a_terminal("-c 2 -t 1 -d 2200ms", &s.url()) else {
         return;
     };
-    assert!(out.status.success(), "{:?}", out);
-    let tty = String::from_utf8_lossy(&out.stdout);
     assert!(tty.contains("\r\x1b[K[  1.0s] "), "{tty:?}");
     assert!(tty.contains(" req/s, p99 "), "{tty:?}");
     // Not a terminal (a pipe, as in every other test): no progress line.
     let r = run_line("-c 2 -t 1 -d 1200ms", &s.url());
     assert!(!r.stderr.contains("req/s, p99"), "{}", r.stderr);
     // A terminal but --quiet: none either.
-    let cmd = format!(
-        "{} -q -c 2 -t 1 -d 1200ms {} > /dev/null",
-        support::bin(),
-        s.url()
-    );
-    let out = std::process::Command::new("script")
-        .args(["-qfec", &cmd, "/dev/null"])
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("req/s, p99"));
+    let tty = on_a_terminal("-q -c 2 -t 1 -d 1200ms", &s.url()).unwrap();
+    assert!(!tty.contains("req/s, p99"), "{tty:?}");
 }

@@ -1,7 +1,7 @@
 //! SPEC's fault table, each case on both engines: what the server does
 //! wrong, and that blast counts it, recovers, and reports what it received.
 
-use crate::support::{self, command_line, run_line, Behavior, Server};
+use crate::support::{self, command_line, run_line, wait_until, Behavior, Server};
 use crate::{json_run, ok_server, u};
 use std::time::{Duration, Instant};
 
@@ -280,7 +280,10 @@ fn refused_mid_run_backs_off(engine: &str) {
     let child = command_line(&format!("-c 4 -t 1 -d 2s --engine {engine} --json"), &url)
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Under way (requests answered) before the server goes.
+    wait_until(Duration::from_secs(10), "a request at the server", || {
+        s.requests() > 0
+    });
     // Stop listening: open connections end when blast next writes, and every
     // reconnect is refused.
     s.stop();

@@ -6,7 +6,7 @@
 mod nginx;
 mod server;
 
-use crate::support::run_line;
+use crate::support::{run_line, Scratch, TargetProcess};
 use crate::u;
 use blast::target::{self, Target, TargetOptions};
 use server::{H2Behavior, H2Server};
@@ -31,10 +31,6 @@ fn json(flags: &str, url: &str) -> serde_json::Value {
     r.json()
 }
 
-fn cert_path(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("blast-h2-{}-{name}.pem", std::process::id()))
-}
-
 #[test]
 fn exact_n_over_h2c() {
     for m in [1, 50] {
@@ -56,14 +52,14 @@ fn exact_n_over_h2c() {
 #[test]
 fn exact_n_over_tls_with_alpn_h2() {
     for m in [1, 50] {
-        let cert = cert_path(&format!("tls{m}"));
+        let dir = Scratch::new("h2-tls");
+        let cert = dir.join("target.pem");
         let t = h2_target(0, 13, Some(&cert));
         let url = format!("https://localhost:{}/", t.addr().port());
         let flags = format!("-n 3000 -c 2 -t 1 -m {m} --cacert {}", cert.display());
         let j = json(&flags, &url);
         let served = t.requests();
         t.stop();
-        let _ = std::fs::remove_file(&cert);
         assert_eq!(u(&j, "requests"), 3000, "-m {m}: {j}");
         assert_eq!(served, 3000, "-m {m}: the server saw {served}");
         assert_eq!(j["tls"]["alpn"], "h2", "{j}");
@@ -194,47 +190,10 @@ fn timeout_is_per_stream() {
     assert_eq!(conns, 2, "timeouts must not replace connections");
 }
 
-/// `blast target` as a child process, killed (by its pid) on drop. The
-/// memory test needs the 50 MB body out of the test process: a spawned
-/// child's peak RSS counts its parent's at exec.
-struct TargetProcess {
-    child: std::process::Child,
-    url: String,
-}
-
-impl TargetProcess {
-    fn start(args: &[&str]) -> TargetProcess {
-        let mut child = std::process::Command::new(crate::support::bin())
-            .args(["target", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn blast target");
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        let url = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{line}"))
-            .trim()
-            .to_string();
-        TargetProcess { child, url }
-    }
-}
-
-impl Drop for TargetProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn large_bodies_stream_with_flat_memory() {
+    // The 50 MB body out of the test process, in a child: a spawned
+    // child's peak RSS counts its parent's at exec.
     let size: u64 = 50 * 1024 * 1024;
     let t = TargetProcess::start(&["--http2", "--body-size", "50M"]);
     let r = run_line("--http2 --json -n 4 -c 1 -t 1 --timeout 20s", &t.url);
@@ -285,7 +244,8 @@ fn flags_and_refusals() {
 
 #[test]
 fn server_without_h2_in_alpn_exits_3() {
-    let cert = cert_path("noalpn");
+    let dir = Scratch::new("h2-noalpn");
+    let cert = dir.join("target.pem");
     let t = target::start(TargetOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls_cert: Some(cert.clone()),
@@ -299,7 +259,6 @@ fn server_without_h2_in_alpn_exits_3() {
     );
     let served = t.requests();
     t.stop();
-    let _ = std::fs::remove_file(&cert);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("ALPN"), "{}", r.stderr);
     assert!(r.stderr.contains("--http2"), "{}", r.stderr);
@@ -310,8 +269,7 @@ fn server_without_h2_in_alpn_exits_3() {
 fn reports_slo_and_find_work_over_h2() {
     let t = h2_target(0, 13, None);
     let url = format!("http://{}/", t.addr());
-    let dir = std::env::temp_dir().join(format!("blast-h2-reports-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("h2-reports");
     let csv = dir.join("run");
     let hlog = dir.join("run.hlog");
     let html = dir.join("run.html");
@@ -340,7 +298,6 @@ fn reports_slo_and_find_work_over_h2() {
         &url,
     );
     t.stop();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let f = r.json();
     let max = f["max_sustainable_rps"].as_f64().unwrap_or(0.0);

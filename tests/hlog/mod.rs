@@ -1,6 +1,6 @@
 //! HdrHistogram interval logs and merging several load boxes.
 
-use crate::support::{self, run};
+use crate::support::{self, run, Scratch, TargetProcess};
 use crate::{ok_server, u};
 use std::time::{Duration, Instant};
 
@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 fn hlog_is_readable_with_the_hdrhistogram_crate() {
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
     let s = ok_server();
-    let dir = std::env::temp_dir().join(format!("blast-hlog-it-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("hlog-it");
     let log = dir.join("run.hlog");
     let r = run(&[
         "-c",
@@ -54,7 +53,6 @@ fn hlog_is_readable_with_the_hdrhistogram_crate() {
     assert_eq!(total, u(&j, "requests"), "every response is in the log");
     assert_eq!(merged.value_at_quantile(0.99), u(&j, "latency_us.p99"));
     assert_eq!(merged.max(), u(&j, "latency_us.max"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Network namespaces this test made, removed when it ends.
@@ -84,12 +82,11 @@ fn merge_of_three_boxes_in_network_namespaces_is_exact() {
     // target in a fourth; every address belongs to namespaces made here.
     let tag = std::process::id() % 100_000;
     let server_ns = format!("bt{tag}s");
-    if !ip(&["netns", "add", &server_ns]) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must be able to create network namespaces"
-        );
-        eprintln!("skipping: cannot create network namespaces here (needs root and iproute2)");
+    if !support::have(
+        "netns",
+        ip(&["netns", "add", &server_ns]),
+        "cannot create network namespaces here: needs root and iproute2",
+    ) {
         return;
     }
     let mut guard = Netns(vec![server_ns.clone()]);
@@ -113,30 +110,22 @@ fn merge_of_three_boxes_in_network_namespaces_is_exact() {
         urls.push((ns, format!("http://10.213.{i}.1:8080/")));
     }
     // The target, in its namespace (ip netns exec runs blast itself: its pid is ours to end).
-    let mut target = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &server_ns,
-            support::bin(),
-            "target",
-            "--listen",
-            "0.0.0.0:8080",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(target.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
+    let mut cmd = std::process::Command::new("ip");
+    cmd.args([
+        "netns",
+        "exec",
+        &server_ns,
+        support::bin(),
+        "target",
+        "--listen",
+        "0.0.0.0:8080",
+    ])
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let target = TargetProcess::spawn(cmd);
 
-    let dir = std::env::temp_dir().join(format!("blast-merge-{tag}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("merge");
     let start_at = (std::time::SystemTime::now() + Duration::from_millis(1500))
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -199,15 +188,7 @@ fn merge_of_three_boxes_in_network_namespaces_is_exact() {
         starts.push(t);
         logs.push(log.as_str());
     }
-    unsafe { libc::kill(target.id() as i32, libc::SIGTERM) };
-    let mut err = String::new();
-    std::io::Read::read_to_string(target.stderr.as_mut().unwrap(), &mut err).unwrap();
-    let _ = target.wait();
-    let served: u64 = err
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("target said: {err}"));
+    let served = target.served();
 
     let mut args = vec!["merge", "--json"];
     args.extend(logs.iter().copied());
@@ -226,5 +207,4 @@ fn merge_of_three_boxes_in_network_namespaces_is_exact() {
     let spread = starts.iter().cloned().fold(f64::MIN, f64::max)
         - starts.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread < 0.1, "--start-at lined the boxes up to {spread} s");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,13 +4,13 @@
 //! child). The server's side is the truth: `blast target`'s own counts and
 //! limits, and the peer addresses a test server accepted.
 
-use crate::support::{self, command, command_line, wait_child, Run};
+use crate::support::{self, command, command_line, wait_child, Run, TargetProcess};
 use crate::{json_run, ok_server, u};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{IpAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 both_engines!(
@@ -38,31 +38,18 @@ fn nofile(cmd: &mut Command, soft: u64, hard: u64) {
 }
 
 /// `blast target` as a child process with the given open-file limits.
-struct Target {
-    child: Child,
-    url: String,
-}
+struct Target(TargetProcess);
 
 impl Target {
     fn start(soft: u64, hard: u64) -> Target {
         let mut cmd = command(&["target", "--listen", "127.0.0.1:0"]);
         nofile(&mut cmd, soft, hard);
-        let mut child = cmd.spawn().expect("spawn blast target");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_string();
-        Target { child, url }
+        Target(TargetProcess::spawn(cmd))
     }
 
     /// `GET /__blast/stats`: the target's own counts.
     fn stats(&self) -> Value {
-        let host = self.url.trim_start_matches("http://").trim_end_matches('/');
+        let host = self.0.addr();
         let mut s = TcpStream::connect(host).expect("connect to the target");
         write!(
             s,
@@ -77,20 +64,12 @@ impl Target {
 
     /// The soft open-file limit the target runs with, from /proc.
     fn soft_limit(&self) -> u64 {
-        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.child.id())).unwrap();
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.0.pid())).unwrap();
         let line = limits
             .lines()
             .find(|l| l.starts_with("Max open files"))
             .unwrap();
         line.split_whitespace().nth(3).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        // Our own child, by its handle.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -108,7 +87,7 @@ fn lowered_soft_limit_is_raised(engine: &str) {
     let flags = format!(
         "-c 1000 -n 2000 -t 2 --connect-timeout 20s --timeout 20s --json --engine {engine}"
     );
-    let r = run_limited(&flags, &t.url, 512, 4096);
+    let r = run_limited(&flags, &t.0.url, 512, 4096);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let j = r.json();
     assert_eq!(u(&j, "requests"), 2000, "{}", j["error_details"]);

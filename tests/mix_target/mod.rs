@@ -3,13 +3,12 @@
 //! with their connection and body, and the tests compare that with what
 //! blast reports.
 
-use crate::support::{run_line, Run};
+use crate::support::{csv, run_line, Scratch};
 use blast::target::{self, Target, TargetOptions};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::Duration;
 
 fn recording_target(keep: usize, threads: usize) -> Target {
@@ -47,49 +46,27 @@ fn paths(rec: &Value) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
-fn tempdir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("blast-mix-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn ok(r: &Run) -> Value {
-    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
-    r.json()
+/// A scenario of two names, `predict` (with `predict_extra`, e.g. a body)
+/// three times as often as `health`; its path.
+fn three_to_one(dir: &Scratch, predict_extra: &str) -> String {
+    let text = format!(
+        "[[request]]\nname = \"predict\"\npath = \"/predict\"\n{predict_extra}weight = 3\n\n\
+         [[request]]\nname = \"health\"\npath = \"/health\"\nweight = 1\n"
+    );
+    dir.write("s.toml", &text)
 }
 
 #[test]
 fn weights_three_to_one_for_ten_seconds_match_the_targets_counts() {
     let t = recording_target(1, 2);
-    let dir = tempdir("weights");
-    let scenario = write(
-        &dir,
-        "s.toml",
-        r#"
-[[request]]
-name = "predict"
-path = "/predict"
-weight = 3
-
-[[request]]
-name = "health"
-path = "/health"
-weight = 1
-"#,
-    );
+    let dir = Scratch::new("mix-weights");
+    let scenario = three_to_one(&dir, "");
     let url = format!("http://{}", t.addr());
     let r = run_line(
         &format!("-c 8 -t 2 -d 10s --json --scenario {scenario}"),
         &url,
     );
-    let j = ok(&r);
+    let j = r.ok_json();
     let seen = paths(&record(&t));
     t.stop();
     let (p, h) = (seen["/predict"], seen["/health"]);
@@ -121,9 +98,8 @@ weight = 1
 #[test]
 fn a_three_step_sequence_runs_in_order_on_each_connection() {
     let t = recording_target(10_000, 1);
-    let dir = tempdir("sequence");
-    let scenario = write(
-        &dir,
+    let dir = Scratch::new("mix-sequence");
+    let scenario = dir.write(
         "s.toml",
         r#"
 [[sequence]]
@@ -142,10 +118,11 @@ path = "/items/1"
 "#,
     );
     let url = format!("http://{}", t.addr());
-    let j = ok(&run_line(
+    let j = run_line(
         &format!("-c 4 -t 2 -n 600 --json --scenario {scenario}"),
         &url,
-    ));
+    )
+    .ok_json();
     let rec = record(&t);
     t.stop();
     assert_eq!(j["requests"], 600);
@@ -179,10 +156,9 @@ path = "/items/1"
 
 #[test]
 fn the_same_seed_repeats_the_same_choices() {
-    let dir = tempdir("seed");
-    let data = write(&dir, "d.csv", "id\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
-    let scenario = write(
-        &dir,
+    let dir = Scratch::new("mix-seed");
+    let data = dir.write("d.csv", "id\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+    let scenario = dir.write(
         "s.toml",
         &format!(
             r#"
@@ -206,10 +182,11 @@ weight = 2
     let sequence = |seed: u64| {
         let t = recording_target(1000, 1);
         let url = format!("http://{}", t.addr());
-        ok(&run_line(
+        run_line(
             &format!("-c 1 -t 1 -n 300 --json --seed {seed} --scenario {scenario}"),
             &url,
-        ));
+        )
+        .ok_json();
         let rec = record(&t);
         t.stop();
         rec["requests"]
@@ -231,12 +208,12 @@ weight = 2
 fn a_hundred_thousand_data_rows_arrive_substituted() {
     const ROWS: usize = 100_000;
     let t = recording_target(2_000, 1);
-    let dir = tempdir("rows");
+    let dir = Scratch::new("mix-rows");
     let mut csv = String::from("id,name\n");
     for i in 0..ROWS {
         csv.push_str(&format!("{i},user-{}\n", i * 7 % 1000));
     }
-    let data = write(&dir, "rows.csv", &csv);
+    let data = dir.write("rows.csv", &csv);
     let url = format!("http://{}/item/{{{{id}}}}", t.addr());
     let r = run_line(
         &format!(
@@ -244,7 +221,7 @@ fn a_hundred_thousand_data_rows_arrive_substituted() {
         ),
         &url,
     );
-    let j = ok(&r);
+    let j = r.ok_json();
     let rec = record(&t);
     t.stop();
     assert_eq!(j["requests"], ROWS as u64);
@@ -275,23 +252,8 @@ fn a_hundred_thousand_data_rows_arrive_substituted() {
 #[test]
 fn locust_csv_rows_per_name_equal_the_json() {
     let t = recording_target(1, 1);
-    let dir = tempdir("csv");
-    let scenario = write(
-        &dir,
-        "s.toml",
-        r#"
-[[request]]
-name = "predict"
-path = "/predict"
-body = '{"x": 1}'
-weight = 3
-
-[[request]]
-name = "health"
-path = "/health"
-weight = 1
-"#,
-    );
+    let dir = Scratch::new("mix-csv");
+    let scenario = three_to_one(&dir, "body = '{\"x\": 1}'\n");
     let url = format!("http://{}", t.addr());
     let prefix = dir.join("run");
     let r = run_line(
@@ -301,14 +263,10 @@ weight = 1
         ),
         &url,
     );
-    let j = ok(&r);
+    let j = r.ok_json();
     let seen = paths(&record(&t));
     t.stop();
-    let rows: Vec<Vec<String>> = std::fs::read_to_string(dir.join("run_stats.csv"))
-        .unwrap()
-        .lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
+    let rows = csv(&dir.join("run_stats.csv"));
     assert_eq!(rows.len(), 4, "header, two names, Aggregated: {rows:?}");
     let col = |row: &[String], name: &str| -> f64 {
         let i = rows[0].iter().position(|h| h == name).unwrap();
@@ -347,17 +305,16 @@ weight = 1
 #[test]
 fn rate_applies_to_the_whole_mix() {
     let t = recording_target(1, 1);
-    let dir = tempdir("rate");
-    let scenario = write(
-        &dir,
-        "s.toml",
+    let dir = Scratch::new("mix-rate");
+    let scenario = dir.write("s.toml",
         "[[request]]\nname = \"a\"\npath = \"/a\"\nweight = 3\n\n[[request]]\nname = \"b\"\npath = \"/b\"\n",
     );
     let url = format!("http://{}", t.addr());
-    let j = ok(&run_line(
+    let j = run_line(
         &format!("-R 500 -d 2s -c 8 -t 1 --json --seed 5 --scenario {scenario}"),
         &url,
-    ));
+    )
+    .ok_json();
     let seen = paths(&record(&t));
     t.stop();
     let total = j["requests"].as_u64().unwrap();

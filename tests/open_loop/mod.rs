@@ -1,6 +1,8 @@
 //! Open loop (-R) without coordinated omission, SLOs, ramp-up and `blast find`.
 
-use crate::support::{self, command_line, delay_server, run_cmd, run_line, Behavior, Server};
+use crate::support::{
+    self, command_line, delay_server, run_cmd, run_line, wait_until, Behavior, Server,
+};
 use crate::{ok_server, u};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -147,17 +149,32 @@ fn ramp_up_shows_in_timeline() {
 #[test]
 fn closed_loop_ramp_opens_connections_gradually() {
     let s = delay_server(10);
+    // Before the spawn, so blast's own start (and its ramp) comes after it.
+    let start = Instant::now();
     let child = command_line("-c 4 -t 1 --ramp-up 1s -d 1500ms", &s.url())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(300));
-    let early = s.connections();
+    // When the server had each connection, polled: a 1 s ramp opens the
+    // four 250 ms apart from blast's start. A busy box only makes a poll
+    // late, so the checks are bounds that lateness cannot break.
+    let mut opened = Vec::new();
+    wait_until(Duration::from_secs(10), "4 connections", || {
+        let n = s.connections() as usize;
+        while opened.len() < n {
+            opened.push(Instant::now());
+        }
+        n >= 4
+    });
     let r = support::wait_child(child, start, Duration::from_secs(10));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        (1..=2).contains(&early),
-        "{early} connections after 0.3 s of a 1 s ramp"
+        opened[3] > opened[0],
+        "all 4 connections at once: {opened:?}"
+    );
+    assert!(
+        opened[3] - start >= Duration::from_millis(750),
+        "the last connection {:?} after the spawn, before its ramp slot",
+        opened[3] - start
     );
     assert_eq!(s.connections(), 4);
 }
@@ -270,7 +287,11 @@ fn find_ctrl_c_prints_what_was_found() {
     .spawn()
     .unwrap();
     let start = Instant::now();
-    std::thread::sleep(Duration::from_millis(1800));
+    // Ctrl-C in the third step: the first two (50 and 100 req/s for 500 ms)
+    // send 25 + 50 requests, each answered at once, so both pass.
+    wait_until(Duration::from_secs(15), "the third step", || {
+        s.requests() > 80
+    });
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let r = support::wait_child(child, start, Duration::from_secs(10));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);

@@ -3,11 +3,10 @@
 //! and validates every body as such a server would, logs it, and answers a
 //! stream whose usage says `completion_tokens = max_tokens`.
 
-use crate::support::python::PyServer;
+use crate::support::python::{blast_json, LoggedPyServer};
 use crate::support::run;
 use crate::u;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 /// Stdlib only. Each request's JSON body is checked for what an
 /// OpenAI-compatible server requires (model; chat `messages` of role and
@@ -68,65 +67,33 @@ class H(http.server.BaseHTTPRequestHandler):
         send("[DONE]")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
 "#;
 
 /// The server, its log file, and a scratch directory for prompt files.
-struct OpenAiServer {
-    server: PyServer,
-    dir: PathBuf,
-}
+struct OpenAiServer(LoggedPyServer);
 
 impl OpenAiServer {
     fn start(name: &str) -> OpenAiServer {
-        let dir = std::env::temp_dir().join(format!("blast-openai-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let server = PyServer::start(SERVER, [dir.join("log.jsonl")]);
-        OpenAiServer { server, dir }
+        OpenAiServer(LoggedPyServer::start(SERVER, &format!("openai-{name}")))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.server.port)
+        format!("http://127.0.0.1:{}{path}", self.0.server.port)
     }
 
     /// A file in the scratch directory, written now.
     fn file(&self, name: &str, text: &str) -> String {
-        let p = self.dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_string_lossy().into_owned()
+        self.0.file(name, text)
     }
 
     /// Every request logged so far; each must have passed the checks.
     fn log(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(self.dir.join("log.jsonl")).unwrap_or_default();
-        let all: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let all = self.0.log();
         for e in &all {
             assert!(e.get("error").is_none(), "the server refused: {e}");
         }
         all
     }
-}
-
-impl Drop for OpenAiServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn blast_json(args: &[&str]) -> Value {
-    let mut all = vec!["--json", "-t", "1", "--timeout", "10s"];
-    all.extend_from_slice(args);
-    let r = run(&all);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    r.json()
 }
 
 /// Chat: a URL with no path gets /v1/chat/completions; every body is the

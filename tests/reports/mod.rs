@@ -2,42 +2,21 @@
 //! opened in a real headless browser, and `blast report` comparing saved
 //! runs. Every report comes from the real binary run against a real server.
 
-use super::support::{command, delay_server, run, run_cmd, Behavior, Server};
+use super::support::{
+    chromium_or_skip, command, csv, delay_server, num, ok, run, run_cmd, Behavior, Scratch, Server,
+};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 /// A fresh, empty scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("blast-reports-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new(&format!("reports-{name}"))
 }
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
-}
-
-/// Run blast, expect exit 0, return stdout.
-fn ok(args: &[&str]) -> String {
-    let r = run(args);
-    assert_eq!(r.code, 0, "blast {args:?}\nstderr: {}", r.stderr);
-    r.stdout
-}
-
-/// Rows of a CSV file (blast's CSV quotes nothing here: paths are plain).
-fn csv(path: &Path) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    text.lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
-}
-
-fn num(v: &str) -> f64 {
-    v.parse()
-        .unwrap_or_else(|_| panic!("'{v}' is not a number"))
 }
 
 /// The same float, as two texts of it read back. The CSV prints floats
@@ -179,7 +158,6 @@ fn csv_equals_json() {
         stamps.iter().all(|t| (now - 60.0..=now + 1.0).contains(t)),
         "{stamps:?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The `<svg class="chart">` elements of a page, each as its markup.
@@ -218,13 +196,6 @@ fn check_page(dom: &str, name: &str, expected: usize) {
     assert!(!dom.contains(">no data<"), "{name}: a chart has no data");
 }
 
-fn chromium_available() -> bool {
-    Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// Run headless Chromium on a page with a fresh profile; `mode` is
 /// `--dump-dom` or `--screenshot=PNG`.
 fn chromium(dir: &Path, page: &Path, mode: &str) -> String {
@@ -253,7 +224,6 @@ fn chromium(dir: &Path, page: &Path, mode: &str) -> String {
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
     let r = run_cmd(cmd, Duration::from_secs(60));
-    let _ = std::fs::remove_dir_all(&profile);
     assert_eq!(r.code, 0, "chromium {mode} {page:?}: {}", r.stderr);
     r.stdout
 }
@@ -363,13 +333,7 @@ fn html_reports_render_in_a_browser() {
         check_page(&html, name, n);
     }
 
-    if !chromium_available() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "chromium is not installed, and CI must run the browser test (see .ci/run)"
-        );
-        println!("skipping: chromium not installed");
-        let _ = std::fs::remove_dir_all(&dir);
+    if !chromium_or_skip() {
         return;
     }
     std::fs::write(
@@ -400,7 +364,6 @@ fn html_reports_render_in_a_browser() {
             blank.len()
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -451,7 +414,6 @@ fn report_compares_saved_runs() {
     // Without --labels, the file stems name the runs.
     let table = ok(&["report", s(&docs[0].0), s(&docs[1].0)]);
     assert!(table.lines().nth(1).unwrap().starts_with("a "), "{table}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -485,5 +447,4 @@ fn report_bad_input_is_usage_error() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("--labels"), "{}", r.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
 }

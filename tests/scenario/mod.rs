@@ -3,12 +3,11 @@
 //! logs every request (method, path, the client's port as the connection,
 //! headers, body) as one JSON line.
 
-use crate::support::python::PyServer;
-use crate::support::run;
+use crate::support::python::{blast_json, LoggedPyServer};
+use crate::support::{run, Scratch};
 use crate::u;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// Stdlib only: every method gets 200 and a 2-byte body (none for HEAD)
 /// after its request is logged to the file in argv[1]. TCP_NODELAY: the
@@ -35,62 +34,28 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(b"ok")
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = any
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
 "#;
 
 /// The logging server and a scratch folder for scenario files.
-struct LogServer {
-    server: PyServer,
-    dir: PathBuf,
-}
+struct LogServer(LoggedPyServer);
 
 impl LogServer {
     fn start(name: &str) -> LogServer {
-        let dir =
-            std::env::temp_dir().join(format!("blast-scenario-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let server = PyServer::start(SERVER, [dir.join("log.jsonl")]);
-        LogServer { server, dir }
+        LogServer(LoggedPyServer::start(SERVER, &format!("scenario-{name}")))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.server.port)
+        format!("http://127.0.0.1:{}", self.0.server.port)
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let p = self.dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_string_lossy().into_owned()
+        self.0.file(name, text)
     }
 
     /// Every request logged so far, in arrival order.
     fn log(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("log.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        self.0.log()
     }
-}
-
-impl Drop for LogServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Run blast, expect exit 0, return its JSON report.
-fn blast_json(args: &[&str]) -> Value {
-    let mut all = vec!["--json", "-t", "1", "--timeout", "10s"];
-    all.extend_from_slice(args);
-    let r = run(&all);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-    r.json()
 }
 
 fn s(v: &Value) -> &str {
@@ -343,7 +308,7 @@ X-Account-ID: 99
     assert_eq!(j["config"]["method"], "mixed", "{j}");
     let log = srv.log();
     assert_eq!(log.len(), 400);
-    let host = format!("127.0.0.1:{}", srv.server.port);
+    let host = format!("127.0.0.1:{}", srv.0.server.port);
     let mut seen = BTreeMap::new();
     for e in &log {
         assert_eq!(e["h"]["host"], host, "{e}");
@@ -456,8 +421,7 @@ fn scenario_targets_over_http2() {
         ..Default::default()
     })
     .expect("start the target");
-    let dir = std::env::temp_dir().join(format!("blast-scenario-{}-h2", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("scenario-h2");
     let body = dir.join("b.json");
     std::fs::write(&body, "{}").unwrap();
     let file = dir.join("t.txt");
@@ -484,7 +448,6 @@ fn scenario_targets_over_http2() {
     ]);
     let served = t.requests();
     t.stop();
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(u(&j, "requests"), 2000, "{j}");
     assert_eq!(served, 2000);
     assert_eq!(u(&j, "status_codes.200"), 2000, "{j}");

@@ -4,6 +4,7 @@
 
 use super::client::{self, data_dir, Serve};
 use super::{target, url};
+use crate::support::wait_until;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -25,26 +26,33 @@ fn concurrent_calls_leave_the_runs_numbers_as_they_are() {
     // The same run twice: alone, then with 100 calls made while it runs.
     let alone = seed_run(&s, &body);
     let addr = s.addr;
-    let caller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1000));
-        let calls: Vec<_> = (0..100)
-            .map(|i| {
-                std::thread::spawn(move || match i % 3 {
-                    0 => client::call(addr, None, "GET", "/benchmarks", None).status,
-                    1 => {
-                        client::call(addr, None, "POST", "/benchmark", Some("{\"qps\": 1}")).status
-                    }
-                    _ => client::call(addr, None, "GET", "/", None).status,
+    let before = t.requests();
+    let (busy, statuses) = std::thread::scope(|scope| {
+        let caller = scope.spawn(|| {
+            // The calls during the run, a second (200 requests) into it.
+            wait_until(Duration::from_secs(20), "the second run under way", || {
+                t.requests() >= before + 200
+            });
+            let calls: Vec<_> = (0..100)
+                .map(|i| {
+                    std::thread::spawn(move || match i % 3 {
+                        0 => client::call(addr, None, "GET", "/benchmarks", None).status,
+                        1 => {
+                            client::call(addr, None, "POST", "/benchmark", Some("{\"qps\": 1}"))
+                                .status
+                        }
+                        _ => client::call(addr, None, "GET", "/", None).status,
+                    })
                 })
-            })
-            .collect();
-        calls
-            .into_iter()
-            .map(|c| c.join().unwrap())
-            .collect::<Vec<u16>>()
+                .collect();
+            calls
+                .into_iter()
+                .map(|c| c.join().unwrap())
+                .collect::<Vec<u16>>()
+        });
+        let busy = seed_run(&s, &body);
+        (busy, caller.join().unwrap())
     });
-    let busy = seed_run(&s, &body);
-    let statuses = caller.join().unwrap();
     for (i, st) in statuses.iter().enumerate() {
         assert_eq!(*st, [200, 400, 200][i % 3], "call {i}");
     }
@@ -72,5 +80,4 @@ fn concurrent_calls_leave_the_runs_numbers_as_they_are() {
         alone["requests"].as_u64().unwrap() + busy["requests"].as_u64().unwrap()
     );
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -3,20 +3,13 @@
 //! page's WebSocket address comes from `/json/list`, and the WebSocket is a
 //! std `TcpStream` (the handshake, masked text frames out, plain frames in).
 
+use crate::support::Scratch;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub fn chromium_available() -> bool {
-    Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// A headless Chromium and a DevTools session on its first page.
 pub struct Browser {
@@ -26,10 +19,11 @@ pub struct Browser {
 }
 
 /// The browser's process, killed with its group (by its id) and its
-/// profile removed when dropped, also by a panic half-way through `launch`.
+/// profile removed when dropped (kept, as every `Scratch`, for a failing test).
 struct Process {
     child: Child,
-    profile: PathBuf,
+    /// Removed after the kill, as the field drops.
+    _profile: Scratch,
 }
 
 impl Drop for Process {
@@ -38,17 +32,12 @@ impl Drop for Process {
         // The browser and its helpers share the process group it leads.
         unsafe { libc::kill(-pid, libc::SIGKILL) };
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
 impl Browser {
     pub fn launch(width: u32, height: u32) -> Browser {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let profile =
-            std::env::temp_dir().join(format!("blast-ui-profile-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&profile);
+        let profile = Scratch::new("ui-profile");
         let child = Command::new("chromium")
             .args([
                 "--headless",
@@ -71,7 +60,10 @@ impl Browser {
             .process_group(0)
             .spawn()
             .expect("spawn chromium");
-        let mut process = Process { child, profile };
+        let mut process = Process {
+            child,
+            _profile: profile,
+        };
         // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = process.child.stderr.take().unwrap();

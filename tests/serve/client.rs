@@ -1,11 +1,11 @@
 //! A `blast serve` process on 127.0.0.1:0, and a raw-TcpStream HTTP client
 //! for it (one call per connection, `Connection: close`).
 
-use crate::support;
+use crate::support::{self, Scratch};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -105,11 +105,8 @@ impl Drop for Serve {
 }
 
 /// A fresh, empty data dir for one test.
-pub fn data_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("blast-serve-it-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+pub fn data_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("serve-it-{name}"))
 }
 
 /// An answer: status, headers (names lowercased), body.

@@ -7,6 +7,7 @@ mod client;
 mod scenario;
 mod ui;
 
+use crate::support::wait_until;
 use blast::target::{self, Target, TargetOptions};
 use client::{data_dir, next_event, Serve};
 use serde_json::Value;
@@ -63,7 +64,6 @@ fn seed_body_answers_the_seed_keys() {
     assert!((588..=612).contains(&counted), "target counted {counted}");
     assert_eq!(j["requests"].as_u64().unwrap(), counted);
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Non-2xx/3xx answers: `errors` counts them all, `errors_status` by code.
@@ -101,7 +101,6 @@ fn errors_and_errors_status_count_failed_answers() {
     let list = s.get("/benchmarks").json();
     assert_eq!(list["benchmarks"][0]["status"], "failed", "{list}");
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Acceptance 2: start, watch /events live, 409 for a second start, DELETE
@@ -203,7 +202,6 @@ fn async_run_streams_stops_and_survives_a_restart() {
     let replay = s.get(&format!("/benchmarks/{id}/events"));
     assert!(replay.body.ends_with("\n\n") && replay.body.contains("event: result"));
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// SIGTERM stops the run going on and records it before the server exits.
@@ -218,7 +216,10 @@ fn sigterm_records_the_run_going_on() {
     );
     assert_eq!(r.status, 202, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    std::thread::sleep(Duration::from_millis(1200));
+    // SIGTERM once the run has sent enough to tell it was recorded.
+    wait_until(Duration::from_secs(15), "50 requests at the target", || {
+        t.requests() >= 50
+    });
     assert_eq!(
         s.terminate(),
         Some(0),
@@ -234,7 +235,6 @@ fn sigterm_records_the_run_going_on() {
         t.requests()
     );
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Acceptance 3: each malformed body gets 400 naming its field, and no run
@@ -315,7 +315,6 @@ fn malformed_bodies_name_their_field_and_start_nothing() {
     );
     assert_eq!(t.requests(), 0);
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Acceptance 4: no token beyond loopback, 401 without the token, 403
@@ -425,7 +424,6 @@ fn security_token_allowed_targets_and_caps() {
     assert!(t.requests() >= 45, "{}", t.requests());
     t.stop();
     drop(s);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// `POST /find` runs `blast find` the same way, and keeps its report.
@@ -488,5 +486,4 @@ fn find_searches_through_the_api() {
     assert_eq!(html.status, 200);
     assert!(html.body.starts_with("<!DOCTYPE html>"));
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -61,5 +61,4 @@ fn a_scenario_as_text_runs_its_mix_and_may_name_no_file() {
     }
     assert_eq!(t.requests(), 400, "a refused scenario sent nothing");
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -4,21 +4,17 @@
 //! and finds it in the history with its report. Without Chromium the
 //! browser tests skip on a dev machine and fail in CI (`CI=true`).
 
-use super::cdp::{chromium_available, Browser};
+use super::cdp::Browser;
 use super::client::{call, data_dir, Serve};
 use super::{target, url};
+use crate::support::chromium_or_skip;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const SEC: Duration = Duration::from_secs(1);
 
 fn browser_or_skip() -> Option<Browser> {
-    if !chromium_available() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "chromium is not installed, and CI must run the browser test (see .ci/run)"
-        );
-        println!("skipping: chromium not installed");
+    if !chromium_or_skip() {
         return None;
     }
     Some(Browser::launch(1280, 1300))
@@ -200,7 +196,6 @@ fn web_ui_starts_watches_and_stops_a_run() {
     );
     drop(b);
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// With a token: `/` needs it (header or `?token=`), the API still only
@@ -265,5 +260,4 @@ fn web_ui_with_a_token() {
     assert_eq!(b.eval("document.getElementById('message').textContent"), "");
     drop(b);
     t.stop();
-    let _ = std::fs::remove_dir_all(dir);
 }

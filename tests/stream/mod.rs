@@ -5,7 +5,7 @@
 //! the truth.
 
 use crate::support::python::PyServer;
-use crate::support::{run_line, uring_available};
+use crate::support::{engines, run_line, Scratch};
 use crate::u;
 use serde_json::Value;
 
@@ -59,11 +59,6 @@ class H(http.server.BaseHTTPRequestHandler):
         send("[DONE]")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-s = S(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
 "#;
 
 struct SseServer(PyServer);
@@ -99,14 +94,6 @@ impl SseServer {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/v1/chat/completions", self.0.port)
     }
-}
-
-fn engines() -> Vec<&'static str> {
-    let mut e = vec!["epoll"];
-    if uring_available() {
-        e.push("uring");
-    }
-    e
 }
 
 fn blast(flags: &str, url: &str) -> Value {
@@ -242,8 +229,8 @@ fn streaming_truth_against_blast_target() {
 /// against the server's own log of which requests it answered slowly.
 #[test]
 fn goodput_matches_the_servers_log() {
-    let log = std::env::temp_dir().join(format!("blast-goodput-{}.log", std::process::id()));
-    let _ = std::fs::remove_file(&log);
+    let dir = Scratch::new("goodput");
+    let log = dir.join("server.log");
     // Every third request's first token comes 300 ms late.
     let s = SseServer::start_with(5, 20, 5, true, 0, 3, Some(&log));
     let r = run_line("--json -n 9 -c 1 -t 1 --slo ttft<200ms,tpot<50ms", &s.url());
@@ -266,7 +253,6 @@ fn goodput_matches_the_servers_log() {
         .iter()
         .find(|v| v["condition"] == "ttft<200ms");
     assert_eq!(ttft.unwrap()["pass"], false, "{j}");
-    let _ = std::fs::remove_file(&log);
 }
 
 /// `--stream` times a body as Server-Sent Events even when the server does

@@ -5,10 +5,9 @@
 //! data, and `blast report` prints the streaming table.
 
 use crate::ok_server;
-use crate::support::run;
+use crate::support::{csv, num, ok, Scratch};
 use blast::target::{self, StreamOptions, Target, TargetOptions};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn stream_target() -> Target {
@@ -25,32 +24,6 @@ fn stream_target() -> Target {
     .expect("start the target")
 }
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("blast-stream-reports-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn ok(args: &[&str]) -> String {
-    let r = run(args);
-    assert_eq!(r.code, 0, "blast {args:?}\nstderr: {}", r.stderr);
-    r.stdout
-}
-
-fn csv(path: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path:?}: {e}"))
-        .lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
-}
-
-fn num(v: &str) -> f64 {
-    v.parse()
-        .unwrap_or_else(|_| panic!("'{v}' is not a number"))
-}
-
 /// A JSON value in µs as the CSV's milliseconds.
 fn ms(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{v} is not a number")) / 1000.0
@@ -65,7 +38,7 @@ fn same(csv: f64, json: f64) -> bool {
 fn stream_reports_csv_html_and_compare() {
     let t = stream_target();
     let url = format!("http://{}/v1/chat/completions", t.addr());
-    let dir = scratch();
+    let dir = Scratch::new("stream-reports");
     let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
     let out = ok(&[
         "-c",
@@ -207,5 +180,4 @@ fn stream_reports_csv_html_and_compare() {
     let only_plain = ok(&["report", &p("plain.json")]);
     assert_eq!(only_plain.lines().count(), 2, "{only_plain}");
     t.stop();
-    let _ = std::fs::remove_dir_all(&dir);
 }

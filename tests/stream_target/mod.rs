@@ -5,7 +5,7 @@
 //! completion_tokens, [DONE] last, no token before its due time
 //! (--first-token + k × --token-interval) and the gaps at the interval.
 
-use crate::support::{command, run};
+use crate::support::{run, TargetProcess};
 use blast::target::{self, StreamOptions, Target, TargetOptions};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -404,10 +404,7 @@ fn bad_stream_flags_exit_2() {
 /// as a child process, with `--body-size` ignored.
 #[test]
 fn cli_target_streams() {
-    let mut child = command(&[
-        "target",
-        "--listen",
-        "127.0.0.1:0",
+    let child = TargetProcess::start(&[
         "--stream",
         "4",
         "--first-token",
@@ -418,28 +415,11 @@ fn cli_target_streams() {
         "off",
         "--body-size",
         "1000",
-    ])
-    .spawn()
-    .unwrap();
-    /// Ends the child this test started, even when an assertion fails.
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            // SAFETY: kill(2) on the child this test started.
-            unsafe {
-                libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
-            }
-            let _ = self.0.wait();
-        }
-    }
-    let stdout = child.stdout.take().unwrap();
-    let child = Kill(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr: SocketAddr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{line:?}"))
+    ]);
+    let addr: SocketAddr = child
+        .url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("{:?}", child.line))
         .parse()
         .unwrap();
     let (mut s, mut r) = connect(addr);

@@ -17,13 +17,14 @@
 //! A missing nginx or openssl fails the test (it does not skip): CI installs
 //! both (`.ci/run`).
 
+use super::Scratch;
 use std::collections::HashSet;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -90,7 +91,8 @@ pub struct Logged {
 
 pub struct Nginx {
     pub addr: SocketAddr,
-    pub dir: PathBuf,
+    /// Shared with the failed tries of `start`, so only the last owner removes it.
+    dir: Arc<Scratch>,
     tls: bool,
     child: Child,
 }
@@ -132,13 +134,7 @@ fn write_static(path: &Path, size: usize) {
 
 impl Nginx {
     pub fn start(o: NginxOptions) -> Nginx {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "blast-nginx-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = Arc::new(Scratch::new("nginx"));
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
         std::fs::create_dir_all(dir.join("www")).unwrap();
         write_static(&dir.join("www/static"), o.static_size);
@@ -155,7 +151,7 @@ impl Nginx {
             let _ = std::fs::remove_file(dir.join("error.log"));
             let mut cmd = Command::new(&bin);
             cmd.arg("-p")
-                .arg(&dir)
+                .arg(&**dir)
                 .arg("-e")
                 .arg(dir.join("error.log"))
                 .arg("-c")
@@ -293,12 +289,9 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // The directory (config and logs) goes with `dir`, or stays for a
+        // failing test.
         self.kill();
-        if thread::panicking() {
-            eprintln!("nginx's config and logs are kept in {}", self.dir.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 

@@ -4,13 +4,13 @@
 //! certificate with HTTP 400) is reported as it answered.
 
 use crate::support::nginx::{free_port, make_certificates, Nginx, NginxOptions};
-use crate::support::{command_line, run_cmd, Run};
+use crate::support::{command_line, run_cmd, Run, Scratch};
 use crate::{json_run, u};
 use std::net::{Ipv4Addr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 both_engines!(
@@ -152,20 +152,14 @@ fn client_certificate() {
 struct SServer {
     child: Child,
     port: u16,
-    dir: PathBuf,
+    /// Shared with the failed tries of `start`, so only the last owner removes it.
+    dir: Arc<Scratch>,
 }
 
 impl SServer {
     /// `args`: the server's certificate and key (`-cert`, `-key`) and any other options.
     fn start(args: &[&str]) -> SServer {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "blast-s_server-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Arc::new(Scratch::new("s_server"));
         make_certificates(&dir);
         for _ in 0..5 {
             let port = free_port(Ipv4Addr::LOCALHOST);
@@ -173,7 +167,7 @@ impl SServer {
             cmd.args(["s_server", "-quiet", "-www"])
                 .args(args)
                 .args(["-accept", &format!("127.0.0.1:{port}")])
-                .current_dir(&dir)
+                .current_dir(&**dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
@@ -213,7 +207,6 @@ impl Drop for SServer {
         // Our own child, by its pid.
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -7,12 +7,9 @@
 mod failures;
 
 use crate::support::nginx::{static_bytes, Nginx, NginxOptions};
-use crate::support::{self, run_line};
+use crate::support::{run_line, Scratch, TargetProcess};
 use crate::{json_run, ok_server, u};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
 
 both_engines!(
     exact_count_against_nginx,
@@ -20,90 +17,44 @@ both_engines!(
     resumption_on_and_off,
 );
 
-/// `blast target --tls` as a child process of the test.
+/// `blast target --tls` as a child process of the test, with the
+/// certificate it wrote.
 struct Target {
-    child: Child,
-    _stdout: BufReader<ChildStdout>,
-    addr: String,
+    process: TargetProcess,
     cert: String,
-    dir: PathBuf,
+    _dir: Scratch,
 }
 
 impl Target {
     fn start(tag: &str) -> Target {
-        let dir = std::env::temp_dir().join(format!("blast-tls-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let cert_out = dir.join("target.pem");
-        let mut child = Command::new(support::bin())
-            .args([
-                "target",
-                "--tls",
-                "--threads",
-                "1",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .arg("--cert-out")
-            .arg(&cert_out)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start blast target --tls");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
+        let dir = Scratch::new(&format!("tls-{tag}"));
+        let cert_out = dir.path_str("target.pem");
+        let process = TargetProcess::start(&["--tls", "--threads", "1", "--cert-out", &cert_out]);
         // listening on https://ADDR (certificate: PATH)
-        let rest = line
-            .trim()
-            .strip_prefix("listening on https://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-        let (addr, cert) = rest
+        assert!(process.url.starts_with("https://"), "{:?}", process.line);
+        let cert = process
+            .line
             .split_once(" (certificate: ")
-            .unwrap_or_else(|| panic!("no certificate path in {line:?}"));
-        let cert = cert.trim_end_matches(')').to_string();
-        assert_eq!(cert, cert_out.to_str().unwrap());
+            .unwrap_or_else(|| panic!("no certificate path in {:?}", process.line))
+            .1
+            .trim_end_matches(')')
+            .to_string();
+        assert_eq!(cert, cert_out);
         Target {
-            child,
-            _stdout: stdout,
-            addr: addr.to_string(),
+            process,
             cert,
-            dir,
+            _dir: dir,
         }
     }
 
     fn url(&self) -> String {
-        format!("https://{}/", self.addr)
+        format!("{}/", self.process.url)
     }
 
     /// Stop the target (SIGTERM to its pid) and return the requests it
     /// served, from its last line `served N requests on M connections`.
-    fn served(mut self) -> u64 {
-        // SAFETY: signalling our own child, which has not been waited on.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        let line = err
-            .lines()
-            .find(|l| l.starts_with("served "))
-            .unwrap_or_else(|| panic!("no 'served' line in {err:?}"));
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+    fn served(self) -> u64 {
+        self.process.served()
     }
 }
 
