@@ -12,6 +12,7 @@
 //! reopens the UI on a reload, from the token the tab kept). No cookie is
 //! set, so another site's page cannot make the browser call the API.
 
+use crate::config::url::form_decode;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -69,35 +70,14 @@ pub fn serve(token: Option<&str>, bearer: &str, query: &str) -> Response<super::
     r
 }
 
-/// The value of `token=` in a query string, percent-decoded.
+/// The value of `token=` in a query string, decoded as a form field is
+/// (`+` is a space): the page's script reads the same `?token=` with
+/// `URLSearchParams`, which does so, and both must see one token.
 fn query_token(query: &str) -> Option<String> {
     query
         .split('&')
         .find_map(|kv| kv.strip_prefix("token="))
-        .map(percent_decode)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        .map(form_decode)
 }
 
 #[cfg(test)]
