@@ -9,7 +9,7 @@ mod data;
 mod fetch;
 mod openai;
 mod plan;
-mod request;
+mod request_flags;
 mod requests;
 mod scenario;
 pub mod source;
@@ -129,7 +129,7 @@ impl Config {
             .request
             .headers
             .iter()
-            .map(|h| request::parse_header(h))
+            .map(|h| request_flags::parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
         let tls_opts = tls_options(&a.tls);
         let h2 = http2_settings(a)?;

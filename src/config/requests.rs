@@ -1,13 +1,13 @@
-//! What a run sends, from its flags: one request from the command line
-//! (`Mix::single`, as ever), that request filled from `--data` rows, the
-//! prompts of `--openai`, a `--scenario` or a `--targets` file. All but the
-//! first become a named mix through `plan`.
+//! What a run sends, from its flags (parsed by `request_flags`): one
+//! request from the command line (`Mix::single`, as ever), that request
+//! filled from `--data` rows, the prompts of `--openai`, a `--scenario` or a
+//! `--targets` file. All but the first become a named mix through `plan`.
 
 use super::cli::RunArgs;
 use super::data::Table;
 use super::plan::{origin_of, Body, Common, Flow, Plan, ReqSpec, Target};
 use super::url::{parse_url, Url};
-use super::{openai, request, scenario, targets};
+use super::{openai, request_flags, scenario, targets};
 use crate::engine::mix::{Mix, Think};
 use crate::error::{usage, Error};
 use crate::proto::h1::request::Header;
@@ -97,7 +97,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
     let mut shown = raw_url.to_string();
     let method = |has_body: bool| -> Result<String, Error> {
         match &r.method {
-            Some(m) if m.is_empty() || !m.bytes().all(request::is_token_byte) => {
+            Some(m) if m.is_empty() || !m.bytes().all(request_flags::is_token_byte) => {
                 Err(usage(format!("-X '{m}': not a valid HTTP method")))
             }
             Some(m) => Ok(m.clone()),
@@ -154,7 +154,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             }
         }
         None => {
-            let (body, body_type) = request::load_body(a, tls)?;
+            let (body, body_type) = request_flags::load_body(a, tls)?;
             let has_body = !body.is_empty() || !r.form.is_empty();
             let mut s = spec(method(has_body)?, body, body_type, &parsed.target);
             s.sniff = r.body.is_some();
