@@ -1,6 +1,7 @@
-//! The subcommands, one file each: each turns its flags into a config,
-//! runs, writes what the user asked for, and returns the exit status
-//! (0 done, 1 SLO failed, 2 bad usage, 3 nothing could be measured).
+//! The subcommands, one file each, and `process`, the process-wide settings
+//! they share: each turns its flags into a config, runs, writes what the
+//! user asked for, and returns the exit status (0 done, 1 SLO failed,
+//! 2 bad usage, 3 nothing could be measured).
 
 pub mod calibrate;
 pub mod find;

@@ -1,8 +1,9 @@
-//! Validated, immutable run configuration. Every check on the user's input
-//! happens here, before a thread starts (ripgrep's LowArgs -> HiArgs): the
-//! URL, the flags that depend on each other, the body sources. What a run
-//! sends (one request, a scenario, a targets file, data rows) is encoded
-//! once, by `requests` and `plan`.
+//! Validated, immutable run configuration: the clap structs (`cli`), the
+//! unit parsers (`values`), and every check on the user's input, done here
+//! before a thread starts (ripgrep's LowArgs -> HiArgs): the URL, the flags
+//! that depend on each other, the body sources. What a run sends (one
+//! request, `--data` rows, `--openai` prompts, a scenario, a targets file)
+//! is encoded once, by `requests` and `plan`, into the engine's types.
 
 pub mod cli;
 mod data;

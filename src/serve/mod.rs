@@ -1,4 +1,8 @@
 //! `blast serve`: load tests through an HTTP API, one run at a time.
+//! `cmd::serve` starts it and passes in what it needs of `cmd` (the `find`
+//! search, the open-file preflight), since serve importing `cmd` would loop
+//! back. A run itself goes to the engine as `cmd::run`'s does (`runner`:
+//! `engine::run`, and `INTERRUPT` to stop it; `api`: the io_uring probe).
 //!
 //! A hyper server on a current-thread tokio runtime answers the API; each
 //! run goes on blast's usual engine in a thread of its own (`runner`), and
