@@ -12,11 +12,14 @@
 //! reopens the UI on a reload, from the token the tab kept). No cookie is
 //! set, so another site's page cannot make the browser call the API.
 
+use super::token::same;
 use crate::config::url::form_decode;
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
+use std::convert::Infallible;
 
 const INDEX: &str = include_str!("ui/index.html");
 const CHART: &str = include_str!("ui/chart.js");
@@ -35,13 +38,17 @@ pub fn page() -> String {
 
 /// `GET /`: the UI, or the 401 page when a token is set and neither the
 /// header (`bearer`) nor `?token=` in `query` holds it.
-pub fn serve(token: Option<&str>, bearer: &str, query: &str) -> Response<super::Body> {
+pub fn serve(
+    token: Option<&str>,
+    bearer: &str,
+    query: &str,
+) -> Response<BoxBody<Bytes, Infallible>> {
     let allowed = match token {
         None => true,
         Some(t) => {
             let given = query_token(query);
-            super::same(bearer.as_bytes(), t.as_bytes())
-                || given.is_some_and(|g| super::same(g.as_bytes(), t.as_bytes()))
+            same(bearer.as_bytes(), t.as_bytes())
+                || given.is_some_and(|g| same(g.as_bytes(), t.as_bytes()))
         }
     };
     let (status, text) = if allowed {
