@@ -6,7 +6,8 @@
 //! last passing and the first failing rate until they are within
 //! `--precision` of each other. The answer is the highest rate that passed.
 
-use super::{process, write_out};
+use super::output::write_out;
+use super::process;
 use crate::config::{cli, FindConfig};
 use crate::engine::{io, PaceSpec, Phase, Session, INTERRUPT};
 use crate::error::{self, Error};

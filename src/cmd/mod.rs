@@ -1,10 +1,12 @@
-//! The subcommands, one file each: each turns its flags into a config,
-//! runs, writes what the user asked for, and returns the exit status
-//! (0 done, 1 SLO failed, 2 bad usage, 3 nothing could be measured).
+//! The subcommands, one file each, and `process`, the process-wide settings
+//! they share: each turns its flags into a config, runs, writes what the
+//! user asked for, and returns the exit status (0 done, 1 SLO failed,
+//! 2 bad usage, 3 nothing could be measured).
 
 pub mod calibrate;
 pub mod find;
 pub mod merge;
+mod output;
 pub mod process;
 pub mod report;
 pub mod run;
@@ -12,7 +14,7 @@ pub mod serve;
 pub mod target;
 
 use crate::config::cli::{Cli, Command};
-use crate::error::{self, Error};
+use crate::error::Error;
 
 /// Run the subcommand `cli` names; Ok is the exit status.
 pub fn dispatch(cli: &Cli) -> Result<i32, Error> {
@@ -24,18 +26,5 @@ pub fn dispatch(cli: &Cli) -> Result<i32, Error> {
         Some(Command::Calibrate(c)) => calibrate::main(c),
         Some(Command::Serve(s)) => serve::main(s),
         None => run::main(&cli.run),
-    }
-}
-
-/// Write a report to stdout, as one line of error if that fails.
-pub(crate) fn write_out(
-    f: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
-    match f(&mut out) {
-        // A reader that went away (`| head`) is not an error of ours.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(error::usage(format!("cannot write the report: {e}"))),
-        Ok(()) => Ok(()),
     }
 }

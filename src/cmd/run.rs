@@ -1,7 +1,8 @@
 //! `blast [OPTIONS] URL`: one load test, its report, its files, and the
 //! exit status (0, or 1 when the SLO fails).
 
-use super::{process, write_out};
+use super::output::write_out;
+use super::process;
 use crate::config::{cli, Config};
 use crate::engine::{self, io};
 use crate::error::{self, Error};

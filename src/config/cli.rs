@@ -417,3 +417,47 @@ pub struct ServeArgs {
     #[arg(long = "max-connections", value_name = "N", value_parser = parse_count)]
     pub max_connections: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::time::Duration;
+
+    #[test]
+    fn flags_parse_like_wrk() {
+        let cli = Cli::try_parse_from([
+            "blast",
+            "-c",
+            "400",
+            "-t",
+            "12",
+            "-d",
+            "30s",
+            "http://svc:8080/predict",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.run.pool.connections, 400);
+        assert_eq!(cli.run.pool.threads, Some(12));
+        assert_eq!(cli.run.load.duration, Some(Duration::from_secs(30)));
+        assert_eq!(cli.run.pool.url.as_deref(), Some("http://svc:8080/predict"));
+    }
+
+    #[test]
+    fn subcommands() {
+        let cli = Cli::try_parse_from([
+            "blast",
+            "target",
+            "--listen",
+            "127.0.0.1:0",
+            "--delay",
+            "20ms",
+        ])
+        .unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Target(ref t)) if t.delay == Duration::from_millis(20))
+        );
+        assert!(Cli::try_parse_from(["blast", "-c", "0", "http://x/"]).is_err());
+    }
+}

@@ -4,10 +4,13 @@
 
 use super::url::parse_url;
 use crate::proto::tls::{TlsClient, TlsOptions};
+use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::net::ToSocketAddrs;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Largest payload accepted from a URL.
 const MAX_BODY: usize = 1 << 30;
@@ -34,31 +37,19 @@ pub fn get(url: &str, tls: &TlsOptions) -> Result<Vec<u8>, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let mut sender = match tls {
-                None => {
-                    let (sender, conn) =
-                        hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    tokio::spawn(conn);
-                    sender
-                }
+                None => handshake(stream).await?,
                 Some(c) => {
                     let stream = tokio_rustls::TlsConnector::from(c.config)
                         .connect(c.name, stream)
                         .await
                         .map_err(|e| format!("TLS: {e}"))?;
-                    let (sender, conn) =
-                        hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    tokio::spawn(conn);
-                    sender
+                    handshake(stream).await?
                 }
             };
             let req = hyper::Request::get(u.target.as_str())
                 .header("Host", u.host_header())
                 .header("User-Agent", concat!("blast/", env!("CARGO_PKG_VERSION")))
-                .body(Empty::<bytes::Bytes>::new())
+                .body(Empty::<Bytes>::new())
                 .map_err(|e| e.to_string())?;
             let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
             if !resp.status().is_success() {
@@ -74,4 +65,17 @@ pub fn get(url: &str, tls: &TlsOptions) -> Result<Vec<u8>, String> {
             .await
             .map_err(|_| "timed out after 30s".to_string())?
     })
+}
+
+/// An HTTP/1 client on `stream` (plain or TLS), its connection driven by a
+/// task of its own.
+async fn handshake<S>(stream: S) -> Result<SendRequest<Empty<Bytes>>, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(sender)
 }

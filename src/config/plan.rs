@@ -8,7 +8,7 @@
 //! without one, the first full URL is, and every other must match it.
 
 use super::data::{self, Table, Template};
-use super::url::{parse_url, Url};
+use super::url::{parse_url, percent_decode, Url};
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
 use crate::proto::h1::request::{
@@ -453,25 +453,6 @@ fn basic_auth(userinfo: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(pair)
     )
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -14,6 +14,22 @@ fn spec(target: Target) -> ReqSpec {
     }
 }
 
+/// A named plan over `table`: each step a flow of its own, of weight 1.
+fn plan_over(table: Table, steps: Vec<ReqSpec>) -> Plan {
+    Plan {
+        flows: steps
+            .into_iter()
+            .map(|s| Flow {
+                weight: 1,
+                steps: vec![s],
+            })
+            .collect(),
+        tables: vec![table],
+        named: true,
+        ..Plan::default()
+    }
+}
+
 fn common(url: Option<&Url>) -> Common<'_> {
     Common {
         url,
@@ -63,21 +79,7 @@ fn data_rows_make_variants_only_where_used() {
     with.data = Some(0);
     let mut without = spec(Target::Exact("/static".into()));
     without.data = Some(0);
-    let plan = Plan {
-        flows: vec![
-            Flow {
-                weight: 1,
-                steps: vec![with],
-            },
-            Flow {
-                weight: 1,
-                steps: vec![without],
-            },
-        ],
-        tables: vec![table],
-        named: true,
-        ..Plan::default()
-    };
+    let plan = plan_over(table, vec![with, without]);
     let u = parse_url("http://h/").unwrap();
     let b = plan.build(&common(Some(&u))).unwrap();
     assert_eq!(b.mix.variants.len(), 4);
@@ -106,15 +108,7 @@ fn too_many_variants_are_refused_before_encoding() {
     };
     let mut s = spec(Target::Exact("/{{id}}".into()));
     s.data = Some(0);
-    let plan = Plan {
-        flows: vec![Flow {
-            weight: 1,
-            steps: vec![s],
-        }],
-        tables: vec![table],
-        named: true,
-        ..Plan::default()
-    };
+    let plan = plan_over(table, vec![s]);
     let u = parse_url("http://h/").unwrap();
     let e = plan.build(&common(Some(&u))).err().unwrap();
     assert_eq!(e.exit_code(), 2);
@@ -131,12 +125,8 @@ fn values_in_paths_are_percent_encoded() {
     let mut s = spec(Target::Exact("/s?q={{q}}".into()));
     s.data = Some(0);
     let plan = Plan {
-        flows: vec![Flow {
-            weight: 1,
-            steps: vec![s],
-        }],
-        tables: vec![table],
-        ..Plan::default()
+        named: false,
+        ..plan_over(table, vec![s])
     };
     let u = parse_url("http://h/").unwrap();
     let b = plan.build(&common(Some(&u))).unwrap();

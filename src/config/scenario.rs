@@ -27,7 +27,7 @@
 
 use super::data::Table;
 use super::plan::{Body, Flow, Plan, ReqSpec, Target};
-use super::request::{is_token_byte, parse_form};
+use super::request_flags::{is_token_byte, parse_form};
 use super::values::parse_duration;
 use crate::engine::mix::{RowOrder, Think};
 use crate::error::{usage, Error};

@@ -8,7 +8,7 @@
 //! `# @weight 3` before a target, name and weigh it.
 
 use super::plan::{Body, Flow, Plan, ReqSpec, Target};
-use super::request::is_token_byte;
+use super::request_flags::is_token_byte;
 use crate::error::{usage, Error};
 use crate::proto::h1::request::content_type_for_path;
 

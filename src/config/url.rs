@@ -1,4 +1,8 @@
-//! The target URL: `http[s]://host[:port][/path][?query]`, and its address.
+//! The target URL: `http[s]://host[:port][/path][?query]`, its address,
+//! and the one percent-decoder. A `+` means two things in a URL: in a path
+//! or userinfo it is a plus; in a form-encoded query value (what a browser
+//! sends for `?token=`) it is a space. Both rules live here, side by side,
+//! so that a caller picks one by name and the two cannot drift apart.
 
 use crate::error::{usage, Error};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -130,9 +134,66 @@ pub fn resolve(u: &Url) -> Result<SocketAddr, Error> {
         })
 }
 
+/// `%XX` decoded in a URL component (path, userinfo), as Go's `url.User`
+/// and RFC 3986 read it: `+` stays a plus.
+pub fn percent_decode(s: &str) -> String {
+    decode(s, b'+')
+}
+
+/// `%XX` decoded in a form-encoded query value
+/// (`application/x-www-form-urlencoded`, as `URLSearchParams` reads it):
+/// `+` is a space.
+pub fn form_decode(s: &str) -> String {
+    decode(s, b' ')
+}
+
+/// `%XX` as its byte, `plus` for `+`; a `%` not followed by two hex digits
+/// is kept as written; invalid UTF-8 becomes U+FFFD.
+fn decode(s: &str, plus: u8) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b'+' => out.push(plus),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plus_is_a_plus_in_a_url_and_a_space_in_a_form() {
+        assert_eq!(percent_decode("a+b%2Bc%20d"), "a+b+c d");
+        assert_eq!(form_decode("a+b%2Bc%20d"), "a b+c d");
+    }
+
+    #[test]
+    fn escapes_decode_and_broken_ones_stay() {
+        for d in [percent_decode, form_decode] {
+            assert_eq!(d("us%40r%3ap%3Aw"), "us@r:p:w");
+            assert_eq!(d("50%"), "50%");
+            assert_eq!(d("%4"), "%4");
+            assert_eq!(d("%zz%41"), "%zzA");
+            assert_eq!(d("%41"), "A");
+            assert_eq!(d("%C3%A9"), "\u{e9}");
+            assert_eq!(d("%FF"), "\u{fffd}");
+        }
+    }
 
     #[test]
     fn urls() {

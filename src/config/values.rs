@@ -165,8 +165,6 @@ pub fn parse_tokens(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::cli::{Cli, Command};
-    use clap::Parser;
 
     #[test]
     fn tokens_parser() {
@@ -241,42 +239,5 @@ mod tests {
         assert_eq!(parse_size("0"), Ok(0));
         assert_eq!(parse_size("64k"), Ok(65536));
         assert_eq!(parse_size("50M"), Ok(50 * 1024 * 1024));
-    }
-
-    #[test]
-    fn flags_parse_like_wrk() {
-        let cli = Cli::try_parse_from([
-            "blast",
-            "-c",
-            "400",
-            "-t",
-            "12",
-            "-d",
-            "30s",
-            "http://svc:8080/predict",
-        ])
-        .unwrap();
-        assert!(cli.command.is_none());
-        assert_eq!(cli.run.pool.connections, 400);
-        assert_eq!(cli.run.pool.threads, Some(12));
-        assert_eq!(cli.run.load.duration, Some(Duration::from_secs(30)));
-        assert_eq!(cli.run.pool.url.as_deref(), Some("http://svc:8080/predict"));
-    }
-
-    #[test]
-    fn subcommands() {
-        let cli = Cli::try_parse_from([
-            "blast",
-            "target",
-            "--listen",
-            "127.0.0.1:0",
-            "--delay",
-            "20ms",
-        ])
-        .unwrap();
-        assert!(
-            matches!(cli.command, Some(Command::Target(ref t)) if t.delay == Duration::from_millis(20))
-        );
-        assert!(Cli::try_parse_from(["blast", "-c", "0", "http://x/"]).is_err());
     }
 }

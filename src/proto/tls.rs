@@ -7,23 +7,22 @@
 //! (`--tls-resume off` disables that).
 //!
 //! Failures become `Fault`s with a cause a user can act on (unknown issuer,
-//! expired, name mismatch, client certificate required, not TLS at all).
+//! expired, name mismatch, client certificate required, not TLS at all):
+//! that naming is in `fault`, and the server certificate check of `-k` and
+//! `--cacert` in `verify`.
 
 use crate::stats::{Fault, TlsInfo};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{verify_server_name, ResolvesClientCert, Resumption, WebPkiServerVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::server::ParsedCertificate;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;
-use rustls::{
-    AlertDescription, CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct,
-    Error as TlsError, InvalidMessage, RootCertStore, SignatureScheme,
-};
+use rustls::{ClientConfig, ClientConnection, Error as TlsError, SignatureScheme};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use verify::{provider, roots, CertCheck};
+
+pub use fault::{as_io, fault_in, fault_of};
 
 /// The TLS flags, as given.
 #[derive(Clone, Debug, Default)]
@@ -57,10 +56,6 @@ impl std::fmt::Debug for TlsClient {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
 impl TlsClient {
     /// Build the client for `host`. Errors are one line naming the flag.
     pub fn new(host: &str, o: &TlsOptions) -> Result<TlsClient, String> {
@@ -72,19 +67,15 @@ impl TlsClient {
         let builder = if o.insecure {
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
+                .with_custom_certificate_verifier(Arc::new(CertCheck::any()))
         } else {
             let (store, pinned) = roots(o.cacert.as_deref())?;
-            let store = Arc::new(store);
             if pinned.is_empty() {
-                builder.with_root_certificates(store)
+                builder.with_root_certificates(Arc::new(store))
             } else {
-                let webpki = WebPkiServerVerifier::builder_with_provider(store, provider())
-                    .build()
-                    .map_err(|e| format!("--cacert: {e}"))?;
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(Pinned { webpki, pinned }))
+                    .with_custom_certificate_verifier(Arc::new(CertCheck::pinned(store, pinned)?))
             }
         };
         let cert_asked = Arc::new(AtomicBool::new(false));
@@ -155,153 +146,6 @@ impl ResolvesClientCert for NoClientCert {
 
     fn has_certs(&self) -> bool {
         false
-    }
-}
-
-/// `--cacert FILE`'s CAs, or the system's; and the certificates of the
-/// file itself, which a server may present as they are (self-signed).
-fn roots(cacert: Option<&str>) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
-    let mut store = RootCertStore::empty();
-    let mut pinned = Vec::new();
-    match cacert {
-        Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("--cacert '{path}': {e}"))?;
-            pinned.clone_from(&certs);
-            let (added, _) = store.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!("--cacert '{path}': no CA certificate in the file"));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            store.add_parsable_certificates(found.certs);
-            if store.is_empty() {
-                return Err(
-                    "no trusted CA certificates found on this system: give one with --cacert, or -k"
-                        .into(),
-                );
-            }
-        }
-    }
-    Ok((store, pinned))
-}
-
-/// `--cacert`: the usual chain check against the file's CAs, and one more
-/// way to pass, as curl with OpenSSL allows: the server presents exactly a
-/// certificate from the file. `openssl req -x509` makes self-signed
-/// certificates marked as CAs, which WebPKI refuses as a server's own
-/// ("CA used as end entity"); the user trusted this very certificate, so
-/// only its name is still checked.
-#[derive(Debug)]
-struct Pinned {
-    webpki: Arc<WebPkiServerVerifier>,
-    pinned: Vec<CertificateDer<'static>>,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, TlsError> {
-        let err =
-            match self
-                .webpki
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-            {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-        let as_itself = matches!(
-            err,
-            TlsError::InvalidCertificate(CertificateError::Other(_))
-        ) && self
-            .pinned
-            .iter()
-            .any(|p| p.as_ref() == end_entity.as_ref());
-        if !as_itself {
-            return Err(err);
-        }
-        let parsed = ParsedCertificate::try_from(end_entity)?;
-        verify_server_name(&parsed, server_name)?;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
-}
-
-/// `-k`: any certificate is accepted, but the handshake signatures are
-/// still verified, so the session is at least with the key the server showed.
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, TlsError> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -410,142 +254,8 @@ pub fn resumed(c: &ClientConnection) -> bool {
     matches!(c.handshake_kind(), Some(rustls::HandshakeKind::Resumed))
 }
 
-/// The cause of a TLS failure, as a counter.
-pub fn fault_of(e: &TlsError) -> Fault {
-    use CertificateError as C;
-    match e {
-        TlsError::InvalidCertificate(c) => match c {
-            C::UnknownIssuer => Fault::TlsUnknownIssuer,
-            C::Expired
-            | C::ExpiredContext { .. }
-            | C::NotValidYet
-            | C::NotValidYetContext { .. } => Fault::TlsExpired,
-            C::NotValidForName | C::NotValidForNameContext { .. } => Fault::TlsNameMismatch,
-            // webpki's CaUsedAsEndEntity, which rustls passes on as Other.
-            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
-                Fault::TlsCaAsServerCert
-            }
-            _ => Fault::TlsBadCertificate,
-        },
-        TlsError::AlertReceived(
-            AlertDescription::CertificateRequired
-            | AlertDescription::BadCertificate
-            | AlertDescription::UnknownCA
-            | AlertDescription::CertificateUnknown,
-        ) => Fault::TlsCertificateRequired,
-        TlsError::AlertReceived(AlertDescription::NoApplicationProtocol) => Fault::TlsNoAlpn,
-        TlsError::AlertReceived(_) => Fault::TlsAlert,
-        TlsError::InvalidMessage(
-            InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,
-        ) => Fault::TlsNotTls,
-        _ => Fault::TlsOther,
-    }
-}
-
-/// If an I/O error carries a TLS error, its fault.
-pub fn fault_in(e: &io::Error) -> Option<Fault> {
-    e.get_ref()?.downcast_ref::<TlsError>().map(fault_of)
-}
-
-/// A TLS error as an I/O error, so it can travel the engine's read path.
-pub fn as_io(e: TlsError) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e)
-}
+mod fault;
+mod verify;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn causes_are_named() {
-        let cases = [
-            (
-                TlsError::InvalidCertificate(CertificateError::UnknownIssuer),
-                Fault::TlsUnknownIssuer,
-            ),
-            (
-                TlsError::InvalidCertificate(CertificateError::Expired),
-                Fault::TlsExpired,
-            ),
-            (
-                TlsError::InvalidCertificate(CertificateError::NotValidForName),
-                Fault::TlsNameMismatch,
-            ),
-            (
-                TlsError::AlertReceived(AlertDescription::CertificateRequired),
-                Fault::TlsCertificateRequired,
-            ),
-            (
-                TlsError::InvalidMessage(InvalidMessage::InvalidContentType),
-                Fault::TlsNotTls,
-            ),
-            (TlsError::DecryptError, Fault::TlsOther),
-        ];
-        for (e, f) in cases {
-            assert_eq!(fault_of(&e), f, "{e}");
-            assert_eq!(fault_in(&as_io(e)), Some(f));
-        }
-        assert_eq!(fault_in(&io::Error::other("x")), None);
-    }
-
-    /// A self-signed certificate marked as a CA, as `openssl req -x509`
-    /// makes them, PEM-written to a temporary file.
-    fn ca_marked_self_signed(tag: &str) -> (CertificateDer<'static>, String) {
-        let mut p = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = p.self_signed(&key).unwrap();
-        let path =
-            std::env::temp_dir().join(format!("blast-tls-test-{}-{tag}.pem", std::process::id()));
-        std::fs::write(&path, cert.pem()).unwrap();
-        (cert.der().clone(), path.display().to_string())
-    }
-
-    #[test]
-    fn cacert_trusts_the_very_certificate_it_holds() {
-        let (cert, path) = ca_marked_self_signed("pinned");
-        let (other, other_path) = ca_marked_self_signed("other");
-        let (store, pinned) = roots(Some(&path)).unwrap();
-        let v = Pinned {
-            webpki: WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
-                .build()
-                .unwrap(),
-            pinned,
-        };
-        let name = |n: &str| ServerName::try_from(n.to_string()).unwrap();
-        let now = UnixTime::now();
-        let check =
-            |c: &CertificateDer<'_>, n: &str| v.verify_server_cert(c, &[], &name(n), &[], now);
-        // WebPKI alone refuses it ("CA used as end entity")...
-        assert!(v
-            .webpki
-            .verify_server_cert(&cert, &[], &name("localhost"), &[], now)
-            .is_err());
-        // ...the pinned copy passes, for its own name only.
-        assert!(check(&cert, "localhost").is_ok());
-        let e = check(&cert, "example.com").unwrap_err();
-        assert_eq!(fault_of(&e), Fault::TlsNameMismatch, "{e}");
-        // A certificate not in the file is still refused, for what it is.
-        let e = check(&other, "localhost").unwrap_err();
-        assert_eq!(fault_of(&e), Fault::TlsCaAsServerCert, "{e}");
-        let _ = std::fs::remove_file(path);
-        let _ = std::fs::remove_file(other_path);
-    }
-
-    #[test]
-    fn bad_files_name_the_flag() {
-        let o = TlsOptions {
-            cacert: Some("/nonexistent/ca.pem".into()),
-            ..Default::default()
-        };
-        let e = TlsClient::new("localhost", &o).unwrap_err();
-        assert!(e.starts_with("--cacert '/nonexistent/ca.pem'"), "{e}");
-        let o = TlsOptions {
-            insecure: true,
-            cert: Some("/nonexistent/c.pem".into()),
-            ..Default::default()
-        };
-        let e = TlsClient::new("localhost", &o).unwrap_err();
-        assert!(e.contains("--cert needs --key"), "{e}");
-    }
-}
+mod tests;

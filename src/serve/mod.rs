@@ -1,4 +1,8 @@
 //! `blast serve`: load tests through an HTTP API, one run at a time.
+//! `cmd::serve` starts it and passes in what it needs of `cmd` (the `find`
+//! search, the open-file preflight), since serve importing `cmd` would loop
+//! back. A run itself goes to the engine as `cmd::run`'s does (`runner`:
+//! `engine::run`, and `INTERRUPT` to stop it; `api`: the io_uring probe).
 //!
 //! A hyper server on a current-thread tokio runtime answers the API; each
 //! run goes on blast's usual engine in a thread of its own (`runner`), and
@@ -10,7 +14,7 @@
 //!
 //! Security: the server listens on loopback unless a token is set; with a
 //! token every call needs `Authorization: Bearer TOKEN` (compared in
-//! constant time). `--allow-target` and the `--max-*` caps bound what a
+//! constant time, `token`). `--allow-target` and the `--max-*` caps bound what a
 //! caller can ask. No CORS headers are sent, so browsers on other origins
 //! cannot read the answers. The web UI at `/` (`ui`) also takes the token
 //! as `?token=`, since a browser opening a page sends no header.
@@ -19,6 +23,7 @@ pub mod api;
 pub mod events;
 pub mod runner;
 pub mod store;
+mod token;
 pub mod ui;
 
 use api::{Limits, Refusal};
@@ -38,6 +43,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
+use token::same;
 
 /// The largest API call body; a run's own `body` field is capped lower
 /// (`api::MAX_BODY_FIELD`), with room for JSON escaping.
@@ -213,17 +219,6 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
             format!("no such endpoint: {path}"),
         )),
     }
-}
-
-/// Constant-time equality: every byte is compared whatever differs.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= x ^ y;
-    }
-    diff == 0
 }
 
 /// `POST /benchmark` (a run) or `POST /find` (a search).
@@ -458,16 +453,4 @@ fn answer(status: u16, doc: &Value) -> Response<Body> {
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn same_is_equality() {
-        assert!(super::same(b"secret", b"secret"));
-        assert!(!super::same(b"secret", b"secreT"));
-        assert!(!super::same(b"secret", b"secret2"));
-        assert!(!super::same(b"", b"x"));
-        assert!(super::same(b"", b""));
-    }
 }

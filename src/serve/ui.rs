@@ -12,10 +12,14 @@
 //! reopens the UI on a reload, from the token the tab kept). No cookie is
 //! set, so another site's page cannot make the browser call the API.
 
+use super::token::same;
+use crate::config::url::form_decode;
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
+use std::convert::Infallible;
 
 const INDEX: &str = include_str!("ui/index.html");
 const CHART: &str = include_str!("ui/chart.js");
@@ -34,13 +38,17 @@ pub fn page() -> String {
 
 /// `GET /`: the UI, or the 401 page when a token is set and neither the
 /// header (`bearer`) nor `?token=` in `query` holds it.
-pub fn serve(token: Option<&str>, bearer: &str, query: &str) -> Response<super::Body> {
+pub fn serve(
+    token: Option<&str>,
+    bearer: &str,
+    query: &str,
+) -> Response<BoxBody<Bytes, Infallible>> {
     let allowed = match token {
         None => true,
         Some(t) => {
             let given = query_token(query);
-            super::same(bearer.as_bytes(), t.as_bytes())
-                || given.is_some_and(|g| super::same(g.as_bytes(), t.as_bytes()))
+            same(bearer.as_bytes(), t.as_bytes())
+                || given.is_some_and(|g| same(g.as_bytes(), t.as_bytes()))
         }
     };
     let (status, text) = if allowed {
@@ -69,35 +77,14 @@ pub fn serve(token: Option<&str>, bearer: &str, query: &str) -> Response<super::
     r
 }
 
-/// The value of `token=` in a query string, percent-decoded.
+/// The value of `token=` in a query string, decoded as a form field is
+/// (`+` is a space): the page's script reads the same `?token=` with
+/// `URLSearchParams`, which does so, and both must see one token.
 fn query_token(query: &str) -> Option<String> {
     query
         .split('&')
         .find_map(|kv| kv.strip_prefix("token="))
-        .map(percent_decode)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        .map(form_decode)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Built-in HTTP/1.1 target server (`blast target`), used to calibrate the
-//! load generator and by tests.
+//! Built-in HTTP target server (`blast target`), used to calibrate the
+//! load generator and by tests. It stands apart from the load generator's
+//! layers: it imports nothing of blast's, and `cmd` and the tests start it.
 //!
 //! Design: `threads` OS threads, each (optionally) pinned to a core and each
 //! running its own tokio `current_thread` runtime. All threads accept on
@@ -18,32 +19,28 @@
 //! `GET /__blast/stats` answers `{"requests": N, "connections": M}` and is not
 //! itself counted as a request; with `record`, `GET /__blast/requests` tells
 //! what was received (see [`record`]).
+//!
+//! Here: the options, starting and stopping the threads, and the CLI entry
+//! point. Each thread's accept loop is in `server`, what it answers in
+//! `handler`, its counters in `counters`, the signal handling in `signals`.
 
-use std::convert::Infallible;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Either, Full};
-use hyper::body::{Body, Incoming};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper::StatusCode;
 use tokio::sync::watch;
 
-use record::{Recorder, RECORD_PATH};
-use stream::SseBody;
+use counters::Counters;
+use handler::ThreadCtx;
+pub use handler::STATS_PATH;
+use record::Recorder;
+use server::{deepen_backlog, server_thread};
+use signals::{block_term_signals, restore_signal_mask, wait_for_signal};
 pub use stream::StreamOptions;
-
-/// Path of the built-in stats endpoint (`GET` only).
-pub const STATS_PATH: &str = "/__blast/stats";
 
 /// Configuration of the target server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,115 +83,6 @@ impl Default for TargetOptions {
             record: 0,
         }
     }
-}
-
-/// A counter alone on its own cache lines (128 bytes covers adjacent-line
-/// prefetching), so per-thread increments never contend.
-#[repr(align(128))]
-#[derive(Default)]
-struct PaddedCounter(AtomicU64);
-
-/// Per-thread request and connection counters.
-struct Counters {
-    requests: Box<[PaddedCounter]>,
-    connections: Box<[PaddedCounter]>,
-}
-
-impl Counters {
-    fn new(threads: usize) -> Self {
-        let make = || (0..threads).map(|_| PaddedCounter::default()).collect();
-        Counters {
-            requests: make(),
-            connections: make(),
-        }
-    }
-
-    fn requests(&self) -> u64 {
-        sum(&self.requests)
-    }
-
-    fn connections(&self) -> u64 {
-        sum(&self.connections)
-    }
-}
-
-fn sum(counters: &[PaddedCounter]) -> u64 {
-    counters.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
-}
-
-/// Everything one server thread needs to answer a request. Owned by a single
-/// thread, so cloning its `Arc` (and its `Bytes`) stays thread-local.
-#[repr(align(128))]
-struct ThreadCtx {
-    index: usize,
-    body: Bytes,
-    status: StatusCode,
-    delay: Duration,
-    counters: Arc<Counters>,
-    stream: Option<StreamOptions>,
-    recorder: Option<Arc<Recorder>>,
-}
-
-/// A fixed body, or an SSE stream with `--stream`.
-type RespBody = Either<Full<Bytes>, SseBody>;
-
-impl ThreadCtx {
-    async fn handle(&self, mut req: Request<Incoming>, conn: u64) -> Response<RespBody> {
-        if req.method() == Method::GET && req.uri().path() == STATS_PATH {
-            return self.stats_response().map(Either::Left);
-        }
-        if let (Some(r), &Method::GET) = (&self.recorder, req.method()) {
-            if req.uri().path() == RECORD_PATH {
-                return json_response(r.to_json()).map(Either::Left);
-            }
-        }
-        // Read any request body to its end so the connection can be reused
-        // even when the body arrives after the headers.
-        let mut kept = Vec::new();
-        if !req.body().is_end_stream() {
-            let body = req.body_mut();
-            while let Some(frame) = body.frame().await {
-                match (frame, &self.recorder) {
-                    (Ok(f), Some(_)) => kept.extend_from_slice(f.data_ref().map_or(&[][..], |d| d)),
-                    (Err(_), _) => break,
-                    _ => {}
-                }
-            }
-        }
-        if let Some(r) = &self.recorder {
-            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-            r.record(self.index, conn, req.method().as_str(), path, &kept);
-        }
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
-        if let (Some(opts), false) = (self.stream, req.method() == Method::HEAD) {
-            // Counted when its last event is handed to the connection.
-            let body = SseBody::new(opts, Arc::clone(&self.counters), self.index);
-            return stream::response(self.status, body);
-        }
-        self.counters.requests[self.index]
-            .0
-            .fetch_add(1, Ordering::Relaxed);
-        let mut resp = Response::new(Either::Left(Full::new(self.body.clone())));
-        *resp.status_mut() = self.status;
-        resp
-    }
-
-    fn stats_response(&self) -> Response<Full<Bytes>> {
-        json_response(format!(
-            "{{\"requests\": {}, \"connections\": {}}}",
-            self.counters.requests(),
-            self.counters.connections()
-        ))
-    }
-}
-
-fn json_response(json: String) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(json)));
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
 }
 
 /// A running target server. Call [`Target::stop`] to shut it down and join
@@ -346,202 +234,6 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
     }
 }
 
-/// std listens with a backlog of 128: when thousands of connections open
-/// at once, SYNs past it are dropped and retried a second later, which a
-/// load test sees as connect timeouts (measured: 793 of 15,000 with
-/// blast's 2 s --connect-timeout). Listening again raises the backlog;
-/// the kernel caps it at net.core.somaxconn.
-fn deepen_backlog(listener: &TcpListener) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: listen(2) on a socket we own; failure keeps the old backlog.
-    unsafe {
-        libc::listen(listener.as_raw_fd(), libc::c_int::MAX);
-    }
-}
-
-/// How connections are spoken: TLS or not, and HTTP/2 as well or not.
-type Protocols = (Option<tokio_rustls::TlsAcceptor>, bool);
-
-fn server_thread(
-    listener: TcpListener,
-    ctx: Arc<ThreadCtx>,
-    protocols: Protocols,
-    core: Option<usize>,
-    stop: watch::Receiver<bool>,
-    ready: mpsc::Sender<io::Result<()>>,
-) {
-    if let Some(id) = core {
-        // Pinning is best effort: an unknown core id just leaves the thread
-        // unpinned.
-        let _ = core_affinity::set_for_current(core_affinity::CoreId { id });
-    }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
-    rt.block_on(async move {
-        let listener = match tokio::net::TcpListener::from_std(listener) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = ready.send(Err(e));
-                return;
-            }
-        };
-        let _ = ready.send(Ok(()));
-        drop(ready);
-        accept_loop(listener, ctx, protocols, stop).await;
-    });
-    // Dropping the runtime drops every connection task, closing the sockets.
-    drop(rt);
-}
-
-/// hyper-util's auto builder: HTTP/1.1 as `http1`, and HTTP/2 with room
-/// for `blast -m 100` and more on each connection, and windows that let
-/// large bodies stream at full speed.
-fn auto_builder() -> auto::Builder<TokioExecutor> {
-    let mut b = auto::Builder::new(TokioExecutor::new());
-    b.http1().keep_alive(true).pipeline_flush(true);
-    b.http2()
-        .max_concurrent_streams(4096)
-        .initial_stream_window_size(8 << 20)
-        .initial_connection_window_size(32 << 20)
-        .max_frame_size(256 << 10)
-        .max_send_buf_size(1 << 20);
-    b
-}
-
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    ctx: Arc<ThreadCtx>,
-    (tls, http2): Protocols,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut builder = http1::Builder::new();
-    builder.keep_alive(true).pipeline_flush(true);
-    let auto = http2.then(auto_builder);
-    loop {
-        let stream = tokio::select! {
-            biased;
-            // Either a stop signal or the `Target` being dropped.
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    if is_fatal_accept_error(&e) {
-                        // Out of file descriptors or similar: back off rather
-                        // than spin, but stay responsive to stop.
-                        tokio::select! {
-                            _ = stop.changed() => return,
-                            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
-                        }
-                    }
-                    continue;
-                }
-            },
-        };
-        let seq = ctx.counters.connections[ctx.index]
-            .0
-            .fetch_add(1, Ordering::Relaxed);
-        let conn = (ctx.index as u64) << 40 | seq;
-        let _ = stream.set_nodelay(true);
-        let conn_ctx = Arc::clone(&ctx);
-        let service = service_fn(move |req| {
-            let ctx = Arc::clone(&conn_ctx);
-            async move { Ok::<_, Infallible>(ctx.handle(req, conn).await) }
-        });
-        if let Some(auto) = &auto {
-            let (tls, auto) = (tls.clone(), auto.clone());
-            tokio::spawn(async move {
-                match tls {
-                    None => {
-                        let _ = auto.serve_connection(TokioIo::new(stream), service).await;
-                    }
-                    Some(acceptor) => {
-                        if let Ok(stream) = acceptor.accept(stream).await {
-                            let _ = auto.serve_connection(TokioIo::new(stream), service).await;
-                        }
-                    }
-                }
-            });
-            continue;
-        }
-        match &tls {
-            None => {
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
-            Some(acceptor) => {
-                let (acceptor, builder) = (acceptor.clone(), builder.clone());
-                tokio::spawn(async move {
-                    if let Ok(stream) = acceptor.accept(stream).await {
-                        let _ = builder
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    }
-                });
-            }
-        }
-    }
-}
-
-fn is_fatal_accept_error(e: &io::Error) -> bool {
-    !matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-    )
-}
-
-/// Blocks SIGINT and SIGTERM in the calling thread (threads spawned later
-/// inherit the mask), returning the blocked set and the previous mask.
-fn block_term_signals() -> io::Result<(libc::sigset_t, libc::sigset_t)> {
-    // SAFETY: the sigset_t values are initialised by sigemptyset /
-    // pthread_sigmask before use, and all pointers are to live locals.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        Ok((set, old))
-    }
-}
-
-fn wait_for_signal(set: &libc::sigset_t) -> io::Result<libc::c_int> {
-    loop {
-        let mut sig: libc::c_int = 0;
-        // SAFETY: `set` is an initialised signal set and `sig` a live local.
-        let rc = unsafe { libc::sigwait(set, &mut sig) };
-        match rc {
-            0 => return Ok(sig),
-            libc::EINTR => continue,
-            e => return Err(io::Error::from_raw_os_error(e)),
-        }
-    }
-}
-
-fn restore_signal_mask(old: &libc::sigset_t) {
-    // SAFETY: `old` was filled in by pthread_sigmask.
-    unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut());
-    }
-}
-
 /// CLI entry point: starts the server, prints `listening on http://{addr}` to
 /// stdout, serves until SIGINT or SIGTERM, then stops and prints
 /// `served N requests on M connections` to stderr.
@@ -579,7 +271,11 @@ pub fn run_forever(opts: TargetOptions) -> io::Result<()> {
     Ok(())
 }
 
+mod counters;
+mod handler;
 pub mod record;
+mod server;
+mod signals;
 pub mod stream;
 mod tls;
 

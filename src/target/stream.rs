@@ -37,7 +37,7 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use tokio::time::{Instant, Sleep};
 
-use super::Counters;
+use super::counters::Counters;
 
 /// How `--stream` responses are paced and what they end with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

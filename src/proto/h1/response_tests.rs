@@ -2,6 +2,22 @@
 
 use super::*;
 
+/// The response ended after `consumed` bytes.
+fn done(consumed: usize) -> Progress {
+    Progress {
+        consumed,
+        done: true,
+    }
+}
+
+/// `consumed` bytes taken, and more to come.
+fn more(consumed: usize) -> Progress {
+    Progress {
+        consumed,
+        done: false,
+    }
+}
+
 /// Feed `input` in pieces of `step` bytes the way a connection does:
 /// unconsumed bytes stay in front of the next read.
 fn parse_in_steps(p: &mut ResponseParser, input: &[u8], step: usize) -> Result<usize, Fault> {
@@ -46,13 +62,7 @@ fn zero_length_and_no_body_statuses() {
         b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
     ] {
         let mut p = ResponseParser::new(false);
-        assert_eq!(
-            p.feed(r),
-            Ok(Progress {
-                consumed: r.len(),
-                done: true
-            })
-        );
+        assert_eq!(p.feed(r), Ok(done(r.len())));
     }
 }
 
@@ -60,13 +70,7 @@ fn zero_length_and_no_body_statuses() {
 fn head_request_ignores_content_length() {
     let r = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
     let mut p = ResponseParser::new(true);
-    assert_eq!(
-        p.feed(r),
-        Ok(Progress {
-            consumed: r.len(),
-            done: true
-        })
-    );
+    assert_eq!(p.feed(r), Ok(done(r.len())));
 }
 
 #[test]
@@ -106,13 +110,7 @@ fn close_delimited_ends_at_eof() {
     let mut p = ResponseParser::new(false);
     let r = b"HTTP/1.1 200 OK\r\n\r\nsome body bytes";
     let pr = p.feed(r).unwrap();
-    assert_eq!(
-        pr,
-        Progress {
-            consumed: r.len(),
-            done: false
-        }
-    );
+    assert_eq!(pr, more(r.len()));
     assert!(!p.keep_alive());
     assert_eq!(p.eof(), Ok(()));
 }
@@ -177,22 +175,10 @@ fn large_body_is_skipped_without_buffering() {
     let mut left = 50_000_000usize;
     while left > block.len() {
         let pr = p.feed(&block).unwrap();
-        assert_eq!(
-            pr,
-            Progress {
-                consumed: block.len(),
-                done: false
-            }
-        );
+        assert_eq!(pr, more(block.len()));
         left -= block.len();
     }
-    assert_eq!(
-        p.feed(&block[..left]).unwrap(),
-        Progress {
-            consumed: left,
-            done: true
-        }
-    );
+    assert_eq!(p.feed(&block[..left]).unwrap(), done(left));
 }
 
 #[test]

@@ -1,8 +1,21 @@
 //! The fields a call may give, the flag each sets, and how its JSON value
 //! becomes that flag's value (checked for type and range on the way).
 
-use super::{Mode, Refusal};
+use super::refusal::Refusal;
 use serde_json::Value;
+
+/// Which call a body is for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    Run,
+    Find,
+}
+
+/// One field the caller gave: its name as given and the flag it set.
+pub(crate) struct Used {
+    pub(crate) name: String,
+    pub(crate) flag: &'static str,
+}
 
 /// The largest `body` a caller may send (the request blast sends, not the
 /// API call's own body).

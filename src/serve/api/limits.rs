@@ -1,9 +1,20 @@
 //! What a caller may ask: `--max-duration`, `--max-rate`,
 //! `--max-connections`, and `--allow-target`'s globs.
 
-use super::{Limits, Refusal, Used};
+use super::fields::Used;
+use super::refusal::Refusal;
 use crate::config::{Config, FindConfig};
 use std::time::Duration;
+
+/// What this server lets a caller ask for (`blast serve`'s flags).
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// `--allow-target`: host or address globs; empty allows any.
+    pub allow_target: Vec<String>,
+    pub max_duration: Option<Duration>,
+    pub max_rate: Option<f64>,
+    pub max_connections: Option<u64>,
+}
 
 /// The caller's name for `flag`, or `default` when it was not given.
 fn name_of(used: &[Used], flag: &str, default: &str) -> String {

@@ -13,6 +13,7 @@
 
 mod fields;
 mod limits;
+mod refusal;
 #[cfg(test)]
 mod tests;
 
@@ -23,49 +24,13 @@ use crate::engine::io;
 use crate::error::Error;
 use clap::error::{ContextKind, ContextValue};
 use clap::Parser;
-use fields::Kind;
-pub use fields::MAX_BODY_FIELD;
-pub use limits::allowed;
-use serde_json::{json, Map, Value};
+use fields::{Kind, Used};
+pub use fields::{Mode, MAX_BODY_FIELD};
+pub use limits::{allowed, Limits};
+pub use refusal::Refusal;
+use serde_json::{Map, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
-
-/// A refused call: HTTP status, one line saying why, and the field at fault.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Refusal {
-    pub status: u16,
-    pub error: String,
-    pub field: Option<String>,
-}
-
-impl Refusal {
-    pub fn new(status: u16, field: Option<&str>, error: impl Into<String>) -> Refusal {
-        Refusal {
-            status,
-            error: error.into(),
-            field: field.map(str::to_string),
-        }
-    }
-
-    /// 400 naming `field`.
-    pub fn bad(field: &str, error: impl Into<String>) -> Refusal {
-        Refusal::new(400, Some(field), error)
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({"error": self.error, "field": self.field})
-    }
-}
-
-/// What this server lets a caller ask for (`blast serve`'s flags).
-#[derive(Clone, Debug, Default)]
-pub struct Limits {
-    /// `--allow-target`: host or address globs; empty allows any.
-    pub allow_target: Vec<String>,
-    pub max_duration: Option<Duration>,
-    pub max_rate: Option<f64>,
-    pub max_connections: Option<u64>,
-}
 
 /// The CLI's run flags, parsed from an argv the API builds.
 #[derive(Parser, Debug)]
@@ -83,23 +48,10 @@ struct ApiFind {
     find: FindArgs,
 }
 
-/// Which call a body is for.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Mode {
-    Run,
-    Find,
-}
-
 /// What a call asks to start, built and checked.
 pub enum Built {
     Run(Config),
     Find(FindConfig),
-}
-
-/// One field the caller gave: its name as given and the flag it set.
-pub(crate) struct Used {
-    pub(crate) name: String,
-    pub(crate) flag: &'static str,
 }
 
 /// A call's body, checked as far as it can be without resolving the target

@@ -1,5 +1,7 @@
 //! The request flags: headers, method, and the body from `-b`,
-//! `--body-file` (a path or a URL fetched once) or `-F`.
+//! `--body-file` (a path or a URL fetched once) or `-F`. Only parsing and
+//! checking lives here; `requests` turns the result into what a run sends,
+//! and scenario and targets files reuse the same header, token and form rules.
 
 use super::cli::RunArgs;
 use crate::error::{usage, Error};
