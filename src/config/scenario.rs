@@ -1,6 +1,6 @@
 //! `--scenario FILE`: a TOML file of named, weighted requests and
 //! sequences (user flows whose steps one connection sends in order), with
-//! Locust's wait time and data files. The shape (README, "Scenarios"):
+//! Locust's wait time and data files. The shape (docs/requests.md, "Scenarios"):
 //!
 //! ```toml
 //! think = "between 1s 3s"        # or "constant 500ms"; closed loop only
