@@ -17,7 +17,7 @@ mod targets;
 pub mod url;
 mod values;
 
-use crate::engine::{Arrival, Engine, H2Settings, Settings};
+use crate::engine::{Arrival, ConnSettings, Engine, H2Settings, LoadShape, Settings};
 use crate::error::{usage, Error};
 use crate::proto::tls::{TlsClient, TlsOptions};
 use crate::stats::{slo::Slo, RunInfo};
@@ -148,7 +148,7 @@ impl Config {
             (Some(_), true) => "h2",
             (Some(_), false) => "h2c",
         };
-        let streams = h2.as_ref().map_or(1, |h| h.streams);
+        let streams = h2.as_ref().map_or(1, |h| h.max_concurrent);
 
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
@@ -215,30 +215,31 @@ impl Config {
         let ramp_up = a.load.ramp_up.unwrap_or(Duration::ZERO);
         let load = Settings {
             host: parsed.host_header(),
-            addr,
-            sources,
-            connections,
-            threads,
-            duration,
-            requests: a.load.requests,
-            rate: a.load.rate,
-            ramp_up,
-            arrival,
-            seed,
-            warmup: a.load.warmup.unwrap_or(Duration::ZERO),
-            start_at,
-            timeout: a.request.timeout,
-            connect_timeout: a.request.connect_timeout,
+            conn: ConnSettings {
+                addr,
+                sources,
+                timeout: a.request.timeout,
+                connect_timeout: a.request.connect_timeout,
+                keepalive: !a.request.no_keepalive,
+                force_stream: a.request.stream,
+                tls,
+                h2,
+                goodput: slo.as_ref().map(Slo::per_request).unwrap_or_default(),
+            }
+            .into(),
             mix,
-            keepalive: !a.request.no_keepalive,
-            force_stream: a.request.stream,
-            tls,
-            h2,
-            goodput: slo
-                .as_ref()
-                .map(Slo::per_request)
-                .unwrap_or_default()
-                .into(),
+            shape: LoadShape {
+                connections,
+                threads,
+                duration,
+                requests: a.load.requests,
+                rate: a.load.rate,
+                ramp_up,
+                arrival,
+                seed,
+                warmup: a.load.warmup.unwrap_or(Duration::ZERO),
+                start_at,
+            },
             engine,
             progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             info: RunInfo {
@@ -296,7 +297,9 @@ fn http2_settings(a: &RunArgs) -> Result<Option<H2Settings>, Error> {
     if r.streams > 1_000_000 {
         return Err(usage(format!("-m {}: at most 1000000 streams", r.streams)));
     }
-    Ok(Some(H2Settings { streams: r.streams }))
+    Ok(Some(H2Settings {
+        max_concurrent: r.streams,
+    }))
 }
 
 /// The TLS flags, as `proto::tls` takes them.
@@ -430,16 +433,16 @@ mod tests {
     fn threads_lowered_to_connections() {
         let c =
             Config::from_args(&args(&["-c", "2", "-t", "8", "http://127.0.0.1:1/"]), ok).unwrap();
-        assert_eq!(c.load.threads, 2);
+        assert_eq!(c.load.shape.threads, 2);
         assert_eq!(c.notices.len(), 1);
     }
 
     #[test]
     fn requests_without_duration_has_no_time_limit() {
         let c = Config::from_args(&args(&["-n", "5", "http://127.0.0.1:1/"]), ok).unwrap();
-        assert_eq!(c.load.duration, None);
+        assert_eq!(c.load.shape.duration, None);
         let c = Config::from_args(&args(&["http://127.0.0.1:1/"]), ok).unwrap();
-        assert_eq!(c.load.duration, Some(Duration::from_secs(10)));
+        assert_eq!(c.load.shape.duration, Some(Duration::from_secs(10)));
     }
 
     #[test]
@@ -502,8 +505,8 @@ mod tests {
             ok,
         )
         .unwrap();
-        assert_eq!(c.load.rate, Some(2000.0));
-        assert_eq!(c.load.ramp_up, Duration::from_secs(2));
+        assert_eq!(c.load.shape.rate, Some(2000.0));
+        assert_eq!(c.load.shape.ramp_up, Duration::from_secs(2));
         assert_eq!(c.slo.unwrap().conditions.len(), 1);
         let e =
             Config::from_args(&args(&["--slo", "p42<1ms", "http://127.0.0.1:1/"]), ok).unwrap_err();
@@ -526,7 +529,7 @@ mod tests {
             ok,
         )
         .unwrap();
-        assert_eq!(c.load.h2.as_ref().map(|h| h.streams), Some(100));
+        assert_eq!(c.load.conn.h2.as_ref().map(|h| h.max_concurrent), Some(100));
         assert_eq!(c.load.engine, Engine::Epoll);
         assert!(
             c.notices.iter().any(|n| n.contains("epoll")),
@@ -534,7 +537,7 @@ mod tests {
             c.notices
         );
         let c = Config::from_args(&args(&["--http2", "-k", "https://localhost:1/"]), ok).unwrap();
-        let alpn = &c.load.tls.as_ref().unwrap().config.alpn_protocols;
+        let alpn = &c.load.conn.tls.as_ref().unwrap().config.alpn_protocols;
         assert_eq!(alpn, &vec![b"h2".to_vec()]);
         let c = Config::from_args(&args(&["-X", "PUT", "http://127.0.0.1:1/"]), ok).unwrap();
         assert_eq!(c.method, "PUT");

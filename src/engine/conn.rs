@@ -10,9 +10,11 @@
 //! operation, and for epoll.
 
 use super::io::{RecvBuf, Transport};
+use super::lifecycle::next_backoff;
 use super::link::{self, Link};
 use super::mix::{Cursor, Pick};
-use super::shared::{next_backoff, Due, Shared, Slot};
+use super::pacer::Due;
+use super::shared::{Shared, Slot};
 use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
@@ -62,7 +64,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let slot = &w.slots[idx];
     let mut inbox = Inbox {
         buf: RecvBuf::with_capacity(RECV_BUF),
-        parser: ResponseParser::new(false).events_always(w.force_stream),
+        parser: ResponseParser::new(false).events_always(w.conn.force_stream),
         cursor: 0,
         tokens: None,
     };
@@ -81,19 +83,22 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let mut due: Option<Option<Instant>> = None;
     let mut first = true;
     let source = w.source_of(idx);
+    // Read once: the settings sit behind the run's `Arc`, the loop below
+    // runs per request.
+    let keepalive = w.conn.keepalive;
 
     // Closed loop with --ramp-up: connections open one after another.
     let open_at = w.conn_start(idx);
     let now = Instant::now();
-    if open_at > now && !w.sleep_unless_stopped(open_at - now).await {
-        w.conn_exited();
+    if open_at > now && !w.life.sleep_unless_stopped(open_at - now).await {
+        w.life.conn_exited();
         return;
     }
 
-    'connection: while !w.stop.get() {
+    'connection: while !w.life.stopped() {
         // Claim before connecting, so -n opens no connection it will not use.
         if !claimed {
-            if !w.claim() {
+            if !w.pacer.claim() {
                 break;
             }
             claimed = true;
@@ -105,10 +110,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             // Over TLS a missing client certificate shows only on the first
             // read (TLS 1.3 ends the handshake first): a connection counts as
             // through once its first exchange did not fail in TLS.
-            let defer = w.tls.is_some() && matches!(attempt, Some(Ok(_)));
+            let defer = w.conn.tls.is_some() && matches!(attempt, Some(Ok(_)));
             if let (Some(r), false) = (&attempt, defer) {
                 first = false;
-                w.startup
+                w.life
+                    .startup
                     .first_attempt(r.as_ref().map(drop).map_err(|f| *f));
             }
         }
@@ -117,7 +123,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             Some(Err(fault)) => {
                 w.stats.borrow_mut().record_fault_of(pick.name, fault);
                 backoff = next_backoff(backoff);
-                if !w.sleep_unless_stopped(backoff).await {
+                if !w.life.sleep_unless_stopped(backoff).await {
                     break;
                 }
                 continue;
@@ -133,11 +139,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         let mut turned_away = false;
 
         loop {
-            if w.stop.get() {
+            if w.life.stopped() {
                 break 'connection;
             }
             if !claimed {
-                if !w.claim() {
+                if !w.pacer.claim() {
                     break 'connection;
                 }
                 claimed = true;
@@ -145,17 +151,17 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             }
             let at = match due {
                 Some(at) => at,
-                None => match w.next_due() {
+                None => match w.pacer.next_due() {
                     Due::Now => None,
                     Due::At(t) => {
-                        if !w.wait_until(t).await {
+                        if !w.pacer.wait_until(t, &w.life).await {
                             break 'connection;
                         }
-                        w.paced_write();
+                        w.pacer.paced_write();
                         Some(t)
                     }
                     Due::Idle(seen) => {
-                        if !w.wait_phase(seen).await {
+                        if !w.pacer.wait_phase(seen, &w.life).await {
                             break 'connection;
                         }
                         continue;
@@ -167,7 +173,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             slot.since.set(None);
             if first && !matches!(outcome, Exchange::Stale | Exchange::Stopped) {
                 first = false;
-                w.startup.first_attempt(match outcome {
+                w.life.startup.first_attempt(match outcome {
                     Exchange::Failed(f) if f.class() == ErrorClass::Tls => Err(f),
                     _ => Ok(()),
                 });
@@ -180,7 +186,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                     if w.thinks() && !w.think().await {
                         break 'connection;
                     }
-                    if !keep_alive || !w.keepalive {
+                    if !keep_alive || !keepalive {
                         break;
                     }
                     reused = true;
@@ -208,13 +214,13 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         // refuses: back off rather than reconnect as fast as the kernel allows.
         if turned_away {
             backoff = next_backoff(backoff);
-            if !w.sleep_unless_stopped(backoff).await {
+            if !w.life.sleep_unless_stopped(backoff).await {
                 break;
             }
         }
     }
     slot.fd.set(-1);
-    w.conn_exited();
+    w.life.conn_exited();
 }
 
 /// Connect within `--connect-timeout`, then (over https) shake hands
@@ -224,8 +230,8 @@ async fn connect<T: Transport>(
     source: Option<IpAddr>,
     started: Instant,
 ) -> Option<Result<Link<T>, Fault>> {
-    let attempt = tokio::time::timeout(w.connect_timeout, T::connect(w.addr, source));
-    let sock = match w.unless_stopped(attempt).await? {
+    let attempt = tokio::time::timeout(w.conn.connect_timeout, T::connect(w.conn.addr, source));
+    let sock = match w.life.unless_stopped(attempt).await? {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
         Err(_) => return Some(Err(Fault::ConnectTimeout)),
@@ -234,17 +240,20 @@ async fn connect<T: Transport>(
     w.stats
         .borrow_mut()
         .record_connect(connected.saturating_duration_since(started).as_micros() as u64);
-    let Some(client) = &w.tls else {
+    let Some(client) = &w.conn.tls else {
         return Some(Ok(Link::Plain(sock)));
     };
     // Boxed: the handshake's state (a TLS session, about 2.5 KB) would
     // otherwise sit in every connection's future, plain ones included.
-    let shake = tokio::time::timeout(w.connect_timeout, Box::pin(link::handshake(sock, client)));
-    Some(match w.unless_stopped(shake).await? {
+    let shake = tokio::time::timeout(
+        w.conn.connect_timeout,
+        Box::pin(link::handshake(sock, client)),
+    );
+    Some(match w.life.unless_stopped(shake).await? {
         Ok(Ok(h)) => {
             let us = connected.elapsed().as_micros() as u64;
             w.stats.borrow_mut().record_tls(us, h.resumed);
-            w.startup.tls_negotiated(h.info);
+            w.life.startup.tls_negotiated(h.info);
             Ok(h.link)
         }
         Ok(Err(f)) => Err(f),
@@ -280,7 +289,7 @@ async fn exchange<T: Transport>(
     let from = due.map_or(t0, |d| d.min(t0));
     slot.since.set(Some(t0));
     if let Err(e) = conn.write_all(&request.bytes).await {
-        return if w.stop.get() {
+        return if w.life.stopped() {
             Exchange::Stopped
         } else if slot.timed_out.get() {
             Exchange::Failed(Fault::Timeout)
@@ -338,7 +347,7 @@ async fn exchange<T: Transport>(
             return Exchange::Failed(Fault::ParseHeadTooLarge);
         }
         let r = conn.read(buf).await;
-        if w.stop.get() {
+        if w.life.stopped() {
             return Exchange::Stopped;
         }
         if slot.timed_out.get() {

@@ -23,8 +23,10 @@
 //! kept.
 
 use super::h2io::{connect, SendRequest};
+use super::lifecycle::next_backoff;
 use super::mix::{Cursor, Pick};
-use super::shared::{next_backoff, Due, Shared};
+use super::pacer::Due;
+use super::shared::{Shared, StatsHandle};
 use super::tokens::TokenClock;
 use crate::proto::h2::{classify, Failure};
 use crate::stats::{ErrorClass, Fault};
@@ -92,11 +94,11 @@ impl Link {
 }
 
 pub async fn run(w: Rc<Shared>, idx: usize) {
-    let streams = w.h2.as_ref().map_or(1, |h| h.streams) as usize;
+    let lanes_per_conn = w.conn.per_conn() as usize;
     let open_at = w.conn_start(idx);
     let now = Instant::now();
-    if open_at > now && !w.sleep_unless_stopped(open_at - now).await {
-        w.conn_exited();
+    if open_at > now && !w.life.sleep_unless_stopped(open_at - now).await {
+        w.life.conn_exited();
         return;
     }
     let link = Rc::new(Link {
@@ -108,8 +110,8 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
         first_pending: Cell::new(false),
     });
     let mut lanes = JoinSet::new();
-    for j in 0..streams {
-        lanes.spawn_local(lane(w.clone(), link.clone(), idx * streams + j));
+    for j in 0..lanes_per_conn {
+        lanes.spawn_local(lane(w.clone(), link.clone(), idx * lanes_per_conn + j));
     }
     // Drivers of this slot's connections: an old one runs until its last
     // stream ends, beside the new one.
@@ -127,6 +129,7 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
                 break;
             }
             let woke = w
+                .life
                 .unless_stopped(async {
                     tokio::select! {
                         _ = link.wake_task.notified() => true,
@@ -145,19 +148,27 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
         if let Some(c) = last.take() {
             if c.answered.get() == 0 {
                 backoff = next_backoff(backoff);
-                if !w.sleep_unless_stopped(backoff).await {
+                if !w.life.sleep_unless_stopped(backoff).await {
                     break;
                 }
             } else {
                 backoff = Duration::ZERO;
             }
         }
-        let attempt = connect(&w, w.source_of(idx), Instant::now()).await;
+        let attempt = connect(
+            &w.conn,
+            &w.life,
+            StatsHandle::new(&w),
+            w.source_of(idx),
+            Instant::now(),
+        )
+        .await;
         if first {
             first = false;
-            match (&attempt, w.tls.is_some()) {
+            match (&attempt, w.conn.tls.is_some()) {
                 (Some(Ok(_)), true) => link.first_pending.set(true),
                 (Some(r), _) => w
+                    .life
                     .startup
                     .first_attempt(r.as_ref().map(drop).map_err(|f| *f)),
                 (None, _) => {}
@@ -168,7 +179,7 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
             Some(Err(fault)) => {
                 w.stats.borrow_mut().record_fault(fault);
                 backoff = next_backoff(backoff);
-                if !w.sleep_unless_stopped(backoff).await {
+                if !w.life.sleep_unless_stopped(backoff).await {
                     break;
                 }
             }
@@ -194,7 +205,7 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
     lanes.abort_all();
     drivers.abort_all();
     link.current.borrow_mut().take();
-    w.conn_exited();
+    w.life.conn_exited();
 }
 
 /// The connection to send on: the lane's own if still current, else the
@@ -210,7 +221,7 @@ async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Opti
         if let Some(c) = link.current.borrow().as_ref() {
             return Some(c.clone());
         }
-        if w.stop.get() {
+        if w.life.stopped() {
             return None;
         }
         let up = link.wake_lanes.notified();
@@ -221,7 +232,7 @@ async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Opti
         }
         link.waiting.set(link.waiting.get() + 1);
         link.wake_task.notify_one();
-        let woke = w.unless_stopped(up).await;
+        let woke = w.life.unless_stopped(up).await;
         link.waiting.set(link.waiting.get() - 1);
         woke?;
     }
@@ -249,11 +260,11 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     // Made the first time a response is an event stream (LLM tokens).
     let mut tokens: Option<Box<TokenClock>> = None;
     loop {
-        if w.stop.get() {
+        if w.life.stopped() {
             return;
         }
         if !claimed {
-            if !w.claim() {
+            if !w.pacer.claim() {
                 return;
             }
             claimed = true;
@@ -261,17 +272,17 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         }
         let at = match due {
             Some(at) => at,
-            None => match w.next_due() {
+            None => match w.pacer.next_due() {
                 Due::Now => None,
                 Due::At(t) => {
-                    if !w.wait_until(t).await {
+                    if !w.pacer.wait_until(t, &w.life).await {
                         return;
                     }
-                    w.paced_write();
+                    w.pacer.paced_write();
                     Some(t)
                 }
                 Due::Idle(seen) => {
-                    if !w.wait_phase(seen).await {
+                    if !w.pacer.wait_phase(seen, &w.life).await {
                         return;
                     }
                     continue;
@@ -306,7 +317,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         slot.timed_out.set(false);
         if link.first_pending.get() && !matches!(outcome, Outcome::NotSent | Outcome::Again) {
             link.first_pending.set(false);
-            w.startup.first_attempt(match outcome {
+            w.life.startup.first_attempt(match outcome {
                 Outcome::Failed(f) if f.class() == ErrorClass::Tls => Err(f),
                 _ => Ok(()),
             });
@@ -328,7 +339,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 refused += 1;
                 if refused > 1 {
                     let pause = Duration::from_micros(500 << refused.min(8));
-                    if !w.sleep_unless_stopped(pause).await {
+                    if !w.life.sleep_unless_stopped(pause).await {
                         return;
                     }
                 }
@@ -388,7 +399,7 @@ async fn exchange(
         let resp = response.await?;
         answered = true;
         let status = resp.status().as_u16();
-        let event_stream = w.force_stream
+        let event_stream = w.conn.force_stream
             || resp
                 .headers()
                 .get(http::header::CONTENT_TYPE)
@@ -414,7 +425,7 @@ async fn exchange(
         }
         Ok::<u16, ::h2::Error>(status)
     };
-    let result = tokio::time::timeout_at((t0 + w.timeout).into(), read).await;
+    let result = tokio::time::timeout_at((t0 + w.conn.timeout).into(), read).await;
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),
