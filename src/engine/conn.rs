@@ -12,9 +12,7 @@
 use super::io::{RecvBuf, Transport};
 use super::lifecycle::next_backoff;
 use super::link::{self, Link};
-use super::mix::{Cursor, Pick};
-use super::pacer::Due;
-use super::shared::{Shared, Slot};
+use super::shared::{Held, Shared, Slot};
 use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
@@ -69,18 +67,10 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         tokens: None,
     };
     let mut backoff = Duration::ZERO;
-    // A request claimed from the -n budget but not yet sent to completion.
-    let mut claimed = false;
-    // Where this connection is in the mix, and the request claimed (the
-    // same one is sent again on a replaced stale connection).
-    let mut cursor = Cursor::default();
-    let mut pick = Pick {
-        name: 0,
-        variant: 0,
-    };
-    // Its due time, once taken from the schedule (None inside: closed loop).
-    // Both carry over when a stale connection is replaced.
-    let mut due: Option<Option<Instant>> = None;
+    // The request claimed from the -n budget but not yet sent to
+    // completion, and its due time: both carry over when a stale
+    // connection is replaced.
+    let mut held = Held::default();
     let mut first = true;
     let source = w.source_of(idx);
     // Read once: the settings sit behind the run's `Arc`, the loop below
@@ -97,12 +87,8 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
 
     'connection: while !w.life.stopped() {
         // Claim before connecting, so -n opens no connection it will not use.
-        if !claimed {
-            if !w.pacer.claim() {
-                break;
-            }
-            claimed = true;
-            pick = w.pick(&mut cursor);
+        if !w.claim(&mut held) {
+            break;
         }
         let started = Instant::now();
         let attempt = connect::<T>(&w, source, started).await;
@@ -121,7 +107,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         let mut conn = match attempt {
             Some(Ok(c)) => c,
             Some(Err(fault)) => {
-                w.stats.borrow_mut().record_fault_of(pick.name, fault);
+                w.stats.borrow_mut().record_fault_of(held.pick.name, fault);
                 backoff = next_backoff(backoff);
                 if !w.life.sleep_unless_stopped(backoff).await {
                     break;
@@ -139,37 +125,10 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         let mut turned_away = false;
 
         loop {
-            if w.life.stopped() {
+            if !w.ready(&mut held).await {
                 break 'connection;
             }
-            if !claimed {
-                if !w.pacer.claim() {
-                    break 'connection;
-                }
-                claimed = true;
-                pick = w.pick(&mut cursor);
-            }
-            let at = match due {
-                Some(at) => at,
-                None => match w.pacer.next_due() {
-                    Due::Now => None,
-                    Due::At(t) => {
-                        if !w.pacer.wait_until(t, &w.life).await {
-                            break 'connection;
-                        }
-                        w.pacer.paced_write();
-                        Some(t)
-                    }
-                    Due::Idle(seen) => {
-                        if !w.pacer.wait_phase(seen, &w.life).await {
-                            break 'connection;
-                        }
-                        continue;
-                    }
-                },
-            };
-            due = Some(at);
-            let outcome = exchange(&w, slot, &mut conn, &mut inbox, pick, at, reused).await;
+            let outcome = exchange(&w, slot, &mut conn, &mut inbox, &held, reused).await;
             slot.since.set(None);
             if first && !matches!(outcome, Exchange::Stale | Exchange::Stopped) {
                 first = false;
@@ -180,8 +139,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             }
             match outcome {
                 Exchange::Done { keep_alive } => {
-                    claimed = false;
-                    due = None;
+                    held.done();
                     backoff = Duration::ZERO;
                     if w.thinks() && !w.think().await {
                         break 'connection;
@@ -194,9 +152,8 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 // The claim carries over to the new connection.
                 Exchange::Stale => break,
                 Exchange::Failed(fault) => {
-                    claimed = false;
-                    due = None;
-                    w.stats.borrow_mut().record_fault_of(pick.name, fault);
+                    held.done();
+                    w.stats.borrow_mut().record_fault_of(held.pick.name, fault);
                     turned_away = !reused
                         && matches!(
                             fault,
@@ -267,10 +224,10 @@ async fn exchange<T: Transport>(
     slot: &Slot,
     conn: &mut Link<T>,
     inbox: &mut Inbox,
-    pick: Pick,
-    due: Option<Instant>,
+    held: &Held,
     reused: bool,
 ) -> Exchange {
+    let pick = held.pick;
     let Inbox {
         buf,
         parser,
@@ -286,7 +243,7 @@ async fn exchange<T: Transport>(
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
     // from its write.
-    let from = due.map_or(t0, |d| d.min(t0));
+    let from = held.from(t0);
     slot.since.set(Some(t0));
     if let Err(e) = conn.write_all(&request.bytes).await {
         return if w.life.stopped() {

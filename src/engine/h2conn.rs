@@ -24,9 +24,8 @@
 
 use super::h2io::{connect, SendRequest};
 use super::lifecycle::next_backoff;
-use super::mix::{Cursor, Pick};
-use super::pacer::Due;
-use super::shared::{Shared, StatsHandle};
+use super::mix::Pick;
+use super::shared::{Held, Shared, StatsHandle};
 use super::tokens::TokenClock;
 use crate::proto::h2::{classify, Failure};
 use crate::stats::{ErrorClass, Fault};
@@ -243,16 +242,9 @@ async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Opti
 async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     let slot = &w.slots[slot];
     let mut mine: Option<Current> = None;
-    // A request claimed from -n and, once scheduled, its due time (None
-    // inside: closed loop); both carry over when it is sent again.
-    let mut claimed = false;
-    let mut due: Option<Option<Instant>> = None;
-    // Where this lane is in the mix, and the request it claimed.
-    let mut cursor = Cursor::default();
-    let mut pick = Pick {
-        name: 0,
-        variant: 0,
-    };
+    // A request claimed from -n and, once scheduled, its due time; both
+    // carry over when it is sent again.
+    let mut held = Held::default();
     // Streams refused in a row: the first is sent again at once (the server
     // told its stream limit late), later ones after a growing pause, so a
     // server refusing everything is not asked again as fast as it answers.
@@ -260,36 +252,9 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     // Made the first time a response is an event stream (LLM tokens).
     let mut tokens: Option<Box<TokenClock>> = None;
     loop {
-        if w.life.stopped() {
+        if !w.ready(&mut held).await {
             return;
         }
-        if !claimed {
-            if !w.pacer.claim() {
-                return;
-            }
-            claimed = true;
-            pick = w.pick(&mut cursor);
-        }
-        let at = match due {
-            Some(at) => at,
-            None => match w.pacer.next_due() {
-                Due::Now => None,
-                Due::At(t) => {
-                    if !w.pacer.wait_until(t, &w.life).await {
-                        return;
-                    }
-                    w.pacer.paced_write();
-                    Some(t)
-                }
-                Due::Idle(seen) => {
-                    if !w.pacer.wait_phase(seen, &w.life).await {
-                        return;
-                    }
-                    continue;
-                }
-            },
-        };
-        due = Some(at);
         let Some(cur) = connection(&w, &link, &mut mine).await else {
             return;
         };
@@ -309,9 +274,9 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         let t0 = Instant::now();
         // Latency counts from when the request was due; one sent a little
         // early counts from its write.
-        let from = at.map_or(t0, |d| d.min(t0));
+        let from = held.from(t0);
         slot.since.set(Some(t0));
-        let outcome = exchange(&w, &conn, &mut send, &mut tokens, pick, from, t0).await;
+        let outcome = exchange(&w, &conn, &mut send, &mut tokens, held.pick, from, t0).await;
         slot.since.set(None);
         // The worker's sweep marks late slots; here timeouts are per stream.
         slot.timed_out.set(false);
@@ -324,12 +289,13 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         }
         match outcome {
             Outcome::Done(status, ttfb_taken) => {
-                w.record_response(pick.name, status, from, t0, !ttfb_taken);
+                w.record_response(held.pick.name, status, from, t0, !ttfb_taken);
                 if let Some(t) = &mut tokens {
                     w.record_tokens(t, from);
                 }
                 conn.answered.set(conn.answered.get() + 1);
-                (claimed, due, refused) = (false, None, 0);
+                held.done();
+                refused = 0;
                 if w.thinks() && !w.think().await {
                     return;
                 }
@@ -349,8 +315,9 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 continue;
             }
             Outcome::Failed(f) => {
-                w.stats.borrow_mut().record_fault_of(pick.name, f);
-                (claimed, due, refused) = (false, None, 0);
+                w.stats.borrow_mut().record_fault_of(held.pick.name, f);
+                held.done();
+                refused = 0;
             }
         }
         mine = Some(Current {

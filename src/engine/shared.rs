@@ -9,7 +9,7 @@ use super::io;
 use super::lifecycle::Lifecycle;
 use super::mix::{Chooser, Cursor, Mix, Pick, Variant};
 use super::pace::Schedule;
-use super::pacer::{Pacer, Phase};
+use super::pacer::{Due, Pacer, Phase};
 use super::tokens::TokenClock;
 use super::worker::Assignment;
 use super::ConnSettings;
@@ -38,6 +38,61 @@ impl Default for Slot {
             fd: Cell::new(-1),
             since: Cell::new(None),
             timed_out: Cell::new(false),
+        }
+    }
+}
+
+/// Where a connection's next request stands before it is written. It
+/// carries over when the request is sent again (a stale connection, a
+/// refused stream): the same request, the same due time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Hold {
+    /// None held: claim one from `-n` and pick it from the mix.
+    Empty,
+    /// Claimed and picked: take its due time from the pacer.
+    Claimed,
+    /// Closed loop: write it now; latency counts from the write.
+    Now,
+    /// Paced and waited for: write it; latency counts from this due time
+    /// (or from the write, when that came a little early).
+    Due(Instant),
+}
+
+/// The request a connection (an HTTP/2 lane) holds, and where the
+/// connection is in the mix.
+pub struct Held {
+    pub hold: Hold,
+    /// The request claimed (valid unless `hold` is `Empty`).
+    pub pick: Pick,
+    cursor: Cursor,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held {
+            hold: Hold::Empty,
+            pick: Pick {
+                name: 0,
+                variant: 0,
+            },
+            cursor: Cursor::default(),
+        }
+    }
+}
+
+impl Held {
+    /// The request was answered, or failed: the next one is a new one.
+    #[inline]
+    pub fn done(&mut self) {
+        self.hold = Hold::Empty;
+    }
+
+    /// When the latency of the request written at `t0` counts from.
+    #[inline]
+    pub fn from(&self, t0: Instant) -> Instant {
+        match self.hold {
+            Hold::Due(d) => d.min(t0),
+            _ => t0,
         }
     }
 }
@@ -140,9 +195,56 @@ impl Shared {
         self.stats.borrow_mut().record_ttfb(us);
     }
 
+    /// Claim a request from `-n` and pick it, unless one is held. False:
+    /// the budget is spent.
+    #[inline]
+    pub fn claim(&self, held: &mut Held) -> bool {
+        if matches!(held.hold, Hold::Empty) {
+            if !self.pacer.claim() {
+                return false;
+            }
+            held.pick = self.pick(&mut held.cursor);
+            held.hold = Hold::Claimed;
+        }
+        true
+    }
+
+    /// The opening of every request, HTTP/1.1 or a lane of HTTP/2: claim
+    /// and pick it, then wait until it is due (between phases, for the
+    /// next phase). False: the connection ends (the `-n` budget is spent,
+    /// or the worker stopped).
+    #[inline]
+    pub async fn ready(&self, held: &mut Held) -> bool {
+        loop {
+            if self.life.stopped() || !self.claim(held) {
+                return false;
+            }
+            if !matches!(held.hold, Hold::Claimed) {
+                return true;
+            }
+            match self.pacer.next_due() {
+                Due::Now => held.hold = Hold::Now,
+                Due::At(t) => {
+                    if !self.pacer.wait_until(t, &self.life).await {
+                        return false;
+                    }
+                    self.pacer.paced_write();
+                    held.hold = Hold::Due(t);
+                }
+                Due::Idle(seen) => {
+                    if !self.pacer.wait_phase(seen, &self.life).await {
+                        return false;
+                    }
+                    continue;
+                }
+            }
+            return true;
+        }
+    }
+
     /// The next request of the connection at `c`, and its variant.
     #[inline]
-    pub fn pick(&self, c: &mut Cursor) -> Pick {
+    fn pick(&self, c: &mut Cursor) -> Pick {
         if self.mix.single {
             return Pick::default();
         }
