@@ -1,6 +1,14 @@
-//! The load engine: pinned workers, one per core, each running its slice of
-//! the connections on its own runtime (io_uring or epoll, behind the seam in
-//! `io`), pacing with `pace`, recording into per-thread `stats::Stats`.
+//! The load engine: pinned workers, one per core (`worker`; `session`
+//! starts them and hands them phases), each running its slice of the
+//! connections on its own runtime (io_uring or epoll, behind the seam in
+//! `io`). A connection is `conn` over HTTP/1.1 (through `link`, plain or
+//! TLS) or `h2conn` over HTTP/2 (made by `h2io`).
+//!
+//! A worker's connections share its state (`shared`), composed of one part
+//! per concern: the run's `ConnSettings`, what they send (`mix`), the
+//! pacer (`pacer`, over the schedule of `pace` and the fine waits of
+//! `precise`), the lifecycle (`lifecycle`), one slot per request in flight,
+//! and the per-thread `stats::Stats` (streamed responses timed by `tokens`).
 //!
 //! It knows no report or file format: what it measured leaves as
 //! `stats::Summary` values, and interval histograms through the

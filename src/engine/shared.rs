@@ -6,7 +6,7 @@
 //! no extra indirection per request.
 
 use super::io;
-use super::lifecycle::Lifecycle;
+use super::lifecycle::{Lifecycle, Startup};
 use super::mix::{Chooser, Cursor, Mix, Pick, Variant};
 use super::pace::Schedule;
 use super::pacer::{Due, Pacer, Phase};
@@ -107,7 +107,7 @@ pub struct Shared {
     pub pacer: Pacer,
     pub life: Lifecycle,
     /// This worker's share of the connections, for the ramp and `--source`.
-    seat: Assignment,
+    pub(super) seat: Assignment,
     /// One per connection (over HTTP/2, one per concurrent request).
     pub slots: Vec<Slot>,
     pub stats: RefCell<Stats>,
@@ -131,23 +131,23 @@ impl StatsHandle {
 }
 
 impl Shared {
+    /// A worker's state, built on its own thread.
     pub(super) fn new(
         conn: Arc<ConnSettings>,
         mix: Arc<Mix>,
-        seed: u64,
         seat: Assignment,
-        life: Lifecycle,
+        startup: Arc<Startup>,
     ) -> Self {
         let slots = (0..seat.connections * conn.per_conn())
             .map(|_| Slot::default())
             .collect();
         Shared {
-            chooser: Cell::new(Chooser::new(seed, seat.index)),
+            chooser: Cell::new(Chooser::new(seat.seed, seat.index)),
+            life: Lifecycle::new(seat.connections, startup),
             stats: RefCell::new(Stats::with_names(mix.names.len())),
             conn,
             mix,
             pacer: Pacer::default(),
-            life,
             seat,
             slots,
         }

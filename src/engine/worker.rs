@@ -7,7 +7,7 @@
 //! `-n`, `-R` and ramp-up are settings of a phase, not separate engines.
 
 use super::io::{self, Transport};
-use super::lifecycle::{Lifecycle, Startup, INTERRUPT};
+use super::lifecycle::{Startup, INTERRUPT};
 use super::mix::Mix;
 use super::pace::{Rate, Schedule};
 use super::pacer::{PaceSpec, Phase};
@@ -39,6 +39,8 @@ pub struct Assignment {
     /// Closed loop: open connections linearly over this long.
     pub conn_ramp: Duration,
     pub start: Instant,
+    /// The run's seed: this worker draws from it (and its index).
+    pub seed: u64,
 }
 
 /// The running worker threads and the channels that give them phases.
@@ -74,38 +76,28 @@ pub fn spawn_all(
                 Duration::ZERO
             },
             start,
+            seed: cfg.shape.seed,
         };
         first_conn += seat.connections;
-        let init = Init {
-            conn: cfg.conn.clone(),
-            mix: cfg.mix.clone(),
-            seed: cfg.shape.seed,
-            startup: startup.clone(),
-        };
+        let (conn, mix, startup) = (cfg.conn.clone(), cfg.mix.clone(), startup.clone());
         let engine = cfg.engine;
         let tx = tx.clone();
         let (ptx, prx) = crossbeam_channel::unbounded();
         let h = std::thread::Builder::new()
             .name(format!("blast-worker-{i}"))
-            .spawn(move || run_thread(engine, seat, init, prx, tx))?;
+            .spawn(move || run_thread(engine, seat, conn, mix, startup, prx, tx))?;
         handles.push(h);
         phases.push(ptx);
     }
     Ok(Workers { handles, phases })
 }
 
-/// What a worker thread takes of the run's settings: shared, not copied.
-struct Init {
-    conn: Arc<ConnSettings>,
-    mix: Arc<Mix>,
-    seed: u64,
-    startup: Arc<Startup>,
-}
-
 fn run_thread(
     engine: Engine,
     seat: Assignment,
-    init: Init,
+    conn: Arc<ConnSettings>,
+    mix: Arc<Mix>,
+    startup: Arc<Startup>,
     phases: Receiver<Phase>,
     tx: Sender<Snapshot>,
 ) {
@@ -115,7 +107,7 @@ fn run_thread(
     // Held until after the runtime below is dropped, with every operation
     // it ran: io_uring writes read the mix's encoded requests in place, so
     // they must outlive every write (see `Shared::variant`).
-    let _requests = init.mix.clone();
+    let _requests = mix.clone();
     let worker = seat.index;
     let failed = |e: std::io::Error| {
         eprintln!("blast: worker {worker}: cannot start its runtime: {e}");
@@ -128,37 +120,34 @@ fn run_thread(
             }
         }
     };
+    // The worker's state is built here, on its own thread, which so first
+    // touches its stats and slots.
     match engine {
         Engine::Uring => match io::uring::runtime(seat.connections) {
-            Ok(rt) => {
-                io::uring::block_on(&rt, main::<io::uring::Conn>(seat, init, phases, tx.clone()))
-            }
+            Ok(rt) => io::uring::block_on(
+                &rt,
+                main::<io::uring::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
+            ),
             Err(e) => failed(e),
         },
         Engine::Epoll => match io::epoll::runtime() {
-            Ok(rt) => {
-                io::epoll::block_on(&rt, main::<io::epoll::Conn>(seat, init, phases, tx.clone()))
-            }
+            Ok(rt) => io::epoll::block_on(
+                &rt,
+                main::<io::epoll::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
+            ),
             Err(e) => failed(e),
         },
     }
 }
 
 async fn main<T: Transport + 'static>(
-    seat: Assignment,
-    init: Init,
+    shared: Shared,
     phases: Receiver<Phase>,
     tx: Sender<Snapshot>,
 ) {
-    let timeout = init.conn.timeout;
-    let life = Lifecycle::new(seat.connections, init.startup);
-    let w = Rc::new(Shared::new(
-        init.conn,
-        init.mix,
-        init.seed,
-        seat.clone(),
-        life,
-    ));
+    let seat = shared.seat.clone();
+    let timeout = shared.conn.timeout;
+    let w = Rc::new(shared);
     let tick = RATE_SAMPLE_EVERY
         .min(timeout / 4)
         .max(Duration::from_millis(1));
