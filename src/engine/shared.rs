@@ -2,8 +2,10 @@
 //! part per concern: the connection settings (`ConnSettings`, the same for
 //! every worker), the requests and the worker's draw state over them, the
 //! pacer, the lifecycle, one `Slot` per request in flight, and the stats.
-//! The parts a request touches are fields of one `Rc`, as before the split:
-//! no extra indirection per request.
+//! The pacer, lifecycle, slots and stats are fields of the one `Rc`, not
+//! behind pointers of their own, so a request reaches each with no extra
+//! indirection; the HTTP/1.1 loop reads what it needs of the settings,
+//! behind their `Arc`, once per connection.
 
 use super::io;
 use super::lifecycle::{Lifecycle, Startup};
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// What the worker and a connection share about its request in flight
-/// (over HTTP/2, one slot per stream of a connection).
+/// (over HTTP/2, one slot per concurrent request of a connection).
 pub struct Slot {
     /// The open socket, or -1.
     pub fd: Cell<RawFd>,

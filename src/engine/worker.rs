@@ -25,6 +25,7 @@ const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 const RATE_SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// How long stopped connections get to notice before the worker reports.
 const STOP_GRACE: Duration = Duration::from_millis(200);
+
 /// A worker's assignment: its place among the workers, its core, its
 /// share of the connections, and when the run started.
 #[derive(Clone, Debug)]
