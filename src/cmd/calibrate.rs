@@ -85,8 +85,8 @@ pub fn main(a: &cli::CalibrateArgs) -> Result<i32, Error> {
             "Calibration: this box generates {:.0} req/s{over} with {} blast thread(s) and {} connections \
              ({} engine) against the built-in target on {} other thread(s).",
             s.rps(),
-            cfg.load.threads,
-            cfg.load.connections,
+            cfg.load.shape.threads,
+            cfg.load.shape.connections,
             cfg.load.engine.name(),
             opts.threads
         );

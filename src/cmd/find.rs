@@ -93,8 +93,8 @@ pub fn run_with(f: &FindConfig, on_step: &mut dyn FnMut(&Step)) -> Result<FindRe
         steps: Vec::new(),
         best: None,
         interrupted: false,
-        connections: cfg.connections,
-        threads: cfg.threads,
+        connections: cfg.shape.connections,
+        threads: cfg.shape.threads,
         step_s: f.step.as_secs_f64(),
     };
     let (mut pass, mut fail): (Option<f64>, Option<f64>) = (None, None);

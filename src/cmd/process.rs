@@ -106,9 +106,11 @@ fn open_now() -> u64 {
 /// runtime, what is open already, and some slack.
 pub fn files_needed(cfg: &Settings) -> u64 {
     // With -n below -c, connections that get no request never open.
-    cfg.connections
-        .min(cfg.requests.unwrap_or(u64::MAX))
-        .saturating_add(cfg.threads * io::FILES_PER_WORKER)
+    let shape = &cfg.shape;
+    shape
+        .connections
+        .min(shape.requests.unwrap_or(u64::MAX))
+        .saturating_add(shape.threads * io::FILES_PER_WORKER)
         .saturating_add(open_now() + FILES_SLACK)
 }
 
@@ -121,7 +123,7 @@ pub fn fit_open_files(cfg: &Settings) -> Result<(), Error> {
         return Ok(());
     }
     Err(error::usage(too_few_files(
-        cfg.connections,
+        cfg.shape.connections,
         need,
         lim,
         nr_open(),

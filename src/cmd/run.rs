@@ -20,7 +20,12 @@ pub fn main(args: &cli::RunArgs) -> Result<i32, Error> {
     let summary = run(&cfg)?;
     let verdicts = cfg.slo.as_ref().map(|slo| slo.check(&summary));
     print_report(&cfg, &summary, verdicts.as_deref())?;
-    let asked = cfg.load.tls.as_ref().is_some_and(|t| t.client_cert_asked());
+    let asked = cfg
+        .load
+        .conn
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.client_cert_asked());
     if asked && summary.errors.status + summary.errors.tls > 0 {
         eprintln!(
             "blast: the server asked for a client certificate and none was given: \
@@ -42,7 +47,7 @@ pub fn run(cfg: &Config) -> Result<Summary, Error> {
     let sink = match &cfg.hlog {
         None => None,
         Some(path) => {
-            let wall = std::time::SystemTime::now() + cfg.load.warmup;
+            let wall = std::time::SystemTime::now() + cfg.load.shape.warmup;
             let names: Vec<(&str, &str)> = (cfg.load.mix.names.iter())
                 .map(|n| (n.name.as_str(), n.method.as_str()))
                 .collect();

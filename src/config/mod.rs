@@ -18,7 +18,7 @@ mod targets;
 pub mod url;
 mod values;
 
-use crate::engine::{Arrival, Engine, H2Settings, Settings};
+use crate::engine::{Arrival, ConnSettings, Engine, H2Settings, LoadShape, Settings};
 use crate::error::{usage, Error};
 use crate::proto::tls::{TlsClient, TlsOptions};
 use crate::stats::{slo::Slo, RunInfo};
@@ -149,7 +149,7 @@ impl Config {
             (Some(_), true) => "h2",
             (Some(_), false) => "h2c",
         };
-        let streams = h2.as_ref().map_or(1, |h| h.streams);
+        let streams = h2.as_ref().map_or(1, |h| h.max_concurrent);
 
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
@@ -216,30 +216,31 @@ impl Config {
         let ramp_up = a.load.ramp_up.unwrap_or(Duration::ZERO);
         let load = Settings {
             host: parsed.host_header(),
-            addr,
-            sources,
-            connections,
-            threads,
-            duration,
-            requests: a.load.requests,
-            rate: a.load.rate,
-            ramp_up,
-            arrival,
-            seed,
-            warmup: a.load.warmup.unwrap_or(Duration::ZERO),
-            start_at,
-            timeout: a.request.timeout,
-            connect_timeout: a.request.connect_timeout,
+            conn: ConnSettings {
+                addr,
+                sources,
+                timeout: a.request.timeout,
+                connect_timeout: a.request.connect_timeout,
+                keepalive: !a.request.no_keepalive,
+                force_stream: a.request.stream,
+                tls,
+                h2,
+                goodput: slo.as_ref().map(Slo::per_request).unwrap_or_default(),
+            }
+            .into(),
             mix,
-            keepalive: !a.request.no_keepalive,
-            force_stream: a.request.stream,
-            tls,
-            h2,
-            goodput: slo
-                .as_ref()
-                .map(Slo::per_request)
-                .unwrap_or_default()
-                .into(),
+            shape: LoadShape {
+                connections,
+                threads,
+                duration,
+                requests: a.load.requests,
+                rate: a.load.rate,
+                ramp_up,
+                arrival,
+                seed,
+                warmup: a.load.warmup.unwrap_or(Duration::ZERO),
+                start_at,
+            },
             engine,
             progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             info: RunInfo {
@@ -297,7 +298,9 @@ fn http2_settings(a: &RunArgs) -> Result<Option<H2Settings>, Error> {
     if r.streams > 1_000_000 {
         return Err(usage(format!("-m {}: at most 1000000 streams", r.streams)));
     }
-    Ok(Some(H2Settings { streams: r.streams }))
+    Ok(Some(H2Settings {
+        max_concurrent: r.streams,
+    }))
 }
 
 /// The TLS flags, as `proto::tls` takes them.

@@ -19,16 +19,16 @@ fn ok() -> Result<(), String> {
 #[test]
 fn threads_lowered_to_connections() {
     let c = Config::from_args(&args(&["-c", "2", "-t", "8", "http://127.0.0.1:1/"]), ok).unwrap();
-    assert_eq!(c.load.threads, 2);
+    assert_eq!(c.load.shape.threads, 2);
     assert_eq!(c.notices.len(), 1);
 }
 
 #[test]
 fn requests_without_duration_has_no_time_limit() {
     let c = Config::from_args(&args(&["-n", "5", "http://127.0.0.1:1/"]), ok).unwrap();
-    assert_eq!(c.load.duration, None);
+    assert_eq!(c.load.shape.duration, None);
     let c = Config::from_args(&args(&["http://127.0.0.1:1/"]), ok).unwrap();
-    assert_eq!(c.load.duration, Some(Duration::from_secs(10)));
+    assert_eq!(c.load.shape.duration, Some(Duration::from_secs(10)));
 }
 
 #[test]
@@ -91,8 +91,8 @@ fn rate_ramp_and_slo() {
         ok,
     )
     .unwrap();
-    assert_eq!(c.load.rate, Some(2000.0));
-    assert_eq!(c.load.ramp_up, Duration::from_secs(2));
+    assert_eq!(c.load.shape.rate, Some(2000.0));
+    assert_eq!(c.load.shape.ramp_up, Duration::from_secs(2));
     assert_eq!(c.slo.unwrap().conditions.len(), 1);
     let e = Config::from_args(&args(&["--slo", "p42<1ms", "http://127.0.0.1:1/"]), ok).unwrap_err();
     assert_eq!(e.exit_code(), 2);
@@ -114,7 +114,7 @@ fn http2_flags() {
         ok,
     )
     .unwrap();
-    assert_eq!(c.load.h2.as_ref().map(|h| h.streams), Some(100));
+    assert_eq!(c.load.conn.h2.as_ref().map(|h| h.max_concurrent), Some(100));
     assert_eq!(c.load.engine, Engine::Epoll);
     assert!(
         c.notices.iter().any(|n| n.contains("epoll")),
@@ -122,7 +122,7 @@ fn http2_flags() {
         c.notices
     );
     let c = Config::from_args(&args(&["--http2", "-k", "https://localhost:1/"]), ok).unwrap();
-    let alpn = &c.load.tls.as_ref().unwrap().config.alpn_protocols;
+    let alpn = &c.load.conn.tls.as_ref().unwrap().config.alpn_protocols;
     assert_eq!(alpn, &vec![b"h2".to_vec()]);
     let c = Config::from_args(&args(&["-X", "PUT", "http://127.0.0.1:1/"]), ok).unwrap();
     assert_eq!(c.method, "PUT");

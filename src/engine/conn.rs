@@ -10,9 +10,9 @@
 //! operation, and for epoll.
 
 use super::io::{RecvBuf, Transport};
+use super::lifecycle::next_backoff;
 use super::link::{self, Link};
-use super::mix::{Cursor, Pick};
-use super::shared::{next_backoff, Due, Shared, Slot};
+use super::shared::{Held, Shared, Slot};
 use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
@@ -62,42 +62,33 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let slot = &w.slots[idx];
     let mut inbox = Inbox {
         buf: RecvBuf::with_capacity(RECV_BUF),
-        parser: ResponseParser::new(false).events_always(w.force_stream),
+        parser: ResponseParser::new(false).events_always(w.conn.force_stream),
         cursor: 0,
         tokens: None,
     };
     let mut backoff = Duration::ZERO;
-    // A request claimed from the -n budget but not yet sent to completion.
-    let mut claimed = false;
-    // Where this connection is in the mix, and the request claimed (the
-    // same one is sent again on a replaced stale connection).
-    let mut cursor = Cursor::default();
-    let mut pick = Pick {
-        name: 0,
-        variant: 0,
-    };
-    // Its due time, once taken from the schedule (None inside: closed loop).
-    // Both carry over when a stale connection is replaced.
-    let mut due: Option<Option<Instant>> = None;
+    // The request claimed from the -n budget but not yet sent to
+    // completion, and its due time: both carry over when a stale
+    // connection is replaced.
+    let mut held = Held::default();
     let mut first = true;
     let source = w.source_of(idx);
+    // Read once: the settings sit behind the run's `Arc`, the loop below
+    // runs per request.
+    let keepalive = w.conn.keepalive;
 
     // Closed loop with --ramp-up: connections open one after another.
     let open_at = w.conn_start(idx);
     let now = Instant::now();
-    if open_at > now && !w.sleep_unless_stopped(open_at - now).await {
-        w.conn_exited();
+    if open_at > now && !w.life.sleep_unless_stopped(open_at - now).await {
+        w.life.conn_exited();
         return;
     }
 
-    'connection: while !w.stop.get() {
+    'connection: while !w.life.stopped() {
         // Claim before connecting, so -n opens no connection it will not use.
-        if !claimed {
-            if !w.claim() {
-                break;
-            }
-            claimed = true;
-            pick = w.pick(&mut cursor);
+        if !w.claim(&mut held) {
+            break;
         }
         let started = Instant::now();
         let attempt = connect::<T>(&w, source, started).await;
@@ -105,19 +96,20 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             // Over TLS a missing client certificate shows only on the first
             // read (TLS 1.3 ends the handshake first): a connection counts as
             // through once its first exchange did not fail in TLS.
-            let defer = w.tls.is_some() && matches!(attempt, Some(Ok(_)));
+            let defer = w.conn.tls.is_some() && matches!(attempt, Some(Ok(_)));
             if let (Some(r), false) = (&attempt, defer) {
                 first = false;
-                w.startup
+                w.life
+                    .startup
                     .first_attempt(r.as_ref().map(drop).map_err(|f| *f));
             }
         }
         let mut conn = match attempt {
             Some(Ok(c)) => c,
             Some(Err(fault)) => {
-                w.stats.borrow_mut().record_fault_of(pick.name, fault);
+                w.stats.borrow_mut().record_fault_of(held.pick.name, fault);
                 backoff = next_backoff(backoff);
-                if !w.sleep_unless_stopped(backoff).await {
+                if !w.life.sleep_unless_stopped(backoff).await {
                     break;
                 }
                 continue;
@@ -133,54 +125,26 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         let mut turned_away = false;
 
         loop {
-            if w.stop.get() {
+            if !w.ready(&mut held).await {
                 break 'connection;
             }
-            if !claimed {
-                if !w.claim() {
-                    break 'connection;
-                }
-                claimed = true;
-                pick = w.pick(&mut cursor);
-            }
-            let at = match due {
-                Some(at) => at,
-                None => match w.next_due() {
-                    Due::Now => None,
-                    Due::At(t) => {
-                        if !w.wait_until(t).await {
-                            break 'connection;
-                        }
-                        w.paced_write();
-                        Some(t)
-                    }
-                    Due::Idle(seen) => {
-                        if !w.wait_phase(seen).await {
-                            break 'connection;
-                        }
-                        continue;
-                    }
-                },
-            };
-            due = Some(at);
-            let outcome = exchange(&w, slot, &mut conn, &mut inbox, pick, at, reused).await;
+            let outcome = exchange(&w, slot, &mut conn, &mut inbox, &held, reused).await;
             slot.since.set(None);
             if first && !matches!(outcome, Exchange::Stale | Exchange::Stopped) {
                 first = false;
-                w.startup.first_attempt(match outcome {
+                w.life.startup.first_attempt(match outcome {
                     Exchange::Failed(f) if f.class() == ErrorClass::Tls => Err(f),
                     _ => Ok(()),
                 });
             }
             match outcome {
                 Exchange::Done { keep_alive } => {
-                    claimed = false;
-                    due = None;
+                    held.done();
                     backoff = Duration::ZERO;
                     if w.thinks() && !w.think().await {
                         break 'connection;
                     }
-                    if !keep_alive || !w.keepalive {
+                    if !keep_alive || !keepalive {
                         break;
                     }
                     reused = true;
@@ -188,9 +152,8 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 // The claim carries over to the new connection.
                 Exchange::Stale => break,
                 Exchange::Failed(fault) => {
-                    claimed = false;
-                    due = None;
-                    w.stats.borrow_mut().record_fault_of(pick.name, fault);
+                    held.done();
+                    w.stats.borrow_mut().record_fault_of(held.pick.name, fault);
                     turned_away = !reused
                         && matches!(
                             fault,
@@ -208,13 +171,13 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         // refuses: back off rather than reconnect as fast as the kernel allows.
         if turned_away {
             backoff = next_backoff(backoff);
-            if !w.sleep_unless_stopped(backoff).await {
+            if !w.life.sleep_unless_stopped(backoff).await {
                 break;
             }
         }
     }
     slot.fd.set(-1);
-    w.conn_exited();
+    w.life.conn_exited();
 }
 
 /// Connect within `--connect-timeout`, then (over https) shake hands
@@ -224,8 +187,8 @@ async fn connect<T: Transport>(
     source: Option<IpAddr>,
     started: Instant,
 ) -> Option<Result<Link<T>, Fault>> {
-    let attempt = tokio::time::timeout(w.connect_timeout, T::connect(w.addr, source));
-    let sock = match w.unless_stopped(attempt).await? {
+    let attempt = tokio::time::timeout(w.conn.connect_timeout, T::connect(w.conn.addr, source));
+    let sock = match w.life.unless_stopped(attempt).await? {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
         Err(_) => return Some(Err(Fault::ConnectTimeout)),
@@ -234,17 +197,20 @@ async fn connect<T: Transport>(
     w.stats
         .borrow_mut()
         .record_connect(connected.saturating_duration_since(started).as_micros() as u64);
-    let Some(client) = &w.tls else {
+    let Some(client) = &w.conn.tls else {
         return Some(Ok(Link::Plain(sock)));
     };
     // Boxed: the handshake's state (a TLS session, about 2.5 KB) would
     // otherwise sit in every connection's future, plain ones included.
-    let shake = tokio::time::timeout(w.connect_timeout, Box::pin(link::handshake(sock, client)));
-    Some(match w.unless_stopped(shake).await? {
+    let shake = tokio::time::timeout(
+        w.conn.connect_timeout,
+        Box::pin(link::handshake(sock, client)),
+    );
+    Some(match w.life.unless_stopped(shake).await? {
         Ok(Ok(h)) => {
             let us = connected.elapsed().as_micros() as u64;
             w.stats.borrow_mut().record_tls(us, h.resumed);
-            w.startup.tls_negotiated(h.info);
+            w.life.startup.tls_negotiated(h.info);
             Ok(h.link)
         }
         Ok(Err(f)) => Err(f),
@@ -258,10 +224,10 @@ async fn exchange<T: Transport>(
     slot: &Slot,
     conn: &mut Link<T>,
     inbox: &mut Inbox,
-    pick: Pick,
-    due: Option<Instant>,
+    held: &Held,
     reused: bool,
 ) -> Exchange {
+    let pick = held.pick;
     let Inbox {
         buf,
         parser,
@@ -277,10 +243,10 @@ async fn exchange<T: Transport>(
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
     // from its write.
-    let from = due.map_or(t0, |d| d.min(t0));
+    let from = held.from(t0);
     slot.since.set(Some(t0));
     if let Err(e) = conn.write_all(&request.bytes).await {
-        return if w.stop.get() {
+        return if w.life.stopped() {
             Exchange::Stopped
         } else if slot.timed_out.get() {
             Exchange::Failed(Fault::Timeout)
@@ -338,7 +304,7 @@ async fn exchange<T: Transport>(
             return Exchange::Failed(Fault::ParseHeadTooLarge);
         }
         let r = conn.read(buf).await;
-        if w.stop.get() {
+        if w.life.stopped() {
             return Exchange::Stopped;
         }
         if slot.timed_out.get() {

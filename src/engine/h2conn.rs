@@ -23,8 +23,9 @@
 //! kept.
 
 use super::h2io::{connect, SendRequest};
-use super::mix::{Cursor, Pick};
-use super::shared::{next_backoff, Due, Shared};
+use super::lifecycle::next_backoff;
+use super::mix::Pick;
+use super::shared::{Held, Shared, StatsHandle};
 use super::tokens::TokenClock;
 use crate::proto::h2::{classify, Failure};
 use crate::stats::{ErrorClass, Fault};
@@ -92,11 +93,11 @@ impl Link {
 }
 
 pub async fn run(w: Rc<Shared>, idx: usize) {
-    let streams = w.h2.as_ref().map_or(1, |h| h.streams) as usize;
+    let lanes_per_conn = w.conn.per_conn() as usize;
     let open_at = w.conn_start(idx);
     let now = Instant::now();
-    if open_at > now && !w.sleep_unless_stopped(open_at - now).await {
-        w.conn_exited();
+    if open_at > now && !w.life.sleep_unless_stopped(open_at - now).await {
+        w.life.conn_exited();
         return;
     }
     let link = Rc::new(Link {
@@ -108,8 +109,8 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
         first_pending: Cell::new(false),
     });
     let mut lanes = JoinSet::new();
-    for j in 0..streams {
-        lanes.spawn_local(lane(w.clone(), link.clone(), idx * streams + j));
+    for j in 0..lanes_per_conn {
+        lanes.spawn_local(lane(w.clone(), link.clone(), idx * lanes_per_conn + j));
     }
     // Drivers of this slot's connections: an old one runs until its last
     // stream ends, beside the new one.
@@ -127,6 +128,7 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
                 break;
             }
             let woke = w
+                .life
                 .unless_stopped(async {
                     tokio::select! {
                         _ = link.wake_task.notified() => true,
@@ -145,19 +147,27 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
         if let Some(c) = last.take() {
             if c.answered.get() == 0 {
                 backoff = next_backoff(backoff);
-                if !w.sleep_unless_stopped(backoff).await {
+                if !w.life.sleep_unless_stopped(backoff).await {
                     break;
                 }
             } else {
                 backoff = Duration::ZERO;
             }
         }
-        let attempt = connect(&w, w.source_of(idx), Instant::now()).await;
+        let attempt = connect(
+            &w.conn,
+            &w.life,
+            StatsHandle::new(&w),
+            w.source_of(idx),
+            Instant::now(),
+        )
+        .await;
         if first {
             first = false;
-            match (&attempt, w.tls.is_some()) {
+            match (&attempt, w.conn.tls.is_some()) {
                 (Some(Ok(_)), true) => link.first_pending.set(true),
                 (Some(r), _) => w
+                    .life
                     .startup
                     .first_attempt(r.as_ref().map(drop).map_err(|f| *f)),
                 (None, _) => {}
@@ -168,7 +178,7 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
             Some(Err(fault)) => {
                 w.stats.borrow_mut().record_fault(fault);
                 backoff = next_backoff(backoff);
-                if !w.sleep_unless_stopped(backoff).await {
+                if !w.life.sleep_unless_stopped(backoff).await {
                     break;
                 }
             }
@@ -194,7 +204,7 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
     lanes.abort_all();
     drivers.abort_all();
     link.current.borrow_mut().take();
-    w.conn_exited();
+    w.life.conn_exited();
 }
 
 /// The connection to send on: the lane's own if still current, else the
@@ -210,7 +220,7 @@ async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Opti
         if let Some(c) = link.current.borrow().as_ref() {
             return Some(c.clone());
         }
-        if w.stop.get() {
+        if w.life.stopped() {
             return None;
         }
         let up = link.wake_lanes.notified();
@@ -221,7 +231,7 @@ async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Opti
         }
         link.waiting.set(link.waiting.get() + 1);
         link.wake_task.notify_one();
-        let woke = w.unless_stopped(up).await;
+        let woke = w.life.unless_stopped(up).await;
         link.waiting.set(link.waiting.get() - 1);
         woke?;
     }
@@ -232,16 +242,9 @@ async fn connection(w: &Shared, link: &Link, mine: &mut Option<Current>) -> Opti
 async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     let slot = &w.slots[slot];
     let mut mine: Option<Current> = None;
-    // A request claimed from -n and, once scheduled, its due time (None
-    // inside: closed loop); both carry over when it is sent again.
-    let mut claimed = false;
-    let mut due: Option<Option<Instant>> = None;
-    // Where this lane is in the mix, and the request it claimed.
-    let mut cursor = Cursor::default();
-    let mut pick = Pick {
-        name: 0,
-        variant: 0,
-    };
+    // A request claimed from -n and, once scheduled, its due time; both
+    // carry over when it is sent again.
+    let mut held = Held::default();
     // Streams refused in a row: the first is sent again at once (the server
     // told its stream limit late), later ones after a growing pause, so a
     // server refusing everything is not asked again as fast as it answers.
@@ -249,36 +252,9 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     // Made the first time a response is an event stream (LLM tokens).
     let mut tokens: Option<Box<TokenClock>> = None;
     loop {
-        if w.stop.get() {
+        if !w.ready(&mut held).await {
             return;
         }
-        if !claimed {
-            if !w.claim() {
-                return;
-            }
-            claimed = true;
-            pick = w.pick(&mut cursor);
-        }
-        let at = match due {
-            Some(at) => at,
-            None => match w.next_due() {
-                Due::Now => None,
-                Due::At(t) => {
-                    if !w.wait_until(t).await {
-                        return;
-                    }
-                    w.paced_write();
-                    Some(t)
-                }
-                Due::Idle(seen) => {
-                    if !w.wait_phase(seen).await {
-                        return;
-                    }
-                    continue;
-                }
-            },
-        };
-        due = Some(at);
         let Some(cur) = connection(&w, &link, &mut mine).await else {
             return;
         };
@@ -298,27 +274,28 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         let t0 = Instant::now();
         // Latency counts from when the request was due; one sent a little
         // early counts from its write.
-        let from = at.map_or(t0, |d| d.min(t0));
+        let from = held.from(t0);
         slot.since.set(Some(t0));
-        let outcome = exchange(&w, &conn, &mut send, &mut tokens, pick, from, t0).await;
+        let outcome = exchange(&w, &conn, &mut send, &mut tokens, held.pick, from, t0).await;
         slot.since.set(None);
         // The worker's sweep marks late slots; here timeouts are per stream.
         slot.timed_out.set(false);
         if link.first_pending.get() && !matches!(outcome, Outcome::NotSent | Outcome::Again) {
             link.first_pending.set(false);
-            w.startup.first_attempt(match outcome {
+            w.life.startup.first_attempt(match outcome {
                 Outcome::Failed(f) if f.class() == ErrorClass::Tls => Err(f),
                 _ => Ok(()),
             });
         }
         match outcome {
             Outcome::Done(status, ttfb_taken) => {
-                w.record_response(pick.name, status, from, t0, !ttfb_taken);
+                w.record_response(held.pick.name, status, from, t0, !ttfb_taken);
                 if let Some(t) = &mut tokens {
                     w.record_tokens(t, from);
                 }
                 conn.answered.set(conn.answered.get() + 1);
-                (claimed, due, refused) = (false, None, 0);
+                held.done();
+                refused = 0;
                 if w.thinks() && !w.think().await {
                     return;
                 }
@@ -328,7 +305,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 refused += 1;
                 if refused > 1 {
                     let pause = Duration::from_micros(500 << refused.min(8));
-                    if !w.sleep_unless_stopped(pause).await {
+                    if !w.life.sleep_unless_stopped(pause).await {
                         return;
                     }
                 }
@@ -338,8 +315,9 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 continue;
             }
             Outcome::Failed(f) => {
-                w.stats.borrow_mut().record_fault_of(pick.name, f);
-                (claimed, due, refused) = (false, None, 0);
+                w.stats.borrow_mut().record_fault_of(held.pick.name, f);
+                held.done();
+                refused = 0;
             }
         }
         mine = Some(Current {
@@ -388,7 +366,7 @@ async fn exchange(
         let resp = response.await?;
         answered = true;
         let status = resp.status().as_u16();
-        let event_stream = w.force_stream
+        let event_stream = w.conn.force_stream
             || resp
                 .headers()
                 .get(http::header::CONTENT_TYPE)
@@ -414,7 +392,7 @@ async fn exchange(
         }
         Ok::<u16, ::h2::Error>(status)
     };
-    let result = tokio::time::timeout_at((t0 + w.timeout).into(), read).await;
+    let result = tokio::time::timeout_at((t0 + w.conn.timeout).into(), read).await;
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),

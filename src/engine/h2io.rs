@@ -3,7 +3,9 @@
 //! runs on, which counts what it reads for `bytes_read`.
 
 use super::io::tcp_connect;
-use super::shared::Shared;
+use super::lifecycle::Lifecycle;
+use super::shared::StatsHandle;
+use super::ConnSettings;
 use crate::proto::h2::{CONN_WINDOW, MAX_FRAME, STREAM_WINDOW};
 use crate::proto::tls;
 use crate::stats::Fault;
@@ -12,7 +14,6 @@ use std::future::Future;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -29,30 +30,33 @@ pub struct Connected {
 /// Connect within `--connect-timeout`, shake hands (TLS, then the HTTP/2
 /// preface) within it again; None if the worker stops first.
 pub async fn connect(
-    w: &Rc<Shared>,
+    conn: &ConnSettings,
+    life: &Lifecycle,
+    stats: StatsHandle,
     source: Option<IpAddr>,
     started: Instant,
 ) -> Option<Result<Connected, Fault>> {
-    let attempt = tokio::time::timeout(w.connect_timeout, tcp_connect(w.addr, source));
-    let tcp = match w.unless_stopped(attempt).await? {
+    let attempt = tokio::time::timeout(conn.connect_timeout, tcp_connect(conn.addr, source));
+    let tcp = match life.unless_stopped(attempt).await? {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
         Err(_) => return Some(Err(Fault::ConnectTimeout)),
     };
     let _ = tcp.set_nodelay(true);
     let connected = Instant::now();
-    w.stats
+    stats
+        .get()
         .borrow_mut()
         .record_connect(connected.saturating_duration_since(started).as_micros() as u64);
-    let stream = match &w.tls {
+    let stream = match &conn.tls {
         None => Stream::Plain(tcp),
         Some(client) => {
             let connector = tokio_rustls::TlsConnector::from(client.config.clone());
             let shake = tokio::time::timeout(
-                w.connect_timeout,
+                conn.connect_timeout,
                 connector.connect(client.name.clone(), tcp),
             );
-            let s = match w.unless_stopped(shake).await? {
+            let s = match life.unless_stopped(shake).await? {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => return Some(Err(handshake_fault(&e))),
                 Err(_) => return Some(Err(Fault::TlsHandshakeTimeout)),
@@ -60,27 +64,25 @@ pub async fn connect(
             let (_, session) = s.get_ref();
             let info = tls::info_of(session);
             let resumed = tls::resumed(session);
-            w.stats
+            stats
+                .get()
                 .borrow_mut()
                 .record_tls(connected.elapsed().as_micros() as u64, resumed);
             if info.alpn.as_deref() != Some("h2") {
                 return Some(Err(Fault::TlsNoAlpn));
             }
-            w.startup.tls_negotiated(info);
+            life.startup.tls_negotiated(info);
             Stream::Tls(Box::new(s))
         }
     };
-    let io = Counted {
-        stream,
-        w: w.clone(),
-    };
+    let io = Counted { stream, stats };
     let shake = ::h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONN_WINDOW)
         .max_frame_size(MAX_FRAME)
         .handshake::<_, Bytes>(io);
-    let (send, connection) = match w
-        .unless_stopped(tokio::time::timeout(w.connect_timeout, shake))
+    let (send, connection) = match life
+        .unless_stopped(tokio::time::timeout(conn.connect_timeout, shake))
         .await?
     {
         Ok(Ok(pair)) => pair,
@@ -116,7 +118,7 @@ enum Stream {
 /// and bodies; plaintext under TLS, as the HTTP/1.1 loop counts).
 struct Counted {
     stream: Stream,
-    w: Rc<Shared>,
+    stats: StatsHandle,
 }
 
 impl AsyncRead for Counted {
@@ -133,7 +135,7 @@ impl AsyncRead for Counted {
         };
         let n = buf.filled().len() - before;
         if n > 0 {
-            me.w.stats.borrow_mut().record_bytes(n);
+            me.stats.get().borrow_mut().record_bytes(n);
         }
         r
     }

@@ -1,6 +1,14 @@
-//! The load engine: pinned workers, one per core, each running its slice of
-//! the connections on its own runtime (io_uring or epoll, behind the seam in
-//! `io`), pacing with `pace`, recording into per-thread `stats::Stats`.
+//! The load engine: pinned workers, one per core (`worker`; `session`
+//! starts them and hands them phases), each running its slice of the
+//! connections on its own runtime (io_uring or epoll, behind the seam in
+//! `io`). A connection is `conn` over HTTP/1.1 (through `link`, plain or
+//! TLS) or `h2conn` over HTTP/2 (made by `h2io`).
+//!
+//! A worker's connections share its state (`shared`), composed of one part
+//! per concern: the run's `ConnSettings`, what they send (`mix`), the
+//! pacer (`pacer`, over the schedule of `pace` and the fine waits of
+//! `precise`), the lifecycle (`lifecycle`), one slot per request in flight,
+//! and the per-thread `stats::Stats` (streamed responses timed by `tokens`).
 //!
 //! It knows no report or file format: what it measured leaves as
 //! `stats::Summary` values, and interval histograms through the
@@ -11,18 +19,21 @@ mod conn;
 mod h2conn;
 mod h2io;
 pub mod io;
+mod lifecycle;
 mod link;
 pub mod mix;
 pub mod pace;
+mod pacer;
+mod precise;
 pub mod session;
 mod shared;
 mod tokens;
 mod worker;
 
+pub use lifecycle::INTERRUPT;
 pub use pace::Arrival;
+pub use pacer::{PaceSpec, Phase};
 pub use session::{run, Session};
-pub use shared::INTERRUPT;
-pub use shared::{PaceSpec, Phase};
 
 use crate::proto::tls::TlsClient;
 use crate::stats::slo::Condition;
@@ -47,15 +58,55 @@ impl Engine {
     }
 }
 
-/// What one run asks of the engine, validated by `config`.
+/// What one run asks of the engine, validated by `config`, one part per
+/// concern: what every connection needs, what it sends, the shape of the
+/// load, and how the run shows itself.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// The target, for the exit-3 message ("cannot connect to HOST (ADDR)").
     pub host: String,
+    /// What every connection needs: built once, shared as it is by every
+    /// worker (no copy per worker).
+    pub conn: Arc<ConnSettings>,
+    /// What the connections write: one encoded request, or a mix.
+    pub mix: Arc<mix::Mix>,
+    /// How many connections, how fast, for how long.
+    pub shape: LoadShape,
+    pub engine: Engine,
+    /// Show the live progress line on stderr.
+    pub progress: bool,
+    /// What the report echoes of the run's settings.
+    pub info: RunInfo,
+}
+
+/// What a connection needs to connect, speak and judge its responses; the
+/// same for every connection of the run, and never changed once built.
+#[derive(Debug)]
+pub struct ConnSettings {
     pub addr: SocketAddr,
     /// `--source`: local addresses, one per connection round-robin by its
     /// index over all threads (empty: the kernel chooses).
     pub sources: Vec<IpAddr>,
+    /// `--timeout`: HTTP/1.1 requests are swept by the worker, HTTP/2
+    /// streams time out one by one.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub keepalive: bool,
+    /// `--stream`: parse every body as Server-Sent Events.
+    pub force_stream: bool,
+    /// For https: the TLS client every connection uses.
+    pub tls: Option<TlsClient>,
+    /// `--http2`: speak HTTP/2 (epoll engine only).
+    pub h2: Option<H2Settings>,
+    /// `--slo`'s per-request conditions (ttft, tpot, e2el): a streamed
+    /// response that meets them all counts toward goodput.
+    pub goodput: Vec<Condition>,
+}
+
+/// The shape of the load: how many connections on how many workers, how
+/// fast, for how long or how many requests.
+#[derive(Clone, Debug)]
+pub struct LoadShape {
     pub connections: u64,
     pub threads: u64,
     pub duration: Option<Duration>,
@@ -70,35 +121,24 @@ pub struct Settings {
     pub warmup: Duration,
     /// `--start-at`: wait for this wall-clock time before starting.
     pub start_at: Option<SystemTime>,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    /// What the connections write: one encoded request, or a mix.
-    pub mix: Arc<mix::Mix>,
-    pub keepalive: bool,
-    /// `--stream`: parse every body as Server-Sent Events.
-    pub force_stream: bool,
-    /// For https: the TLS client every connection uses.
-    pub tls: Option<TlsClient>,
-    /// `--http2`: speak HTTP/2 (epoll engine only).
-    pub h2: Option<H2Settings>,
-    /// `--slo`'s per-request conditions, which define goodput.
-    pub goodput: Arc<[Condition]>,
-    pub engine: Engine,
-    /// Show the live progress line on stderr.
-    pub progress: bool,
-    /// What the report echoes of the run's settings.
-    pub info: RunInfo,
 }
 
-/// `--http2`: streams per connection (the requests are the mix's
-/// variants, each with its HTTP/2 form).
+/// `--http2`: how many requests a connection carries at once (the requests
+/// are the mix's variants, each with its HTTP/2 form).
 #[derive(Clone, Debug)]
 pub struct H2Settings {
-    /// Concurrent streams per connection (`-m`).
-    pub streams: u64,
+    /// Requests in flight at once per connection (`-m`, `--streams`).
+    pub max_concurrent: u64,
 }
 
-impl Settings {
+impl ConnSettings {
+    /// Requests one connection carries at once: `-m` over HTTP/2, else one.
+    pub fn per_conn(&self) -> u64 {
+        self.h2.as_ref().map_or(1, |h| h.max_concurrent)
+    }
+}
+
+impl LoadShape {
     /// Connections of worker `i`: the remainder goes to the first workers.
     pub fn connections_of(&self, i: u64) -> u64 {
         split(self.connections, self.threads, i)

@@ -3,7 +3,8 @@
 //! per step on the same connections. `--start-at` waits here, and exit 3
 //! (no connection ever made) is decided here.
 
-use super::shared::{PaceSpec, Phase, Startup, INTERRUPT};
+use super::lifecycle::{Startup, INTERRUPT};
+use super::pacer::{PaceSpec, Phase};
 use super::{worker, Settings};
 use crate::error::Error;
 use crate::stats::aggregate::{self, IntervalSink};
@@ -14,21 +15,21 @@ use std::time::{Duration, Instant};
 /// Run one load test as configured and return what was measured; each
 /// closed interval's histogram also goes to `sink` (`--hlog`).
 pub fn run(cfg: &Settings, sink: Option<Box<dyn IntervalSink>>) -> Result<Summary, Error> {
-    wait_for_start(cfg.start_at);
+    wait_for_start(cfg.shape.start_at);
     let session = Session::start(cfg)?;
     let t0 = Instant::now();
-    let pace = match cfg.rate {
+    let pace = match cfg.shape.rate {
         None => PaceSpec::Closed,
         Some(r) => PaceSpec::Rate {
             total_per_sec: r,
-            ramp: cfg.ramp_up,
-            arrival: cfg.arrival,
+            ramp: cfg.shape.ramp_up,
+            arrival: cfg.shape.arrival,
         },
     };
-    if !cfg.warmup.is_zero() {
+    if !cfg.shape.warmup.is_zero() {
         let warm = Phase {
             start: t0,
-            duration: Some(cfg.warmup),
+            duration: Some(cfg.shape.warmup),
             pace,
             requests: None,
             record: false,
@@ -37,10 +38,10 @@ pub fn run(cfg: &Settings, sink: Option<Box<dyn IntervalSink>>) -> Result<Summar
         session.send(cfg, &warm);
     }
     let main = Phase {
-        start: t0 + cfg.warmup,
-        duration: cfg.duration,
+        start: t0 + cfg.shape.warmup,
+        duration: cfg.shape.duration,
         pace,
-        requests: cfg.requests,
+        requests: cfg.shape.requests,
         record: true,
         last: true,
     };
@@ -72,9 +73,9 @@ pub struct Session {
 impl Session {
     pub fn start(cfg: &Settings) -> Result<Session, Error> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let trying: u64 = (0..cfg.threads)
-            .filter(|&i| cfg.requests_of(i) != Some(0))
-            .map(|i| cfg.connections_of(i))
+        let trying: u64 = (0..cfg.shape.threads)
+            .filter(|&i| cfg.shape.requests_of(i) != Some(0))
+            .map(|i| cfg.shape.connections_of(i))
             .sum();
         let startup = Startup::new(trying);
         let worker::Workers { handles, phases } =
@@ -94,7 +95,9 @@ impl Session {
     pub fn send(&self, cfg: &Settings, p: &Phase) {
         for (i, tx) in self.phases.iter().enumerate() {
             let mut mine = p.clone();
-            mine.requests = p.requests.map(|_| cfg.requests_of(i as u64).unwrap_or(0));
+            mine.requests = p
+                .requests
+                .map(|_| cfg.shape.requests_of(i as u64).unwrap_or(0));
             let _ = tx.send(mine);
         }
     }
@@ -124,7 +127,7 @@ impl Session {
             info.rate = Some(total_per_sec);
         }
         let mut summary = agg.into_summary(info, INTERRUPT.load(Ordering::Relaxed));
-        if cfg.tls.is_some() {
+        if cfg.conn.tls.is_some() {
             let tls = summary.tls.get_or_insert_with(|| stats::TlsSummary {
                 info: None,
                 handshake: stats::latency_histogram(),
@@ -141,7 +144,7 @@ impl Session {
             return true;
         }
         self.startup
-            .wait(cfg.connect_timeout + Duration::from_secs(1))
+            .wait(cfg.conn.connect_timeout + Duration::from_secs(1))
             .is_ok()
     }
 
@@ -165,7 +168,7 @@ impl Session {
             };
             return Err(Error::Unreachable(format!(
                 "cannot connect to {} ({}): {why}",
-                cfg.host, cfg.addr
+                cfg.host, cfg.conn.addr
             )));
         }
         Ok(result)

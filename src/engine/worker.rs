@@ -7,30 +7,29 @@
 //! `-n`, `-R` and ramp-up are settings of a phase, not separate engines.
 
 use super::io::{self, Transport};
-use super::mix::{Chooser, Mix};
+use super::lifecycle::{Startup, INTERRUPT};
+use super::mix::Mix;
 use super::pace::{Rate, Schedule};
-use super::shared::{Pace, PaceSpec, Phase, Shared, Slot, Startup, INTERRUPT};
+use super::pacer::{PaceSpec, Phase};
+use super::shared::Shared;
 use super::{conn, h2conn};
-use super::{Engine, H2Settings, Settings};
-use crate::proto::tls::TlsClient;
-use crate::stats::slo::Condition;
+use super::{ConnSettings, Engine, Settings};
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use std::cell::{Cell, RefCell};
-use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 const RATE_SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// How long stopped connections get to notice before the worker reports.
 const STOP_GRACE: Duration = Duration::from_millis(200);
-/// Where a worker sits in the run: what it owns, and when it started.
+
+/// A worker's assignment: its place among the workers, its core, its
+/// share of the connections, and when the run started.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub struct Assignment {
     pub index: usize,
     pub threads: u64,
     pub core: Option<core_affinity::CoreId>,
@@ -41,6 +40,8 @@ pub struct Plan {
     /// Closed loop: open connections linearly over this long.
     pub conn_ramp: Duration,
     pub start: Instant,
+    /// The run's seed: this worker draws from it (and its index).
+    pub seed: u64,
 }
 
 /// The running worker threads and the channels that give them phases.
@@ -62,81 +63,53 @@ pub fn spawn_all(
     let mut handles = Vec::new();
     let mut phases = Vec::new();
     let mut first_conn = 0;
-    let sources: Arc<[IpAddr]> = cfg.sources.clone().into();
-    for i in 0..cfg.threads {
-        let plan = Plan {
+    for i in 0..cfg.shape.threads {
+        let seat = Assignment {
             index: i as usize,
-            threads: cfg.threads,
+            threads: cfg.shape.threads,
             core: (!cores.is_empty()).then(|| cores[i as usize % cores.len()]),
-            connections: cfg.connections_of(i),
+            connections: cfg.shape.connections_of(i),
             first_conn,
-            total_conns: cfg.connections,
-            conn_ramp: if cfg.rate.is_none() {
-                cfg.ramp_up
+            total_conns: cfg.shape.connections,
+            conn_ramp: if cfg.shape.rate.is_none() {
+                cfg.shape.ramp_up
             } else {
                 Duration::ZERO
             },
             start,
+            seed: cfg.shape.seed,
         };
-        first_conn += plan.connections;
-        let shared = SharedInit {
-            mix: cfg.mix.clone(),
-            seed: cfg.seed,
-            addr: cfg.addr,
-            sources: sources.clone(),
-            connect_timeout: cfg.connect_timeout,
-            timeout: cfg.timeout,
-            keepalive: cfg.keepalive,
-            force_stream: cfg.force_stream,
-            tls: cfg.tls.clone(),
-            h2: cfg.h2.clone(),
-            goodput: cfg.goodput.clone(),
-            startup: startup.clone(),
-        };
+        first_conn += seat.connections;
+        let (conn, mix, startup) = (cfg.conn.clone(), cfg.mix.clone(), startup.clone());
         let engine = cfg.engine;
         let tx = tx.clone();
         let (ptx, prx) = crossbeam_channel::unbounded();
         let h = std::thread::Builder::new()
             .name(format!("blast-worker-{i}"))
-            .spawn(move || run_thread(engine, plan, shared, prx, tx))?;
+            .spawn(move || run_thread(engine, seat, conn, mix, startup, prx, tx))?;
         handles.push(h);
         phases.push(ptx);
     }
     Ok(Workers { handles, phases })
 }
 
-/// The `Send` part of a worker's settings, moved into its thread.
-#[derive(Clone)]
-struct SharedInit {
-    mix: Arc<Mix>,
-    seed: u64,
-    addr: SocketAddr,
-    sources: Arc<[IpAddr]>,
-    connect_timeout: Duration,
-    timeout: Duration,
-    keepalive: bool,
-    force_stream: bool,
-    tls: Option<TlsClient>,
-    h2: Option<H2Settings>,
-    goodput: Arc<[Condition]>,
-    startup: Arc<Startup>,
-}
-
 fn run_thread(
     engine: Engine,
-    plan: Plan,
-    init: SharedInit,
+    seat: Assignment,
+    conn: Arc<ConnSettings>,
+    mix: Arc<Mix>,
+    startup: Arc<Startup>,
     phases: Receiver<Phase>,
     tx: Sender<Snapshot>,
 ) {
-    if let Some(core) = plan.core {
+    if let Some(core) = seat.core {
         core_affinity::set_for_current(core);
     }
     // Held until after the runtime below is dropped, with every operation
     // it ran: io_uring writes read the mix's encoded requests in place, so
     // they must outlive every write (see `Shared::variant`).
-    let _requests = init.mix.clone();
-    let worker = plan.index;
+    let _requests = mix.clone();
+    let worker = seat.index;
     let failed = |e: std::io::Error| {
         eprintln!("blast: worker {worker}: cannot start its runtime: {e}");
         // Answer every recorded phase so the aggregator is not left waiting.
@@ -148,76 +121,48 @@ fn run_thread(
             }
         }
     };
+    // The worker's state is built here, on its own thread, which so first
+    // touches its stats and slots.
     match engine {
-        Engine::Uring => match io::uring::runtime(plan.connections) {
-            Ok(rt) => {
-                io::uring::block_on(&rt, main::<io::uring::Conn>(plan, init, phases, tx.clone()))
-            }
+        Engine::Uring => match io::uring::runtime(seat.connections) {
+            Ok(rt) => io::uring::block_on(
+                &rt,
+                main::<io::uring::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
+            ),
             Err(e) => failed(e),
         },
         Engine::Epoll => match io::epoll::runtime() {
-            Ok(rt) => {
-                io::epoll::block_on(&rt, main::<io::epoll::Conn>(plan, init, phases, tx.clone()))
-            }
+            Ok(rt) => io::epoll::block_on(
+                &rt,
+                main::<io::epoll::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
+            ),
             Err(e) => failed(e),
         },
     }
 }
 
 async fn main<T: Transport + 'static>(
-    plan: Plan,
-    init: SharedInit,
+    shared: Shared,
     phases: Receiver<Phase>,
     tx: Sender<Snapshot>,
 ) {
-    // Over HTTP/2 each connection has `-m` streams, each with its slot.
-    let streams = init.h2.as_ref().map_or(1, |h| h.streams);
-    let w = Rc::new(Shared {
-        chooser: Cell::new(Chooser::new(init.seed, plan.index)),
-        mix: init.mix.clone(),
-        addr: init.addr,
-        sources: init.sources.clone(),
-        connect_timeout: init.connect_timeout,
-        keepalive: init.keepalive,
-        force_stream: init.force_stream,
-        tls: init.tls.clone(),
-        timeout: init.timeout,
-        stats: RefCell::new(Stats::with_names(init.mix.names.len())),
-        stop: Cell::new(false),
-        stop_notify: Notify::new(),
-        remaining: Cell::new(u64::MAX),
-        pace: Cell::new(Pace::Idle),
-        next_k: Cell::new(0),
-        written: Cell::new(0),
-        phase_id: Cell::new(0),
-        phase_changed: Notify::new(),
-        live: Cell::new(plan.connections as usize),
-        all_exited: Notify::new(),
-        slots: (0..plan.connections * streams)
-            .map(|_| Slot::default())
-            .collect(),
-        startup: init.startup.clone(),
-        h2: init.h2.clone(),
-        goodput: init.goodput.clone(),
-        conn_ramp: plan.conn_ramp,
-        first_conn: plan.first_conn,
-        total_conns: plan.total_conns,
-        start: plan.start,
-    });
+    let seat = shared.seat.clone();
+    let timeout = shared.conn.timeout;
+    let w = Rc::new(shared);
     let tick = RATE_SAMPLE_EVERY
-        .min(init.timeout / 4)
+        .min(timeout / 4)
         .max(Duration::from_millis(1));
     let mut spawned = false;
     let mut stopped = false;
 
-    while let Some(phase) = next_phase(&phases, &w, tick, init.timeout).await {
+    while let Some(phase) = next_phase(&phases, &w, tick, timeout).await {
         if phase.requests == Some(0) {
             // Nothing to send: this worker's share of -n is empty.
             if phase.record {
                 let mut snap = w
                     .stats
                     .borrow_mut()
-                    .take_snapshot(plan.index, 0, Duration::ZERO);
+                    .take_snapshot(seat.index, 0, Duration::ZERO);
                 snap.last = true;
                 let _ = tx.send(snap);
             }
@@ -231,7 +176,7 @@ async fn main<T: Transport + 'static>(
             // Let the previous step's requests finish (or time out) so its
             // backlog does not count against this one; the schedule starts
             // when this worker is ready.
-            drain(&w, init.timeout, tick).await;
+            drain(&w, timeout, tick).await;
             phase.start = phase.start.max(Instant::now());
         }
         let rate = match phase.pace {
@@ -241,41 +186,41 @@ async fn main<T: Transport + 'static>(
                 ramp,
                 arrival,
             } => {
-                let i = plan.index as u64;
-                let rate = Rate::share(total_per_sec, plan.threads, i, ramp);
-                Some(Schedule::new(rate, arrival, plan.threads, i))
+                let i = seat.index as u64;
+                let rate = Rate::share(total_per_sec, seat.threads, i, ramp);
+                Some(Schedule::new(rate, arrival, seat.threads, i))
             }
         };
         w.begin_phase(&phase, rate);
         if !spawned {
             spawned = true;
-            for i in 0..plan.connections as usize {
-                if w.h2.is_some() {
+            for i in 0..seat.connections as usize {
+                if w.conn.h2.is_some() {
                     tokio::task::spawn_local(h2conn::run(w.clone(), i));
                 } else {
                     tokio::task::spawn_local(conn::run::<T>(w.clone(), i));
                 }
             }
         }
-        let (seq, ended_at, all_done) = run_phase(&w, &phase, &plan, &tx, tick, init.timeout).await;
+        let (seq, ended_at, all_done) = run_phase(&w, &phase, &seat, &tx, tick, timeout).await;
         let interrupted = stop_requested(&w);
         let in_flight = w.in_flight();
-        let not_sent = w.not_sent(ended_at);
+        let not_sent = w.pacer.not_sent(ended_at);
         let finish = phase.last || interrupted || all_done;
         if finish {
             w.stop_all();
             stopped = true;
-            if w.live.get() > 0 {
-                let _ = tokio::time::timeout(STOP_GRACE, w.all_exited.notified()).await;
+            if w.life.live() > 0 {
+                let _ = tokio::time::timeout(STOP_GRACE, w.life.all_exited()).await;
             }
         } else {
             // Between phases nothing is sent; a late response of this phase
             // is dropped with the next phase's reset.
-            w.pace.set(Pace::Idle);
+            w.pacer.idle();
         }
         if phase.record {
             let elapsed = ended_at.saturating_duration_since(phase.start);
-            let mut snap = w.stats.borrow_mut().take_snapshot(plan.index, seq, elapsed);
+            let mut snap = w.stats.borrow_mut().take_snapshot(seat.index, seq, elapsed);
             snap.in_flight_at_end = in_flight;
             snap.not_sent_at_end = not_sent;
             snap.last = true;
@@ -326,7 +271,7 @@ async fn next_phase(
 async fn run_phase(
     w: &Shared,
     phase: &Phase,
-    plan: &Plan,
+    seat: &Assignment,
     tx: &Sender<Snapshot>,
     tick: Duration,
     timeout: Duration,
@@ -341,7 +286,7 @@ async fn run_phase(
     let mut at_last_sample = 0u64;
     loop {
         let wake = end.map_or(next_tick, |e| e.min(next_tick));
-        let exited = w.all_exited.notified();
+        let exited = w.life.all_exited();
         tokio::select! {
             _ = tokio::time::sleep_until(wake.into()) => {}
             _ = exited => return (seq, Instant::now(), true),
@@ -365,7 +310,7 @@ async fn run_phase(
             let snap = w
                 .stats
                 .borrow_mut()
-                .take_snapshot(plan.index, seq, next_snapshot - start);
+                .take_snapshot(seat.index, seq, next_snapshot - start);
             shipped += snap.requests;
             let _ = tx.send(snap);
             seq += 1;
@@ -378,7 +323,7 @@ async fn run_phase(
 }
 
 fn stop_requested(w: &Shared) -> bool {
-    INTERRUPT.load(Ordering::Relaxed) || w.startup.aborted()
+    INTERRUPT.load(Ordering::Relaxed) || w.life.startup.aborted()
 }
 
 /// Shut down the socket of every request older than `timeout`; its

@@ -141,7 +141,7 @@ pub fn start(
 fn execute(store: &Store, id: &str, cfg: &Config, live: &Arc<Live>) -> Result<Value, String> {
     let dir = store.dir(id).ok_or("the run's folder is gone")?;
     let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
-    let wall = std::time::SystemTime::now() + cfg.load.warmup;
+    let wall = std::time::SystemTime::now() + cfg.load.shape.warmup;
     let hlog_path = path("run.hlog");
     let sink = LiveSink {
         live: live.clone(),

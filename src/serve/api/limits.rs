@@ -26,7 +26,7 @@ fn name_of(used: &[Used], flag: &str, default: &str) -> String {
 /// `--max-duration`, `--max-rate`, `--max-connections`.
 pub(super) fn check_caps(cfg: &Config, used: &[Used], limits: &Limits) -> Result<(), Refusal> {
     let name_of = |flag: &str, default: &str| name_of(used, flag, default);
-    let load = &cfg.load;
+    let load = &cfg.load.shape;
     if let Some(max) = limits.max_duration {
         let asked = load
             .duration
@@ -122,7 +122,7 @@ pub(super) fn check_find_caps(
             ));
         }
     }
-    check_connections(f.run.load.connections, used, limits)
+    check_connections(f.run.load.shape.connections, used, limits)
 }
 
 /// The most steps `blast find` can take from `start` to `max` to `precision`.

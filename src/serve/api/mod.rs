@@ -101,13 +101,13 @@ impl Checked {
         match &self.args {
             Args::Run(a) => {
                 let make = || Config::from_args(a, io::uring::probe);
-                let cfg = guarded(&self.url, limits, used, make, |c| c.load.addr)?;
+                let cfg = guarded(&self.url, limits, used, make, |c| c.load.conn.addr)?;
                 limits::check_caps(&cfg, used, limits)?;
                 Ok(Built::Run(cfg))
             }
             Args::Find(a) => {
                 let make = || FindConfig::from_args(a, io::uring::probe);
-                let f = guarded(&self.url, limits, used, make, |f| f.run.load.addr)?;
+                let f = guarded(&self.url, limits, used, make, |f| f.run.load.conn.addr)?;
                 limits::check_find_caps(&f, used, limits)?;
                 Ok(Built::Find(f))
             }

@@ -36,10 +36,10 @@ fn seed_body_becomes_the_cli_run() {
     let body = r#"{"url": "http://127.0.0.1:9/x", "qps": 200, "duration": 3,
                    "num_workers": 10, "timeout": 2}"#;
     let a = parse_run(body.as_bytes(), &Limits::default()).unwrap();
-    assert_eq!(a.cfg.load.rate, Some(200.0));
-    assert_eq!(a.cfg.load.duration, Some(Duration::from_secs(3)));
-    assert_eq!(a.cfg.load.connections, 10);
-    assert_eq!(a.cfg.load.timeout, Duration::from_secs(2));
+    assert_eq!(a.cfg.load.shape.rate, Some(200.0));
+    assert_eq!(a.cfg.load.shape.duration, Some(Duration::from_secs(3)));
+    assert_eq!(a.cfg.load.shape.connections, 10);
+    assert_eq!(a.cfg.load.conn.timeout, Duration::from_secs(2));
     assert!(!a.cfg.load.progress);
 }
 
@@ -50,8 +50,8 @@ fn run_options_by_long_name() {
                    "connect_timeout": "500ms", "slo": "p99<250ms"}"#;
     let a = parse_run(body.as_bytes(), &Limits::default()).unwrap();
     assert_eq!(a.cfg.method, "PUT");
-    assert_eq!(a.cfg.load.threads, 1);
-    assert_eq!(a.cfg.load.connect_timeout, Duration::from_millis(500));
+    assert_eq!(a.cfg.load.shape.threads, 1);
+    assert_eq!(a.cfg.load.conn.connect_timeout, Duration::from_millis(500));
     assert!(a.cfg.slo.is_some());
 }
 
@@ -97,8 +97,8 @@ fn caps_and_allowed_targets() {
     };
     let ok = r#"{"url": "http://127.0.0.1:9/", "qps": 50}"#;
     let a = parse_run(ok.as_bytes(), &limits).unwrap();
-    assert_eq!(a.cfg.load.duration, Some(Duration::from_secs(5)));
-    assert_eq!(a.cfg.load.connections, 4);
+    assert_eq!(a.cfg.load.shape.duration, Some(Duration::from_secs(5)));
+    assert_eq!(a.cfg.load.shape.connections, 4);
     for (body, status, field) in [
         (r#"{"url": "http://127.0.0.2:9/", "qps": 5}"#, 403, "url"),
         (r#"{"url": "http://127.0.0.1:9/"}"#, 400, "qps"),
@@ -141,7 +141,7 @@ fn find_takes_the_search_options_and_its_caps() {
     let f = parse_find(body.as_bytes(), &Limits::default()).unwrap().cfg;
     assert_eq!((f.start, f.max, f.precision), (10.0, 100.0, 0.1));
     assert_eq!(f.step, Duration::from_millis(500));
-    assert_eq!(f.run.load.connections, 2);
+    assert_eq!(f.run.load.shape.connections, 2);
     let limits = Limits {
         max_rate: Some(50.0),
         max_duration: Some(Duration::from_secs(4)),

@@ -1,0 +1,172 @@
+//! A worker's run from start to stop: the stop flag its connections poll,
+//! the count of connections still running, and the two things shared across
+//! threads: Ctrl-C and the outcome of every connection's first attempt.
+
+use crate::stats::{Fault, TlsInfo};
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Set by Ctrl-C (or by an embedding program) to end the run early.
+pub static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// How the first connection attempt of every connection went, so the run can
+/// end at once (exit 3) when none could connect, without a probe connection
+/// of its own that the server would count.
+#[derive(Default)]
+pub struct Startup {
+    pending: AtomicUsize,
+    any_ok: AtomicBool,
+    fault: AtomicU8,
+    /// Set when every first attempt failed: the workers stop.
+    abort: AtomicBool,
+    /// Some TLS handshake completed (its first exchange may still be slow).
+    handshaken: AtomicBool,
+    /// What the first completed TLS handshake negotiated.
+    tls: OnceLock<TlsInfo>,
+}
+
+impl Startup {
+    pub fn new(connections: u64) -> Arc<Self> {
+        Arc::new(Startup {
+            pending: AtomicUsize::new(connections as usize),
+            ..Default::default()
+        })
+    }
+
+    /// Called once per connection, after its first attempt.
+    pub fn first_attempt(&self, result: Result<(), Fault>) {
+        match result {
+            Ok(()) => self.any_ok.store(true, Ordering::Release),
+            Err(f) => self.fault.store(f as u8, Ordering::Release),
+        }
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Wait until one connection succeeded (Ok) or all failed (the fault).
+    pub fn wait(&self, limit: Duration) -> Result<(), Fault> {
+        let until = Instant::now() + limit;
+        loop {
+            if self.any_ok.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            let all_failed = self.pending.load(Ordering::Acquire) == 0;
+            if !all_failed && Instant::now() > until && self.handshaken.load(Ordering::Acquire) {
+                // Through TLS, waiting on a slow first response: not unreachable.
+                return Ok(());
+            }
+            if all_failed || Instant::now() > until {
+                self.abort.store(true, Ordering::Release);
+                let f = self.fault.load(Ordering::Acquire) as usize;
+                return Err(Fault::ALL.get(f).copied().unwrap_or(Fault::ConnectOther));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// A TLS handshake completed with this outcome.
+    pub fn tls_negotiated(&self, info: TlsInfo) {
+        self.handshaken.store(true, Ordering::Release);
+        if self.tls.get().is_none() {
+            let _ = self.tls.set(info);
+        }
+    }
+
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        self.tls.get().cloned()
+    }
+
+    pub(super) fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+
+    /// After `wait`: Err with the fault when no connection got through.
+    pub fn outcome(&self) -> Result<(), Fault> {
+        if self.abort.load(Ordering::Acquire) {
+            let f = self.fault.load(Ordering::Acquire) as usize;
+            Err(Fault::ALL.get(f).copied().unwrap_or(Fault::ConnectOther))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// One worker's lifecycle, on its thread: stopping, and the connections
+/// still running.
+pub struct Lifecycle {
+    stop: Cell<bool>,
+    stop_notify: Notify,
+    live: Cell<usize>,
+    all_exited: Notify,
+    /// How the first attempts went, across threads.
+    pub startup: Arc<Startup>,
+}
+
+impl Lifecycle {
+    pub fn new(connections: u64, startup: Arc<Startup>) -> Self {
+        Lifecycle {
+            stop: Cell::new(false),
+            stop_notify: Notify::new(),
+            live: Cell::new(connections as usize),
+            all_exited: Notify::new(),
+            startup,
+        }
+    }
+
+    /// The worker is stopping: connections end at their next check.
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.stop.get()
+    }
+
+    /// Stop, and wake whatever waits on `unless_stopped`.
+    pub(super) fn stop(&self) {
+        self.stop.set(true);
+        self.stop_notify.notify_waiters();
+    }
+
+    pub fn conn_exited(&self) {
+        let n = self.live.get() - 1;
+        self.live.set(n);
+        if n == 0 {
+            self.all_exited.notify_one();
+        }
+    }
+
+    /// Connections still running.
+    pub(super) fn live(&self) -> usize {
+        self.live.get()
+    }
+
+    /// Completes when the last connection has exited.
+    pub(super) fn all_exited(&self) -> tokio::sync::futures::Notified<'_> {
+        self.all_exited.notified()
+    }
+
+    /// Run `f` unless the worker stops first.
+    pub async fn unless_stopped<F: Future>(&self, f: F) -> Option<F::Output> {
+        let stopped = self.stop_notify.notified();
+        tokio::pin!(stopped);
+        stopped.as_mut().enable();
+        if self.stop.get() {
+            return None;
+        }
+        tokio::select! {
+            r = f => Some(r),
+            _ = stopped => None,
+        }
+    }
+
+    /// Sleep (connect back-off, ramp); false if the worker stopped meanwhile.
+    pub async fn sleep_unless_stopped(&self, d: Duration) -> bool {
+        self.unless_stopped(tokio::time::sleep(d)).await.is_some()
+    }
+}
+
+/// Back-off between failed attempts of a connection: 10 ms doubling to 1 s.
+pub fn next_backoff(b: Duration) -> Duration {
+    (b * 2).clamp(Duration::from_millis(10), Duration::from_secs(1))
+}

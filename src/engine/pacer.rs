@@ -1,0 +1,240 @@
+//! A worker's pacing of the current phase: the `-n` budget, where it is in
+//! the open-loop schedule (`pace`), how many paced requests went out, and
+//! which phase it is. Single-threaded `Cell`s, copied in and out: nothing
+//! is allocated or locked per request.
+
+use super::lifecycle::Lifecycle;
+use super::pace::{Arrival, Schedule};
+use super::precise;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// A paced request is sent up to this much early rather than late: tokio's
+/// timer has 1 ms ticks and the runtime parks in whole milliseconds, so a
+/// wake-up aimed at the due time lands up to ~1 ms after it, and that
+/// lateness would be counted as latency. Early sends count from the write;
+/// the schedule (and so the rate) is unchanged.
+const EARLY: Duration = Duration::from_millis(2);
+/// A paced wait longer than this can be cut short by the end of the run.
+const LONG_WAIT: Duration = Duration::from_millis(20);
+
+/// How requests are paced in a phase.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PaceSpec {
+    /// Each connection sends its next request when the last one completes.
+    Closed,
+    /// Open loop at this total rate (all threads), ramped over `ramp`,
+    /// with evenly spaced or random (`--arrival poisson`) gaps.
+    Rate {
+        total_per_sec: f64,
+        ramp: Duration,
+        arrival: Arrival,
+    },
+}
+
+/// One phase of a run, the same for every worker but `requests`.
+#[derive(Clone, Debug)]
+pub struct Phase {
+    pub start: Instant,
+    pub duration: Option<Duration>,
+    pub pace: PaceSpec,
+    /// This worker's share of `-n`.
+    pub requests: Option<u64>,
+    /// Record and report this phase (warm-up does not).
+    pub record: bool,
+    /// The run ends with this phase: stop connections, count what is in flight.
+    pub last: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pace {
+    /// Between phases: nothing is sent.
+    Idle,
+    Closed,
+    Rate {
+        sched: Schedule,
+        start: Instant,
+        end: Option<Instant>,
+    },
+}
+
+/// What a connection should do for its next request.
+pub enum Due {
+    /// Send now; latency counts from the write.
+    Now,
+    /// Send at this scheduled time; latency counts from it.
+    At(Instant),
+    /// No request is due in this phase: wait for the next one.
+    Idle(u32),
+}
+
+/// The pacing state a worker's connections share, on one thread.
+pub struct Pacer {
+    /// Requests left to send under `-n` (u64::MAX: no limit).
+    remaining: Cell<u64>,
+    pace: Cell<Pace>,
+    /// Next request index of the paced schedule.
+    next_k: Cell<u64>,
+    /// Paced requests written in this phase.
+    written: Cell<u64>,
+    phase_id: Cell<u32>,
+    phase_changed: Notify,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            remaining: Cell::new(u64::MAX),
+            pace: Cell::new(Pace::Idle),
+            next_k: Cell::new(0),
+            written: Cell::new(0),
+            phase_id: Cell::new(0),
+            phase_changed: Notify::new(),
+        }
+    }
+}
+
+impl Pacer {
+    /// Take one request from the `-n` budget.
+    #[inline]
+    pub fn claim(&self) -> bool {
+        let r = self.remaining.get();
+        if r == 0 {
+            return false;
+        }
+        if r != u64::MAX {
+            self.remaining.set(r - 1);
+        }
+        true
+    }
+
+    /// When the next request of this connection is due.
+    #[inline]
+    pub fn next_due(&self) -> Due {
+        match self.pace.get() {
+            Pace::Closed => Due::Now,
+            Pace::Idle => Due::Idle(self.phase_id.get()),
+            Pace::Rate {
+                mut sched,
+                start,
+                end,
+            } => {
+                let k = self.next_k.get();
+                let at = start + Duration::from_secs_f64(sched.due_s(k));
+                if end.is_some_and(|e| at >= e) {
+                    return Due::Idle(self.phase_id.get());
+                }
+                self.next_k.set(k + 1);
+                if sched.is_random() {
+                    sched.advance();
+                    self.pace.set(Pace::Rate { sched, start, end });
+                }
+                Due::At(at)
+            }
+        }
+    }
+
+    /// Closed loop: each request follows the last one's response.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        matches!(self.pace.get(), Pace::Closed)
+    }
+
+    /// Wait for `at`, up to `EARLY` before it. False if the worker stopped.
+    /// Short waits (the high-rate case) take no stop notification, which
+    /// would lock tokio's Notify per request; long ones end with the run.
+    pub async fn wait_until(&self, at: Instant, life: &Lifecycle) -> bool {
+        if matches!(self.pace.get(), Pace::Rate { sched, .. } if sched.is_random()) {
+            return wait_precisely(at, life).await;
+        }
+        let now = Instant::now();
+        if at > now + EARLY {
+            let wake = at - EARLY;
+            if wake - now > LONG_WAIT {
+                return life.sleep_unless_stopped(wake - now).await;
+            }
+            tokio::time::sleep_until(wake.into()).await;
+        }
+        !life.stopped()
+    }
+
+    /// A paced request is being written.
+    #[inline]
+    pub fn paced_write(&self) {
+        self.written.set(self.written.get() + 1);
+    }
+
+    /// Wait for the phase after `seen`. False if the worker stopped.
+    pub async fn wait_phase(&self, seen: u32, life: &Lifecycle) -> bool {
+        loop {
+            let changed = self.phase_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if life.stopped() {
+                return false;
+            }
+            if self.phase_id.get() != seen {
+                return true;
+            }
+            changed.await;
+        }
+    }
+
+    /// Start phase `p`: a fresh budget and schedule (None: closed loop).
+    pub(super) fn begin_phase(&self, p: &Phase, sched: Option<Schedule>) {
+        self.remaining.set(p.requests.unwrap_or(u64::MAX));
+        self.next_k.set(0);
+        self.written.set(0);
+        self.pace.set(match sched {
+            None => Pace::Closed,
+            Some(sched) => Pace::Rate {
+                sched,
+                start: p.start,
+                end: p.duration.map(|d| p.start + d),
+            },
+        });
+        self.phase_id.set(self.phase_id.get() + 1);
+        self.phase_changed.notify_waiters();
+    }
+
+    /// Between phases: nothing is sent.
+    pub(super) fn idle(&self) {
+        self.pace.set(Pace::Idle);
+    }
+
+    /// The worker stops: wake the connections waiting for a phase.
+    pub(super) fn wake_all(&self) {
+        self.phase_changed.notify_waiters();
+    }
+
+    /// Paced requests that were due by `at` but never written.
+    pub(super) fn not_sent(&self, at: Instant) -> u64 {
+        match self.pace.get() {
+            Pace::Rate { sched, start, .. } => {
+                let s = at.saturating_duration_since(start).as_secs_f64();
+                // Random arrivals count on from the next request; those
+                // handed out are taken as due (true when `at` is the end).
+                let due = sched.due_before(s, self.next_k.get());
+                due.saturating_sub(self.written.get())
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Random arrivals: wait for `at` itself, not a timer tick near it
+/// (see `precise`), so the gaps the server sees are the drawn ones. A long
+/// wait sleeps on tokio's timer, cut short by the end of the run, to within
+/// `EARLY` of `at` first.
+async fn wait_precisely(at: Instant, life: &Lifecycle) -> bool {
+    let now = Instant::now();
+    if at > now + LONG_WAIT && !life.sleep_unless_stopped(at - now - EARLY).await {
+        return false;
+    }
+    if precise::sleep_until(at).await.is_err() {
+        // No timerfd (fd limit): fall back to the millisecond timer.
+        tokio::time::sleep_until(at.into()).await;
+    }
+    !life.stopped()
+}
