@@ -2,14 +2,13 @@
 //!
 //! Reads documents saved from `blast --json` (or `blast find --json`), prints
 //! one row per run, then, when runs streamed, a line per run with their
-//! streaming numbers (`report::stream`), when runs have request names a line
+//! streaming numbers (TTFT, TPOT, ITL, tokens/s), when runs have request names a line
 //! per name and run, and with `--html` the charts. A file that cannot be read
 //! or is not a blast report is a usage error naming the file (exit 2): the
 //! comparison is only as good as its inputs, so none is skipped silently.
 //! Values missing from a document show as `-`, never as a made-up zero.
 
-use crate::report::format_time_us;
-use crate::report::stream::StreamRow;
+use super::{finite, format_time_us};
 use serde_json::Value;
 use std::io::Write;
 
@@ -272,6 +271,91 @@ pub fn write_table(w: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
     }
     if rows.iter().any(|r| r.find) {
         writeln!(w, "{FIND_NOTE}")?;
+    }
+    Ok(())
+}
+
+/// The streaming numbers of one saved run, as `blast report` compares
+/// them. Latencies in microseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamRow {
+    pub ttft_p50_us: Option<f64>,
+    pub ttft_p99_us: Option<f64>,
+    pub tpot_p50_us: Option<f64>,
+    pub itl_p50_us: Option<f64>,
+    pub tokens_per_s: Option<f64>,
+    pub goodput_rps: Option<f64>,
+}
+
+impl StreamRow {
+    /// From a `blast --json` document; `None` unless it has streaming
+    /// keys (`streamed_responses` is null for a run that did not stream,
+    /// absent from older documents).
+    pub fn from_json(v: &Value) -> Option<StreamRow> {
+        v["streamed_responses"].as_u64()?;
+        Some(StreamRow {
+            ttft_p50_us: v["ttft_us"]["p50"].as_f64(),
+            ttft_p99_us: v["ttft_us"]["p99"].as_f64(),
+            tpot_p50_us: v["tpot_us"]["p50"].as_f64(),
+            itl_p50_us: v["itl_us"]["p50"].as_f64(),
+            tokens_per_s: v["output_tokens_per_s"].as_f64(),
+            goodput_rps: v["goodput_rps"].as_f64(),
+        })
+    }
+}
+
+/// The streaming comparison's headers.
+pub const STREAM_HEADERS: [&str; 7] = [
+    "run",
+    "TTFT p50",
+    "TTFT p99",
+    "TPOT p50",
+    "ITL p50",
+    "tokens/s",
+    "goodput/s",
+];
+
+/// One run's cells: `-` for every value of a run that did not stream, and
+/// for any value its document lacks.
+pub fn stream_cells(r: &Row) -> [String; 7] {
+    let dash = || "-".to_string();
+    let s = r.stream.as_ref();
+    let time = |f: fn(&StreamRow) -> Option<f64>| s.and_then(f).map_or_else(dash, format_time_us);
+    let rate = |f: fn(&StreamRow) -> Option<f64>| {
+        s.and_then(f)
+            .map_or_else(dash, |v| format!("{:.2}", finite(v)))
+    };
+    [
+        r.label.clone(),
+        time(|s| s.ttft_p50_us),
+        time(|s| s.ttft_p99_us),
+        time(|s| s.tpot_p50_us),
+        time(|s| s.itl_p50_us),
+        rate(|s| s.tokens_per_s),
+        rate(|s| s.goodput_rps),
+    ]
+}
+
+/// The streaming comparison, printed after the run table (a blank line
+/// apart) when some run streamed, else nothing.
+pub fn write_stream_table(w: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
+    if rows.iter().all(|r| r.stream.is_none()) {
+        return Ok(());
+    }
+    writeln!(w)?;
+    let cells: Vec<[String; 7]> = rows.iter().map(stream_cells).collect();
+    let mut width = STREAM_HEADERS.map(str::len);
+    for c in &cells {
+        for (wd, s) in width.iter_mut().zip(c) {
+            *wd = (*wd).max(s.chars().count());
+        }
+    }
+    for c in std::iter::once(&STREAM_HEADERS.map(String::from)).chain(&cells) {
+        let mut line = format!("{:<w$}", c[0], w = width[0]);
+        for (s, wd) in c[1..].iter().zip(&width[1..]) {
+            line.push_str(&format!("  {s:>wd$}"));
+        }
+        writeln!(w, "{line}")?;
     }
     Ok(())
 }

@@ -11,8 +11,8 @@
 //! (`report::stream`).
 
 use super::names::{entries, Entry};
-use super::stream;
-use crate::stats::aggregate::is_success;
+use super::{float, ms, quantile, row_stats, stream};
+use crate::stats::fault::is_success;
 use crate::stats::{Fault, Summary, LOCUST_QUANTILES};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -44,10 +44,12 @@ pub fn write(prefix: &str, s: &Summary) -> io::Result<()> {
     file("failures", &|mut w| write_failures(&mut w, s))?;
     file("exceptions", &|mut w| write_exceptions(&mut w))?;
     if stream::streamed(s) {
-        file("streaming", &|mut w| stream::write_streaming(&mut w, s))?;
-        file("streaming_totals", &|mut w| stream::write_totals(&mut w, s))?;
+        file("streaming", &|mut w| write_streaming(&mut w, s))?;
+        file("streaming_totals", &|mut w| {
+            write_streaming_totals(&mut w, s)
+        })?;
         file("streaming_history", &|mut w| {
-            stream::write_history(&mut w, s, start)
+            write_streaming_history(&mut w, s, start)
         })?;
     }
     Ok(())
@@ -187,31 +189,70 @@ pub fn write_history(w: &mut impl Write, s: &Summary, start_unix_s: f64) -> io::
     Ok(())
 }
 
+/// `PREFIX_streaming.csv`: one row per metric (TTFT, TPOT, ITL, E2EL),
+/// times in milliseconds.
+pub fn write_streaming(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    let pcts: Vec<&str> = stream::QUANTILES.iter().map(|(_, h)| *h).collect();
+    writeln!(w, "Metric,Count,Mean,Min,{},Max", pcts.join(","))?;
+    for (name, h) in stream::metrics(s) {
+        let min = if h.is_empty() { 0 } else { h.min() };
+        let mut row = vec![
+            name.to_string(),
+            h.len().to_string(),
+            float(row_stats(h).mean / 1000.0),
+            ms(min),
+        ];
+        row.extend(stream::QUANTILES.iter().map(|&(q, _)| ms(quantile(h, q))));
+        row.push(ms(if h.is_empty() { 0 } else { h.max() }));
+        writeln!(w, "{}", row.join(","))?;
+    }
+    Ok(())
+}
+
+/// `PREFIX_streaming_totals.csv`: one row with the run's streamed
+/// responses, output tokens, output tokens/s, where the token counts came
+/// from (`usage`, `events` or `mixed`) and goodput (empty without `--slo`
+/// per-request conditions).
+pub fn write_streaming_totals(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    writeln!(
+        w,
+        "Streamed Responses,Output Tokens,Output Tokens/s,Token Count Source,Goodput Requests/s"
+    )?;
+    writeln!(
+        w,
+        "{},{},{},{},{}",
+        s.stream.responses,
+        s.stream.tokens,
+        float(stream::tokens_per_s(s)),
+        s.stream.token_count_source(),
+        stream::goodput_rps(s).map(float).unwrap_or_default()
+    )
+}
+
+/// `PREFIX_streaming_history.csv`: one row per timeline second, its
+/// output tokens and their rate over that second.
+pub fn write_streaming_history(
+    w: &mut impl Write,
+    s: &Summary,
+    start_unix_s: f64,
+) -> io::Result<()> {
+    writeln!(w, "Timestamp,Output Tokens,Output Tokens/s")?;
+    for (t_s, tokens, rate) in stream::tokens_over_time(s) {
+        writeln!(
+            w,
+            "{:.0},{tokens},{}",
+            (start_unix_s + t_s).floor(),
+            float(rate)
+        )?;
+    }
+    Ok(())
+}
+
 fn per(total: u64, n: u64) -> f64 {
     if n == 0 {
         0.0
     } else {
         total as f64 / n as f64
-    }
-}
-
-/// Integer microseconds as exact milliseconds: 250 -> `0.25`, 1000 -> `1`.
-pub fn ms(us: u64) -> String {
-    let (whole, frac) = (us / 1000, us % 1000);
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let digits = format!("{frac:03}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
-/// A float as Python's `repr` (and so Locust) writes it: the shortest text
-/// that reads back as the same number.
-pub(super) fn float(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:?}")
-    } else {
-        "0.0".to_string()
     }
 }
 
@@ -331,18 +372,6 @@ mod tests {
             not_sent_at_end: 0,
             interrupted: false,
         }
-    }
-
-    #[test]
-    fn milliseconds_are_exact() {
-        assert_eq!(ms(0), "0");
-        assert_eq!(ms(250), "0.25");
-        assert_eq!(ms(1000), "1");
-        assert_eq!(ms(12_345), "12.345");
-        assert_eq!(ms(1_000_001), "1000.001");
-        assert_eq!(float(2.5), "2.5");
-        assert_eq!(float(3.0), "3.0");
-        assert_eq!(float(f64::NAN), "0.0");
     }
 
     #[test]

@@ -88,6 +88,26 @@ fn quantile(h: &Histogram<u64>, q: f64) -> u64 {
     }
 }
 
+/// Integer microseconds as exact milliseconds: 250 -> `0.25`, 1000 -> `1`.
+fn ms(us: u64) -> String {
+    let (whole, frac) = (us / 1000, us % 1000);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:03}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// A float as Python's `repr` (and so Locust) writes it: the shortest text
+/// that reads back as the same number.
+fn float(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:?}")
+    } else {
+        "0.0".to_string()
+    }
+}
+
 /// With `-R`: the rate the schedule offered over the measured time (less
 /// than `-R` while `--ramp-up` raises it).
 pub fn offered_rps(s: &Summary) -> Option<f64> {

@@ -253,7 +253,7 @@ fn json_of_single_request_has_no_names() {
 
 /// A JSON latency (µs) as the CSV writes it (exact ms).
 fn ms_of(v: &Value) -> String {
-    csv::ms(v.as_u64().unwrap_or_else(|| panic!("{v}")))
+    ms(v.as_u64().unwrap_or_else(|| panic!("{v}")))
 }
 
 /// Percentile columns the JSON lacks (66%, 80%, 95%, 98%) are checked
@@ -301,7 +301,7 @@ fn assert_row_is_json(row: &[String], j: &Value, h: &Histogram<u64>, secs: f64) 
         }
     }
     for (cell, &q) in pct.iter().zip(&LOCUST_QUANTILES) {
-        assert_eq!(*cell, csv::ms(h.value_at_quantile(q)), "{q}");
+        assert_eq!(*cell, ms(h.value_at_quantile(q)), "{q}");
     }
 }
 

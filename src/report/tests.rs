@@ -454,3 +454,15 @@ fn json_requests_limit_and_rate() {
     assert_eq!(v["interrupted"], false);
     assert_eq!(v["error_details"], json!([]));
 }
+
+#[test]
+fn milliseconds_are_exact() {
+    assert_eq!(ms(0), "0");
+    assert_eq!(ms(250), "0.25");
+    assert_eq!(ms(1000), "1");
+    assert_eq!(ms(12_345), "12.345");
+    assert_eq!(ms(1_000_001), "1000.001");
+    assert_eq!(float(2.5), "2.5");
+    assert_eq!(float(3.0), "3.0");
+    assert_eq!(float(f64::NAN), "0.0");
+}

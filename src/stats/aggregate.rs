@@ -2,6 +2,7 @@
 //! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
 //! live progress line. It runs on the main thread; workers never wait on it.
 
+use crate::stats::fault::is_success;
 use crate::stats::names::NameInterval;
 use crate::stats::{
     self, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot, Summary, TimelinePoint,
@@ -320,11 +321,6 @@ impl Aggregator {
             interrupted,
         }
     }
-}
-
-/// 2xx and 3xx are successes, as wrk counts them.
-pub fn is_success(code: u16) -> bool {
-    (200..400).contains(&code)
 }
 
 #[cfg(test)]
