@@ -278,6 +278,7 @@ pub fn url_path(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::fixture::run_info;
     use crate::stats::{
         latency_histogram, rate_histogram, Cumulative, ErrorCounts, RunInfo, TimelinePoint,
     };
@@ -296,16 +297,8 @@ mod tests {
                 connections: 4,
                 threads: 1,
                 duration_s: Some(2.0),
-                requests_limit: None,
-                rate: None,
-                ramp_up_s: 0.0,
                 method: "POST".into(),
-                timeout_s: 2.0,
-                engine: "epoll".into(),
-                protocol: "http/1.1".into(),
-                streams: 1,
-                goodput: false,
-                seed: 0,
+                ..run_info()
             },
             duration: Duration::from_secs(2),
             requests: 10,

@@ -4,6 +4,7 @@
 
 use super::csv::{write_exceptions, write_failures, write_stats};
 use super::*;
+use crate::stats::fixture::run_info;
 use crate::stats::names::name_histogram;
 use crate::stats::{
     latency_histogram, rate_histogram, Cumulative, ErrorCounts, Fault, NamePoint, NameSummary,
@@ -64,20 +65,9 @@ pub(super) fn mixed() -> Summary {
     latency.add(hist(latency_histogram(), &HEALTH)).unwrap();
     Summary {
         info: RunInfo {
-            url: "http://127.0.0.1:8080/".into(),
             connections: 20,
-            threads: 2,
-            duration_s: Some(10.0),
-            requests_limit: None,
-            rate: None,
-            ramp_up_s: 0.0,
-            method: "GET".into(),
-            timeout_s: 2.0,
-            engine: "epoll".into(),
-            protocol: "http/1.1".into(),
-            streams: 1,
-            goodput: false,
             seed: 7,
+            ..run_info()
         },
         duration: Duration::from_secs(10),
         requests: 1000,

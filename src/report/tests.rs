@@ -1,6 +1,7 @@
 use super::json::*;
 use super::text::*;
 use super::*;
+use crate::stats::fixture::run_info;
 use crate::stats::Fault;
 use crate::stats::{latency_histogram, rate_histogram, ErrorCounts, RunInfo, TimelinePoint};
 use serde_json::{json, Value};
@@ -19,20 +20,11 @@ pub(super) fn clean() -> Summary {
     Summary {
         by_name: Vec::new(),
         info: RunInfo {
-            url: "http://127.0.0.1:8080/".into(),
             connections: 400,
             threads: 12,
             duration_s: Some(30.0),
-            requests_limit: None,
-            rate: None,
-            ramp_up_s: 0.0,
-            method: "GET".into(),
-            timeout_s: 2.0,
             engine: "uring".into(),
-            protocol: "http/1.1".into(),
-            streams: 1,
-            goodput: false,
-            seed: 0,
+            ..run_info()
         },
         duration: Duration::from_secs(30),
         requests: 39000,

@@ -326,24 +326,15 @@ impl Aggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::fixture::run_info;
     use crate::stats::Stats;
 
     fn info() -> RunInfo {
         RunInfo {
             url: "http://127.0.0.1:1/".into(),
             connections: 2,
-            threads: 2,
             duration_s: Some(2.0),
-            requests_limit: None,
-            rate: None,
-            ramp_up_s: 0.0,
-            method: "GET".into(),
-            timeout_s: 2.0,
-            engine: "epoll".into(),
-            protocol: "http/1.1".into(),
-            streams: 1,
-            goodput: false,
-            seed: 0,
+            ..run_info()
         }
     }
 
