@@ -22,7 +22,7 @@ pub mod svg;
 mod text;
 
 pub use crate::units::{format_binary, format_metric, format_time_s, format_time_us};
-pub use json::{slo_json, to_json, write_json};
+pub use json::{point_json, slo_json, to_json, write_json};
 pub use text::{write_slo_text, write_text};
 
 use crate::stats::{ErrorClass, Summary};

@@ -3,6 +3,7 @@
 
 use super::names;
 use super::read::Log;
+use crate::report::finite;
 use crate::stats::{self, Cumulative, ErrorCounts, RunInfo, Summary, TimelinePoint};
 use hdrhistogram::Histogram;
 use serde_json::Value;
@@ -16,7 +17,7 @@ pub fn merge(logs: &[Log]) -> Summary {
         .iter()
         .flat_map(|l| l.intervals.iter().map(|i| i.start_s))
         .fold(f64::INFINITY, f64::min);
-    let origin = if origin.is_finite() { origin } else { 0.0 };
+    let origin = finite(origin);
     let mut latency = stats::latency_histogram();
     let mut end = 0.0f64;
     // Per whole second since the origin: histogram, requests, errors, bytes.

@@ -55,7 +55,7 @@ fn row(t: &mut String, kind: &str, name: &str, req: u64, fails: u64, rps: f64, h
          <td class=\"n\">{fails}</td><td class=\"n\">{:.2}</td>",
         esc(kind),
         esc(name),
-        if rps.is_finite() { rps } else { 0.0 },
+        finite(rps),
     );
     for q in [0.5, 0.9, 0.99] {
         let _ = write!(t, "<td class=\"n\">{}</td>", us(quantile(h, q)));

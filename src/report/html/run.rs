@@ -149,14 +149,6 @@ fn slo_table(verdicts: &[Verdict]) -> String {
     t
 }
 
-fn finite(x: f64) -> f64 {
-    if x.is_finite() {
-        x
-    } else {
-        0.0
-    }
-}
-
 fn run_charts(s: &Summary) -> Vec<String> {
     let tl = &s.timeline;
     let xs = || tl.iter().map(|p| p.t_s);
