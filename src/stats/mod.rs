@@ -75,9 +75,12 @@ impl ErrorCounts {
     }
 }
 
-/// One worker's counters. Lives on the worker thread; recorded into from its
-/// connection tasks, drained into a `Snapshot` once per interval.
-pub struct Stats {
+/// What a worker counts in one interval and the aggregator sums over
+/// workers and intervals: the one list of the run's metrics. A new metric
+/// is a field here, with its line in `new` and in `add`; the worker's
+/// `Stats`, the `Snapshot` it ships and the aggregator's totals all carry
+/// a `Counts`, so nothing else lists the fields.
+pub struct Counts {
     /// From when the request was due (closed loop: written) to its last byte.
     pub latency: Histogram<u64>,
     /// From the actual write to the last byte (differs from `latency` under `-R`).
@@ -91,15 +94,82 @@ pub struct Stats {
     /// TLS handshakes, and how many of them resumed a session.
     pub tls: Histogram<u64>,
     pub tls_resumed: u64,
+    /// Per-thread requests/s samples (wrk's Req/Sec row).
     pub rate: Histogram<u64>,
     pub requests: u64,
     pub bytes: u64,
-    pub status: Box<[u64; STATUS_SLOTS]>,
     pub faults: [u64; Fault::COUNT],
+}
+
+impl Default for Counts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Counts {
+    pub fn new() -> Self {
+        Counts {
+            latency: latency_histogram(),
+            service: latency_histogram(),
+            ttfb: latency_histogram(),
+            stream: Streaming::new(),
+            connect: latency_histogram(),
+            tls: latency_histogram(),
+            tls_resumed: 0,
+            rate: rate_histogram(),
+            requests: 0,
+            bytes: 0,
+            faults: [0; Fault::COUNT],
+        }
+    }
+
+    /// Sum `o` into these counts (HdrHistogram `add`, as wrk2's hdr_add).
+    pub fn add(&mut self, o: &Counts) {
+        // Same bounds everywhere, so `add` cannot fail.
+        let _ = self.latency.add(&o.latency);
+        let _ = self.service.add(&o.service);
+        let _ = self.ttfb.add(&o.ttfb);
+        self.stream.add(&o.stream);
+        let _ = self.connect.add(&o.connect);
+        let _ = self.tls.add(&o.tls);
+        self.tls_resumed += o.tls_resumed;
+        let _ = self.rate.add(&o.rate);
+        self.requests += o.requests;
+        self.bytes += o.bytes;
+        for (acc, n) in self.faults.iter_mut().zip(&o.faults) {
+            *acc += n;
+        }
+    }
+}
+
+/// One worker's counters. Lives on the worker thread; recorded into from its
+/// connection tasks, drained into a `Snapshot` once per interval.
+pub struct Stats {
+    /// The interval's counts, held inline (no indirection per request).
+    pub counts: Counts,
+    /// Status codes in a flat array indexed by code: one add per response,
+    /// shipped as the sparse list `Snapshot::status`.
+    pub status: Box<[u64; STATUS_SLOTS]>,
     /// Per request name (empty unless the run has names).
     pub names: Vec<NameStats>,
     /// False during warm-up: nothing is counted.
     pub recording: bool,
+}
+
+/// The worker reads and records its counts as its own fields
+/// (`stats.requests`, `stats.rate`).
+impl std::ops::Deref for Stats {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.counts
+    }
+}
+
+impl std::ops::DerefMut for Stats {
+    fn deref_mut(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
 }
 
 impl Default for Stats {
@@ -111,18 +181,8 @@ impl Default for Stats {
 impl Stats {
     pub fn new() -> Self {
         Stats {
-            latency: latency_histogram(),
-            service: latency_histogram(),
-            ttfb: latency_histogram(),
-            stream: Streaming::new(),
-            connect: latency_histogram(),
-            tls: latency_histogram(),
-            tls_resumed: 0,
-            rate: rate_histogram(),
-            requests: 0,
-            bytes: 0,
+            counts: Counts::new(),
             status: Box::new([0; STATUS_SLOTS]),
-            faults: [0; Fault::COUNT],
             names: Vec::new(),
             recording: true,
         }
@@ -181,13 +241,15 @@ impl Stats {
         if !self.recording {
             return;
         }
-        self.requests += 1;
+        self.counts.requests += 1;
         let slot = (status as usize).min(STATUS_SLOTS - 1);
         self.status[slot] += 1;
         // saturating_record never allocates: the histograms do not auto-resize.
-        self.latency
+        self.counts
+            .latency
             .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
-        self.service
+        self.counts
+            .service
             .saturating_record(service_us.clamp(1, MAX_LATENCY_US));
     }
 
@@ -196,7 +258,8 @@ impl Stats {
     #[inline]
     pub fn record_ttfb(&mut self, ttfb_us: u64) {
         if self.recording {
-            self.ttfb
+            self.counts
+                .ttfb
                 .saturating_record(ttfb_us.clamp(1, MAX_LATENCY_US));
         }
     }
@@ -204,59 +267,46 @@ impl Stats {
     #[inline]
     pub fn record_bytes(&mut self, n: usize) {
         if self.recording {
-            self.bytes += n as u64;
+            self.counts.bytes += n as u64;
         }
     }
 
     #[inline]
     pub fn record_fault(&mut self, f: Fault) {
         if self.recording {
-            self.faults[f as usize] += 1;
+            self.counts.faults[f as usize] += 1;
         }
     }
 
     #[inline]
     pub fn record_connect(&mut self, us: u64) {
         if self.recording {
-            self.connect.saturating_record(us.clamp(1, MAX_LATENCY_US));
+            self.counts
+                .connect
+                .saturating_record(us.clamp(1, MAX_LATENCY_US));
         }
     }
 
     #[inline]
     pub fn record_tls(&mut self, us: u64, resumed: bool) {
         if self.recording {
-            self.tls.saturating_record(us.clamp(1, MAX_LATENCY_US));
-            self.tls_resumed += u64::from(resumed);
+            self.counts
+                .tls
+                .saturating_record(us.clamp(1, MAX_LATENCY_US));
+            self.counts.tls_resumed += u64::from(resumed);
         }
     }
 
     /// Drop everything counted so far (end of warm-up).
     pub fn reset(&mut self) {
-        self.latency.reset();
-        self.service.reset();
-        self.ttfb.reset();
-        self.stream.reset();
-        self.connect.reset();
-        self.tls.reset();
-        self.tls_resumed = 0;
-        self.rate.reset();
-        self.requests = 0;
-        self.bytes = 0;
+        self.counts = Counts::new();
         self.status.fill(0);
-        self.faults = [0; Fault::COUNT];
         self.names.iter_mut().for_each(NameStats::reset);
     }
 
     /// Move the counts since the last snapshot into a message. Called once
     /// per interval, never per request.
     pub fn take_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
-        let latency = swap_out(&mut self.latency);
-        let service = swap_out(&mut self.service);
-        let ttfb = swap_out(&mut self.ttfb);
-        let stream = self.stream.take();
-        let connect = swap_out(&mut self.connect);
-        let tls = swap_out(&mut self.tls);
-        let rate = swap_out(&mut self.rate);
         let mut status = Vec::new();
         for (code, n) in self.status.iter_mut().enumerate() {
             if *n > 0 {
@@ -264,39 +314,19 @@ impl Stats {
                 *n = 0;
             }
         }
-        let snap = Snapshot {
+        Snapshot {
             worker,
             seq,
             elapsed,
-            requests: self.requests,
-            bytes: self.bytes,
+            // Empty counts with the same bounds take their place.
+            counts: std::mem::take(&mut self.counts),
             status,
-            faults: self.faults,
-            latency,
-            service,
-            ttfb,
-            stream,
-            connect,
-            tls,
-            tls_resumed: self.tls_resumed,
-            rate,
             names: self.names.iter_mut().map(NameStats::take).collect(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
             last: false,
-        };
-        self.requests = 0;
-        self.bytes = 0;
-        self.tls_resumed = 0;
-        self.faults = [0; Fault::COUNT];
-        snap
+        }
     }
-}
-
-/// Take a histogram's counts, leaving an empty one with the same bounds.
-fn swap_out(h: &mut Histogram<u64>) -> Histogram<u64> {
-    let fresh = Histogram::new_from(h);
-    std::mem::replace(h, fresh)
 }
 
 /// What a worker sends to the aggregator: the counts of one interval.
@@ -306,19 +336,9 @@ pub struct Snapshot {
     pub seq: u32,
     /// Time since the measured start at the end of this interval.
     pub elapsed: Duration,
-    pub requests: u64,
-    pub bytes: u64,
+    pub counts: Counts,
+    /// The interval's status codes, (code, count), those seen only.
     pub status: Vec<(u16, u64)>,
-    pub faults: [u64; Fault::COUNT],
-    pub latency: Histogram<u64>,
-    pub service: Histogram<u64>,
-    pub ttfb: Histogram<u64>,
-    pub stream: Streaming,
-    pub connect: Histogram<u64>,
-    pub tls: Histogram<u64>,
-    pub tls_resumed: u64,
-    /// Per-thread requests/s samples (wrk's Req/Sec row).
-    pub rate: Histogram<u64>,
     /// Per request name, in the mix's order (empty without names).
     pub names: Vec<NameSnapshot>,
     /// Set on the worker's last snapshot: requests written but unanswered.
@@ -326,6 +346,15 @@ pub struct Snapshot {
     /// Set on the worker's last snapshot: paced requests due but never written.
     pub not_sent_at_end: u64,
     pub last: bool,
+}
+
+/// The worker reads what it ships as the snapshot's own fields
+/// (`snap.requests`).
+impl std::ops::Deref for Snapshot {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.counts
+    }
 }
 
 /// Locust's percentile columns; each timeline second keeps all of them.
