@@ -115,7 +115,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         let mut conn = match attempt {
             Some(Ok(c)) => c,
             Some(Err(fault)) => {
-                w.stats.borrow_mut().record_fault_of(pick.name, fault);
+                w.stats.borrow_mut().record_request_fault(pick.name, fault);
                 backoff = next_backoff(backoff);
                 if !w.sleep_unless_stopped(backoff).await {
                     break;
@@ -190,7 +190,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 Exchange::Failed(fault) => {
                     claimed = false;
                     due = None;
-                    w.stats.borrow_mut().record_fault_of(pick.name, fault);
+                    w.stats.borrow_mut().record_request_fault(pick.name, fault);
                     turned_away = !reused
                         && matches!(
                             fault,
@@ -361,7 +361,7 @@ async fn exchange<T: Transport>(
             }
             Ok(n) => {
                 got += n;
-                w.stats.borrow_mut().record_bytes_of(pick.name, n);
+                w.stats.borrow_mut().record_request_bytes(pick.name, n);
                 if buf.is_full() {
                     buf.grow(BODY_BUF);
                 }

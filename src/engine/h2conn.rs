@@ -338,7 +338,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 continue;
             }
             Outcome::Failed(f) => {
-                w.stats.borrow_mut().record_fault_of(pick.name, f);
+                w.stats.borrow_mut().record_request_fault(pick.name, f);
                 (claimed, due, refused) = (false, None, 0);
             }
         }

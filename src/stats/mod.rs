@@ -195,9 +195,15 @@ impl Stats {
         s
     }
 
+    // The names say where a count goes: `record_X` into the run's totals
+    // only; `record_name_X` for one request name only (its totals are
+    // recorded apart: a response's with its service time, HTTP/2's bytes
+    // per connection); `record_request_X` for one request, into the
+    // totals and its name. Every one is a no-op during warm-up.
+
     /// A response to the request named `name` (no-op without names).
     #[inline]
-    pub fn record_named(&mut self, name: u16, status: u16, latency_us: u64) {
+    pub fn record_name_response(&mut self, name: u16, status: u16, latency_us: u64) {
         if self.recording {
             if let Some(n) = self.names.get_mut(name as usize) {
                 n.record(status, latency_us);
@@ -207,7 +213,7 @@ impl Stats {
 
     /// A failure of the request named `name`, counted in the totals too.
     #[inline]
-    pub fn record_fault_of(&mut self, name: u16, f: Fault) {
+    pub fn record_request_fault(&mut self, name: u16, f: Fault) {
         self.record_fault(f);
         if self.recording {
             if let Some(n) = self.names.get_mut(name as usize) {
@@ -218,7 +224,7 @@ impl Stats {
 
     /// Bytes read for the request named `name`, counted in the totals too.
     #[inline]
-    pub fn record_bytes_of(&mut self, name: u16, bytes: usize) {
+    pub fn record_request_bytes(&mut self, name: u16, bytes: usize) {
         self.record_bytes(bytes);
         self.record_name_bytes(name, bytes);
     }
@@ -264,6 +270,7 @@ impl Stats {
         }
     }
 
+    /// Bytes read, in the totals only (HTTP/2: a connection's).
     #[inline]
     pub fn record_bytes(&mut self, n: usize) {
         if self.recording {
@@ -271,6 +278,7 @@ impl Stats {
         }
     }
 
+    /// A failure, in the totals only (HTTP/2: a connection's, no request's).
     #[inline]
     pub fn record_fault(&mut self, f: Fault) {
         if self.recording {
