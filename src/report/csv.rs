@@ -7,8 +7,8 @@
 //! 1000, never rounded), and every number is the one the JSON report gives
 //! for the same run and name: the same histogram, the same quantile calls,
 //! the same mean (read through `names::Entry`, which calls the JSON's
-//! functions). A run that streamed adds three files of its own
-//! (`report::stream`).
+//! functions). A run that streamed adds three files of its own, its
+//! metrics read through `report::stream`.
 
 use super::names::{entries, Entry};
 use super::{float, ms, quantile, row_stats, stream};
@@ -24,32 +24,46 @@ const PERCENTILE_COLUMNS: &str = "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,1
 /// `_failures.csv` (HTTP/2 connection attempts, shared by every name).
 pub const NO_NAME: &str = "(connection)";
 
-/// Write `PREFIX_stats.csv`, `PREFIX_stats_history.csv`,
-/// `PREFIX_failures.csv` and `PREFIX_exceptions.csv`, and when the run
-/// streamed `PREFIX_streaming.csv`, `PREFIX_streaming_totals.csv` and
-/// `PREFIX_streaming_history.csv` (`report::stream`).
+/// Save the CSV files as `PREFIX_SUFFIX.csv` (`write_files`), their
+/// timestamps counted back from now by the run's duration. The one place
+/// of the CSV report that creates files and reads the clock.
 pub fn write(prefix: &str, s: &Summary) -> io::Result<()> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let start = now - s.duration.as_secs_f64();
-    let file = |suffix: &str, f: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
-        let mut w = BufWriter::new(File::create(format!("{prefix}_{suffix}.csv"))?);
+    write_files(s, start, |suffix| {
+        Ok(BufWriter::new(File::create(format!(
+            "{prefix}_{suffix}.csv"
+        ))?))
+    })
+}
+
+/// Every CSV file of the run, each to the writer `open` gives for its
+/// suffix: `stats`, `stats_history`, `failures` and `exceptions`, and when
+/// the run streamed `streaming`, `streaming_totals` and
+/// `streaming_history`. Timestamps count from `start_unix_s`, the measured
+/// start in seconds since the epoch.
+pub fn write_files<W: Write>(
+    s: &Summary,
+    start_unix_s: f64,
+    mut open: impl FnMut(&str) -> io::Result<W>,
+) -> io::Result<()> {
+    let mut file = |suffix: &str, f: &dyn Fn(&mut W) -> io::Result<()>| {
+        let mut w = open(suffix)?;
         f(&mut w)?;
         w.flush()
     };
-    file("stats", &|mut w| write_stats(&mut w, s))?;
-    file("stats_history", &|mut w| write_history(&mut w, s, start))?;
-    file("failures", &|mut w| write_failures(&mut w, s))?;
-    file("exceptions", &|mut w| write_exceptions(&mut w))?;
+    file("stats", &|w| write_stats(w, s))?;
+    file("stats_history", &|w| write_history(w, s, start_unix_s))?;
+    file("failures", &|w| write_failures(w, s))?;
+    file("exceptions", &|w| write_exceptions(w))?;
     if stream::streamed(s) {
-        file("streaming", &|mut w| write_streaming(&mut w, s))?;
-        file("streaming_totals", &|mut w| {
-            write_streaming_totals(&mut w, s)
-        })?;
-        file("streaming_history", &|mut w| {
-            write_streaming_history(&mut w, s, start)
+        file("streaming", &|w| write_streaming(w, s))?;
+        file("streaming_totals", &|w| write_streaming_totals(w, s))?;
+        file("streaming_history", &|w| {
+            write_streaming_history(w, s, start_unix_s)
         })?;
     }
     Ok(())

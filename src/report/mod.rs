@@ -2,13 +2,17 @@
 //! Locust's CSV files (`csv`), statistics per request name (`names`, the
 //! rows text, JSON and CSV share), HTML pages (`html`, drawn with `svg`), the
 //! comparison of saved runs (`compare`), `blast find`'s step table (`find`),
-//! HdrHistogram interval logs (`hlog`) and the streaming (LLM) side of the
-//! CSV files and the comparison (`stream`).
+//! HdrHistogram interval logs (`hlog`) and the metrics of a streamed (LLM)
+//! run that CSV, HTML and the comparison read (`stream`).
 //!
-//! Everything here is a pure function of plain data (a `Summary`, a
-//! `FindResult`, saved JSON), writing to any `io::Write`. The text layout and
-//! number formatting follow wrk 4.1 (its `units.c` and the `print_*`
-//! functions of `wrk.c`), reimplemented.
+//! The reports are pure functions of plain data (a `Summary`, a
+//! `FindResult`, saved JSON), writing to any `io::Write` or returning a
+//! `String`. Only the thin shells that save them touch the file system:
+//! `csv::write` (which also reads the clock for the CSV timestamps),
+//! `html::write_*`, and `hlog`'s `HlogWriter` and `append_summary`, which
+//! write the log as the run goes. The text layout and number formatting
+//! follow wrk 4.1 (its `units.c` and the `print_*` functions of `wrk.c`),
+//! reimplemented.
 
 pub mod compare;
 pub mod csv;

@@ -126,16 +126,19 @@ fn goodput_cell_is_empty_without_slo() {
 
 #[test]
 fn csv_files_only_for_a_streamed_run() {
-    let dir = std::env::temp_dir().join(format!("blast-streamcsv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let exists = |p: &str, f: &str| dir.join(format!("{p}_{f}.csv")).exists();
-    let files = ["streaming", "streaming_totals", "streaming_history"];
-    csv::write(dir.join("plain").to_str().unwrap(), &clean()).unwrap();
-    assert!(exists("plain", "stats"));
-    assert!(files.iter().all(|f| !exists("plain", f)));
-    csv::write(dir.join("llm").to_str().unwrap(), &streamed()).unwrap();
-    assert!(files.iter().all(|f| exists("llm", f)));
-    let _ = std::fs::remove_dir_all(&dir);
+    let files = |s: &Summary| {
+        let mut names = Vec::new();
+        csv::write_files(s, 1_700_000_000.0, |suffix| {
+            names.push(suffix.to_string());
+            Ok(Vec::new())
+        })
+        .unwrap();
+        names
+    };
+    let plain = ["stats", "stats_history", "failures", "exceptions"];
+    assert_eq!(files(&clean()), plain);
+    let streaming = ["streaming", "streaming_totals", "streaming_history"];
+    assert_eq!(files(&streamed()), [&plain[..], &streaming[..]].concat());
 }
 
 #[test]

@@ -1,11 +1,16 @@
-//! Per-thread statistics and the messages workers send to the aggregator.
+//! Per-thread statistics, the `Snapshot` workers send, the aggregator that
+//! merges them (`aggregate`) into the run's `Summary`, and what is judged or
+//! broken down from it: the fault table (`fault`), statistics per request
+//! name (`names`), streamed-response metrics (`stream`) and SLO checks
+//! (`slo`).
 //!
 //! A worker owns one `Stats`; its connections record into it through a
 //! `RefCell` on the same thread (a borrow flag, no lock, no atomic). Failures
 //! on the hot path are counters indexed by `Fault`, never strings: the label of
 //! a fault is only looked up when the report is written. Once per interval the
-//! worker swaps its histograms out with `mem::replace(.., new_from(..))` and
-//! ships them in a `Snapshot`; nothing is sent per request.
+//! worker swaps its `Counts` out for empty ones (`mem::take`, histograms of
+//! the same bounds) and ships them in a `Snapshot`; nothing is sent per
+//! request.
 
 pub mod aggregate;
 pub mod fault;
