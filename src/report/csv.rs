@@ -293,9 +293,7 @@ pub fn url_path(url: &str) -> String {
 mod tests {
     use super::*;
     use crate::stats::fixture::run_info;
-    use crate::stats::{
-        latency_histogram, rate_histogram, Cumulative, ErrorCounts, RunInfo, TimelinePoint,
-    };
+    use crate::stats::{latency_histogram, Cumulative, ErrorCounts, RunInfo, TimelinePoint};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -305,7 +303,6 @@ mod tests {
             latency.record_n(v, n).unwrap();
         }
         Summary {
-            by_name: Vec::new(),
             info: RunInfo {
                 url: "http://127.0.0.1:8080/api/x?q=1,2".into(),
                 connections: 4,
@@ -323,14 +320,7 @@ mod tests {
                 status: 1,
                 ..Default::default()
             },
-            error_details: vec![],
             latency,
-            service: latency_histogram(),
-            ttfb: latency_histogram(),
-            stream: crate::stats::Streaming::new(),
-            connect: latency_histogram(),
-            tls: None,
-            rate: rate_histogram(),
             timeline: vec![
                 TimelinePoint {
                     output_tokens: 0,
@@ -375,9 +365,7 @@ mod tests {
                     },
                 },
             ],
-            in_flight_at_end: 0,
-            not_sent_at_end: 0,
-            interrupted: false,
+            ..Summary::empty(run_info())
         }
     }
 

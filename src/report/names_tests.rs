@@ -7,8 +7,8 @@ use super::*;
 use crate::stats::fixture::run_info;
 use crate::stats::names::name_histogram;
 use crate::stats::{
-    latency_histogram, rate_histogram, Cumulative, ErrorCounts, Fault, NamePoint, NameSummary,
-    RunInfo, TimelinePoint, LOCUST_QUANTILES,
+    latency_histogram, Cumulative, ErrorCounts, Fault, NamePoint, NameSummary, RunInfo,
+    TimelinePoint, LOCUST_QUANTILES,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -81,12 +81,6 @@ pub(super) fn mixed() -> Summary {
         },
         error_details: vec![(Fault::ReadEofMidBody, 3), (Fault::ConnectRefused, 2)],
         latency,
-        service: latency_histogram(),
-        ttfb: latency_histogram(),
-        stream: crate::stats::Streaming::new(),
-        connect: latency_histogram(),
-        tls: None,
-        rate: rate_histogram(),
         timeline: vec![
             point(
                 1.0,
@@ -119,9 +113,7 @@ pub(super) fn mixed() -> Summary {
             ),
         ],
         by_name: vec![predict, health],
-        in_flight_at_end: 0,
-        not_sent_at_end: 0,
-        interrupted: false,
+        ..Summary::empty(run_info())
     }
 }
 

@@ -18,7 +18,6 @@ pub(super) fn hist(mut h: Histogram<u64>, values: &[(u64, u64)]) -> Histogram<u6
 /// A clean 30 s run: no errors.
 pub(super) fn clean() -> Summary {
     Summary {
-        by_name: Vec::new(),
         info: RunInfo {
             connections: 400,
             threads: 12,
@@ -31,17 +30,12 @@ pub(super) fn clean() -> Summary {
         bytes_read: 18_622_710,
         status_codes: BTreeMap::from([(200, 39000)]),
         errors: ErrorCounts::default(),
-        error_details: vec![],
         // mean 370, sample stdev 541.705.., 9 of 10 within one stdev.
         latency: hist(
             latency_histogram(),
             &[(100, 2), (200, 5), (300, 2), (1900, 1)],
         ),
-        service: latency_histogram(),
-        ttfb: latency_histogram(),
-        stream: crate::stats::Streaming::new(),
         connect: hist(latency_histogram(), &[(50, 1), (150, 1)]),
-        tls: None,
         // mean 1300, sample stdev 258.198.., 2 of 4 within one stdev.
         rate: hist(
             rate_histogram(),
@@ -68,9 +62,7 @@ pub(super) fn clean() -> Summary {
                 max_us: 1900,
             },
         }],
-        in_flight_at_end: 0,
-        not_sent_at_end: 0,
-        interrupted: false,
+        ..Summary::empty(run_info())
     }
 }
 

@@ -119,16 +119,8 @@ pub fn two_names() -> Summary {
         },
         error_details: predict.error_details.clone(),
         latency,
-        service: latency_histogram(),
-        ttfb: latency_histogram(),
-        stream: Streaming::new(),
-        connect: latency_histogram(),
-        tls: None,
-        rate: rate_histogram(),
         timeline,
         by_name: vec![predict, health],
-        in_flight_at_end: 0,
-        not_sent_at_end: 0,
-        interrupted: false,
+        ..Summary::empty(run_info())
     }
 }

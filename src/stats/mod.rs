@@ -486,6 +486,32 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// A run that measured nothing: what a summary built from other
+    /// sources (merged logs, tests) fills in.
+    pub fn empty(info: RunInfo) -> Summary {
+        Summary {
+            info,
+            duration: Duration::ZERO,
+            requests: 0,
+            bytes_read: 0,
+            status_codes: BTreeMap::new(),
+            errors: ErrorCounts::default(),
+            error_details: Vec::new(),
+            latency: latency_histogram(),
+            service: latency_histogram(),
+            ttfb: latency_histogram(),
+            stream: Streaming::new(),
+            connect: latency_histogram(),
+            tls: None,
+            rate: rate_histogram(),
+            timeline: Vec::new(),
+            by_name: Vec::new(),
+            in_flight_at_end: 0,
+            not_sent_at_end: 0,
+            interrupted: false,
+        }
+    }
+
     pub fn rps(&self) -> f64 {
         let s = self.duration.as_secs_f64();
         if s > 0.0 {

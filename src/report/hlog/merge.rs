@@ -116,7 +116,7 @@ pub fn merge(logs: &[Log]) -> Summary {
             .to_string(),
         connections: sum_of("connections"),
         threads: sum_of("threads"),
-        duration_s: None,
+        duration_s: Some(end),
         requests_limit: None,
         rate: None,
         ramp_up_s: 0.0,
@@ -134,28 +134,18 @@ pub fn merge(logs: &[Log]) -> Summary {
         goodput: false,
         seed: 0,
     };
-    let mut info = info;
-    info.duration_s = Some(end);
     Summary {
         by_name,
-        info,
         duration: Duration::from_secs_f64(end.max(0.0)),
         requests,
         bytes_read: bytes,
         status_codes,
         errors,
-        error_details: Vec::new(),
         latency,
-        service: stats::latency_histogram(),
-        ttfb: stats::latency_histogram(),
-        stream: stats::Streaming::new(),
-        connect: stats::latency_histogram(),
-        tls: None,
-        rate: stats::rate_histogram(),
         timeline,
         in_flight_at_end: in_flight,
         not_sent_at_end: not_sent,
-        interrupted: false,
+        ..Summary::empty(info)
     }
 }
 
