@@ -11,7 +11,7 @@
 //! metrics read through `report::stream`.
 
 use super::names::{entries, Entry};
-use super::{float, ms, quantile, row_stats, stream};
+use super::{float, ms, per_second, quantile, row_stats, stream};
 use crate::stats::fault::is_success;
 use crate::stats::{Fault, Summary, LOCUST_QUANTILES};
 use std::fs::File;
@@ -174,11 +174,8 @@ pub fn write_history(w: &mut impl Write, s: &Summary, start_unix_s: f64) -> io::
          Total Average Response Time,Total Min Response Time,Total Max Response Time,\
          Total Average Content Size"
     )?;
-    let mut prev_t = 0.0;
-    for p in &s.timeline {
-        let dt = p.t_s - prev_t;
-        prev_t = p.t_s;
-        let failures_per_s = if dt > 0.0 { p.errors as f64 / dt } else { 0.0 };
+    let failures = per_second(&s.timeline, |p| p.errors);
+    for (p, (_, failures_per_s)) in s.timeline.iter().zip(failures) {
         let mut row = vec![
             format!("{:.0}", (start_unix_s + p.t_s).floor()),
             s.info.connections.to_string(),

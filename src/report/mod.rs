@@ -29,7 +29,7 @@ pub use crate::units::{format_binary, format_metric, format_time_s, format_time_
 pub use json::{point_json, slo_json, to_json, write_json};
 pub use text::{write_slo_text, write_text};
 
-use crate::stats::{ErrorClass, Summary};
+use crate::stats::{ErrorClass, Summary, TimelinePoint};
 use hdrhistogram::Histogram;
 
 /// Mean, sample standard deviation, max and the share of samples within one
@@ -90,6 +90,21 @@ fn quantile(h: &Histogram<u64>, q: f64) -> u64 {
     } else {
         h.value_at_quantile(q)
     }
+}
+
+/// Each timeline second's end (s since the start) and `count` of it per
+/// second of its length (0 for an interval of no length): every rate over
+/// time (charts, CSV columns) divides the same way.
+fn per_second(tl: &[TimelinePoint], count: impl Fn(&TimelinePoint) -> u64) -> Vec<(f64, f64)> {
+    let mut prev = 0.0;
+    tl.iter()
+        .map(|p| {
+            let dt = p.t_s - prev;
+            prev = p.t_s;
+            let n = count(p) as f64;
+            (p.t_s, if dt > 0.0 { n / dt } else { 0.0 })
+        })
+        .collect()
 }
 
 /// Integer microseconds as exact milliseconds: 250 -> `0.25`, 1000 -> `1`.

@@ -4,7 +4,7 @@
 //! (`compare`), so that each shows the same numbers. A leaf: it imports no
 //! other report.
 
-use super::finite;
+use super::{finite, per_second};
 use crate::stats::Summary;
 use hdrhistogram::Histogram;
 
@@ -55,18 +55,8 @@ pub fn goodput_rps(s: &Summary) -> Option<f64> {
 /// Per timeline second: its end (s since the start), its output tokens
 /// and tokens/s over its length.
 pub fn tokens_over_time(s: &Summary) -> Vec<(f64, u64, f64)> {
-    let mut prev = 0.0;
-    s.timeline
-        .iter()
-        .map(|p| {
-            let dt = p.t_s - prev;
-            prev = p.t_s;
-            let rate = if dt > 0.0 {
-                p.output_tokens as f64 / dt
-            } else {
-                0.0
-            };
-            (p.t_s, p.output_tokens, finite(rate))
-        })
+    let rates = per_second(&s.timeline, |p| p.output_tokens);
+    (s.timeline.iter().zip(rates))
+        .map(|(p, (t_s, rate))| (t_s, p.output_tokens, finite(rate)))
         .collect()
 }
