@@ -220,21 +220,8 @@ pub fn write_names_table(
             ]);
         }
     }
-    let heads = ["name", "run", "req/s", "p50", "p99", "errors"].map(String::from);
-    let mut width = heads.clone().map(|h| h.chars().count());
-    for c in &cells {
-        for (wd, s) in width.iter_mut().zip(c) {
-            *wd = (*wd).max(s.chars().count());
-        }
-    }
-    for c in std::iter::once(&heads).chain(&cells) {
-        let mut line = format!("{:<w0$}  {:<w1$}", c[0], c[1], w0 = width[0], w1 = width[1]);
-        for (s, wd) in c[2..].iter().zip(&width[2..]) {
-            line.push_str(&format!("  {s:>wd$}"));
-        }
-        writeln!(w, "{line}")?;
-    }
-    Ok(())
+    let heads = ["name", "run", "req/s", "p50", "p99", "errors"];
+    write_aligned(w, heads, &cells, 2)
 }
 
 const HEADERS: [&str; 9] = [
@@ -252,23 +239,7 @@ const HEADERS: [&str; 9] = [
 /// The comparison table: the label left-aligned, numbers right-aligned.
 pub fn write_table(w: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
     let cells: Vec<[String; 9]> = rows.iter().map(Row::cells).collect();
-    let mut width = HEADERS.map(str::len);
-    for c in &cells {
-        for (w, s) in width.iter_mut().zip(c) {
-            *w = (*w).max(s.chars().count());
-        }
-    }
-    let line = |w: &mut dyn Write, c: &[String]| -> std::io::Result<()> {
-        write!(w, "{:<lw$}", c[0], lw = width[0])?;
-        for (s, wd) in c[1..].iter().zip(&width[1..]) {
-            write!(w, "  {s:>wd$}")?;
-        }
-        writeln!(w)
-    };
-    line(w, &HEADERS.map(String::from))?;
-    for c in &cells {
-        line(w, c)?;
-    }
+    write_aligned(w, HEADERS, &cells, 1)?;
     if rows.iter().any(|r| r.find) {
         writeln!(w, "{FIND_NOTE}")?;
     }
@@ -344,16 +315,33 @@ pub fn write_stream_table(w: &mut impl Write, rows: &[Row]) -> std::io::Result<(
     }
     writeln!(w)?;
     let cells: Vec<[String; 7]> = rows.iter().map(stream_cells).collect();
-    let mut width = STREAM_HEADERS.map(str::len);
-    for c in &cells {
+    write_aligned(w, STREAM_HEADERS, &cells, 1)
+}
+
+/// A table: the headers, then the rows, each column as wide as its widest
+/// cell, two spaces apart; the first `left` columns (labels) left-aligned,
+/// the numbers right-aligned.
+fn write_aligned<const N: usize>(
+    w: &mut impl Write,
+    heads: [&str; N],
+    cells: &[[String; N]],
+    left: usize,
+) -> std::io::Result<()> {
+    let mut width = heads.map(|h| h.chars().count());
+    for c in cells {
         for (wd, s) in width.iter_mut().zip(c) {
             *wd = (*wd).max(s.chars().count());
         }
     }
-    for c in std::iter::once(&STREAM_HEADERS.map(String::from)).chain(&cells) {
-        let mut line = format!("{:<w$}", c[0], w = width[0]);
-        for (s, wd) in c[1..].iter().zip(&width[1..]) {
-            line.push_str(&format!("  {s:>wd$}"));
+    for c in std::iter::once(&heads.map(String::from)).chain(cells) {
+        let mut line = String::new();
+        for (k, (s, wd)) in c.iter().zip(&width).enumerate() {
+            let gap = if k == 0 { "" } else { "  " };
+            if k < left {
+                line.push_str(&format!("{gap}{s:<wd$}"));
+            } else {
+                line.push_str(&format!("{gap}{s:>wd$}"));
+            }
         }
         writeln!(w, "{line}")?;
     }
