@@ -4,6 +4,7 @@
 
 use super::names::NameSnapshot;
 use super::*;
+use std::collections::BTreeMap;
 
 /// The run every test starts from: 10 connections on 2 threads for 10 s,
 /// GET over HTTP/1.1 on the epoll engine. A test overrides the fields it
