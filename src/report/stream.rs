@@ -1,8 +1,8 @@
 //! The streaming side of a run (Server-Sent Events, LLM endpoints): which
 //! metrics a streamed run has and how its rates are derived, read by the
 //! CSV files (`csv`), the HTML page (`html::stream`) and the comparison
-//! (`compare`), so that each shows the same numbers. A leaf: it imports no
-//! other report.
+//! (`compare`), so that each shows the same numbers. A leaf: it imports
+//! only the shared helpers of `report/mod.rs`, and no report imports it back.
 
 use super::{finite, per_second};
 use crate::stats::Summary;

@@ -166,7 +166,8 @@ pub struct Stats {
 }
 
 /// The worker reads and records its counts as its own fields
-/// (`stats.requests`, `stats.rate`).
+/// (`stats.requests`, `stats.rate`): the engine's code did not change when
+/// the counts moved into `Counts`. A field access either way, no pointer.
 impl std::ops::Deref for Stats {
     type Target = Counts;
     fn deref(&self) -> &Counts {
