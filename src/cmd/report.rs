@@ -7,8 +7,8 @@
 use crate::config::cli::ReportArgs;
 use crate::error::{usage, Error};
 use crate::report::{
-    compare::{names_from_json, write_names_table, write_table, NameRow, Row},
-    html, stream,
+    compare::{names_from_json, write_names_table, write_stream_table, write_table, NameRow, Row},
+    html,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -37,7 +37,7 @@ pub fn main(a: &ReportArgs) -> Result<i32, Error> {
         .collect();
     let mut out = std::io::stdout().lock();
     let written = write_table(&mut out, &rows)
-        .and_then(|()| stream::write_table(&mut out, &rows))
+        .and_then(|()| write_stream_table(&mut out, &rows))
         .and_then(|()| write_names_table(&mut out, &names));
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

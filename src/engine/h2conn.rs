@@ -315,7 +315,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 continue;
             }
             Outcome::Failed(f) => {
-                w.stats.borrow_mut().record_fault_of(held.pick.name, f);
+                w.stats.borrow_mut().record_request_fault(held.pick.name, f);
                 held.done();
                 refused = 0;
             }

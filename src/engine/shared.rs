@@ -173,7 +173,7 @@ impl Shared {
         let mut stats = self.stats.borrow_mut();
         let latency = us(from);
         stats.record_response(status, latency, us(written));
-        stats.record_named(name, status, latency);
+        stats.record_name_response(name, status, latency);
         if ttfb {
             stats.record_ttfb(us(from));
         }

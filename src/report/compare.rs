@@ -2,14 +2,13 @@
 //!
 //! Reads documents saved from `blast --json` (or `blast find --json`), prints
 //! one row per run, then, when runs streamed, a line per run with their
-//! streaming numbers (`report::stream`), when runs have request names a line
+//! streaming numbers (TTFT, TPOT, ITL, tokens/s), when runs have request names a line
 //! per name and run, and with `--html` the charts. A file that cannot be read
 //! or is not a blast report is a usage error naming the file (exit 2): the
 //! comparison is only as good as its inputs, so none is skipped silently.
 //! Values missing from a document show as `-`, never as a made-up zero.
 
-use crate::report::format_time_us;
-use crate::report::stream::StreamRow;
+use super::{finite, format_time_us};
 use serde_json::Value;
 use std::io::Write;
 
@@ -221,21 +220,8 @@ pub fn write_names_table(
             ]);
         }
     }
-    let heads = ["name", "run", "req/s", "p50", "p99", "errors"].map(String::from);
-    let mut width = heads.clone().map(|h| h.chars().count());
-    for c in &cells {
-        for (wd, s) in width.iter_mut().zip(c) {
-            *wd = (*wd).max(s.chars().count());
-        }
-    }
-    for c in std::iter::once(&heads).chain(&cells) {
-        let mut line = format!("{:<w0$}  {:<w1$}", c[0], c[1], w0 = width[0], w1 = width[1]);
-        for (s, wd) in c[2..].iter().zip(&width[2..]) {
-            line.push_str(&format!("  {s:>wd$}"));
-        }
-        writeln!(w, "{line}")?;
-    }
-    Ok(())
+    let heads = ["name", "run", "req/s", "p50", "p99", "errors"];
+    write_aligned(w, heads, &cells, 2)
 }
 
 const HEADERS: [&str; 9] = [
@@ -253,25 +239,111 @@ const HEADERS: [&str; 9] = [
 /// The comparison table: the label left-aligned, numbers right-aligned.
 pub fn write_table(w: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
     let cells: Vec<[String; 9]> = rows.iter().map(Row::cells).collect();
-    let mut width = HEADERS.map(str::len);
-    for c in &cells {
-        for (w, s) in width.iter_mut().zip(c) {
-            *w = (*w).max(s.chars().count());
-        }
-    }
-    let line = |w: &mut dyn Write, c: &[String]| -> std::io::Result<()> {
-        write!(w, "{:<lw$}", c[0], lw = width[0])?;
-        for (s, wd) in c[1..].iter().zip(&width[1..]) {
-            write!(w, "  {s:>wd$}")?;
-        }
-        writeln!(w)
-    };
-    line(w, &HEADERS.map(String::from))?;
-    for c in &cells {
-        line(w, c)?;
-    }
+    write_aligned(w, HEADERS, &cells, 1)?;
     if rows.iter().any(|r| r.find) {
         writeln!(w, "{FIND_NOTE}")?;
+    }
+    Ok(())
+}
+
+/// The streaming numbers of one saved run, as `blast report` compares
+/// them. Latencies in microseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamRow {
+    pub ttft_p50_us: Option<f64>,
+    pub ttft_p99_us: Option<f64>,
+    pub tpot_p50_us: Option<f64>,
+    pub itl_p50_us: Option<f64>,
+    pub tokens_per_s: Option<f64>,
+    pub goodput_rps: Option<f64>,
+}
+
+impl StreamRow {
+    /// From a `blast --json` document; `None` unless it has streaming
+    /// keys (`streamed_responses` is null for a run that did not stream,
+    /// absent from older documents).
+    pub fn from_json(v: &Value) -> Option<StreamRow> {
+        v["streamed_responses"].as_u64()?;
+        Some(StreamRow {
+            ttft_p50_us: v["ttft_us"]["p50"].as_f64(),
+            ttft_p99_us: v["ttft_us"]["p99"].as_f64(),
+            tpot_p50_us: v["tpot_us"]["p50"].as_f64(),
+            itl_p50_us: v["itl_us"]["p50"].as_f64(),
+            tokens_per_s: v["output_tokens_per_s"].as_f64(),
+            goodput_rps: v["goodput_rps"].as_f64(),
+        })
+    }
+}
+
+/// The streaming comparison's headers.
+pub const STREAM_HEADERS: [&str; 7] = [
+    "run",
+    "TTFT p50",
+    "TTFT p99",
+    "TPOT p50",
+    "ITL p50",
+    "tokens/s",
+    "goodput/s",
+];
+
+/// One run's cells: `-` for every value of a run that did not stream, and
+/// for any value its document lacks.
+pub fn stream_cells(r: &Row) -> [String; 7] {
+    let dash = || "-".to_string();
+    let s = r.stream.as_ref();
+    let time = |f: fn(&StreamRow) -> Option<f64>| s.and_then(f).map_or_else(dash, format_time_us);
+    let rate = |f: fn(&StreamRow) -> Option<f64>| {
+        s.and_then(f)
+            .map_or_else(dash, |v| format!("{:.2}", finite(v)))
+    };
+    [
+        r.label.clone(),
+        time(|s| s.ttft_p50_us),
+        time(|s| s.ttft_p99_us),
+        time(|s| s.tpot_p50_us),
+        time(|s| s.itl_p50_us),
+        rate(|s| s.tokens_per_s),
+        rate(|s| s.goodput_rps),
+    ]
+}
+
+/// The streaming comparison, printed after the run table (a blank line
+/// apart) when some run streamed, else nothing.
+pub fn write_stream_table(w: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
+    if rows.iter().all(|r| r.stream.is_none()) {
+        return Ok(());
+    }
+    writeln!(w)?;
+    let cells: Vec<[String; 7]> = rows.iter().map(stream_cells).collect();
+    write_aligned(w, STREAM_HEADERS, &cells, 1)
+}
+
+/// A table: the headers, then the rows, each column as wide as its widest
+/// cell, two spaces apart; the first `left` columns (labels) left-aligned,
+/// the numbers right-aligned.
+fn write_aligned<const N: usize>(
+    w: &mut impl Write,
+    heads: [&str; N],
+    cells: &[[String; N]],
+    left: usize,
+) -> std::io::Result<()> {
+    let mut width = heads.map(|h| h.chars().count());
+    for c in cells {
+        for (wd, s) in width.iter_mut().zip(c) {
+            *wd = (*wd).max(s.chars().count());
+        }
+    }
+    for c in std::iter::once(&heads.map(String::from)).chain(cells) {
+        let mut line = String::new();
+        for (k, (s, wd)) in c.iter().zip(&width).enumerate() {
+            let gap = if k == 0 { "" } else { "  " };
+            if k < left {
+                line.push_str(&format!("{gap}{s:<wd$}"));
+            } else {
+                line.push_str(&format!("{gap}{s:>wd$}"));
+            }
+        }
+        writeln!(w, "{line}")?;
     }
     Ok(())
 }

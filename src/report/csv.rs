@@ -7,12 +7,12 @@
 //! 1000, never rounded), and every number is the one the JSON report gives
 //! for the same run and name: the same histogram, the same quantile calls,
 //! the same mean (read through `names::Entry`, which calls the JSON's
-//! functions). A run that streamed adds three files of its own
-//! (`report::stream`).
+//! functions). A run that streamed adds three files of its own, its
+//! metrics read through `report::stream`.
 
 use super::names::{entries, Entry};
-use super::stream;
-use crate::stats::aggregate::is_success;
+use super::{float, ms, per_second, quantile, row_stats, stream};
+use crate::stats::fault::is_success;
 use crate::stats::{Fault, Summary, LOCUST_QUANTILES};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -24,30 +24,46 @@ const PERCENTILE_COLUMNS: &str = "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,1
 /// `_failures.csv` (HTTP/2 connection attempts, shared by every name).
 pub const NO_NAME: &str = "(connection)";
 
-/// Write `PREFIX_stats.csv`, `PREFIX_stats_history.csv`,
-/// `PREFIX_failures.csv` and `PREFIX_exceptions.csv`, and when the run
-/// streamed `PREFIX_streaming.csv`, `PREFIX_streaming_totals.csv` and
-/// `PREFIX_streaming_history.csv` (`report::stream`).
+/// Save the CSV files as `PREFIX_SUFFIX.csv` (`write_files`), their
+/// timestamps counted back from now by the run's duration. The one place
+/// of the CSV report that creates files and reads the clock.
 pub fn write(prefix: &str, s: &Summary) -> io::Result<()> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let start = now - s.duration.as_secs_f64();
-    let file = |suffix: &str, f: &dyn Fn(&mut dyn Write) -> io::Result<()>| {
-        let mut w = BufWriter::new(File::create(format!("{prefix}_{suffix}.csv"))?);
+    write_files(s, start, |suffix| {
+        Ok(BufWriter::new(File::create(format!(
+            "{prefix}_{suffix}.csv"
+        ))?))
+    })
+}
+
+/// Every CSV file of the run, each to the writer `open` gives for its
+/// suffix: `stats`, `stats_history`, `failures` and `exceptions`, and when
+/// the run streamed `streaming`, `streaming_totals` and
+/// `streaming_history`. Timestamps count from `start_unix_s`, the measured
+/// start in seconds since the epoch.
+pub fn write_files<W: Write>(
+    s: &Summary,
+    start_unix_s: f64,
+    mut open: impl FnMut(&str) -> io::Result<W>,
+) -> io::Result<()> {
+    let mut file = |suffix: &str, f: &dyn Fn(&mut W) -> io::Result<()>| {
+        let mut w = open(suffix)?;
         f(&mut w)?;
         w.flush()
     };
-    file("stats", &|mut w| write_stats(&mut w, s))?;
-    file("stats_history", &|mut w| write_history(&mut w, s, start))?;
-    file("failures", &|mut w| write_failures(&mut w, s))?;
-    file("exceptions", &|mut w| write_exceptions(&mut w))?;
+    file("stats", &|w| write_stats(w, s))?;
+    file("stats_history", &|w| write_history(w, s, start_unix_s))?;
+    file("failures", &|w| write_failures(w, s))?;
+    file("exceptions", &|w| write_exceptions(w))?;
     if stream::streamed(s) {
-        file("streaming", &|mut w| stream::write_streaming(&mut w, s))?;
-        file("streaming_totals", &|mut w| stream::write_totals(&mut w, s))?;
-        file("streaming_history", &|mut w| {
-            stream::write_history(&mut w, s, start)
+        file("streaming", &|w| write_streaming(w, s))?;
+        file("streaming_totals", &|w| write_streaming_totals(w, s))?;
+        file("streaming_history", &|w| {
+            write_streaming_history(w, s, start_unix_s)
         })?;
     }
     Ok(())
@@ -158,11 +174,8 @@ pub fn write_history(w: &mut impl Write, s: &Summary, start_unix_s: f64) -> io::
          Total Average Response Time,Total Min Response Time,Total Max Response Time,\
          Total Average Content Size"
     )?;
-    let mut prev_t = 0.0;
-    for p in &s.timeline {
-        let dt = p.t_s - prev_t;
-        prev_t = p.t_s;
-        let failures_per_s = if dt > 0.0 { p.errors as f64 / dt } else { 0.0 };
+    let failures = per_second(&s.timeline, |p| p.errors);
+    for (p, (_, failures_per_s)) in s.timeline.iter().zip(failures) {
         let mut row = vec![
             format!("{:.0}", (start_unix_s + p.t_s).floor()),
             s.info.connections.to_string(),
@@ -187,31 +200,70 @@ pub fn write_history(w: &mut impl Write, s: &Summary, start_unix_s: f64) -> io::
     Ok(())
 }
 
+/// `PREFIX_streaming.csv`: one row per metric (TTFT, TPOT, ITL, E2EL),
+/// times in milliseconds.
+pub fn write_streaming(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    let pcts: Vec<&str> = stream::QUANTILES.iter().map(|(_, h)| *h).collect();
+    writeln!(w, "Metric,Count,Mean,Min,{},Max", pcts.join(","))?;
+    for (name, h) in stream::metrics(s) {
+        let min = if h.is_empty() { 0 } else { h.min() };
+        let mut row = vec![
+            name.to_string(),
+            h.len().to_string(),
+            float(row_stats(h).mean / 1000.0),
+            ms(min),
+        ];
+        row.extend(stream::QUANTILES.iter().map(|&(q, _)| ms(quantile(h, q))));
+        row.push(ms(if h.is_empty() { 0 } else { h.max() }));
+        writeln!(w, "{}", row.join(","))?;
+    }
+    Ok(())
+}
+
+/// `PREFIX_streaming_totals.csv`: one row with the run's streamed
+/// responses, output tokens, output tokens/s, where the token counts came
+/// from (`usage`, `events` or `mixed`) and goodput (empty without `--slo`
+/// per-request conditions).
+pub fn write_streaming_totals(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    writeln!(
+        w,
+        "Streamed Responses,Output Tokens,Output Tokens/s,Token Count Source,Goodput Requests/s"
+    )?;
+    writeln!(
+        w,
+        "{},{},{},{},{}",
+        s.stream.responses,
+        s.stream.tokens,
+        float(stream::tokens_per_s(s)),
+        s.stream.token_count_source(),
+        stream::goodput_rps(s).map(float).unwrap_or_default()
+    )
+}
+
+/// `PREFIX_streaming_history.csv`: one row per timeline second, its
+/// output tokens and their rate over that second.
+pub fn write_streaming_history(
+    w: &mut impl Write,
+    s: &Summary,
+    start_unix_s: f64,
+) -> io::Result<()> {
+    writeln!(w, "Timestamp,Output Tokens,Output Tokens/s")?;
+    for (t_s, tokens, rate) in stream::tokens_over_time(s) {
+        writeln!(
+            w,
+            "{:.0},{tokens},{}",
+            (start_unix_s + t_s).floor(),
+            float(rate)
+        )?;
+    }
+    Ok(())
+}
+
 fn per(total: u64, n: u64) -> f64 {
     if n == 0 {
         0.0
     } else {
         total as f64 / n as f64
-    }
-}
-
-/// Integer microseconds as exact milliseconds: 250 -> `0.25`, 1000 -> `1`.
-pub fn ms(us: u64) -> String {
-    let (whole, frac) = (us / 1000, us % 1000);
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let digits = format!("{frac:03}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
-/// A float as Python's `repr` (and so Locust) writes it: the shortest text
-/// that reads back as the same number.
-pub(super) fn float(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:?}")
-    } else {
-        "0.0".to_string()
     }
 }
 
@@ -237,9 +289,8 @@ pub fn url_path(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{
-        latency_histogram, rate_histogram, Cumulative, ErrorCounts, RunInfo, TimelinePoint,
-    };
+    use crate::stats::fixture::run_info;
+    use crate::stats::{latency_histogram, Cumulative, ErrorCounts, RunInfo, TimelinePoint};
     use std::collections::BTreeMap;
     use std::time::Duration;
 
@@ -249,22 +300,13 @@ mod tests {
             latency.record_n(v, n).unwrap();
         }
         Summary {
-            by_name: Vec::new(),
             info: RunInfo {
                 url: "http://127.0.0.1:8080/api/x?q=1,2".into(),
                 connections: 4,
                 threads: 1,
                 duration_s: Some(2.0),
-                requests_limit: None,
-                rate: None,
-                ramp_up_s: 0.0,
                 method: "POST".into(),
-                timeout_s: 2.0,
-                engine: "epoll".into(),
-                protocol: "http/1.1".into(),
-                streams: 1,
-                goodput: false,
-                seed: 0,
+                ..run_info()
             },
             duration: Duration::from_secs(2),
             requests: 10,
@@ -275,14 +317,7 @@ mod tests {
                 status: 1,
                 ..Default::default()
             },
-            error_details: vec![],
             latency,
-            service: latency_histogram(),
-            ttfb: latency_histogram(),
-            stream: crate::stats::Streaming::new(),
-            connect: latency_histogram(),
-            tls: None,
-            rate: rate_histogram(),
             timeline: vec![
                 TimelinePoint {
                     output_tokens: 0,
@@ -327,22 +362,8 @@ mod tests {
                     },
                 },
             ],
-            in_flight_at_end: 0,
-            not_sent_at_end: 0,
-            interrupted: false,
+            ..Summary::empty(run_info())
         }
-    }
-
-    #[test]
-    fn milliseconds_are_exact() {
-        assert_eq!(ms(0), "0");
-        assert_eq!(ms(250), "0.25");
-        assert_eq!(ms(1000), "1");
-        assert_eq!(ms(12_345), "12.345");
-        assert_eq!(ms(1_000_001), "1000.001");
-        assert_eq!(float(2.5), "2.5");
-        assert_eq!(float(3.0), "3.0");
-        assert_eq!(float(f64::NAN), "0.0");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
-use crate::stats::{ErrorCounts, Fault, NamePoint, NameSummary, TlsSummary};
+use crate::stats::{ErrorCounts, Fault, NamePoint, NameSummary, TimelinePoint, TlsSummary};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -99,6 +99,22 @@ fn name_json(n: &NameSummary, duration: Duration) -> Value {
     })
 }
 
+/// One timeline second, its keys common to the JSON report's `timeline`
+/// and `blast serve`'s live `point` events (the report adds the per-name
+/// points and the output tokens).
+pub fn point_json(p: &TimelinePoint) -> Value {
+    json!({
+        "t_s": finite(p.t_s),
+        "requests": p.requests,
+        "rps": finite(p.rps),
+        "p50_us": p.p50_us,
+        "p90_us": p.quantiles_us[4],
+        "p99_us": p.p99_us,
+        "errors": p.errors,
+        "bytes": p.bytes,
+    })
+}
+
 /// One timeline second of one name.
 fn name_point_json(p: &NamePoint) -> Value {
     json!({
@@ -126,16 +142,7 @@ pub fn to_json(s: &Summary) -> Value {
         .timeline
         .iter()
         .map(|p| {
-            let mut point = json!({
-                "t_s": finite(p.t_s),
-                "requests": p.requests,
-                "rps": finite(p.rps),
-                "p50_us": p.p50_us,
-                "p90_us": p.quantiles_us[4],
-                "p99_us": p.p99_us,
-                "errors": p.errors,
-                "bytes": p.bytes,
-            });
+            let mut point = point_json(p);
             if streamed {
                 point["output_tokens"] = json!(p.output_tokens);
             }

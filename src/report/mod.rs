@@ -2,13 +2,17 @@
 //! Locust's CSV files (`csv`), statistics per request name (`names`, the
 //! rows text, JSON and CSV share), HTML pages (`html`, drawn with `svg`), the
 //! comparison of saved runs (`compare`), `blast find`'s step table (`find`),
-//! HdrHistogram interval logs (`hlog`) and the streaming (LLM) side of the
-//! CSV files and the comparison (`stream`).
+//! HdrHistogram interval logs (`hlog`) and the metrics of a streamed (LLM)
+//! run that CSV, HTML and the comparison read (`stream`).
 //!
-//! Everything here is a pure function of plain data (a `Summary`, a
-//! `FindResult`, saved JSON), writing to any `io::Write`. The text layout and
-//! number formatting follow wrk 4.1 (its `units.c` and the `print_*`
-//! functions of `wrk.c`), reimplemented.
+//! The reports are pure functions of plain data (a `Summary`, a
+//! `FindResult`, saved JSON), writing to any `io::Write` or returning a
+//! `String`. Only the thin shells that save them touch the file system:
+//! `csv::write` (which also reads the clock for the CSV timestamps),
+//! `html::write_*`, and `hlog`'s `HlogWriter` and `append_summary`, which
+//! write the log as the run goes. The text layout and number formatting
+//! follow wrk 4.1 (its `units.c` and the `print_*` functions of `wrk.c`),
+//! reimplemented.
 
 pub mod compare;
 pub mod csv;
@@ -22,10 +26,10 @@ pub mod svg;
 mod text;
 
 pub use crate::units::{format_binary, format_metric, format_time_s, format_time_us};
-pub use json::{slo_json, to_json, write_json};
+pub use json::{point_json, slo_json, to_json, write_json};
 pub use text::{write_slo_text, write_text};
 
-use crate::stats::{ErrorClass, Summary};
+use crate::stats::{ErrorClass, Summary, TimelinePoint};
 use hdrhistogram::Histogram;
 
 /// Mean, sample standard deviation, max and the share of samples within one
@@ -85,6 +89,41 @@ fn quantile(h: &Histogram<u64>, q: f64) -> u64 {
         0
     } else {
         h.value_at_quantile(q)
+    }
+}
+
+/// Each timeline second's end (s since the start) and `count` of it per
+/// second of its length (0 for an interval of no length): every rate over
+/// time (charts, CSV columns) divides the same way.
+fn per_second(tl: &[TimelinePoint], count: impl Fn(&TimelinePoint) -> u64) -> Vec<(f64, f64)> {
+    let mut prev = 0.0;
+    tl.iter()
+        .map(|p| {
+            let dt = p.t_s - prev;
+            prev = p.t_s;
+            let n = count(p) as f64;
+            (p.t_s, if dt > 0.0 { n / dt } else { 0.0 })
+        })
+        .collect()
+}
+
+/// Integer microseconds as exact milliseconds: 250 -> `0.25`, 1000 -> `1`.
+fn ms(us: u64) -> String {
+    let (whole, frac) = (us / 1000, us % 1000);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:03}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// A float as Python's `repr` (and so Locust) writes it: the shortest text
+/// that reads back as the same number.
+fn float(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:?}")
+    } else {
+        "0.0".to_string()
     }
 }
 

@@ -4,10 +4,11 @@
 
 use super::csv::{write_exceptions, write_failures, write_stats};
 use super::*;
+use crate::stats::fixture::run_info;
 use crate::stats::names::name_histogram;
 use crate::stats::{
-    latency_histogram, rate_histogram, Cumulative, ErrorCounts, Fault, NamePoint, NameSummary,
-    RunInfo, TimelinePoint, LOCUST_QUANTILES,
+    latency_histogram, Cumulative, ErrorCounts, Fault, NamePoint, NameSummary, RunInfo,
+    TimelinePoint, LOCUST_QUANTILES,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -64,20 +65,9 @@ pub(super) fn mixed() -> Summary {
     latency.add(hist(latency_histogram(), &HEALTH)).unwrap();
     Summary {
         info: RunInfo {
-            url: "http://127.0.0.1:8080/".into(),
             connections: 20,
-            threads: 2,
-            duration_s: Some(10.0),
-            requests_limit: None,
-            rate: None,
-            ramp_up_s: 0.0,
-            method: "GET".into(),
-            timeout_s: 2.0,
-            engine: "epoll".into(),
-            protocol: "http/1.1".into(),
-            streams: 1,
-            goodput: false,
             seed: 7,
+            ..run_info()
         },
         duration: Duration::from_secs(10),
         requests: 1000,
@@ -91,12 +81,6 @@ pub(super) fn mixed() -> Summary {
         },
         error_details: vec![(Fault::ReadEofMidBody, 3), (Fault::ConnectRefused, 2)],
         latency,
-        service: latency_histogram(),
-        ttfb: latency_histogram(),
-        stream: crate::stats::Streaming::new(),
-        connect: latency_histogram(),
-        tls: None,
-        rate: rate_histogram(),
         timeline: vec![
             point(
                 1.0,
@@ -129,9 +113,7 @@ pub(super) fn mixed() -> Summary {
             ),
         ],
         by_name: vec![predict, health],
-        in_flight_at_end: 0,
-        not_sent_at_end: 0,
-        interrupted: false,
+        ..Summary::empty(run_info())
     }
 }
 
@@ -253,7 +235,7 @@ fn json_of_single_request_has_no_names() {
 
 /// A JSON latency (µs) as the CSV writes it (exact ms).
 fn ms_of(v: &Value) -> String {
-    csv::ms(v.as_u64().unwrap_or_else(|| panic!("{v}")))
+    ms(v.as_u64().unwrap_or_else(|| panic!("{v}")))
 }
 
 /// Percentile columns the JSON lacks (66%, 80%, 95%, 98%) are checked
@@ -301,7 +283,7 @@ fn assert_row_is_json(row: &[String], j: &Value, h: &Histogram<u64>, secs: f64) 
         }
     }
     for (cell, &q) in pct.iter().zip(&LOCUST_QUANTILES) {
-        assert_eq!(*cell, csv::ms(h.value_at_quantile(q)), "{q}");
+        assert_eq!(*cell, ms(h.value_at_quantile(q)), "{q}");
     }
 }
 

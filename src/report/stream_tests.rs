@@ -4,7 +4,6 @@
 //! nothing of it for a run that did not stream.
 
 use super::compare::Row;
-use super::csv::ms;
 use super::tests::{clean, hist};
 use super::*;
 use crate::stats::{latency_histogram, TimelinePoint};
@@ -64,7 +63,7 @@ fn timeline_has_output_tokens_only_when_streamed() {
 fn streaming_csv_equals_the_json() {
     let s = streamed();
     let j = to_json(&s);
-    let rows = csv(|w| stream::write_streaming(w, &s));
+    let rows = csv(|w| csv::write_streaming(w, &s));
     assert_eq!(
         rows[0].join(","),
         "Metric,Count,Mean,Min,50%,75%,90%,97%,99%,99.9%,99.99%,Max"
@@ -93,7 +92,7 @@ fn streaming_csv_equals_the_json() {
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[1][4], "50.015", "TTFT p50 in ms (the bucket's top)");
 
-    let t = csv(|w| stream::write_totals(w, &s));
+    let t = csv(|w| csv::write_streaming_totals(w, &s));
     assert_eq!(
         t[0].join(","),
         "Streamed Responses,Output Tokens,Output Tokens/s,Token Count Source,Goodput Requests/s"
@@ -106,7 +105,7 @@ fn streaming_csv_equals_the_json() {
     assert_eq!(num(&t[1][4]), j["goodput_rps"].as_f64().unwrap());
     assert_eq!(num(&t[1][4]), 2.0, "60 good in 30 s");
 
-    let h = csv(|w| stream::write_history(w, &s, 1_700_000_000.0));
+    let h = csv(|w| csv::write_streaming_history(w, &s, 1_700_000_000.0));
     assert_eq!(h[0].join(","), "Timestamp,Output Tokens,Output Tokens/s");
     assert_eq!(h[1], ["1700000001", "1200", "1200.0"]);
     assert_eq!(
@@ -120,23 +119,26 @@ fn streaming_csv_equals_the_json() {
 fn goodput_cell_is_empty_without_slo() {
     let mut s = streamed();
     s.info.goodput = false;
-    let t = csv(|w| stream::write_totals(w, &s));
+    let t = csv(|w| csv::write_streaming_totals(w, &s));
     assert_eq!(t[1][4], "");
     assert_eq!(to_json(&s)["goodput_rps"], Value::Null);
 }
 
 #[test]
 fn csv_files_only_for_a_streamed_run() {
-    let dir = std::env::temp_dir().join(format!("blast-streamcsv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let exists = |p: &str, f: &str| dir.join(format!("{p}_{f}.csv")).exists();
-    let files = ["streaming", "streaming_totals", "streaming_history"];
-    csv::write(dir.join("plain").to_str().unwrap(), &clean()).unwrap();
-    assert!(exists("plain", "stats"));
-    assert!(files.iter().all(|f| !exists("plain", f)));
-    csv::write(dir.join("llm").to_str().unwrap(), &streamed()).unwrap();
-    assert!(files.iter().all(|f| exists("llm", f)));
-    let _ = std::fs::remove_dir_all(&dir);
+    let files = |s: &Summary| {
+        let mut names = Vec::new();
+        csv::write_files(s, 1_700_000_000.0, |suffix| {
+            names.push(suffix.to_string());
+            Ok(Vec::new())
+        })
+        .unwrap();
+        names
+    };
+    let plain = ["stats", "stats_history", "failures", "exceptions"];
+    assert_eq!(files(&clean()), plain);
+    let streaming = ["streaming", "streaming_totals", "streaming_history"];
+    assert_eq!(files(&streamed()), [&plain[..], &streaming[..]].concat());
 }
 
 #[test]
@@ -171,12 +173,12 @@ fn report_table_streaming_rows() {
     let plain = Row::from_json("plain", &doc(&clean())).unwrap();
     assert!(plain.stream.is_none());
     let mut out = Vec::new();
-    stream::write_table(&mut out, std::slice::from_ref(&plain)).unwrap();
+    compare::write_stream_table(&mut out, std::slice::from_ref(&plain)).unwrap();
     assert!(out.is_empty(), "nothing for runs without streaming");
 
     let llm = Row::from_json("llm", &doc(&streamed())).unwrap();
     let mut out = Vec::new();
-    stream::write_table(&mut out, &[llm.clone(), plain.clone()]).unwrap();
+    compare::write_stream_table(&mut out, &[llm.clone(), plain.clone()]).unwrap();
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4);

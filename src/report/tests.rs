@@ -1,6 +1,7 @@
 use super::json::*;
 use super::text::*;
 use super::*;
+use crate::stats::fixture::run_info;
 use crate::stats::Fault;
 use crate::stats::{latency_histogram, rate_histogram, ErrorCounts, RunInfo, TimelinePoint};
 use serde_json::{json, Value};
@@ -17,39 +18,24 @@ pub(super) fn hist(mut h: Histogram<u64>, values: &[(u64, u64)]) -> Histogram<u6
 /// A clean 30 s run: no errors.
 pub(super) fn clean() -> Summary {
     Summary {
-        by_name: Vec::new(),
         info: RunInfo {
-            url: "http://127.0.0.1:8080/".into(),
             connections: 400,
             threads: 12,
             duration_s: Some(30.0),
-            requests_limit: None,
-            rate: None,
-            ramp_up_s: 0.0,
-            method: "GET".into(),
-            timeout_s: 2.0,
             engine: "uring".into(),
-            protocol: "http/1.1".into(),
-            streams: 1,
-            goodput: false,
-            seed: 0,
+            ..run_info()
         },
         duration: Duration::from_secs(30),
         requests: 39000,
         bytes_read: 18_622_710,
         status_codes: BTreeMap::from([(200, 39000)]),
         errors: ErrorCounts::default(),
-        error_details: vec![],
         // mean 370, sample stdev 541.705.., 9 of 10 within one stdev.
         latency: hist(
             latency_histogram(),
             &[(100, 2), (200, 5), (300, 2), (1900, 1)],
         ),
-        service: latency_histogram(),
-        ttfb: latency_histogram(),
-        stream: crate::stats::Streaming::new(),
         connect: hist(latency_histogram(), &[(50, 1), (150, 1)]),
-        tls: None,
         // mean 1300, sample stdev 258.198.., 2 of 4 within one stdev.
         rate: hist(
             rate_histogram(),
@@ -76,9 +62,7 @@ pub(super) fn clean() -> Summary {
                 max_us: 1900,
             },
         }],
-        in_flight_at_end: 0,
-        not_sent_at_end: 0,
-        interrupted: false,
+        ..Summary::empty(run_info())
     }
 }
 
@@ -453,4 +437,16 @@ fn json_requests_limit_and_rate() {
     assert_eq!(v["config"]["rate"], 2000.0);
     assert_eq!(v["interrupted"], false);
     assert_eq!(v["error_details"], json!([]));
+}
+
+#[test]
+fn milliseconds_are_exact() {
+    assert_eq!(ms(0), "0");
+    assert_eq!(ms(250), "0.25");
+    assert_eq!(ms(1000), "1");
+    assert_eq!(ms(12_345), "12.345");
+    assert_eq!(ms(1_000_001), "1000.001");
+    assert_eq!(float(2.5), "2.5");
+    assert_eq!(float(3.0), "3.0");
+    assert_eq!(float(f64::NAN), "0.0");
 }

@@ -10,11 +10,12 @@
 //! points so far first; one that comes after the end gets the result.
 
 use crate::report::hlog::HlogWriter;
+use crate::report::point_json;
 use crate::stats::{IntervalSink, TimelinePoint};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use hyper::body::{Body, Frame};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -138,21 +139,6 @@ impl Body for SseBody {
     }
 }
 
-/// A timeline point with the JSON report's `timeline` keys.
-pub fn point_json(p: &TimelinePoint) -> Value {
-    let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
-    json!({
-        "t_s": finite(p.t_s),
-        "requests": p.requests,
-        "rps": finite(p.rps),
-        "p50_us": p.p50_us,
-        "p90_us": p.quantiles_us[4],
-        "p99_us": p.p99_us,
-        "errors": p.errors,
-        "bytes": p.bytes,
-    })
-}
-
 /// The engine's sink for a served run: each second to the live feed, and
 /// to the run's interval log.
 pub struct LiveSink {
@@ -180,6 +166,7 @@ impl IntervalSink for LiveSink {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+    use serde_json::json;
 
     #[test]
     fn late_reader_gets_points_then_the_end() {

@@ -2,10 +2,11 @@
 //! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
 //! live progress line. It runs on the main thread; workers never wait on it.
 
+use crate::stats::fault::is_success;
 use crate::stats::names::NameInterval;
 use crate::stats::{
-    self, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot, Summary, TimelinePoint,
-    TlsSummary,
+    self, Counts, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot, Summary,
+    TimelinePoint, TlsSummary,
 };
 use crate::units;
 use crossbeam_channel::Receiver;
@@ -48,18 +49,9 @@ struct Interval {
 pub struct Aggregator {
     workers: usize,
     finished: usize,
-    requests: u64,
-    bytes: u64,
+    /// Every snapshot's counts, summed.
+    totals: Counts,
     status: BTreeMap<u16, u64>,
-    faults: [u64; Fault::COUNT],
-    latency: Histogram<u64>,
-    service: Histogram<u64>,
-    ttfb: Histogram<u64>,
-    stream: stats::Streaming,
-    connect: Histogram<u64>,
-    tls: Histogram<u64>,
-    tls_resumed: u64,
-    rate: Histogram<u64>,
     in_flight_at_end: u64,
     not_sent_at_end: u64,
     elapsed: Duration,
@@ -86,18 +78,8 @@ impl Aggregator {
         Aggregator {
             workers,
             finished: 0,
-            requests: 0,
-            bytes: 0,
+            totals: Counts::new(),
             status: BTreeMap::new(),
-            faults: [0; Fault::COUNT],
-            latency: stats::latency_histogram(),
-            service: stats::latency_histogram(),
-            ttfb: stats::latency_histogram(),
-            stream: stats::Streaming::new(),
-            connect: stats::latency_histogram(),
-            tls: stats::latency_histogram(),
-            tls_resumed: 0,
-            rate: stats::rate_histogram(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
             elapsed: Duration::ZERO,
@@ -129,31 +111,16 @@ impl Aggregator {
     }
 
     pub fn add(&mut self, s: Snapshot) {
-        self.requests += s.requests;
-        self.bytes += s.bytes;
+        self.totals.add(&s.counts);
         for &(code, n) in &s.status {
             *self.status.entry(code).or_default() += n;
         }
-        let mut errors = 0;
-        for (acc, n) in self.faults.iter_mut().zip(s.faults.iter()) {
-            *acc += n;
-            errors += n;
-        }
-        errors += s
-            .status
-            .iter()
-            .filter(|(c, _)| !is_success(*c))
-            .map(|(_, n)| n)
-            .sum::<u64>();
-        // Same bounds everywhere, so `add` cannot fail.
-        let _ = self.latency.add(&s.latency);
-        let _ = self.service.add(&s.service);
-        let _ = self.ttfb.add(&s.ttfb);
-        self.stream.add(&s.stream);
-        let _ = self.connect.add(&s.connect);
-        let _ = self.tls.add(&s.tls);
-        self.tls_resumed += s.tls_resumed;
-        let _ = self.rate.add(&s.rate);
+        let errors = s.faults.iter().sum::<u64>()
+            + s.status
+                .iter()
+                .filter(|(c, _)| !is_success(*c))
+                .map(|(_, n)| n)
+                .sum::<u64>();
         for (acc, n) in self.names.iter_mut().zip(&s.names) {
             acc.add(n);
         }
@@ -266,7 +233,7 @@ impl Aggregator {
             "\r\x1b[K{}[{:>5.1}s] {} requests, {} req/s, p99 {}, {} errors",
             self.label,
             iv.end.as_secs_f64(),
-            self.requests,
+            self.totals.requests,
             units::format_metric(point.rps),
             units::format_time_us(point.p99_us as f64),
             errors
@@ -284,7 +251,7 @@ impl Aggregator {
             .sum();
         let mut details: Vec<(Fault, u64)> = Fault::ALL
             .iter()
-            .zip(self.faults.iter())
+            .zip(self.totals.faults.iter())
             .filter(|(_, &n)| n > 0)
             .map(|(&f, &n)| (f, n))
             .collect();
@@ -294,25 +261,26 @@ impl Aggregator {
             .into_values()
             .filter_map(|iv| iv.point)
             .collect();
+        let t = self.totals;
         Summary {
             info,
             duration: self.elapsed,
-            requests: self.requests,
-            bytes_read: self.bytes,
+            requests: t.requests,
+            bytes_read: t.bytes,
             status_codes: self.status,
-            errors: ErrorCounts::from_faults(&self.faults, status_errors),
+            errors: ErrorCounts::from_faults(&t.faults, status_errors),
             error_details: details,
-            latency: self.latency,
-            service: self.service,
-            ttfb: self.ttfb,
-            stream: self.stream,
-            connect: self.connect,
-            tls: (!self.tls.is_empty()).then_some(TlsSummary {
+            latency: t.latency,
+            service: t.service,
+            ttfb: t.ttfb,
+            stream: t.stream,
+            connect: t.connect,
+            tls: (!t.tls.is_empty()).then_some(TlsSummary {
                 info: None,
-                handshake: self.tls,
-                resumed: self.tls_resumed,
+                handshake: t.tls,
+                resumed: t.tls_resumed,
             }),
-            rate: self.rate,
+            rate: t.rate,
             timeline,
             by_name: self.names,
             in_flight_at_end: self.in_flight_at_end,
@@ -322,32 +290,18 @@ impl Aggregator {
     }
 }
 
-/// 2xx and 3xx are successes, as wrk counts them.
-pub fn is_success(code: u16) -> bool {
-    (200..400).contains(&code)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::fixture::run_info;
     use crate::stats::Stats;
 
     fn info() -> RunInfo {
         RunInfo {
             url: "http://127.0.0.1:1/".into(),
             connections: 2,
-            threads: 2,
             duration_s: Some(2.0),
-            requests_limit: None,
-            rate: None,
-            ramp_up_s: 0.0,
-            method: "GET".into(),
-            timeout_s: 2.0,
-            engine: "epoll".into(),
-            protocol: "http/1.1".into(),
-            streams: 1,
-            goodput: false,
-            seed: 0,
+            ..run_info()
         }
     }
 

@@ -321,6 +321,12 @@ pub fn is_reset(e: &io::Error) -> bool {
     )
 }
 
+/// 2xx and 3xx are successes, as wrk counts them; any other status is an
+/// error of its own column (`status`), beside the classes below.
+pub fn is_success(code: u16) -> bool {
+    (200..400).contains(&code)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {
     Connect,

@@ -1,8 +1,32 @@
-//! A synthetic run with two request names, for the tests of the reports
-//! and the SLO per name.
+//! Synthetic runs for the tests of the aggregator, the reports and the SLO
+//! per name: one `RunInfo` every test starts from, and a run with two
+//! request names.
 
 use super::names::NameSnapshot;
 use super::*;
+use std::collections::BTreeMap;
+
+/// The run every test starts from: 10 connections on 2 threads for 10 s,
+/// GET over HTTP/1.1 on the epoll engine. A test overrides the fields it
+/// is about (`RunInfo { connections: 4, ..run_info() }`).
+pub fn run_info() -> RunInfo {
+    RunInfo {
+        url: "http://127.0.0.1:8080/".into(),
+        connections: 10,
+        threads: 2,
+        duration_s: Some(10.0),
+        requests_limit: None,
+        rate: None,
+        ramp_up_s: 0.0,
+        method: "GET".into(),
+        timeout_s: 2.0,
+        engine: "epoll".into(),
+        protocol: "http/1.1".into(),
+        streams: 1,
+        goodput: false,
+        seed: 0,
+    }
+}
 
 /// `predict` (POST): 700 at 100 ms, 50 at 400 ms, 10 of them 500s, and 5
 /// timeouts; `/health` (GET): 250 at 2 ms. 10 s, one point per second.
@@ -82,20 +106,8 @@ pub fn two_names() -> Summary {
     }
     Summary {
         info: RunInfo {
-            url: "http://127.0.0.1:8080/".into(),
-            connections: 10,
-            threads: 2,
-            duration_s: Some(10.0),
-            requests_limit: None,
-            rate: None,
-            ramp_up_s: 0.0,
-            method: "GET".into(),
-            timeout_s: 2.0,
-            engine: "epoll".into(),
-            protocol: "http/1.1".into(),
-            streams: 1,
-            goodput: false,
             seed: 7,
+            ..run_info()
         },
         duration: Duration::from_secs(10),
         requests: 1000,
@@ -108,16 +120,8 @@ pub fn two_names() -> Summary {
         },
         error_details: predict.error_details.clone(),
         latency,
-        service: latency_histogram(),
-        ttfb: latency_histogram(),
-        stream: Streaming::new(),
-        connect: latency_histogram(),
-        tls: None,
-        rate: rate_histogram(),
         timeline,
         by_name: vec![predict, health],
-        in_flight_at_end: 0,
-        not_sent_at_end: 0,
-        interrupted: false,
+        ..Summary::empty(run_info())
     }
 }

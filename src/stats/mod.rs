@@ -1,25 +1,33 @@
-//! Per-thread statistics and the messages workers send to the aggregator.
+//! Per-thread statistics, the `Snapshot` workers send, the aggregator that
+//! merges them (`aggregate`) into the run's `Summary` (`summary`), and what
+//! is judged or broken down from it: the fault table (`fault`), statistics
+//! per request name (`names`), streamed-response metrics (`stream`) and SLO
+//! checks (`slo`).
 //!
 //! A worker owns one `Stats`; its connections record into it through a
 //! `RefCell` on the same thread (a borrow flag, no lock, no atomic). Failures
 //! on the hot path are counters indexed by `Fault`, never strings: the label of
 //! a fault is only looked up when the report is written. Once per interval the
-//! worker swaps its histograms out with `mem::replace(.., new_from(..))` and
-//! ships them in a `Snapshot`; nothing is sent per request.
+//! worker swaps its `Counts` out for empty ones (`mem::take`, histograms of
+//! the same bounds) and ships them in a `Snapshot`; nothing is sent per
+//! request.
 
 pub mod aggregate;
 pub mod fault;
 pub mod names;
 pub mod slo;
 pub mod stream;
+mod summary;
 
 pub use aggregate::IntervalSink;
 pub use fault::{ErrorClass, Fault};
 pub use names::{NamePoint, NameSnapshot, NameStats, NameSummary};
 pub use stream::Streaming;
+pub use summary::{
+    Cumulative, RunInfo, Summary, TimelinePoint, TlsInfo, TlsSummary, LOCUST_QUANTILES,
+};
 
 use hdrhistogram::Histogram;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Highest latency the histograms hold: one hour, in microseconds.
@@ -75,9 +83,12 @@ impl ErrorCounts {
     }
 }
 
-/// One worker's counters. Lives on the worker thread; recorded into from its
-/// connection tasks, drained into a `Snapshot` once per interval.
-pub struct Stats {
+/// What a worker counts in one interval and the aggregator sums over
+/// workers and intervals: the one list of the run's metrics. A new metric
+/// is a field here, with its line in `new` and in `add`; the worker's
+/// `Stats`, the `Snapshot` it ships and the aggregator's totals all carry
+/// a `Counts`, so nothing else lists the fields.
+pub struct Counts {
     /// From when the request was due (closed loop: written) to its last byte.
     pub latency: Histogram<u64>,
     /// From the actual write to the last byte (differs from `latency` under `-R`).
@@ -91,15 +102,83 @@ pub struct Stats {
     /// TLS handshakes, and how many of them resumed a session.
     pub tls: Histogram<u64>,
     pub tls_resumed: u64,
+    /// Per-thread requests/s samples (wrk's Req/Sec row).
     pub rate: Histogram<u64>,
     pub requests: u64,
     pub bytes: u64,
-    pub status: Box<[u64; STATUS_SLOTS]>,
     pub faults: [u64; Fault::COUNT],
+}
+
+impl Default for Counts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Counts {
+    pub fn new() -> Self {
+        Counts {
+            latency: latency_histogram(),
+            service: latency_histogram(),
+            ttfb: latency_histogram(),
+            stream: Streaming::new(),
+            connect: latency_histogram(),
+            tls: latency_histogram(),
+            tls_resumed: 0,
+            rate: rate_histogram(),
+            requests: 0,
+            bytes: 0,
+            faults: [0; Fault::COUNT],
+        }
+    }
+
+    /// Sum `o` into these counts (HdrHistogram `add`, as wrk2's hdr_add).
+    pub fn add(&mut self, o: &Counts) {
+        // Same bounds everywhere, so `add` cannot fail.
+        let _ = self.latency.add(&o.latency);
+        let _ = self.service.add(&o.service);
+        let _ = self.ttfb.add(&o.ttfb);
+        self.stream.add(&o.stream);
+        let _ = self.connect.add(&o.connect);
+        let _ = self.tls.add(&o.tls);
+        self.tls_resumed += o.tls_resumed;
+        let _ = self.rate.add(&o.rate);
+        self.requests += o.requests;
+        self.bytes += o.bytes;
+        for (acc, n) in self.faults.iter_mut().zip(&o.faults) {
+            *acc += n;
+        }
+    }
+}
+
+/// One worker's counters. Lives on the worker thread; recorded into from its
+/// connection tasks, drained into a `Snapshot` once per interval.
+pub struct Stats {
+    /// The interval's counts, held inline (no indirection per request).
+    pub counts: Counts,
+    /// Status codes in a flat array indexed by code: one add per response,
+    /// shipped as the sparse list `Snapshot::status`.
+    pub status: Box<[u64; STATUS_SLOTS]>,
     /// Per request name (empty unless the run has names).
     pub names: Vec<NameStats>,
     /// False during warm-up: nothing is counted.
     pub recording: bool,
+}
+
+/// The worker reads and records its counts as its own fields
+/// (`stats.requests`, `stats.rate`): the engine's code did not change when
+/// the counts moved into `Counts`. A field access either way, no pointer.
+impl std::ops::Deref for Stats {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.counts
+    }
+}
+
+impl std::ops::DerefMut for Stats {
+    fn deref_mut(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
 }
 
 impl Default for Stats {
@@ -111,18 +190,8 @@ impl Default for Stats {
 impl Stats {
     pub fn new() -> Self {
         Stats {
-            latency: latency_histogram(),
-            service: latency_histogram(),
-            ttfb: latency_histogram(),
-            stream: Streaming::new(),
-            connect: latency_histogram(),
-            tls: latency_histogram(),
-            tls_resumed: 0,
-            rate: rate_histogram(),
-            requests: 0,
-            bytes: 0,
+            counts: Counts::new(),
             status: Box::new([0; STATUS_SLOTS]),
-            faults: [0; Fault::COUNT],
             names: Vec::new(),
             recording: true,
         }
@@ -135,9 +204,15 @@ impl Stats {
         s
     }
 
+    // The names say where a count goes: `record_X` into the run's totals
+    // only; `record_name_X` for one request name only (its totals are
+    // recorded apart: a response's with its service time, HTTP/2's bytes
+    // per connection); `record_request_X` for one request, into the
+    // totals and its name. Every one is a no-op during warm-up.
+
     /// A response to the request named `name` (no-op without names).
     #[inline]
-    pub fn record_named(&mut self, name: u16, status: u16, latency_us: u64) {
+    pub fn record_name_response(&mut self, name: u16, status: u16, latency_us: u64) {
         if self.recording {
             if let Some(n) = self.names.get_mut(name as usize) {
                 n.record(status, latency_us);
@@ -147,7 +222,7 @@ impl Stats {
 
     /// A failure of the request named `name`, counted in the totals too.
     #[inline]
-    pub fn record_fault_of(&mut self, name: u16, f: Fault) {
+    pub fn record_request_fault(&mut self, name: u16, f: Fault) {
         self.record_fault(f);
         if self.recording {
             if let Some(n) = self.names.get_mut(name as usize) {
@@ -158,7 +233,7 @@ impl Stats {
 
     /// Bytes read for the request named `name`, counted in the totals too.
     #[inline]
-    pub fn record_bytes_of(&mut self, name: u16, bytes: usize) {
+    pub fn record_request_bytes(&mut self, name: u16, bytes: usize) {
         self.record_bytes(bytes);
         self.record_name_bytes(name, bytes);
     }
@@ -181,13 +256,15 @@ impl Stats {
         if !self.recording {
             return;
         }
-        self.requests += 1;
+        self.counts.requests += 1;
         let slot = (status as usize).min(STATUS_SLOTS - 1);
         self.status[slot] += 1;
         // saturating_record never allocates: the histograms do not auto-resize.
-        self.latency
+        self.counts
+            .latency
             .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
-        self.service
+        self.counts
+            .service
             .saturating_record(service_us.clamp(1, MAX_LATENCY_US));
     }
 
@@ -196,67 +273,57 @@ impl Stats {
     #[inline]
     pub fn record_ttfb(&mut self, ttfb_us: u64) {
         if self.recording {
-            self.ttfb
+            self.counts
+                .ttfb
                 .saturating_record(ttfb_us.clamp(1, MAX_LATENCY_US));
         }
     }
 
+    /// Bytes read, in the totals only (HTTP/2: a connection's).
     #[inline]
     pub fn record_bytes(&mut self, n: usize) {
         if self.recording {
-            self.bytes += n as u64;
+            self.counts.bytes += n as u64;
         }
     }
 
+    /// A failure, in the totals only (HTTP/2: a connection's, no request's).
     #[inline]
     pub fn record_fault(&mut self, f: Fault) {
         if self.recording {
-            self.faults[f as usize] += 1;
+            self.counts.faults[f as usize] += 1;
         }
     }
 
     #[inline]
     pub fn record_connect(&mut self, us: u64) {
         if self.recording {
-            self.connect.saturating_record(us.clamp(1, MAX_LATENCY_US));
+            self.counts
+                .connect
+                .saturating_record(us.clamp(1, MAX_LATENCY_US));
         }
     }
 
     #[inline]
     pub fn record_tls(&mut self, us: u64, resumed: bool) {
         if self.recording {
-            self.tls.saturating_record(us.clamp(1, MAX_LATENCY_US));
-            self.tls_resumed += u64::from(resumed);
+            self.counts
+                .tls
+                .saturating_record(us.clamp(1, MAX_LATENCY_US));
+            self.counts.tls_resumed += u64::from(resumed);
         }
     }
 
     /// Drop everything counted so far (end of warm-up).
     pub fn reset(&mut self) {
-        self.latency.reset();
-        self.service.reset();
-        self.ttfb.reset();
-        self.stream.reset();
-        self.connect.reset();
-        self.tls.reset();
-        self.tls_resumed = 0;
-        self.rate.reset();
-        self.requests = 0;
-        self.bytes = 0;
+        self.counts = Counts::new();
         self.status.fill(0);
-        self.faults = [0; Fault::COUNT];
         self.names.iter_mut().for_each(NameStats::reset);
     }
 
     /// Move the counts since the last snapshot into a message. Called once
     /// per interval, never per request.
     pub fn take_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
-        let latency = swap_out(&mut self.latency);
-        let service = swap_out(&mut self.service);
-        let ttfb = swap_out(&mut self.ttfb);
-        let stream = self.stream.take();
-        let connect = swap_out(&mut self.connect);
-        let tls = swap_out(&mut self.tls);
-        let rate = swap_out(&mut self.rate);
         let mut status = Vec::new();
         for (code, n) in self.status.iter_mut().enumerate() {
             if *n > 0 {
@@ -264,39 +331,19 @@ impl Stats {
                 *n = 0;
             }
         }
-        let snap = Snapshot {
+        Snapshot {
             worker,
             seq,
             elapsed,
-            requests: self.requests,
-            bytes: self.bytes,
+            // Empty counts with the same bounds take their place.
+            counts: std::mem::take(&mut self.counts),
             status,
-            faults: self.faults,
-            latency,
-            service,
-            ttfb,
-            stream,
-            connect,
-            tls,
-            tls_resumed: self.tls_resumed,
-            rate,
             names: self.names.iter_mut().map(NameStats::take).collect(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
             last: false,
-        };
-        self.requests = 0;
-        self.bytes = 0;
-        self.tls_resumed = 0;
-        self.faults = [0; Fault::COUNT];
-        snap
+        }
     }
-}
-
-/// Take a histogram's counts, leaving an empty one with the same bounds.
-fn swap_out(h: &mut Histogram<u64>) -> Histogram<u64> {
-    let fresh = Histogram::new_from(h);
-    std::mem::replace(h, fresh)
 }
 
 /// What a worker sends to the aggregator: the counts of one interval.
@@ -306,19 +353,9 @@ pub struct Snapshot {
     pub seq: u32,
     /// Time since the measured start at the end of this interval.
     pub elapsed: Duration,
-    pub requests: u64,
-    pub bytes: u64,
+    pub counts: Counts,
+    /// The interval's status codes, (code, count), those seen only.
     pub status: Vec<(u16, u64)>,
-    pub faults: [u64; Fault::COUNT],
-    pub latency: Histogram<u64>,
-    pub service: Histogram<u64>,
-    pub ttfb: Histogram<u64>,
-    pub stream: Streaming,
-    pub connect: Histogram<u64>,
-    pub tls: Histogram<u64>,
-    pub tls_resumed: u64,
-    /// Per-thread requests/s samples (wrk's Req/Sec row).
-    pub rate: Histogram<u64>,
     /// Per request name, in the mix's order (empty without names).
     pub names: Vec<NameSnapshot>,
     /// Set on the worker's last snapshot: requests written but unanswered.
@@ -328,138 +365,12 @@ pub struct Snapshot {
     pub last: bool,
 }
 
-/// Locust's percentile columns; each timeline second keeps all of them.
-pub const LOCUST_QUANTILES: [f64; 11] = [
-    0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
-];
-
-/// One second of the run, over all workers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TimelinePoint {
-    /// End of the interval, seconds since the measured start.
-    pub t_s: f64,
-    pub requests: u64,
-    pub rps: f64,
-    pub p50_us: u64,
-    pub p99_us: u64,
-    /// Transport errors and non-2xx/3xx responses.
-    pub errors: u64,
-    pub bytes: u64,
-    /// Latency at each of `LOCUST_QUANTILES`, this second only.
-    pub quantiles_us: [u64; 11],
-    /// Everything from the start up to the end of this second.
-    pub total: Cumulative,
-    /// Per request name, in the mix's order (empty without names).
-    pub by_name: Vec<NamePoint>,
-    /// Output tokens of the streamed responses that completed this second
-    /// (0 for a run that did not stream).
-    pub output_tokens: u64,
-}
-
-/// Running totals up to a timeline point (Locust's "Total ..." columns).
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Cumulative {
-    pub requests: u64,
-    pub errors: u64,
-    pub bytes: u64,
-    pub p50_us: u64,
-    pub mean_us: f64,
-    pub min_us: u64,
-    pub max_us: u64,
-}
-
-/// What the run was asked to do, as the report echoes it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunInfo {
-    pub url: String,
-    pub connections: u64,
-    pub threads: u64,
-    pub duration_s: Option<f64>,
-    pub requests_limit: Option<u64>,
-    pub rate: Option<f64>,
-    pub ramp_up_s: f64,
-    pub method: String,
-    pub timeout_s: f64,
-    pub engine: String,
-    /// What was spoken: `http/1.1`, `h2` (over TLS) or `h2c`.
-    pub protocol: String,
-    /// Concurrent requests per connection: HTTP/2 streams (`-m`), else 1.
-    pub streams: u64,
-    /// `--slo` holds per-request conditions (ttft, tpot, e2el): goodput is
-    /// reported.
-    pub goodput: bool,
-    /// The seed of every random choice (`--seed`, or the one drawn from the
-    /// clock), so a run can be repeated.
-    pub seed: u64,
-}
-
-/// What a TLS handshake negotiated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsInfo {
-    pub version: String,
-    pub cipher: String,
-    pub alpn: Option<String>,
-}
-
-/// The TLS side of a run over https.
-#[derive(Clone, Debug)]
-pub struct TlsSummary {
-    /// As negotiated by the first connection that got through.
-    pub info: Option<TlsInfo>,
-    /// Handshake times, microseconds.
-    pub handshake: Histogram<u64>,
-    /// Handshakes that resumed a session.
-    pub resumed: u64,
-}
-
-/// Everything measured in one run; the reports are pure functions of it.
-#[derive(Clone, Debug)]
-pub struct Summary {
-    pub info: RunInfo,
-    /// Measured wall time (after warm-up).
-    pub duration: Duration,
-    pub requests: u64,
-    pub bytes_read: u64,
-    pub status_codes: BTreeMap<u16, u64>,
-    pub errors: ErrorCounts,
-    /// Non-zero faults with their cause, most frequent first.
-    pub error_details: Vec<(Fault, u64)>,
-    pub latency: Histogram<u64>,
-    pub service: Histogram<u64>,
-    /// Time to the first byte of each response's body, from when it was due.
-    pub ttfb: Histogram<u64>,
-    /// Server-Sent Events responses (empty when there were none).
-    pub stream: Streaming,
-    pub connect: Histogram<u64>,
-    /// Only for https runs.
-    pub tls: Option<TlsSummary>,
-    pub rate: Histogram<u64>,
-    pub timeline: Vec<TimelinePoint>,
-    /// Per request name, in the mix's order (empty for a single request).
-    pub by_name: Vec<NameSummary>,
-    pub in_flight_at_end: u64,
-    pub not_sent_at_end: u64,
-    /// Stopped early by Ctrl-C.
-    pub interrupted: bool,
-}
-
-impl Summary {
-    pub fn rps(&self) -> f64 {
-        let s = self.duration.as_secs_f64();
-        if s > 0.0 {
-            self.requests as f64 / s
-        } else {
-            0.0
-        }
-    }
-
-    pub fn bytes_per_sec(&self) -> f64 {
-        let s = self.duration.as_secs_f64();
-        if s > 0.0 {
-            self.bytes_read as f64 / s
-        } else {
-            0.0
-        }
+/// The worker reads what it ships as the snapshot's own fields
+/// (`snap.requests`).
+impl std::ops::Deref for Snapshot {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.counts
     }
 }
 

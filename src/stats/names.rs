@@ -5,6 +5,7 @@
 //! itself rounds to 2 digits above 100 ms), so a thousand names cost a
 //! worker about 24 MB rather than 190: the run totals keep 3 digits.
 
+use super::fault::is_success;
 use super::{ErrorCounts, Fault, MAX_LATENCY_US};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -162,7 +163,7 @@ impl NameSummary {
         let status_errors = self
             .status_codes
             .iter()
-            .filter(|(c, _)| !super::aggregate::is_success(**c))
+            .filter(|(c, _)| !is_success(**c))
             .map(|(_, n)| n)
             .sum();
         self.errors = ErrorCounts::from_faults(&faults, status_errors);
@@ -192,7 +193,7 @@ impl NameInterval {
         self.errors += s.faults.iter().sum::<u64>()
             + s.status
                 .iter()
-                .filter(|(c, _)| !super::aggregate::is_success(*c))
+                .filter(|(c, _)| !is_success(*c))
                 .map(|(_, n)| n)
                 .sum::<u64>();
         let _ = self.latency.add(&s.latency);

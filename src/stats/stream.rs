@@ -85,30 +85,6 @@ impl Streaming {
         self.good += o.good;
     }
 
-    pub fn reset(&mut self) {
-        self.ttft.reset();
-        self.itl.reset();
-        self.tpot.reset();
-        self.tokens = 0;
-        self.responses = 0;
-        self.from_usage = 0;
-        self.good = 0;
-    }
-
-    /// Move the counts out, leaving empty ones (once per interval).
-    pub fn take(&mut self) -> Streaming {
-        let fresh = Streaming {
-            ttft: Histogram::new_from(&self.ttft),
-            itl: Histogram::new_from(&self.itl),
-            tpot: Histogram::new_from(&self.tpot),
-            tokens: 0,
-            responses: 0,
-            from_usage: 0,
-            good: 0,
-        };
-        std::mem::replace(self, fresh)
-    }
-
     /// Where the token counts came from: `usage`, `events`, or `mixed`.
     pub fn token_count_source(&self) -> &'static str {
         if self.from_usage == self.responses {

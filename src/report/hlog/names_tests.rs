@@ -1,8 +1,14 @@
 //! Tagged per-name lines: write → read → merge, exact per name.
 
 use super::*;
+use crate::stats::fixture::run_info;
 use crate::stats::names::name_histogram;
-use crate::stats::{NamePoint, NameSummary};
+use crate::stats::{
+    self, Cumulative, IntervalSink, NamePoint, NameSummary, RunInfo, TimelinePoint,
+};
+use hdrhistogram::serialization::interval_log::Tag;
+use hdrhistogram::Histogram;
+use std::time::{Duration, UNIX_EPOCH};
 
 fn info() -> RunInfo {
     RunInfo {
@@ -10,16 +16,7 @@ fn info() -> RunInfo {
         connections: 2,
         threads: 1,
         duration_s: Some(3.0),
-        requests_limit: None,
-        rate: None,
-        ramp_up_s: 0.0,
-        method: "GET".into(),
-        timeout_s: 2.0,
-        engine: "epoll".into(),
-        protocol: "http/1.1".into(),
-        streams: 1,
-        goodput: false,
-        seed: 0,
+        ..run_info()
     }
 }
 

@@ -1,7 +1,7 @@
 //! The comparison page of `blast report`.
 
 use super::*;
-use crate::report::stream;
+use crate::report::compare::{stream_cells, STREAM_HEADERS};
 
 /// The comparison page.
 pub fn render_compare(rows: &[Row]) -> String {
@@ -30,12 +30,12 @@ pub fn render_compare(rows: &[Row]) -> String {
     }
     if rows.iter().any(|r| r.stream.is_some()) {
         body.push_str("<h2>Streaming</h2>\n<table><tr>");
-        for h in stream::HEADERS {
+        for h in STREAM_HEADERS {
             let _ = write!(body, "<th>{}</th>", esc(h));
         }
         body.push_str("</tr>\n");
         for r in rows {
-            let c = stream::cells(r);
+            let c = stream_cells(r);
             let _ = write!(body, "<tr><td>{}</td>", esc(&c[0]));
             for cell in &c[1..] {
                 let _ = write!(body, "<td class=\"n\">{}</td>", esc(cell));

@@ -9,7 +9,7 @@
 use super::compare::{Row, FIND_NOTE};
 use super::find::FindResult;
 use super::svg::{esc, percentile_x, Axis, BarChart, BarSeries, LineChart, Rule, Series, PALETTE};
-use super::{format_binary, format_metric, format_time_us, offered_rps};
+use super::{finite, format_binary, format_metric, format_time_us, offered_rps, per_second};
 use crate::stats::slo::{Metric, Verdict};
 use crate::stats::Summary;
 use hdrhistogram::Histogram;

@@ -55,7 +55,7 @@ fn row(t: &mut String, kind: &str, name: &str, req: u64, fails: u64, rps: f64, h
          <td class=\"n\">{fails}</td><td class=\"n\">{:.2}</td>",
         esc(kind),
         esc(name),
-        if rps.is_finite() { rps } else { 0.0 },
+        finite(rps),
     );
     for q in [0.5, 0.9, 0.99] {
         let _ = write!(t, "<td class=\"n\">{}</td>", us(quantile(h, q)));
@@ -106,16 +106,7 @@ pub fn charts(s: &Summary) -> Vec<String> {
             .map(|(t, np)| (t, np.p99_us as f64 / 1000.0))
             .collect();
         latency.series.push(Series::line(label.trim(), color, p99));
-        let mut prev = 0.0;
-        let per_s: Vec<(f64, f64)> = tl
-            .iter()
-            .map(|p| {
-                let dt = p.t_s - prev;
-                prev = p.t_s;
-                let req = p.by_name.get(*i).map_or(0, |np| np.requests) as f64;
-                (p.t_s, if dt > 0.0 { req / dt } else { 0.0 })
-            })
-            .collect();
+        let per_s = per_second(tl, |p| p.by_name.get(*i).map_or(0, |np| np.requests));
         rps.series.push(Series::line(label.trim(), color, per_s));
     }
     latency.log_y_when_wide();

@@ -149,14 +149,6 @@ fn slo_table(verdicts: &[Verdict]) -> String {
     t
 }
 
-fn finite(x: f64) -> f64 {
-    if x.is_finite() {
-        x
-    } else {
-        0.0
-    }
-}
-
 fn run_charts(s: &Summary) -> Vec<String> {
     let tl = &s.timeline;
     let xs = || tl.iter().map(|p| p.t_s);
@@ -192,16 +184,7 @@ fn run_charts(s: &Summary) -> Vec<String> {
     }
 
     let mut errors = LineChart::new("Errors over time", "time since start (s)", "errors/s");
-    let mut prev = 0.0;
-    let per_s: Vec<(f64, f64)> = tl
-        .iter()
-        .map(|p| {
-            let dt = p.t_s - prev;
-            prev = p.t_s;
-            let r = if dt > 0.0 { p.errors as f64 / dt } else { 0.0 };
-            (p.t_s, r)
-        })
-        .collect();
+    let per_s = per_second(tl, |p| p.errors);
     errors.series.push(Series::line(
         "errors/s (transport errors + non-2xx/3xx)",
         PALETTE[3],
