@@ -176,7 +176,7 @@ fn main() {
         let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
         stats.record_response(black_box(200), black_box(lat), black_box(lat));
     });
-    black_box(stats.requests);
+    black_box(stats.counts.requests);
 
     // A scenario's choice and per-name record: draw the next request of a
     // 10-request x 10k-row mix (weighted entry, round-robin row), touch its
@@ -210,7 +210,7 @@ fn main() {
     );
     assert_eq!(made, 0, "the mix's hot path allocated");
     bench.run("mix_pick_and_record", pick_and_record);
-    black_box(stats.requests);
+    black_box(stats.counts.requests);
 
     // Once per interval per worker: swap the histograms out into a snapshot
     // (after ~1000 recorded responses) and merge it into the aggregator. Only

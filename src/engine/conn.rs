@@ -107,7 +107,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         let mut conn = match attempt {
             Some(Ok(c)) => c,
             Some(Err(fault)) => {
-                w.stats.borrow_mut().record_request_fault(held.pick.name, fault);
+                w.stats
+                    .borrow_mut()
+                    .record_request_fault(held.pick.name, fault);
                 backoff = next_backoff(backoff);
                 if !w.life.sleep_unless_stopped(backoff).await {
                     break;
@@ -153,7 +155,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 Exchange::Stale => break,
                 Exchange::Failed(fault) => {
                     held.done();
-                    w.stats.borrow_mut().record_request_fault(held.pick.name, fault);
+                    w.stats
+                        .borrow_mut()
+                        .record_request_fault(held.pick.name, fault);
                     turned_away = !reused
                         && matches!(
                             fault,

@@ -13,7 +13,6 @@ use super::mix::{Chooser, Cursor, Mix, Pick, Variant};
 use super::pace::Schedule;
 use super::pacer::{Due, Pacer, Phase};
 use super::tokens::TokenClock;
-use super::worker::Assignment;
 use super::ConnSettings;
 use crate::stats::Stats;
 use std::cell::{Cell, RefCell};
@@ -21,7 +20,25 @@ use std::net::IpAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// A worker's assignment: its place among the workers, its core, its
+/// share of the connections, and when the run started.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    pub index: usize,
+    pub threads: u64,
+    pub core: Option<core_affinity::CoreId>,
+    pub connections: u64,
+    /// Global index of this worker's first connection, for the ramp.
+    pub first_conn: u64,
+    pub total_conns: u64,
+    /// Closed loop: open connections linearly over this long.
+    pub conn_ramp: Duration,
+    pub start: Instant,
+    /// The run's seed: this worker draws from it (and its index).
+    pub seed: u64,
+}
 
 /// What the worker and a connection share about its request in flight
 /// (over HTTP/2, one slot per concurrent request of a connection).
@@ -184,7 +201,12 @@ impl Shared {
     pub fn record_tokens(&self, clock: &mut TokenClock, from: Instant) {
         let mut stats = self.stats.borrow_mut();
         if stats.recording {
-            clock.finish(from, Instant::now(), &self.conn.goodput, &mut stats.stream);
+            clock.finish(
+                from,
+                Instant::now(),
+                &self.conn.goodput,
+                &mut stats.counts.stream,
+            );
         } else {
             clock.reset();
         }

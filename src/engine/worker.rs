@@ -11,7 +11,7 @@ use super::lifecycle::{Startup, INTERRUPT};
 use super::mix::Mix;
 use super::pace::{Rate, Schedule};
 use super::pacer::{PaceSpec, Phase};
-use super::shared::Shared;
+use super::shared::{Assignment, Shared};
 use super::{conn, h2conn};
 use super::{ConnSettings, Engine, Settings};
 use crate::stats::{Snapshot, Stats};
@@ -25,24 +25,6 @@ const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 const RATE_SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// How long stopped connections get to notice before the worker reports.
 const STOP_GRACE: Duration = Duration::from_millis(200);
-
-/// A worker's assignment: its place among the workers, its core, its
-/// share of the connections, and when the run started.
-#[derive(Clone, Debug)]
-pub struct Assignment {
-    pub index: usize,
-    pub threads: u64,
-    pub core: Option<core_affinity::CoreId>,
-    pub connections: u64,
-    /// Global index of this worker's first connection, for the ramp.
-    pub first_conn: u64,
-    pub total_conns: u64,
-    /// Closed loop: open connections linearly over this long.
-    pub conn_ramp: Duration,
-    pub start: Instant,
-    /// The run's seed: this worker draws from it (and its index).
-    pub seed: u64,
-}
 
 /// The running worker threads and the channels that give them phases.
 pub struct Workers {
@@ -297,10 +279,14 @@ async fn run_phase(
         }
         sweep_timeouts(w, now, timeout);
         if phase.record && now >= next_sample {
-            let total = shipped + w.stats.borrow().requests;
+            let total = shipped + w.stats.borrow().counts.requests;
             let dt = (now - (next_sample - RATE_SAMPLE_EVERY)).as_secs_f64();
             let rate = ((total - at_last_sample) as f64 / dt).round() as u64;
-            w.stats.borrow_mut().rate.saturating_record(rate.max(1));
+            w.stats
+                .borrow_mut()
+                .counts
+                .rate
+                .saturating_record(rate.max(1));
             at_last_sample = total;
             while next_sample <= now {
                 next_sample += RATE_SAMPLE_EVERY;
@@ -311,7 +297,7 @@ async fn run_phase(
                 .stats
                 .borrow_mut()
                 .take_snapshot(seat.index, seq, next_snapshot - start);
-            shipped += snap.requests;
+            shipped += snap.counts.requests;
             let _ = tx.send(snap);
             seq += 1;
             next_snapshot += SNAPSHOT_EVERY;

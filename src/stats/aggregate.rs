@@ -115,7 +115,7 @@ impl Aggregator {
         for &(code, n) in &s.status {
             *self.status.entry(code).or_default() += n;
         }
-        let errors = s.faults.iter().sum::<u64>()
+        let errors = s.counts.faults.iter().sum::<u64>()
             + s.status
                 .iter()
                 .filter(|(c, _)| !is_success(*c))
@@ -130,7 +130,7 @@ impl Aggregator {
         if s.last {
             self.finished += 1;
         }
-        if s.last && s.requests == 0 && errors == 0 {
+        if s.last && s.counts.requests == 0 && errors == 0 {
             return; // an empty tail adds nothing to the timeline
         }
         let iv = self.intervals.entry(s.seq).or_insert_with(|| Interval {
@@ -146,12 +146,12 @@ impl Aggregator {
         });
         iv.reports += 1;
         iv.end = iv.end.max(s.elapsed);
-        iv.requests += s.requests;
+        iv.requests += s.counts.requests;
         iv.errors += errors;
-        iv.bytes += s.bytes;
-        iv.tokens += s.stream.tokens;
+        iv.bytes += s.counts.bytes;
+        iv.tokens += s.counts.stream.tokens;
         if let Some(h) = &mut iv.latency {
-            let _ = h.add(&s.latency);
+            let _ = h.add(&s.counts.latency);
         }
         if iv.by_name.len() < s.names.len() {
             iv.by_name.resize_with(s.names.len(), NameInterval::default);
@@ -352,10 +352,12 @@ mod tests {
         for w in 0..2 {
             let mut s = Stats::new();
             s.record_response(200, 1000, 1000);
-            s.stream.record(500, Some(20), 30, true, false);
+            s.counts.stream.record(500, Some(20), 30, true, false);
             agg.add(s.take_snapshot(w, 0, Duration::from_secs(1)));
             s.record_response(200, 1000, 1000);
-            s.stream.record(500, Some(20), 7 + w as u64, false, false);
+            s.counts
+                .stream
+                .record(500, Some(20), 7 + w as u64, false, false);
             let mut last = s.take_snapshot(w, 1, Duration::from_secs(2));
             last.last = true;
             agg.add(last);

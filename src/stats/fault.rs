@@ -337,6 +337,43 @@ pub enum ErrorClass {
     Tls,
 }
 
+/// Error totals by wrk's columns, plus `status` (non-2xx/3xx) and `parse`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorCounts {
+    pub connect: u64,
+    pub read: u64,
+    pub write: u64,
+    pub timeout: u64,
+    pub status: u64,
+    pub parse: u64,
+    pub tls: u64,
+}
+
+impl ErrorCounts {
+    /// Transport errors (not counting non-2xx/3xx responses).
+    pub fn transport(&self) -> u64 {
+        self.connect + self.read + self.write + self.timeout + self.parse + self.tls
+    }
+
+    pub fn from_faults(faults: &[u64; Fault::COUNT], status: u64) -> Self {
+        let mut e = ErrorCounts {
+            status,
+            ..Default::default()
+        };
+        for (f, &n) in Fault::ALL.iter().zip(faults.iter()) {
+            match f.class() {
+                ErrorClass::Connect => e.connect += n,
+                ErrorClass::Read => e.read += n,
+                ErrorClass::Write => e.write += n,
+                ErrorClass::Timeout => e.timeout += n,
+                ErrorClass::Parse => e.parse += n,
+                ErrorClass::Tls => e.tls += n,
+            }
+        }
+        e
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! merges them (`aggregate`) into the run's `Summary` (`summary`), and what
 //! is judged or broken down from it: the fault table (`fault`), statistics
 //! per request name (`names`), streamed-response metrics (`stream`) and SLO
-//! checks (`slo`).
+//! checks (`slo`); `histogram` holds the bounds every recorder shares.
 //!
 //! A worker owns one `Stats`; its connections record into it through a
 //! `RefCell` on the same thread (a borrow flag, no lock, no atomic). Failures
@@ -14,13 +14,15 @@
 
 pub mod aggregate;
 pub mod fault;
+mod histogram;
 pub mod names;
 pub mod slo;
 pub mod stream;
 mod summary;
 
 pub use aggregate::IntervalSink;
-pub use fault::{ErrorClass, Fault};
+pub use fault::{ErrorClass, ErrorCounts, Fault};
+pub use histogram::{latency_histogram, rate_histogram, MAX_LATENCY_US};
 pub use names::{NamePoint, NameSnapshot, NameStats, NameSummary};
 pub use stream::Streaming;
 pub use summary::{
@@ -30,58 +32,8 @@ pub use summary::{
 use hdrhistogram::Histogram;
 use std::time::Duration;
 
-/// Highest latency the histograms hold: one hour, in microseconds.
-pub const MAX_LATENCY_US: u64 = 3_600_000_000;
-/// Highest per-thread rate sample the Req/Sec histogram holds.
-const MAX_RATE: u64 = 100_000_000;
 /// Status codes are counted in a flat array indexed by code.
 pub const STATUS_SLOTS: usize = 1000;
-
-pub fn latency_histogram() -> Histogram<u64> {
-    // Bounds are valid constants, so this cannot fail.
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")
-}
-
-pub fn rate_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_RATE, 3).expect("valid histogram bounds")
-}
-
-/// Error totals by wrk's columns, plus `status` (non-2xx/3xx) and `parse`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ErrorCounts {
-    pub connect: u64,
-    pub read: u64,
-    pub write: u64,
-    pub timeout: u64,
-    pub status: u64,
-    pub parse: u64,
-    pub tls: u64,
-}
-
-impl ErrorCounts {
-    /// Transport errors (not counting non-2xx/3xx responses).
-    pub fn transport(&self) -> u64 {
-        self.connect + self.read + self.write + self.timeout + self.parse + self.tls
-    }
-
-    pub fn from_faults(faults: &[u64; Fault::COUNT], status: u64) -> Self {
-        let mut e = ErrorCounts {
-            status,
-            ..Default::default()
-        };
-        for (f, &n) in Fault::ALL.iter().zip(faults.iter()) {
-            match f.class() {
-                ErrorClass::Connect => e.connect += n,
-                ErrorClass::Read => e.read += n,
-                ErrorClass::Write => e.write += n,
-                ErrorClass::Timeout => e.timeout += n,
-                ErrorClass::Parse => e.parse += n,
-                ErrorClass::Tls => e.tls += n,
-            }
-        }
-        e
-    }
-}
 
 /// What a worker counts in one interval and the aggregator sums over
 /// workers and intervals: the one list of the run's metrics. A new metric
@@ -168,19 +120,6 @@ pub struct Stats {
 /// The worker reads and records its counts as its own fields
 /// (`stats.requests`, `stats.rate`): the engine's code did not change when
 /// the counts moved into `Counts`. A field access either way, no pointer.
-impl std::ops::Deref for Stats {
-    type Target = Counts;
-    fn deref(&self) -> &Counts {
-        &self.counts
-    }
-}
-
-impl std::ops::DerefMut for Stats {
-    fn deref_mut(&mut self) -> &mut Counts {
-        &mut self.counts
-    }
-}
-
 impl Default for Stats {
     fn default() -> Self {
         Self::new()
@@ -367,13 +306,6 @@ pub struct Snapshot {
 
 /// The worker reads what it ships as the snapshot's own fields
 /// (`snap.requests`).
-impl std::ops::Deref for Snapshot {
-    type Target = Counts;
-    fn deref(&self) -> &Counts {
-        &self.counts
-    }
-}
-
 #[cfg(test)]
 mod tests;
 

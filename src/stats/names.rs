@@ -6,7 +6,8 @@
 //! worker about 24 MB rather than 190: the run totals keep 3 digits.
 
 use super::fault::is_success;
-use super::{ErrorCounts, Fault, MAX_LATENCY_US};
+use super::fault::{ErrorCounts, Fault};
+use super::histogram::MAX_LATENCY_US;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;

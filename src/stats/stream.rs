@@ -4,7 +4,7 @@
 //! `(e2e - ttft) / (tokens - 1)`) and output tokens. Recorded per worker
 //! for each complete streamed response, merged like the other histograms.
 
-use super::{latency_histogram, MAX_LATENCY_US};
+use super::histogram::{latency_histogram, MAX_LATENCY_US};
 use hdrhistogram::Histogram;
 
 /// The streaming side of a worker's counts, a snapshot's, or a run's.

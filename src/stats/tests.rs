@@ -17,14 +17,14 @@ fn snapshot_moves_counts_and_resets() {
     s.record_bytes(42);
     s.record_fault(Fault::ReadReset);
     let snap = s.take_snapshot(0, 0, Duration::from_secs(1));
-    assert_eq!(snap.requests, 2);
-    assert_eq!(snap.bytes, 42);
+    assert_eq!(snap.counts.requests, 2);
+    assert_eq!(snap.counts.bytes, 42);
     assert_eq!(snap.status, vec![(200, 1), (503, 1)]);
-    assert_eq!(snap.faults[Fault::ReadReset as usize], 1);
-    assert_eq!(snap.latency.len(), 2);
+    assert_eq!(snap.counts.faults[Fault::ReadReset as usize], 1);
+    assert_eq!(snap.counts.latency.len(), 2);
     let next = s.take_snapshot(0, 1, Duration::from_secs(2));
-    assert_eq!(next.requests, 0);
-    assert_eq!(next.latency.len(), 0);
+    assert_eq!(next.counts.requests, 0);
+    assert_eq!(next.counts.latency.len(), 0);
     assert!(next.status.is_empty());
 }
 
@@ -34,8 +34,8 @@ fn warmup_records_nothing() {
     s.recording = false;
     s.record_response(200, 5, 5);
     s.record_fault(Fault::Timeout);
-    assert_eq!(s.requests, 0);
-    assert_eq!(s.faults[Fault::Timeout as usize], 0);
+    assert_eq!(s.counts.requests, 0);
+    assert_eq!(s.counts.faults[Fault::Timeout as usize], 0);
 }
 
 #[test]
