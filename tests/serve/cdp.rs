@@ -112,6 +112,14 @@ impl Browser {
 
     /// Call `method` and return its result (events in between are dropped).
     pub fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params) {
+            Ok(v) => v,
+            Err(e) => panic!("{method}: {e}"),
+        }
+    }
+
+    /// Call `method`: its result, or the error the browser answered.
+    fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let msg = json!({"id": id, "method": method, "params": params}).to_string();
@@ -119,8 +127,10 @@ impl Browser {
         loop {
             let m: Value = serde_json::from_slice(&recv(&mut self.ws)).unwrap();
             if m["id"] == id {
-                assert!(m["error"].is_null(), "{method}: {}", m["error"]);
-                return m["result"].clone();
+                return match m["error"].is_null() {
+                    true => Ok(m["result"].clone()),
+                    false => Err(m["error"].clone()),
+                };
             }
         }
     }
@@ -143,7 +153,16 @@ impl Browser {
     pub fn wait_for(&mut self, expr: &str, limit: Duration) -> Value {
         let deadline = Instant::now() + limit;
         loop {
-            let v = self.eval(expr);
+            // A page that is navigating (a reload through the 401 page)
+            // has no context to evaluate in for a moment: not yet, not a
+            // failure.
+            let params = json!({"expression": expr, "returnByValue": true, "awaitPromise": true});
+            let v = match self.try_call("Runtime.evaluate", params) {
+                Ok(r) if r["exceptionDetails"].is_null() => r["result"]["value"].clone(),
+                Ok(r) => panic!("{expr}: {}", r["exceptionDetails"]),
+                Err(e) if navigating(&e) => Value::Null,
+                Err(e) => panic!("Runtime.evaluate: {e}"),
+            };
             let truthy = match &v {
                 Value::Null => false,
                 Value::Bool(b) => *b,
@@ -298,4 +317,10 @@ fn recv(r: &mut BufReader<TcpStream>) -> Vec<u8> {
             }
         }
     }
+}
+
+/// The error the browser gives while the page it evaluates in is replaced.
+fn navigating(e: &Value) -> bool {
+    let m = e["message"].as_str().unwrap_or("");
+    m.contains("navigated or closed") || m.contains("Cannot find context")
 }
