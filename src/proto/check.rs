@@ -452,7 +452,8 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 
 #[path = "check_parse.rs"]
 mod parse;
-use parse::{parse_body, parse_header, parse_json, parse_size, parse_status, word};
+pub(crate) use parse::{one_line, word};
+use parse::{parse_body, parse_header, parse_json, parse_size, parse_status};
 
 #[cfg(test)]
 #[path = "check_tests.rs"]
