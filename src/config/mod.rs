@@ -13,6 +13,7 @@ mod request;
 mod requests;
 mod scenario;
 pub mod source;
+pub mod stages;
 mod targets;
 pub mod url;
 mod values;
