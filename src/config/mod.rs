@@ -14,6 +14,7 @@ mod request_flags;
 mod requests;
 mod scenario;
 pub mod source;
+pub mod stages;
 mod targets;
 pub mod url;
 mod values;

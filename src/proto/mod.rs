@@ -4,6 +4,9 @@
 //! `h2`: the HTTP/2 request template and what h2's errors mean;
 //! `sse`: the event-stream parser that finds token events in LLM responses.
 
+pub mod capture;
+pub mod check;
+pub mod cookie;
 pub mod h1;
 pub mod h2;
 pub mod sse;

@@ -1,0 +1,460 @@
+//! Response checks (`--check`, a scenario's `checks = [...]`): what a user
+//! means by "this answer is right", judged per response after it is parsed.
+//!
+//! The syntax is a contract with scripts (issue 17 §1), one check per string:
+//! `status == 200`, `status == 2xx`, `status in 200,201,3xx`; `body contains
+//! TEXT`, `body !contains TEXT`, `body matches REGEX`; `json POINTER exists`,
+//! `json POINTER == VALUE`, `json POINTER != VALUE`; `header NAME == VALUE`,
+//! `header NAME contains TEXT`; `size OP AMOUNT` with OP one of `< <= > >=
+//! == !=`. TEXT, VALUE and REGEX are the rest of the expression, trimmed; a
+//! TEXT or header VALUE in double quotes is read as a JSON string, so spaces
+//! at its ends and escapes can be written. A json VALUE is a JSON literal
+//! (`42`, `true`, `null`, `"x"`, `[1]`); anything else is taken as a string,
+//! so `json /label == cat` compares with `"cat"`. Numbers compare by value
+//! (`1` equals `1.0`). A pointer is RFC 6901 (`/a~1b/0` is key `a/b`, index 0)
+//! and cannot contain a space. Size units: `B`, decimal `KB MB GB` (1000) and
+//! binary `KiB MiB GiB` (1024), case-insensitive, as disk and network sizes
+//! are written; a bare number is bytes.
+//!
+//! Semantics a user cannot guess from the syntax, decided here: a json check
+//! on a body that is not JSON fails, `!=` included (a JSON API that answered
+//! something else answered wrongly); `!=` passes when the pointer finds
+//! nothing; a header check reads the first header of that name (names are
+//! case-insensitive, values are not). Parsing is done once, at load: a bad
+//! expression is a one-line error for the caller to prefix with the flag or
+//! file. Evaluation allocates only to parse a JSON body, at most once per
+//! response however many json checks a set has ([`Checks`]).
+
+use regex::bytes::Regex;
+use serde_json::Value;
+use std::cell::OnceCell;
+
+/// Header lookup over whatever a protocol parser keeps, without copying:
+/// the first value of `name`, compared case-insensitively.
+pub trait Headers {
+    fn get(&self, name: &str) -> Option<&[u8]>;
+}
+
+impl Headers for &[(&str, &[u8])] {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        let (_, v) = self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        Some(v)
+    }
+}
+
+impl Headers for &[httparse::Header<'_>] {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        let h = self.iter().find(|h| h.name.eq_ignore_ascii_case(name))?;
+        Some(h.value)
+    }
+}
+
+impl Headers for http::HeaderMap {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        http::HeaderMap::get(self, name).map(|v| v.as_bytes())
+    }
+}
+
+/// A response with no headers kept (status and body checks only).
+pub const NO_HEADERS: &[(&str, &[u8])] = &[];
+
+/// One response as the checks see it, borrowed from the connection's buffers.
+pub struct Response<'a> {
+    pub status: u16,
+    pub headers: &'a dyn Headers,
+    /// The body as kept (empty when no check needs it), for SSE the
+    /// concatenated `data:` payloads.
+    pub body: &'a [u8],
+    /// The body's full length, known even when it was not kept.
+    pub body_len: u64,
+}
+
+impl<'a> Response<'a> {
+    pub fn new(status: u16, headers: &'a dyn Headers, body: &'a [u8]) -> Response<'a> {
+        Response {
+            status,
+            headers,
+            body,
+            body_len: body.len() as u64,
+        }
+    }
+}
+
+/// The body's JSON, parsed on first use and then shared by every check and
+/// capture of the response. `None` inside: not JSON.
+pub struct LazyJson<'a> {
+    body: &'a [u8],
+    doc: OnceCell<Option<Value>>,
+}
+
+impl<'a> LazyJson<'a> {
+    pub fn new(body: &'a [u8]) -> LazyJson<'a> {
+        LazyJson {
+            body,
+            doc: OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> Option<&Value> {
+        self.doc
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    fn parse(s: &str) -> Option<Cmp> {
+        Some(match s {
+            "<" => Cmp::Lt,
+            "<=" => Cmp::Le,
+            ">" => Cmp::Gt,
+            ">=" => Cmp::Ge,
+            "==" => Cmp::Eq,
+            "!=" => Cmp::Ne,
+            _ => return None,
+        })
+    }
+
+    fn holds(self, a: u64, b: u64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+        }
+    }
+}
+
+/// A status code (`200`) or a class (`2xx`, held as 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusMatch {
+    Code(u16),
+    Class(u16),
+}
+
+impl StatusMatch {
+    fn matches(self, status: u16) -> bool {
+        match self {
+            StatusMatch::Code(c) => status == c,
+            StatusMatch::Class(k) => status / 100 == k,
+        }
+    }
+}
+
+/// What a check tests, parsed.
+#[derive(Clone, Debug)]
+enum Test {
+    Status(Vec<StatusMatch>),
+    /// `contains` (true) or `!contains` (false), as a literal-searching regex.
+    Contains(Regex, bool),
+    Matches(Regex),
+    JsonExists(Pointer),
+    /// `==` (true) or `!=` (false).
+    JsonEq(Pointer, Value, bool),
+    HeaderEq(String, Vec<u8>),
+    HeaderContains(String, Vec<u8>),
+    Size(Cmp, u64),
+}
+
+/// One check: its test and its source text, which is how reports name it.
+#[derive(Clone, Debug)]
+pub struct Check {
+    text: String,
+    test: Test,
+}
+
+impl Check {
+    /// Parse one expression; the error is one line naming what is wrong.
+    pub fn parse(expr: &str) -> Result<Check, String> {
+        let text = expr.trim();
+        let (subject, rest) = word(text);
+        let test = match subject {
+            "status" => parse_status(rest)?,
+            "body" => parse_body(rest)?,
+            "json" => parse_json(rest)?,
+            "header" => parse_header(rest)?,
+            "size" => parse_size(rest)?,
+            "" => return Err("empty check: expected status, body, json, header or size".into()),
+            s => {
+                return Err(format!(
+                    "unknown check subject \"{s}\": expected status, body, json, header or size"
+                ))
+            }
+        };
+        Ok(Check {
+            text: text.to_string(),
+            test,
+        })
+    }
+
+    /// The expression as written (trimmed): the check's name in reports.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the body's bytes must be kept (`size` needs only its length).
+    pub fn needs_body(&self) -> bool {
+        matches!(
+            self.test,
+            Test::Contains(..) | Test::Matches(_) | Test::JsonExists(_) | Test::JsonEq(..)
+        )
+    }
+
+    /// Whether the response's headers must be kept.
+    pub fn needs_headers(&self) -> bool {
+        matches!(self.test, Test::HeaderEq(..) | Test::HeaderContains(..))
+    }
+
+    pub fn is_status(&self) -> bool {
+        matches!(self.test, Test::Status(_))
+    }
+
+    pub fn eval(&self, r: &Response<'_>) -> bool {
+        self.eval_with(r, &LazyJson::new(r.body))
+    }
+
+    /// `eval` with the body's JSON shared among several checks.
+    pub fn eval_with(&self, r: &Response<'_>, json: &LazyJson<'_>) -> bool {
+        match &self.test {
+            Test::Status(set) => set.iter().any(|m| m.matches(r.status)),
+            Test::Contains(re, want) => re.is_match(r.body) == *want,
+            Test::Matches(re) => re.is_match(r.body),
+            Test::JsonExists(p) => json.get().and_then(|d| p.find(d)).is_some(),
+            Test::JsonEq(p, v, eq) => match json.get() {
+                None => false,
+                Some(d) => p.find(d).is_some_and(|x| json_eq(x, v)) == *eq,
+            },
+            Test::HeaderEq(n, v) => r.headers.get(n) == Some(v.as_slice()),
+            Test::HeaderContains(n, t) => r
+                .headers
+                .get(n)
+                .is_some_and(|h| t.is_empty() || h.windows(t.len()).any(|w| w == t)),
+            Test::Size(cmp, n) => cmp.holds(r.body_len, *n),
+        }
+    }
+}
+
+/// The checks that apply to one request, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Checks {
+    list: Vec<Check>,
+}
+
+impl Checks {
+    pub fn new(list: Vec<Check>) -> Checks {
+        Checks { list }
+    }
+
+    /// Parse every expression; the error names the first bad one.
+    pub fn parse<S: AsRef<str>>(exprs: &[S]) -> Result<Checks, String> {
+        let list = exprs
+            .iter()
+            .map(|e| Check::parse(e.as_ref()).map_err(|m| format!("\"{}\": {m}", e.as_ref())))
+            .collect::<Result<_, _>>()?;
+        Ok(Checks { list })
+    }
+
+    pub fn list(&self) -> &[Check] {
+        &self.list
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn needs_body(&self) -> bool {
+        self.list.iter().any(Check::needs_body)
+    }
+
+    pub fn needs_headers(&self) -> bool {
+        self.list.iter().any(Check::needs_headers)
+    }
+
+    pub fn has_status(&self) -> bool {
+        self.list.iter().any(Check::is_status)
+    }
+
+    /// The status rule: the set's status checks, all of them, when it has
+    /// any; otherwise blast's default, 2xx and 3xx succeed.
+    pub fn status_ok(&self, status: u16) -> bool {
+        if self.has_status() {
+            let r = Response::new(status, &NO_HEADERS, &[]);
+            self.list
+                .iter()
+                .filter(|c| c.is_status())
+                .all(|c| c.eval(&r))
+        } else {
+            (200..400).contains(&status)
+        }
+    }
+
+    /// Every check in order, stopping at the first that fails (its index).
+    pub fn eval_all(&self, r: &Response<'_>) -> Result<(), usize> {
+        let json = LazyJson::new(r.body);
+        match self.list.iter().position(|c| !c.eval_with(r, &json)) {
+            Some(i) => Err(i),
+            None => Ok(()),
+        }
+    }
+
+    /// Every check, each outcome told to `each(index, passed)` (for the
+    /// per-check counts of the report); Err: the first that failed.
+    pub fn eval_each(
+        &self,
+        r: &Response<'_>,
+        mut each: impl FnMut(usize, bool),
+    ) -> Result<(), usize> {
+        let json = LazyJson::new(r.body);
+        let mut first = None;
+        for (i, c) in self.list.iter().enumerate() {
+            let ok = c.eval_with(r, &json);
+            each(i, ok);
+            if !ok && first.is_none() {
+                first = Some(i);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// The whole verdict on one response, as the engine counts it.
+    pub fn judge(&self, r: &Response<'_>) -> Verdict {
+        if !self.has_status() && !self.status_ok(r.status) {
+            return Verdict::Status;
+        }
+        match self.eval_all(r) {
+            Ok(()) => Verdict::Pass,
+            Err(i) => Verdict::Check(i),
+        }
+    }
+}
+
+/// What one response counts as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// The default rule refused the status: today's `status` error.
+    Status,
+    /// This check (its index in the set) failed: the `check` error.
+    Check(usize),
+}
+
+/// An SSE event's data that reports an error in a stream that began with a
+/// 200: a JSON object with a top-level `error` key. Returns the message (the
+/// string, or the object's `message`, or the value's JSON text).
+pub fn sse_error(event: &[u8]) -> Option<String> {
+    // Token events outnumber everything: skip the parse unless it could match.
+    if !event.windows(7).any(|w| w == b"\"error\"") {
+        return None;
+    }
+    // serde reads a derived struct from an array too; an event is an object.
+    if event.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Event {
+        error: Option<Value>,
+    }
+    let e: Event = serde_json::from_slice(event).ok()?;
+    Some(match e.error? {
+        Value::String(s) => s,
+        Value::Object(o) => match o.get("message") {
+            Some(Value::String(m)) => m.clone(),
+            _ => Value::Object(o).to_string(),
+        },
+        v => v.to_string(),
+    })
+}
+
+/// An RFC 6901 pointer, split and unescaped once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pointer(Vec<String>);
+
+impl Pointer {
+    pub fn parse(s: &str) -> Result<Pointer, String> {
+        let Some(rest) = s.strip_prefix('/') else {
+            return Err(format!(
+                "pointer \"{s}\" must start with \"/\" (RFC 6901, e.g. /predictions/0)"
+            ));
+        };
+        let mut tokens = Vec::new();
+        for raw in rest.split('/') {
+            let mut t = String::with_capacity(raw.len());
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c != '~' {
+                    t.push(c);
+                    continue;
+                }
+                match chars.next() {
+                    Some('0') => t.push('~'),
+                    Some('1') => t.push('/'),
+                    _ => {
+                        return Err(format!(
+                            "pointer \"{s}\": \"~\" must be followed by 0 or 1 (RFC 6901)"
+                        ))
+                    }
+                }
+            }
+            tokens.push(t);
+        }
+        Ok(Pointer(tokens))
+    }
+
+    pub fn find<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
+        self.0.iter().try_fold(doc, |v, t| match v {
+            Value::Object(o) => o.get(t),
+            Value::Array(a) => {
+                let leading_zero = t.len() > 1 && t.starts_with('0');
+                let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+                if leading_zero || !digits {
+                    return None;
+                }
+                a.get(t.parse::<usize>().ok()?)
+            }
+            _ => None,
+        })
+    }
+}
+
+/// JSON equality with numbers compared by value (`1 == 1.0`).
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => match (x.as_u64(), y.as_u64()) {
+                (Some(i), Some(j)) => i == j,
+                _ => x.as_f64() == y.as_f64(),
+            },
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, a)| y.get(k).is_some_and(|b| json_eq(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
+#[path = "check_parse.rs"]
+mod parse;
+pub(crate) use parse::{one_line, word};
+use parse::{parse_body, parse_header, parse_json, parse_size, parse_status};
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;
