@@ -2,7 +2,10 @@
 //! `h1`: the request encoded once and the incremental response parser;
 //! `tls`: rustls sessions, sans I/O, that the engine drives over its sockets;
 //! `h2`: the HTTP/2 request template and what h2's errors mean;
-//! `sse`: the event-stream parser that finds token events in LLM responses.
+//! `sse`: the event-stream parser that finds token events in LLM responses;
+//! `check`, `capture`, `cookie`: how a response is judged (`--check`), what
+//! a sequence step takes from it for the next (`capture`), and a user's
+//! cookie jar.
 
 pub mod capture;
 pub mod check;
