@@ -7,7 +7,6 @@ use super::support::{
 };
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// A fresh, empty scratch directory for one test.
@@ -198,23 +197,14 @@ fn check_page(dom: &str, name: &str, expected: usize) {
 
 /// Run headless Chromium on a page with a fresh profile; `mode` is
 /// `--dump-dom` or `--screenshot=PNG`.
-fn chromium(dir: &Path, page: &Path, mode: &str) -> String {
+fn render(dir: &Path, page: &Path, mode: &str) -> String {
     let profile = scratch(&format!(
         "profile-{}-{}",
         page.file_stem().unwrap().to_string_lossy(),
         mode.len()
     ));
-    let mut cmd = Command::new("chromium");
+    let mut cmd = super::support::chromium(&profile);
     cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &format!("--user-data-dir={}", s(&profile)),
         "--window-size=1280,2400",
         mode,
         &format!("file://{}", s(page)),
@@ -341,7 +331,7 @@ fn html_reports_render_in_a_browser() {
         "<!DOCTYPE html><html><body></body></html>",
     )
     .unwrap();
-    chromium(
+    render(
         &dir,
         &path("empty.html"),
         &format!("--screenshot={}", s(&path("empty.png"))),
@@ -350,10 +340,10 @@ fn html_reports_render_in_a_browser() {
     assert_eq!(png_size(&blank), (1280, 2400));
     for (name, n) in pages {
         let page = path(&format!("{name}.html"));
-        let dom = chromium(&dir, &page, "--dump-dom");
+        let dom = render(&dir, &page, "--dump-dom");
         check_page(&dom, name, n);
         let png = path(&format!("{name}.png"));
-        chromium(&dir, &page, &format!("--screenshot={}", s(&png)));
+        render(&dir, &page, &format!("--screenshot={}", s(&png)));
         let bytes = std::fs::read(&png).unwrap();
         assert_eq!(png_size(&bytes), (1280, 2400), "{name}");
         // A blank page compresses to ~14 KB; charts, tables and text do not.

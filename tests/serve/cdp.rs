@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// A headless Chromium and a DevTools session on its first page.
@@ -38,19 +38,10 @@ impl Drop for Process {
 impl Browser {
     pub fn launch(width: u32, height: u32) -> Browser {
         let profile = Scratch::new("ui-profile");
-        let child = Command::new("chromium")
+        let child = crate::support::chromium(&profile)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
-                &format!("--user-data-dir={}", profile.display()),
                 &format!("--window-size={width},{height}"),
                 "about:blank",
             ])

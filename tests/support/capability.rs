@@ -51,3 +51,22 @@ pub fn chromium_or_skip() -> bool {
         .is_ok_and(|o| o.status.success());
     have("chromium", found, "not installed; .ci/run installs it")
 }
+
+/// Headless Chromium as every test starts it: no sandbox (root), and none of
+/// the background connections this machine's closed network refuses; its
+/// profile in `profile`.
+pub fn chromium(profile: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("chromium");
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]);
+    cmd.arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}

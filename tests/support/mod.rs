@@ -16,7 +16,7 @@ pub mod scratch;
 pub mod server;
 pub mod target;
 
-pub use capability::{chromium_or_skip, engines, have, uring_available};
+pub use capability::{chromium, chromium_or_skip, engines, have, uring_available};
 pub use poll::wait_until;
 pub use runner::*;
 pub use scratch::Scratch;
