@@ -15,7 +15,10 @@
 //! `mix_target` (scenarios and data rows against `blast target --record`),
 //! `serve` (the HTTP API of `blast serve` against `blast target`, and its
 //! web UI in headless Chromium), `stream_reports` (the streaming CSV, HTML
-//! and `blast report` of a run against `blast target --stream`).
+//! and `blast report` of a run against `blast target --stream`), `stream`,
+//! `stream_target` and `openai` (streamed LLM responses), `arrival`
+//! (Poisson and gamma arrivals), and `layout` (the source tree itself: no
+//! import cycle, no file over 500 lines, README's length, every link).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
