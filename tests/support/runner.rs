@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -87,12 +87,21 @@ pub fn wait_child(mut child: Child, start: Instant, limit: Duration) -> Run {
         s
     });
     // Watchdog: kill our own child (by pid) if it overruns.
+    // It also reads the child's peak RSS (VmHWM) as it runs: the rusage
+    // of `wait4` is no use for that when the test process is large, since
+    // Linux carries the parent's high-water mark into a spawned child's
+    // `ru_maxrss` at exec (plain `cargo test` runs every test in one
+    // process, which grows). VmHWM belongs to the new address space only.
     let done = Arc::new(AtomicBool::new(false));
-    let d2 = done.clone();
+    let hwm = Arc::new(AtomicU64::new(0));
+    let (d2, h2) = (done.clone(), hwm.clone());
     let watchdog = thread::spawn(move || {
         while start.elapsed() < limit {
             if d2.load(Ordering::SeqCst) {
                 return;
+            }
+            if let Some(kb) = vm_hwm_kb(pid) {
+                h2.fetch_max(kb, Ordering::SeqCst);
             }
             thread::sleep(Duration::from_millis(20));
         }
@@ -118,7 +127,10 @@ pub fn wait_child(mut child: Child, start: Instant, limit: Duration) -> Run {
         stdout: t_out.join().unwrap(),
         stderr: t_err.join().unwrap(),
         elapsed: start.elapsed(),
-        max_rss_kb: ru.ru_maxrss,
+        max_rss_kb: match hwm.load(Ordering::SeqCst) {
+            0 => ru.ru_maxrss,
+            kb => kb as i64,
+        },
         cpu_s: tv(ru.ru_utime) + tv(ru.ru_stime),
     }
 }
@@ -152,4 +164,11 @@ pub fn csv(path: &Path) -> Vec<Vec<String>> {
 pub fn num(v: &str) -> f64 {
     v.parse()
         .unwrap_or_else(|_| panic!("'{v}' is not a number"))
+}
+
+/// The peak resident set of a running process, KiB (None once it is gone).
+fn vm_hwm_kb(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
