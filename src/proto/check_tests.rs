@@ -361,7 +361,12 @@ fn json_exists_walks_as_the_parsed_document_finds() {
         for d in docs {
             let parsed: Option<Value> = serde_json::from_slice(d).ok();
             let want = parsed.as_ref().and_then(|v| p.find(v)).is_some();
-            assert_eq!(exists_in(&p.0, d), want, "{ptr} in {}", String::from_utf8_lossy(d));
+            assert_eq!(
+                exists_in(&p.0, d),
+                want,
+                "{ptr} in {}",
+                String::from_utf8_lossy(d)
+            );
         }
     }
 }
