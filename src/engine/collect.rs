@@ -128,9 +128,10 @@ pub fn judge(
         return Judged::Status;
     }
     // An event stream's payloads stand for its body.
-    let (body, over) = match tokens {
-        Some(t) if t.keep.is_some() => (t.data.as_slice(), t.data_over),
-        _ => (c.body.as_slice(), c.over),
+    let events = tokens.filter(|t| t.fed && t.keep.is_some());
+    let (body, over) = match events {
+        Some(t) => (t.data.as_slice(), t.data_over),
+        None => (c.body.as_slice(), c.over),
     };
     if set.body && over {
         w.stats
@@ -154,7 +155,7 @@ pub fn judge(
         status,
         headers: hs,
         body,
-        body_len: if tokens.is_some_and(|t| t.keep.is_some()) {
+        body_len: if events.is_some() {
             body.len() as u64
         } else {
             c.body_len
