@@ -139,11 +139,13 @@ pub fn judge(
             .record_check_detail(name, w.max_body_detail);
         return Judged::Check;
     }
-    let mut parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // Filled only for header checks: 3 KB to clear per response otherwise.
+    let mut parsed: [httparse::Header; MAX_HEADERS];
     let from_head: &[httparse::Header];
     let hs: &dyn Headers = match headers {
         Some(h) => h,
         None if set.headers => {
+            parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut r = httparse::Response::new(&mut parsed);
             let _ = r.parse(&c.head);
             from_head = r.headers;
