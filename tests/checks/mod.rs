@@ -423,3 +423,51 @@ fn a_body_over_max_body_fails_its_check() {
     );
     assert_eq!(u(&r.json(), "errors.check"), 0);
 }
+
+/// Header, size and body checks over HTTP/1.1, chunked (the SSE server)
+/// and with Content-Length (the built-in target), on `engine`.
+fn head_and_body_over_http1(engine: &str) {
+    let t = TargetProcess::start(&["--status", "200"]);
+    let r = blast(
+        &format!("--engine {engine} -n 200 -c 2 -t 1 --json"),
+        &[
+            "header Content-Length == 13",
+            "size == 13",
+            "status in 2xx",
+            "header content-length contains 3",
+        ],
+        &t.url,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "errors.check"), 0, "{j}");
+    assert!(
+        j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passes"] == 200),
+        "{j}"
+    );
+    let r = blast(
+        &format!("--engine {engine} -n 200 -c 2 -t 1 --json"),
+        &["header content-length == 14"],
+        &t.url,
+    );
+    let j = r.json();
+    assert_eq!(u(&j, "errors.check"), 200, "{j}");
+    // A chunked event stream: body checks read its data: payloads.
+    let s = Predict::start("sse-ok");
+    let r = blast(
+        &format!("--engine {engine} -n 20 -c 2 -t 1 --json"),
+        &[
+            "body matches tok0 .*tok4",
+            "header transfer-encoding == chunked",
+        ],
+        &s.url(),
+    );
+    let j = r.json();
+    assert_eq!(u(&j, "errors.check"), 0, "{j}");
+}
+
+both_engines!(head_and_body_over_http1);
