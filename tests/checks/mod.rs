@@ -222,6 +222,9 @@ fn a_stream_error_event_fails_the_request() {
         assert_eq!(d["count"], 20, "{j}");
         assert_eq!(u(&j, "streamed_responses"), 20, "{j}");
     }
+    // Goodput leaves out a streamed response that failed.
+    let r = blast("-n 20 -c 2 -t 1 --json --slo ttft<10s", &[], &s.url());
+    assert_eq!(r.json()["goodput_rps"], 0.0, "{}", r.stdout);
     // The body checks read the concatenated data: payloads.
     let s = Predict::start("sse-ok");
     let r = blast(
@@ -232,6 +235,8 @@ fn a_stream_error_event_fails_the_request() {
     let j = r.json();
     assert_eq!(u(&j, "errors.check"), 0, "{j}");
     assert_eq!(j["checks"][0]["passes"], 20, "{j}");
+    let r = blast("-n 20 -c 2 -t 1 --json --slo ttft<10s", &[], &s.url());
+    assert!(r.json()["goodput_rps"].as_f64().unwrap() > 0.0, "{}", r.stdout);
 }
 
 #[test]
