@@ -236,7 +236,11 @@ fn a_stream_error_event_fails_the_request() {
     assert_eq!(u(&j, "errors.check"), 0, "{j}");
     assert_eq!(j["checks"][0]["passes"], 20, "{j}");
     let r = blast("-n 20 -c 2 -t 1 --json --slo ttft<10s", &[], &s.url());
-    assert!(r.json()["goodput_rps"].as_f64().unwrap() > 0.0, "{}", r.stdout);
+    assert!(
+        r.json()["goodput_rps"].as_f64().unwrap() > 0.0,
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -476,3 +480,20 @@ fn head_and_body_over_http1(engine: &str) {
 }
 
 both_engines!(head_and_body_over_http1);
+
+#[test]
+fn a_find_step_whose_checks_fail_fails() {
+    let s = Predict::start("mod7");
+    let r = blast(
+        "find --slo p99<5s --start 50 --max 100 --step-duration 500ms -c 4 -t 1",
+        &[PREDICTIONS],
+        &s.url(),
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("check failures"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("the first step already fails"),
+        "{}",
+        r.stdout
+    );
+}
