@@ -44,6 +44,7 @@ macro_rules! both_engines {
 }
 
 mod arrival;
+mod checks;
 mod cli;
 mod faults;
 mod h2;

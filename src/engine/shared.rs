@@ -14,7 +14,7 @@ use super::pace::Schedule;
 use super::pacer::{Due, Pacer, Phase};
 use super::tokens::TokenClock;
 use super::ConnSettings;
-use crate::stats::Stats;
+use crate::stats::{Judged, Stats};
 use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::os::fd::RawFd;
@@ -163,7 +163,9 @@ impl Shared {
         Shared {
             chooser: Cell::new(Chooser::new(seat.seed, seat.index)),
             life: Lifecycle::new(seat.connections, startup),
-            stats: RefCell::new(Stats::with_names(mix.names.len())),
+            stats: RefCell::new(
+                Stats::with_names(mix.names.len()).with_checks(mix.check_slots.len()),
+            ),
             conn,
             mix,
             pacer: Pacer::default(),
@@ -181,6 +183,7 @@ impl Shared {
         &self,
         name: u16,
         status: u16,
+        outcome: Judged,
         from: Instant,
         written: Instant,
         ttfb: bool,
@@ -189,8 +192,8 @@ impl Shared {
         let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
         let mut stats = self.stats.borrow_mut();
         let latency = us(from);
-        stats.record_response(status, latency, us(written));
-        stats.record_name_response(name, status, latency);
+        stats.record_judged(status, outcome, latency, us(written));
+        stats.record_name_response(name, status, outcome, latency);
         if ttfb {
             stats.record_ttfb(us(from));
         }
@@ -198,13 +201,15 @@ impl Shared {
 
     /// A streamed response completed now: its token metrics (if it carried
     /// any content) go into this worker's counts.
-    pub fn record_tokens(&self, clock: &mut TokenClock, from: Instant) {
+    /// A response that `failed` (a check) never counts toward goodput.
+    pub fn record_tokens(&self, clock: &mut TokenClock, from: Instant, failed: bool) {
         let mut stats = self.stats.borrow_mut();
         if stats.recording {
             clock.finish(
                 from,
                 Instant::now(),
                 &self.conn.goodput,
+                failed,
                 &mut stats.counts.stream,
             );
         } else {

@@ -229,7 +229,7 @@ Transfer-Encoding: chunked\r\n\r\n6\r\ndata: \r\n3\r\nabc\r\n0\r\nX: y\r\n\r\n";
                 pending.extend_from_slice(&input[fed..end]);
                 fed = end;
                 let pr = p
-                    .feed_body(&pending, &mut |b| body.extend_from_slice(b))
+                    .feed_body(&pending, &mut |b, _| body.extend_from_slice(b))
                     .unwrap();
                 pending.drain(..pr.consumed);
                 if pr.done {
@@ -243,4 +243,31 @@ Transfer-Encoding: chunked\r\n\r\n6\r\ndata: \r\n3\r\nabc\r\n0\r\nX: y\r\n\r\n";
             assert_eq!(p.event_stream(), stream);
         }
     }
+}
+
+#[test]
+fn collecting_hands_over_the_head_and_every_body_de_chunked() {
+    let resp = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    let mut p = ResponseParser::new(false);
+    p.set_collect(true);
+    let mut body = Vec::new();
+    let pr = p
+        .feed_body(resp, &mut |b, events| {
+            assert!(!events);
+            body.extend_from_slice(b);
+        })
+        .unwrap();
+    assert!(pr.done);
+    assert_eq!(body, b"hello world");
+    let (a, b) = p.head_span().unwrap();
+    assert!(resp[a..b].starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(resp[a..b].ends_with(b"X-A: 1\r\n\r\n"));
+    // Without collecting, a plain body is skipped and no head is noted.
+    p.reset();
+    p.set_collect(false);
+    let pr = p
+        .feed_body(resp, &mut |_, _| panic!("not collecting"))
+        .unwrap();
+    assert!(pr.done);
+    assert_eq!(p.head_span(), None);
 }
