@@ -1,0 +1,261 @@
+//! Checks side by side with Locust (issue 17, acceptance 2): one
+//! deterministic server, one flow written twice, as a locustfile that fails
+//! responses with `catch_response` and `response.failure(...)` and as a
+//! blast scenario with `checks`, each run for the same number of flows; the
+//! failures per name must be the ones the server says it gave, in both.
+
+use crate::support::locust::locust_or_skip;
+use crate::support::python::LoggedPyServer;
+use crate::support::Scratch;
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+
+/// Stdlib only. Three names, each answered by its own arrival number n
+/// (counted per path from 1), so that any client sending the same number
+/// of requests to each gets the same bad answers: `/login` always
+/// `{"token": ...}`; `/predict` `{"error": "overloaded"}` when n % 5 == 0,
+/// else predictions; `/health` `{"status": "degraded"}` when n % 7 == 0,
+/// else `ok`. All 200: only a check can tell. Each request is logged to
+/// argv[1] as `{"p": path, "n": n, "bad": bool}`.
+const SERVER: &str = r#"
+import http.server, socketserver, json, sys, threading
+log, lock, seen = open(sys.argv[1], "a"), threading.Lock(), {}
+def answer(path, n):
+    if path == "/login":
+        return {"token": "t%d" % n}, False
+    if path == "/predict":
+        if n % 5 == 0:
+            return {"error": "overloaded"}, True
+        return {"predictions": [{"label": "cat", "score": 0.9}]}, False
+    if path == "/health":
+        if n % 7 == 0:
+            return {"status": "degraded"}, True
+        return {"status": "ok"}, False
+    return None, True
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def log_message(self, *a): pass
+    def any(self):
+        size = int(self.headers.get("Content-Length", "0"))
+        if size:
+            self.rfile.read(size)
+        path = self.path.split("?")[0]
+        with lock:
+            n = seen.get(path, 0) + 1
+            seen[path] = n
+            doc, bad = answer(path, n)
+            log.write(json.dumps({"p": path, "n": n, "bad": bad}) + "\n")
+            log.flush()
+        out = json.dumps(doc).encode()
+        self.send_response(200 if doc is not None else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = any
+"#;
+
+/// The flow's steps: Locust name (= blast step name), method, path, and
+/// the check, written once for both tools.
+const FLOW: [(&str, &str, &str, &str); 3] = [
+    ("login", "POST", "/login", "json /token exists"),
+    ("predict", "POST", "/predict", "json /predictions exists"),
+    ("health", "GET", "/health", "json /status == ok"),
+];
+
+/// Flows each tool runs: 20 bad predictions and 14 bad health answers.
+const FLOWS: u64 = 100;
+
+/// The flow as a locustfile: one user, no wait, each step's response failed
+/// with the check's text when its test fails (the same test in Python),
+/// and the run ended after exactly FLOWS flows. Locust rewrites its CSV
+/// files once a second: every 50 ms here, and the user waits 0.5 s before
+/// quitting, so the files' last write holds every request.
+const LOCUSTFILE: &str = r#"
+import os, gevent, locust.stats
+from locust import HttpUser, task, constant
+locust.stats.CSV_STATS_INTERVAL_SEC = 0.05
+FLOWS, done = int(os.environ["FLOWS"]), 0
+TESTS = {
+    "json /token exists": lambda d: isinstance(d, dict) and "token" in d,
+    "json /predictions exists": lambda d: isinstance(d, dict) and "predictions" in d,
+    "json /status == ok": lambda d: isinstance(d, dict) and d.get("status") == "ok",
+}
+STEPS = [STEPS_LIST]
+class Flow(HttpUser):
+    wait_time = constant(0)
+    @task
+    def flow(self):
+        global done
+        if done >= FLOWS:
+            gevent.sleep(0.5)
+            self.environment.runner.quit()
+            return
+        for name, method, path, check in STEPS:
+            with self.client.request(method, path, name=name, catch_response=True) as r:
+                try:
+                    doc = r.json()
+                except Exception:
+                    doc = None
+                if r.status_code >= 400:
+                    r.failure("status: %d" % r.status_code)
+                elif not TESTS[check](doc):
+                    r.failure(check)
+                else:
+                    r.success()
+        done += 1
+"#;
+
+/// What the server logged: requests and bad answers per path.
+#[derive(Debug, Default, PartialEq)]
+struct Told {
+    requests: BTreeMap<String, u64>,
+    bad: BTreeMap<String, u64>,
+}
+
+fn told(srv: &LoggedPyServer) -> Told {
+    let mut t = Told::default();
+    for e in srv.log() {
+        let p = e["p"].as_str().unwrap().to_string();
+        *t.requests.entry(p.clone()).or_default() += 1;
+        if e["bad"] == true {
+            *t.bad.entry(p).or_default() += 1;
+        }
+    }
+    t
+}
+
+/// Rows of a CSV file as Python's csv module writes it (fields quoted
+/// only when they hold a comma or a quote).
+fn csv_rows(path: &std::path::Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    text.lines()
+        .map(|line| {
+            let (mut cells, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+            let mut chars = line.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' if quoted && chars.peek() == Some(&'"') => {
+                        cur.push('"');
+                        chars.next();
+                    }
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => cells.push(std::mem::take(&mut cur)),
+                    c => cur.push(c),
+                }
+            }
+            cells.push(cur);
+            cells
+        })
+        .collect()
+}
+
+/// Per name: (requests, failures) from `_stats.csv`, and (error, count)
+/// rows from `_failures.csv`, of the files at `prefix`.
+struct CsvReport {
+    stats: BTreeMap<String, (u64, u64)>,
+    failures: BTreeMap<String, Vec<(String, u64)>>,
+}
+
+fn read_csv(prefix: &str) -> CsvReport {
+    let mut stats = BTreeMap::new();
+    for r in csv_rows(format!("{prefix}_stats.csv").as_ref())
+        .iter()
+        .skip(1)
+    {
+        let n = |i: usize| r[i].parse::<u64>().unwrap_or_else(|_| panic!("{r:?}"));
+        stats.insert(r[1].clone(), (n(2), n(3)));
+    }
+    let mut failures: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    for r in csv_rows(format!("{prefix}_failures.csv").as_ref())
+        .iter()
+        .skip(1)
+    {
+        let n = r[3].parse().unwrap_or_else(|_| panic!("{r:?}"));
+        failures
+            .entry(r[1].clone())
+            .or_default()
+            .push((r[2].clone(), n));
+    }
+    CsvReport { stats, failures }
+}
+
+/// Run the flow FLOWS times with Locust against a fresh server; its CSV
+/// report and what the server told. None where Locust cannot be had.
+fn locust_run(dir: &Scratch) -> Option<(CsvReport, Told)> {
+    let locust = locust_or_skip()?;
+    let srv = LoggedPyServer::start(SERVER, "checks-locust-server");
+    let steps: Vec<String> = FLOW
+        .iter()
+        .map(|(n, m, p, c)| format!("({n:?}, {m:?}, {p:?}, {c:?})"))
+        .collect();
+    let file = dir.write(
+        "locustfile.py",
+        &LOCUSTFILE.replace("STEPS_LIST", &steps.join(", ")),
+    );
+    let prefix = dir.path_str("locust");
+    let out = Command::new(&locust)
+        .args(["-f", &file, "--headless", "-u", "1", "-r", "1", "-t", "60s"])
+        .args(["--only-summary", "--csv", &prefix])
+        .args(["--host", &format!("http://127.0.0.1:{}", srv.server.port)])
+        .env("FLOWS", FLOWS.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run locust");
+    // Locust exits 1 when any request failed, as these must.
+    assert!(
+        out.status.code() == Some(1),
+        "locust: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((read_csv(&prefix), told(&srv)))
+}
+
+/// The server's counts for FLOWS flows, which both tools must reproduce.
+fn expected() -> Told {
+    let mut t = Told::default();
+    for (_, _, path, _) in FLOW {
+        t.requests.insert(path.to_string(), FLOWS);
+    }
+    t.bad.insert("/predict".into(), FLOWS / 5);
+    t.bad.insert("/health".into(), FLOWS / 7);
+    t
+}
+
+/// The report's failures per name, checked against the server's bad
+/// answers: each name's requests, its failure count, and its one
+/// `_failures.csv` row naming the check as Locust does.
+fn assert_matches_server(tool: &str, r: &CsvReport, t: &Told) {
+    for (name, _, path, check) in FLOW {
+        let bad = t.bad.get(path).copied().unwrap_or(0);
+        assert_eq!(
+            r.stats.get(name),
+            Some(&(t.requests[path], bad)),
+            "{tool}: {name}'s (requests, failures)"
+        );
+        let want: Vec<(String, u64)> = if bad > 0 {
+            vec![(format!("CatchResponseError('{check}')"), bad)]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(
+            r.failures.get(name).cloned().unwrap_or_default(),
+            want,
+            "{tool}: {name}'s _failures.csv rows"
+        );
+    }
+}
+
+/// Locust, run for FLOWS flows, fails exactly the answers the server says
+/// were bad: the harness the blast side is compared against.
+#[test]
+fn locust_fails_what_the_server_says_was_bad() {
+    let dir = Scratch::new("checks-locust");
+    let Some((report, told)) = locust_run(&dir) else {
+        return;
+    };
+    assert_eq!(told, expected());
+    assert_matches_server("locust", &report, &told);
+}
