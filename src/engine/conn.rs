@@ -17,7 +17,7 @@ use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
 use crate::stats::fault::is_reset;
-use crate::stats::{ErrorClass, Fault};
+use crate::stats::{ErrorClass, Fault, Judged};
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -282,7 +282,14 @@ async fn exchange<T: Transport>(
                         w.record_ttfb(from);
                     }
                     if pr.done {
-                        w.record_response(pick.name, parser.status(), from, t0, !ttfb_taken);
+                        w.record_response(
+                            pick.name,
+                            parser.status(),
+                            Judged::of_status(parser.status()),
+                            from,
+                            t0,
+                            !ttfb_taken,
+                        );
                         if let Some(t) = tokens {
                             w.record_tokens(t, from);
                         }
@@ -318,7 +325,14 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        w.record_response(pick.name, parser.status(), from, t0, !ttfb_taken);
+                        w.record_response(
+                            pick.name,
+                            parser.status(),
+                            Judged::of_status(parser.status()),
+                            from,
+                            t0,
+                            !ttfb_taken,
+                        );
                         if let Some(t) = tokens {
                             w.record_tokens(t, from);
                         }

@@ -72,6 +72,8 @@ pub fn two_names() -> Summary {
             bytes: 75 * 100,
             status: vec![(200, 75 - errs), (500, errs)],
             faults,
+            status_errors: errs,
+            check_errors: 0,
             latency: p,
         });
         let no_faults = [0u64; Fault::COUNT];
@@ -80,6 +82,8 @@ pub fn two_names() -> Summary {
             bytes: 25 * 10,
             status: vec![(200, 25)],
             faults: no_faults,
+            status_errors: 0,
+            check_errors: 0,
             latency: h,
         });
         let _ = latency.add(&all);
