@@ -91,8 +91,14 @@ fn names_are_paths() {
 #[test]
 fn check_errors_read_as_locust_writes_them() {
     for (text, want) in [
-        ("json /predictions exists", "CatchResponseError('json /predictions exists')"),
-        ("body contains it's", "CatchResponseError(\"body contains it's\")"),
+        (
+            "json /predictions exists",
+            "CatchResponseError('json /predictions exists')",
+        ),
+        (
+            "body contains it's",
+            "CatchResponseError(\"body contains it's\")",
+        ),
         (
             "body matches 'a\"b'",
             "CatchResponseError('body matches \\'a\"b\\'')",
