@@ -6,8 +6,10 @@
 //! the same latency histogram as `latency_us`), `errors` (the total count,
 //! as the seed service gives it) and `errors_status` (status code -> count
 //! of responses that were not 2xx/3xx). The JSON report's own `errors`
-//! object (count per kind) moves to `errors_by_kind`: a seed-service caller
-//! reads `errors` as a number, and nothing is lost.
+//! object (count per kind, `check` included) moves to `errors_by_kind`: a
+//! seed-service caller reads `errors` as a number (failed checks counted),
+//! and nothing is lost; `checks` (each check's passes and fails) and the
+//! `check` rows of `error_details` stay as the JSON report has them.
 
 use super::events::{Live, LiveSink};
 use super::store::{now_ms, rfc3339, Store};
