@@ -126,10 +126,12 @@ pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     let mut row = |method: &str, name: &str, error: &str, n: u64| {
         writeln!(w, "{},{},{},{n}", field(method), field(name), field(error))
     };
-    let status = |codes: &std::collections::BTreeMap<u16, u64>| {
+    // The codes the default rule refuses; none where no response failed
+    // its status rule, as when a status check (`status == 404`) accepts them.
+    let status = |codes: &std::collections::BTreeMap<u16, u64>, refused: u64| {
         codes
             .iter()
-            .filter(|(c, n)| !is_success(**c) && **n > 0)
+            .filter(|(c, n)| refused > 0 && !is_success(**c) && **n > 0)
             .map(|(c, n)| (format!("status: {c}"), *n))
             .collect::<Vec<_>>()
     };
@@ -138,7 +140,7 @@ pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
         for (f, n) in &s.error_details {
             row(&s.info.method, &name, f.label(), *n)?;
         }
-        for (e, n) in status(&s.status_codes) {
+        for (e, n) in status(&s.status_codes, s.errors.status) {
             row(&s.info.method, &name, &e, n)?;
         }
         for (detail, n) in &s.check_details {
@@ -152,7 +154,7 @@ pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
             named[*f as usize] += n;
             row(&ns.method, &ns.name, f.label(), *n)?;
         }
-        for (e, n) in status(&ns.status_codes) {
+        for (e, n) in status(&ns.status_codes, ns.errors.status) {
             row(&ns.method, &ns.name, &e, n)?;
         }
         for (detail, n) in &ns.check_details {

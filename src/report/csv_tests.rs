@@ -116,6 +116,7 @@ fn failures_golden() {
     let mut s = summary();
     let mut predict = crate::stats::NameSummary::new("predict", "POST");
     predict.status_codes = BTreeMap::from([(200, 8), (503, 1)]);
+    predict.errors.status = 1;
     predict.check_details = vec![
         ("json /predictions exists".into(), 5),
         ("status in 200,201".into(), 1),

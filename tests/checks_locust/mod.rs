@@ -6,7 +6,7 @@
 
 use crate::support::locust::locust_or_skip;
 use crate::support::python::LoggedPyServer;
-use crate::support::Scratch;
+use crate::support::{engines, run, Scratch};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
@@ -248,6 +248,51 @@ fn assert_matches_server(tool: &str, r: &CsvReport, t: &Told) {
     }
 }
 
+/// The flow as a blast scenario: one sequence, a step per name with its
+/// check.
+fn scenario() -> String {
+    let mut toml = String::from("[[sequence]]\n");
+    for (name, method, path, check) in FLOW {
+        toml.push_str(&format!(
+            "[[sequence.step]]\nname = {name:?}\nmethod = {method:?}\npath = {path:?}\n\
+             checks = [{check:?}]\n"
+        ));
+    }
+    toml
+}
+
+/// Run the flow FLOWS times with blast against a fresh server (one
+/// connection, so the sequence runs whole FLOWS times: -n = steps x
+/// FLOWS); its CSV report, its JSON report and what the server told.
+fn blast_run(dir: &Scratch, engine: &str) -> (CsvReport, serde_json::Value, Told) {
+    let srv = LoggedPyServer::start(SERVER, "checks-blast-server");
+    let sc = dir.write("flow.toml", &scenario());
+    let prefix = dir.path_str(&format!("blast-{engine}"));
+    let n = (FLOW.len() as u64 * FLOWS).to_string();
+    let url = format!("http://127.0.0.1:{}", srv.server.port);
+    let r = run(&[
+        "--scenario",
+        &sc,
+        "-n",
+        &n,
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "--timeout",
+        "10s",
+        "--engine",
+        engine,
+        "--csv",
+        &prefix,
+        "--json",
+        &url,
+    ]);
+    // Failed checks are failed requests, but no SLO was asked for: exit 0.
+    let j = r.ok_json();
+    (read_csv(&prefix), j, told(&srv))
+}
+
 /// Locust, run for FLOWS flows, fails exactly the answers the server says
 /// were bad: the harness the blast side is compared against.
 #[test]
@@ -258,4 +303,40 @@ fn locust_fails_what_the_server_says_was_bad() {
     };
     assert_eq!(told, expected());
     assert_matches_server("locust", &report, &told);
+}
+
+/// Acceptance 2: blast with the same flow as a scenario with checks fails
+/// the same requests per name as Locust and as the server counted, on
+/// both engines; its `_failures.csv` rows are Locust's, cell for cell
+/// (Method, Name, Error, Occurrences), and its JSON agrees.
+#[test]
+fn blast_fails_what_locust_and_the_server_fail() {
+    let dir = Scratch::new("checks-side-by-side");
+    let locust = locust_run(&dir);
+    for engine in engines() {
+        let (report, j, told) = blast_run(&dir, engine);
+        assert_eq!(told, expected(), "{engine}: the server saw the flow whole");
+        assert_matches_server(&format!("blast {engine}"), &report, &told);
+        if let Some((lr, _)) = &locust {
+            assert_eq!(report.failures, lr.failures, "{engine}: _failures.csv rows");
+            for (name, _, _, _) in FLOW {
+                assert_eq!(report.stats[name], lr.stats[name], "{engine}: {name}");
+            }
+        }
+        // The JSON report: the kind, per name, and k6's per-check counts.
+        let bad = FLOWS / 5 + FLOWS / 7;
+        assert_eq!(j["errors"]["check"], bad, "{engine}: {j}");
+        assert_eq!(j["by_name"]["predict"]["errors"]["check"], FLOWS / 5, "{j}");
+        assert_eq!(j["by_name"]["login"]["errors"]["check"], 0, "{j}");
+        let checks = j["checks"].as_array().expect("checks");
+        for (name, _, path, check) in FLOW {
+            let c = checks
+                .iter()
+                .find(|c| c["name"] == name && c["check"] == check)
+                .unwrap_or_else(|| panic!("{engine}: no {name} {check} in {j}"));
+            let fails = told.bad.get(path).copied().unwrap_or(0);
+            assert_eq!(c["fails"], fails, "{engine}: {c}");
+            assert_eq!(c["passes"], FLOWS - fails, "{engine}: {c}");
+        }
+    }
 }
