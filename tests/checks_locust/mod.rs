@@ -270,24 +270,12 @@ fn blast_run(dir: &Scratch, engine: &str) -> (CsvReport, serde_json::Value, Told
     let prefix = dir.path_str(&format!("blast-{engine}"));
     let n = (FLOW.len() as u64 * FLOWS).to_string();
     let url = format!("http://127.0.0.1:{}", srv.server.port);
-    let r = run(&[
-        "--scenario",
-        &sc,
-        "-n",
-        &n,
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "--timeout",
-        "10s",
-        "--engine",
-        engine,
-        "--csv",
-        &prefix,
-        "--json",
-        &url,
-    ]);
+    let html = format!("{prefix}.html");
+    let flags = "-c 1 -t 1 --timeout 10s --json";
+    let mut args: Vec<&str> = flags.split(' ').collect();
+    args.extend(["--scenario", &sc, "-n", &n, "--engine", engine]);
+    args.extend(["--csv", &prefix, "--html", &html, &url]);
+    let r = run(&args);
     // Failed checks are failed requests, but no SLO was asked for: exit 0.
     let j = r.ok_json();
     (read_csv(&prefix), j, told(&srv))
@@ -321,6 +309,25 @@ fn blast_fails_what_locust_and_the_server_fail() {
             assert_eq!(report.failures, lr.failures, "{engine}: _failures.csv rows");
             for (name, _, _, _) in FLOW {
                 assert_eq!(report.stats[name], lr.stats[name], "{engine}: {name}");
+            }
+        }
+        // The HTML report: each check's row, and its failures among the
+        // error causes by the check's text.
+        let page = dir.path_str(&format!("blast-{engine}.html"));
+        let html = std::fs::read_to_string(page).unwrap();
+        for (name, _, path, check) in FLOW {
+            let fails = told.bad.get(path).copied().unwrap_or(0);
+            let row = format!(
+                "<td class=\"url\">{name}</td><td class=\"url\">{check}</td>\
+                 <td class=\"n {}\">{:.2}%</td><td class=\"n\">{}</td><td class=\"n\">{fails}</td>",
+                if fails == 0 { "pass" } else { "fail" },
+                (FLOWS - fails) as f64 * 100.0 / FLOWS as f64,
+                FLOWS - fails
+            );
+            assert!(html.contains(&row), "{engine}: no {row} in the HTML");
+            if fails > 0 {
+                let cause = format!("<td>check: {check}</td><td class=\"n\">{fails}</td>");
+                assert!(html.contains(&cause), "{engine}: no {cause} in the HTML");
             }
         }
         // The JSON report: the kind, per name, and k6's per-check counts.
