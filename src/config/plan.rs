@@ -7,6 +7,7 @@
 //! line is the origin of every request and the base of relative paths;
 //! without one, the first full URL is, and every other must match it.
 
+use super::checks::CheckSets;
 use super::data::{self, Table, Template};
 use super::url::{parse_url, percent_decode, Url};
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
@@ -53,6 +54,9 @@ pub struct ReqSpec {
     pub sniff: bool,
     /// Index into `Plan::tables`.
     pub data: Option<usize>,
+    /// Its checks (`checks = [...]`: the scenario's top level, then its
+    /// own), validated where they were read.
+    pub checks: Vec<String>,
 }
 
 /// A weighted entry: one request, or a sequence of steps.
@@ -85,6 +89,8 @@ pub struct Common<'a> {
     pub headers: &'a [Header],
     pub close: bool,
     pub http2: bool,
+    /// `--check`, validated: applies to every request, before its own.
+    pub checks: &'a [String],
 }
 
 /// The built mix and the origin it speaks to.
@@ -121,6 +127,7 @@ impl Plan {
         let mut variants: Vec<Variant> = Vec::new();
         let mut entries = Vec::new();
         let mut bytes = 0usize;
+        let mut checks = CheckSets::default();
         let mut it = placed.into_iter();
         for flow in &self.flows {
             let mut steps = Vec::new();
@@ -129,6 +136,10 @@ impl Plan {
                 let name = self.name_of(&p, &mut names)?;
                 let first = variants.len() as u32;
                 let count = self.encode(&p, &origin, c, &mut variants, &mut bytes)?;
+                let set = checks.add(name, c.checks, &p.spec.checks, &p.spec.at)?;
+                for v in &mut variants[first as usize..] {
+                    v.checks = set;
+                }
                 steps.push(Step { name, first, count });
             }
             entries.push(Entry {
@@ -153,7 +164,9 @@ impl Plan {
         if !self.named {
             names.clear();
         }
-        let mix = Mix::new(names, variants, entries, self.think, self.rows).map_err(usage)?;
+        let mix = Mix::new(names, variants, entries, self.think, self.rows)
+            .map_err(usage)?
+            .with_checks(checks.sets, checks.slots);
         Ok(Built {
             mix,
             origin,
@@ -337,6 +350,7 @@ impl Plan {
                 bytes: encoded.into(),
                 head: s.method.eq_ignore_ascii_case("HEAD"),
                 h2: h2.map(Box::new),
+                checks: None,
             });
         }
         Ok(rows.len() as u32)

@@ -11,6 +11,7 @@ fn spec(target: Target) -> ReqSpec {
         body_type: None,
         sniff: false,
         data: None,
+        checks: Vec::new(),
     }
 }
 
@@ -36,6 +37,7 @@ fn common(url: Option<&Url>) -> Common<'_> {
         headers: &[],
         close: false,
         http2: false,
+        checks: &[],
     }
 }
 

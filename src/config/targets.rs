@@ -129,6 +129,7 @@ fn parse(
                 body_type,
                 sniff: false,
                 data,
+                checks: Vec::new(),
             }],
         });
     }
@@ -195,6 +196,7 @@ X-Account-ID: 99
                 headers: &[],
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .unwrap();
         built
@@ -250,6 +252,7 @@ X-Account-ID: 99
                 headers: &[],
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .unwrap();
         let names: Vec<String> = built
@@ -335,6 +338,7 @@ X-Account-ID: 99
                 headers: &auth,
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .unwrap();
         let r = String::from_utf8(b.mix.variants[0].bytes.to_vec()).unwrap();
@@ -351,6 +355,7 @@ X-Account-ID: 99
                 headers: &[],
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .err()
             .unwrap();

@@ -9,6 +9,7 @@
 //! io_uring, where dropping a read future would not cancel the kernel
 //! operation, and for epoll.
 
+use super::collect::{self, CheckSet, Collected, Judge};
 use super::io::{RecvBuf, Transport};
 use super::lifecycle::next_backoff;
 use super::link::{self, Link};
@@ -42,6 +43,8 @@ struct Inbox {
     cursor: usize,
     /// Made the first time a response is an event stream (LLM tokens).
     tokens: Option<Box<TokenClock>>,
+    /// What the checks of a request read (empty, unallocated, without).
+    collected: Collected,
 }
 
 /// How one request/response exchange ended.
@@ -65,6 +68,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         parser: ResponseParser::new(false).events_always(w.conn.force_stream),
         cursor: 0,
         tokens: None,
+        collected: Collected::default(),
     };
     let mut backoff = Duration::ZERO;
     // The request claimed from the -n budget but not yet sent to
@@ -237,12 +241,23 @@ async fn exchange<T: Transport>(
         parser,
         cursor,
         tokens,
+        collected,
     } = inbox;
     if let Some(t) = tokens {
         t.reset();
     }
     let request = w.variant(pick);
     parser.set_head_request(request.head);
+    // One test per request: a request without checks collects nothing.
+    let set = w.mix.checks_of(request);
+    parser.set_collect(set.is_some());
+    let keep = match set {
+        Some(set) => {
+            collected.begin(set, w.conn.max_body);
+            set.body.then_some(w.conn.max_body)
+        }
+        None => None,
+    };
     let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
@@ -269,30 +284,35 @@ async fn exchange<T: Transport>(
             // An event stream's content goes to the token clock, stamped
             // with one clock reading per read (none for other bodies).
             let mut read_at: Option<Instant> = None;
-            let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b| {
-                let at = *read_at.get_or_insert_with(Instant::now);
-                tokens.get_or_insert_with(Default::default).feed(b, at);
+            let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b, events| {
+                if events {
+                    let at = *read_at.get_or_insert_with(Instant::now);
+                    let clock = tokens.get_or_insert_with(Default::default);
+                    clock.keep = keep;
+                    clock.feed(b, at);
+                    collected.body_len += b.len() as u64;
+                } else {
+                    collected.take_body(b);
+                }
             });
             match fed {
                 Err(f) => return Exchange::Failed(f),
                 Ok(pr) => {
+                    if let Some((a, b)) = parser.head_span() {
+                        collected.take_head(&buf.data()[*cursor + a..*cursor + b]);
+                    }
                     *cursor += pr.consumed;
                     if !pr.done && !ttfb_taken && parser.body_started() {
                         ttfb_taken = true;
                         w.record_ttfb(from);
                     }
                     if pr.done {
-                        w.record_response(
-                            pick.name,
-                            parser.status(),
-                            Judged::of_status(parser.status()),
+                        let ended = Ended {
                             from,
                             t0,
-                            !ttfb_taken,
-                        );
-                        if let Some(t) = tokens {
-                            w.record_tokens(t, from);
-                        }
+                            ttfb: !ttfb_taken,
+                        };
+                        finish(w, pick.name, parser.status(), set, collected, tokens, ended);
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
@@ -325,17 +345,12 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        w.record_response(
-                            pick.name,
-                            parser.status(),
-                            Judged::of_status(parser.status()),
+                        let ended = Ended {
                             from,
                             t0,
-                            !ttfb_taken,
-                        );
-                        if let Some(t) = tokens {
-                            w.record_tokens(t, from);
-                        }
+                            ttfb: !ttfb_taken,
+                        };
+                        finish(w, pick.name, parser.status(), set, collected, tokens, ended);
                         Exchange::Done { keep_alive: false }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,
@@ -356,5 +371,40 @@ async fn exchange<T: Transport>(
             }
             Err(e) => return Exchange::Failed(Fault::from_read_error(&e)),
         }
+    }
+}
+
+/// When a complete response's request was due and written, and whether
+/// its time to first byte is still to be taken.
+struct Ended {
+    from: Instant,
+    t0: Instant,
+    ttfb: bool,
+}
+
+/// A complete response: judge it (by its status alone unless it has
+/// checks or was an event stream), then record it and its tokens.
+fn finish(
+    w: &Shared,
+    name: u16,
+    status: u16,
+    set: Option<&CheckSet>,
+    collected: &Collected,
+    tokens: &mut Option<Box<TokenClock>>,
+    e: Ended,
+) {
+    let judged = match (set, tokens.as_deref()) {
+        (None, None) => Judged::of_status(status),
+        (set, clock) => {
+            let judge = Judge {
+                stats: &w.stats,
+                max_body_detail: &w.conn.max_body_detail,
+            };
+            collect::judge(&judge, name, status, set, collected, None, clock)
+        }
+    };
+    w.record_response(name, status, judged, e.from, e.t0, e.ttfb);
+    if let Some(t) = tokens {
+        w.record_tokens(t, e.from, judged != Judged::Ok);
     }
 }

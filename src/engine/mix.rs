@@ -12,6 +12,7 @@
 //! one variant per row; the row is chosen when the entry is, and every step
 //! of that entry uses it.
 
+use super::collect::CheckSet;
 use super::pace::SplitMix64;
 use crate::proto::h2::H2Request;
 use std::time::Duration;
@@ -32,6 +33,8 @@ pub struct Variant {
     /// Boxed: most runs are HTTP/1.1, and a million variants would carry
     /// an unboxed `http::Request` each (about 250 bytes) for nothing.
     pub h2: Option<Box<H2Request>>,
+    /// Its checks: an index into `Mix::checks`; None collects nothing.
+    pub checks: Option<u16>,
 }
 
 /// A named request, as the reports show it (Locust's Type and Name).
@@ -93,6 +96,10 @@ pub struct Mix {
     max_rows: u64,
     /// One entry of one step of one variant: every pick is the same.
     pub single: bool,
+    /// The check sets variants refer to, and the run's check slots: each
+    /// (request name, check text) once, in order, for the stats.
+    pub checks: Vec<CheckSet>,
+    pub check_slots: Vec<(u16, String)>,
 }
 
 /// The request a connection sends next: its name (index into `names`;
@@ -168,7 +175,22 @@ impl Mix {
             cumulative: vec![1],
             max_rows: 1,
             single: true,
+            checks: Vec::new(),
+            check_slots: Vec::new(),
         }
+    }
+
+    /// With the check sets its variants refer to and the run's slots.
+    pub fn with_checks(mut self, sets: Vec<CheckSet>, slots: Vec<(u16, String)>) -> Mix {
+        self.checks = sets;
+        self.check_slots = slots;
+        self
+    }
+
+    /// The checks of variant `v`, if it has any.
+    #[inline]
+    pub fn checks_of(&self, v: &Variant) -> Option<&CheckSet> {
+        v.checks.map(|i| &self.checks[i as usize])
     }
 
     /// A mix of named requests. Errors are one line naming what is wrong.
@@ -235,6 +257,8 @@ impl Mix {
             rows,
             cumulative,
             max_rows,
+            checks: Vec::new(),
+            check_slots: Vec::new(),
         })
     }
 
@@ -301,6 +325,7 @@ mod tests {
 
     fn v(s: &str) -> Variant {
         Variant {
+            checks: None,
             bytes: s.as_bytes().into(),
             head: false,
             h2: None,
