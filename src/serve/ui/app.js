@@ -281,7 +281,7 @@ function renderStats() {
     for (const c of res.checks || []) {
       const n = c.passes + c.fails;
       rows.push([`Check ${c.name ? `${c.name}: ` : ''}${c.check}`, '',
-        `${num(n ? (c.passes * 100) / n : 100, 2)}%  ✓ ${num(c.passes)}  ✗ ${num(c.fails)}`]);
+        `${num(n ? (c.passes * 100) / n : 100, 2)}% ✓ ${num(c.passes)} ✗ ${num(c.fails)}`]);
     }
     if (res.slo_pass !== undefined) rows.push(['SLO', '', res.slo_pass ? 'pass' : 'FAIL']);
     if (res.interrupted) rows.push(['Stopped early', '', `after ${num(res.duration_s, 1)} s`]);
