@@ -170,3 +170,27 @@ fn history_golden() {
         "1700000001,4,,Aggregated,8.0,4.0,1,1,1,1,1,1,1,1,1,1,1,10,3,0.25,1.759,0.25,12.345,100.0"
     );
 }
+
+/// A run without names: its check failures (a stream's error event among
+/// them) are rows of the request's method and path.
+#[test]
+fn failures_without_names_name_the_path() {
+    let mut s = summary();
+    s.errors = ErrorCounts {
+        check: 4,
+        ..Default::default()
+    };
+    s.status_codes = BTreeMap::from([(200, 10)]);
+    s.check_details = vec![
+        ("stream error: CUDA out of memory".into(), 3),
+        ("json /choices exists".into(), 1),
+    ];
+    let mut out = Vec::new();
+    write_failures(&mut out, &s).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "Method,Name,Error,Occurrences\n\
+         POST,\"/api/x?q=1,2\",CatchResponseError('stream error: CUDA out of memory'),3\n\
+         POST,\"/api/x?q=1,2\",CatchResponseError('json /choices exists'),1\n"
+    );
+}
