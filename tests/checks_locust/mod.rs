@@ -3,6 +3,8 @@
 //! responses with `catch_response` and `response.failure(...)` and as a
 //! blast scenario with `checks`, each run for the same number of flows; the
 //! failures per name must be the ones the server says it gave, in both.
+//! Also: check failures in blast's other outputs beside the Locust CSV (the
+//! HTML page), and a stream's error event as a check failure there.
 
 use crate::support::locust::locust_or_skip;
 use crate::support::python::LoggedPyServer;
@@ -346,4 +348,70 @@ fn blast_fails_what_locust_and_the_server_fail() {
             assert_eq!(c["passes"], FLOWS - fails, "{engine}: {c}");
         }
     }
+}
+
+/// Stdlib only: every request gets an SSE stream of 3 tokens and `[DONE]`;
+/// the one numbered n (from 1) with n % 4 == 0 gets an error event after
+/// its tokens. Each is logged to argv[1] as `{"p": path, "n": n, "bad": bool}`.
+const SSE_SERVER: &str = r#"
+import http.server, socketserver, json, sys, threading
+log, lock, seen = open(sys.argv[1], "a"), threading.Lock(), [0]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        with lock:
+            seen[0] += 1
+            n = seen[0]
+            bad = n % 4 == 0
+            log.write(json.dumps({"p": self.path, "n": n, "bad": bad}) + "\n")
+            log.flush()
+        out = [b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"]
+        def send(data):
+            d = ("data: " + data + "\n\n").encode()
+            out.append(b"%x\r\n%s\r\n" % (len(d), d))
+        for i in range(3):
+            send(json.dumps({"choices": [{"index": 0, "delta": {"content": "tok%d " % i}}]}))
+        if bad:
+            send(json.dumps({"error": {"message": "CUDA out of memory"}}))
+        send("[DONE]")
+        out.append(b"0\r\n\r\n")
+        self.wfile.write(b"".join(out))
+"#;
+
+/// An error event inside a 200 stream is a `check` failure in the Locust
+/// CSV files and the HTML too, named `stream error: MESSAGE`, counted as
+/// the server counted its error streams.
+#[test]
+fn stream_error_events_are_check_failures_in_csv_and_html() {
+    let srv = LoggedPyServer::start(SSE_SERVER, "checks-sse-server");
+    let dir = Scratch::new("checks-sse");
+    let prefix = dir.path_str("sse");
+    let html = dir.path_str("sse.html");
+    let url = format!("http://127.0.0.1:{}/v1/chat", srv.server.port);
+    let flags = "-n 40 -c 2 -t 1 --timeout 10s --json";
+    let mut args: Vec<&str> = flags.split(' ').collect();
+    args.extend(["--csv", &prefix, "--html", &html, &url]);
+    let j = run(&args).ok_json();
+    let bad = told(&srv).bad["/v1/chat"];
+    assert_eq!(bad, 10, "40 streams, every 4th an error");
+    assert_eq!(j["errors"]["check"], bad, "{j}");
+    let report = read_csv(&prefix);
+    assert_eq!(report.stats["/v1/chat"], (40, bad));
+    assert_eq!(
+        report.failures["/v1/chat"],
+        [(
+            "CatchResponseError('stream error: CUDA out of memory')".to_string(),
+            bad
+        )]
+    );
+    let totals = std::fs::read_to_string(format!("{prefix}_streaming_totals.csv")).unwrap();
+    assert!(
+        totals.lines().nth(1).unwrap().starts_with("40,"),
+        "{totals}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    let cause =
+        format!("<td>check: stream error: CUDA out of memory</td><td class=\"n\">{bad}</td>");
+    assert!(page.contains(&cause), "no {cause} in the HTML");
 }
