@@ -45,6 +45,7 @@ macro_rules! both_engines {
 
 mod arrival;
 mod checks;
+mod checks_locust;
 mod cli;
 mod faults;
 mod h2;

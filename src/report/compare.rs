@@ -132,8 +132,9 @@ impl Row {
     }
 }
 
-/// Failures (transport errors and non-2xx/3xx responses) among the
-/// requests that ended (responses and transport errors), in percent.
+/// Failures (transport errors, refused statuses and failed checks) among
+/// the requests that ended (responses and transport errors), in percent.
+/// A report from before checks has no `check` key: none failed.
 fn error_percent(requests: u64, e: &Value) -> f64 {
     let n = |k: &str| e[k].as_u64().unwrap_or(0);
     let transport = n("connect") + n("read") + n("write") + n("timeout") + n("parse") + n("tls");
@@ -141,7 +142,7 @@ fn error_percent(requests: u64, e: &Value) -> f64 {
     if ended == 0 {
         0.0
     } else {
-        (transport + n("status")) as f64 * 100.0 / ended as f64
+        (transport + n("status") + n("check")) as f64 * 100.0 / ended as f64
     }
 }
 
@@ -380,6 +381,15 @@ mod tests {
             ["flask", "1000", "500.00", "1.00ms", "5.00ms", "9.00ms", "12.00ms", "1.49%", "64.0"]
                 .map(String::from)
         );
+    }
+
+    /// A response that failed a check is a failure beside the status ones.
+    #[test]
+    fn check_failures_count_as_errors() {
+        let mut doc = run_doc();
+        doc["errors"]["check"] = json!(20);
+        let r = Row::from_json("checked", &doc).unwrap();
+        assert!((r.error_percent.unwrap() - 35.0 * 100.0 / 1010.0).abs() < 1e-9);
     }
 
     #[test]

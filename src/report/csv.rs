@@ -112,19 +112,26 @@ pub(super) fn stats_row(e: &Entry) -> String {
 
 /// `PREFIX_failures.csv`: one row per (method, name, error) with its
 /// occurrences, as Locust's. Error is the cause as the JSON's
-/// `error_details` names it (`read: EOF mid-body`), or `status: CODE` for
-/// a non-2xx/3xx response. Per name in the mix's order (without names, the
-/// request's method and path), transport causes most frequent first, then
-/// status codes in order; failures of no name last, under `(connection)`.
+/// `error_details` names it (`read: EOF mid-body`), `status: CODE` for a
+/// non-2xx/3xx response, or for a failed check the check's text as Locust
+/// writes the `CatchResponseError` a locustfile's `response.failure(text)`
+/// raises (`CatchResponseError('json /predictions exists')`), so that the
+/// rows of a blast run and of the same flow run by Locust line up. Per name
+/// in the mix's order (without names, the request's method and path),
+/// transport causes most frequent first, then status codes in order, then
+/// checks most frequent first; failures of no name last, under
+/// `(connection)`.
 pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
     writeln!(w, "Method,Name,Error,Occurrences")?;
     let mut row = |method: &str, name: &str, error: &str, n: u64| {
         writeln!(w, "{},{},{},{n}", field(method), field(name), field(error))
     };
-    let status = |codes: &std::collections::BTreeMap<u16, u64>| {
+    // The codes the default rule refuses; none where no response failed
+    // its status rule, as when a status check (`status == 404`) accepts them.
+    let status = |codes: &std::collections::BTreeMap<u16, u64>, refused: u64| {
         codes
             .iter()
-            .filter(|(c, n)| !is_success(**c) && **n > 0)
+            .filter(|(c, n)| refused > 0 && !is_success(**c) && **n > 0)
             .map(|(c, n)| (format!("status: {c}"), *n))
             .collect::<Vec<_>>()
     };
@@ -133,8 +140,11 @@ pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
         for (f, n) in &s.error_details {
             row(&s.info.method, &name, f.label(), *n)?;
         }
-        for (e, n) in status(&s.status_codes) {
+        for (e, n) in status(&s.status_codes, s.errors.status) {
             row(&s.info.method, &name, &e, n)?;
+        }
+        for (detail, n) in &s.check_details {
+            row(&s.info.method, &name, &catch_response_error(detail), *n)?;
         }
         return Ok(());
     }
@@ -144,8 +154,11 @@ pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
             named[*f as usize] += n;
             row(&ns.method, &ns.name, f.label(), *n)?;
         }
-        for (e, n) in status(&ns.status_codes) {
+        for (e, n) in status(&ns.status_codes, ns.errors.status) {
             row(&ns.method, &ns.name, &e, n)?;
+        }
+        for (detail, n) in &ns.check_details {
+            row(&ns.method, &ns.name, &catch_response_error(detail), *n)?;
         }
     }
     for (f, n) in &s.error_details {
@@ -155,6 +168,38 @@ pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A check failure's Error cell as Locust writes it: Python's `repr` of
+/// the `CatchResponseError(detail)` that `response.failure(detail)` raises
+/// (single quotes unless the text holds one and no double quote; `\\`,
+/// the quote and control characters escaped).
+pub fn catch_response_error(detail: &str) -> String {
+    let quote = if detail.contains('\'') && !detail.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(detail.len() + 22);
+    out.push_str("CatchResponseError(");
+    out.push(quote);
+    for c in detail.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out.push(')');
+    out
 }
 
 /// `PREFIX_exceptions.csv`: Locust's header and no rows. Locust lists the
@@ -287,129 +332,5 @@ pub fn url_path(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stats::fixture::run_info;
-    use crate::stats::{latency_histogram, Cumulative, ErrorCounts, RunInfo, TimelinePoint};
-    use std::collections::BTreeMap;
-    use std::time::Duration;
-
-    fn summary() -> Summary {
-        let mut latency = latency_histogram();
-        for (v, n) in [(250, 5), (1000, 4), (12_345, 1)] {
-            latency.record_n(v, n).unwrap();
-        }
-        Summary {
-            info: RunInfo {
-                url: "http://127.0.0.1:8080/api/x?q=1,2".into(),
-                connections: 4,
-                threads: 1,
-                duration_s: Some(2.0),
-                method: "POST".into(),
-                ..run_info()
-            },
-            duration: Duration::from_secs(2),
-            requests: 10,
-            bytes_read: 1000,
-            status_codes: BTreeMap::from([(200, 9), (500, 1)]),
-            errors: ErrorCounts {
-                read: 2,
-                status: 1,
-                ..Default::default()
-            },
-            latency,
-            timeline: vec![
-                TimelinePoint {
-                    output_tokens: 0,
-                    by_name: Vec::new(),
-                    t_s: 1.0,
-                    requests: 6,
-                    rps: 6.0,
-                    p50_us: 250,
-                    p99_us: 1000,
-                    errors: 1,
-                    bytes: 600,
-                    quantiles_us: [250; 11],
-                    total: Cumulative {
-                        requests: 6,
-                        errors: 1,
-                        bytes: 600,
-                        p50_us: 250,
-                        mean_us: 500.5,
-                        min_us: 250,
-                        max_us: 1000,
-                    },
-                },
-                TimelinePoint {
-                    output_tokens: 0,
-                    by_name: Vec::new(),
-                    t_s: 1.5,
-                    requests: 4,
-                    rps: 8.0,
-                    p50_us: 1000,
-                    p99_us: 12_345,
-                    errors: 2,
-                    bytes: 400,
-                    quantiles_us: [1000; 11],
-                    total: Cumulative {
-                        requests: 10,
-                        errors: 3,
-                        bytes: 1000,
-                        p50_us: 250,
-                        mean_us: 1759.0,
-                        min_us: 250,
-                        max_us: 12_345,
-                    },
-                },
-            ],
-            ..Summary::empty(run_info())
-        }
-    }
-
-    #[test]
-    fn names_are_paths() {
-        assert_eq!(url_path("http://h:80/a/b?c=d"), "/a/b?c=d");
-        assert_eq!(url_path("http://h"), "/");
-        assert_eq!(url_path("http://h?x"), "/?x");
-        assert_eq!(field("/a?b=1,2"), "\"/a?b=1,2\"");
-        assert_eq!(field("say \"hi\","), "\"say \"\"hi\"\",\"");
-    }
-
-    #[test]
-    fn stats_golden() {
-        let mut out = Vec::new();
-        write_stats(&mut out, &summary()).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(lines[0].starts_with("Type,Name,Request Count,Failure Count,"));
-        assert!(lines[0].ends_with(",99.9%,99.99%,100%"));
-        // 12,345 µs falls in an 8 µs bucket: the histogram reports 12,351
-        // (its highest equivalent), as the JSON does; the mean uses the
-        // buckets' midpoints, 12,348.
-        let want = "10,3,0.25,1.7598,0.25,12.351,100.0,5.0,1.5,0.25,1,1,1,1,\
-                    12.351,12.351,12.351,12.351,12.351,12.351";
-        assert_eq!(lines[1], format!("POST,\"/api/x?q=1,2\",{want}"));
-        assert_eq!(lines[2], format!(",Aggregated,{want}"));
-    }
-
-    #[test]
-    fn history_golden() {
-        let mut out = Vec::new();
-        write_history(&mut out, &summary(), 1_700_000_000.0).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0].split(',').count(), 24);
-        assert_eq!(
-            lines[1],
-            "1700000001,4,,Aggregated,6.0,1.0,0.25,0.25,0.25,0.25,0.25,0.25,0.25,0.25,0.25,0.25,0.25,\
-             6,1,0.25,0.5005,0.25,1,100.0"
-        );
-        // A half-second last interval: 2 errors in 0.5 s.
-        assert_eq!(
-            lines[2],
-            "1700000001,4,,Aggregated,8.0,4.0,1,1,1,1,1,1,1,1,1,1,1,10,3,0.25,1.759,0.25,12.345,100.0"
-        );
-    }
-}
+#[path = "csv_tests.rs"]
+mod tests;

@@ -5,9 +5,12 @@
 //! at the top: `p50`, `p90`, `p97`, `p99`, `mean`, `std` (milliseconds, from
 //! the same latency histogram as `latency_us`), `errors` (the total count,
 //! as the seed service gives it) and `errors_status` (status code -> count
-//! of responses that were not 2xx/3xx). The JSON report's own `errors`
-//! object (count per kind) moves to `errors_by_kind`: a seed-service caller
-//! reads `errors` as a number, and nothing is lost.
+//! of responses that were not 2xx/3xx; empty when no response failed its
+//! status rule, as when a status check accepts a 503). The JSON report's
+//! own `errors` object (count per kind, `check` included) moves to
+//! `errors_by_kind`: a seed-service caller reads `errors` as a number
+//! (failed checks counted), and nothing is lost; `checks` (each check's passes and fails) and the
+//! `check` rows of `error_details` stay as the JSON report has them.
 
 use super::events::{Live, LiveSink};
 use super::store::{now_ms, rfc3339, Store};
@@ -273,9 +276,12 @@ pub fn result_doc(s: &Summary, verdicts: Option<&[crate::stats::slo::Verdict]>) 
     ] {
         map.insert(key.into(), ms(from));
     }
+    // The codes the default rule refuses; none when no response was
+    // refused, as when a status check (`status == 503`) accepts them.
     let status: Map<String, Value> = s
         .status_codes
         .iter()
+        .filter(|_| s.errors.status > 0)
         .filter(|(code, _)| !(200..400).contains(*code))
         .map(|(code, n)| (code.to_string(), (*n).into()))
         .collect();

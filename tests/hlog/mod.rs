@@ -154,6 +154,14 @@ fn merge_of_three_boxes_in_network_namespaces_is_exact() {
                 "1",
             ])
             .args(["--start-at", &start_at, "--hlog", &log, "--json", url])
+            // Every box checks each response's size; box 0 alone also
+            // asks for a text the target never sends, failing its 3000.
+            .args(["--check", "size > 0"])
+            .args(if i == 0 {
+                &["--check", "body contains zzz"][..]
+            } else {
+                &[]
+            })
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -204,6 +212,36 @@ fn merge_of_three_boxes_in_network_namespaces_is_exact() {
     assert_eq!(served, sum, "and what the target served");
     assert_eq!(u(&j, "status_codes.200"), 9000);
     assert_eq!(u(&j, "config.connections"), 12);
+    // Check failures merge exactly: box 0's 3000, by kind, by detail and
+    // per check; the check every box ran sums its passes.
+    assert_eq!(u(&j, "errors.check"), 3000, "{j}");
+    let details = j["error_details"].as_array().unwrap();
+    assert!(
+        details.iter().any(|d| d["kind"] == "check"
+            && d["cause"] == "body contains zzz"
+            && d["count"] == 3000),
+        "{j}"
+    );
+    let checks: Vec<(String, u64, u64)> = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_string(),
+                u(c, "passes"),
+                u(c, "fails"),
+            )
+        })
+        .collect();
+    let want = [("size > 0", 9000, 0), ("body contains zzz", 0, 3000)];
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    for (check, passes, fails) in want {
+        assert!(
+            checks.contains(&(check.to_string(), passes, fails)),
+            "{check}: {checks:?}"
+        );
+    }
     let spread = starts.iter().cloned().fold(f64::MIN, f64::max)
         - starts.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread < 0.1, "--start-at lined the boxes up to {spread} s");

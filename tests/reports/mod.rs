@@ -243,6 +243,8 @@ fn html_reports_render_in_a_browser() {
         "epoll",
         "--slo",
         "p99<1s",
+        "--check",
+        "status == 200",
         "--html",
         s(&path("run.html")),
         &one.url(),
@@ -322,6 +324,13 @@ fn html_reports_render_in_a_browser() {
         assert!(!html.contains(" src="), "{name}: nothing fetched");
         check_page(&html, name, n);
     }
+    // The run's check, in k6's table: every response passed it.
+    let run = std::fs::read_to_string(path("run.html")).unwrap();
+    assert!(run.contains("<h2>Checks</h2>"), "run: no checks table");
+    assert!(
+        run.contains("<td class=\"url\">status == 200</td><td class=\"n pass\">100.00%</td>"),
+        "run: the check's row"
+    );
 
     if !chromium_or_skip() {
         return;

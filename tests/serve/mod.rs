@@ -90,6 +90,37 @@ fn errors_and_errors_status_count_failed_answers() {
     assert_eq!(j["errors"].as_u64(), Some(n), "{j}");
     assert_eq!(j["errors_status"], serde_json::json!({ "503": n }));
     assert_eq!(j["errors_by_kind"]["status"].as_u64(), Some(n));
+    assert_eq!(j["errors_by_kind"]["check"].as_u64(), Some(0), "{j}");
+    // Checks over the API: a status check makes the 503s successes, and a
+    // body check that fails every answer makes them `check` failures,
+    // counted in `errors`, by kind, by detail and per check.
+    let body = format!(
+        r#"{{"url": "{}", "requests": 40, "num_workers": 2,
+             "checks": ["status == 503", "body contains zzz"]}}"#,
+        url(&t)
+    );
+    let r = s.post("/benchmark?wait=true", &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["requests"].as_u64(), Some(40), "{j}");
+    assert_eq!(j["errors"].as_u64(), Some(40), "{j}");
+    assert_eq!(j["errors_by_kind"]["status"].as_u64(), Some(0), "{j}");
+    assert_eq!(j["errors_by_kind"]["check"].as_u64(), Some(40), "{j}");
+    assert_eq!(j["errors_status"], serde_json::json!({}), "{j}");
+    let detail = &j["error_details"][0];
+    assert_eq!(
+        (&detail["kind"], &detail["cause"], &detail["count"]),
+        (&"check".into(), &"body contains zzz".into(), &40.into()),
+        "{j}"
+    );
+    assert_eq!(
+        j["checks"],
+        serde_json::json!([
+            {"check": "status == 503", "name": null, "passes": 40, "fails": 0},
+            {"check": "body contains zzz", "name": null, "passes": 0, "fails": 40},
+        ]),
+        "{j}"
+    );
     // Nothing measured at all (connection refused): 502, kept as failed.
     let r = s.post(
         "/benchmark?wait=true",

@@ -227,10 +227,18 @@ fn web_ui_with_a_token() {
     );
 
     s.token = Some("s3cr/t".into());
-    let body = format!(r#"{{"url": "{}", "qps": 20, "duration": 1}}"#, url(&t));
+    // With checks: one that every answer passes, one that all fail.
+    let body = format!(
+        r#"{{"url": "{}", "qps": 20, "duration": 1,
+             "checks": ["status == 200", "body contains zzz"]}}"#,
+        url(&t)
+    );
     let r = s.post("/benchmark?wait=true", &body);
     assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.json()["id"].as_str().unwrap().to_string();
+    let j = r.json();
+    let id = j["id"].as_str().unwrap().to_string();
+    let failed = j["errors_by_kind"]["check"].as_u64().unwrap();
+    assert!(failed > 0 && Some(failed) == j["requests"].as_u64(), "{j}");
 
     let Some(mut b) = browser_or_skip() else {
         return;
@@ -254,6 +262,17 @@ fn web_ui_with_a_token() {
         10 * SEC,
     );
     assert!(plotted(&mut b, "chart-rps") >= 1);
+    // The stats show the failed checks and each check's passes and fails.
+    let stats = b.eval("document.getElementById('stats').innerText");
+    let stats = stats.as_str().unwrap();
+    let n = failed.to_string();
+    for want in [
+        format!("Failed checks\t\t{n}"),
+        format!("Check status == 200\t\t100.00% ✓ {n} ✗ 0"),
+        format!("Check body contains zzz\t\t0.00% ✓ 0 ✗ {n}"),
+    ] {
+        assert!(stats.contains(&want), "{want:?} not in {stats:?}");
+    }
     // A reload goes through the 401 page, which reopens the UI.
     b.call("Page.reload", serde_json::json!({}));
     b.wait_for(&format!("!!document.querySelector('{row}')"), 10 * SEC);

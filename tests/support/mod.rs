@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod capability;
+pub mod locust;
 pub mod nginx;
 pub mod poll;
 pub mod python;

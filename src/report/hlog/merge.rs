@@ -4,7 +4,7 @@
 use super::names;
 use super::read::Log;
 use crate::report::finite;
-use crate::stats::{self, Cumulative, ErrorCounts, RunInfo, Summary, TimelinePoint};
+use crate::stats::{self, CheckSummary, Cumulative, ErrorCounts, RunInfo, Summary, TimelinePoint};
 use hdrhistogram::Histogram;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -77,6 +77,8 @@ pub fn merge(logs: &[Log]) -> Summary {
     let summaries: Option<Vec<&Value>> = logs.iter().map(|l| l.summary.as_ref()).collect();
     let mut status_codes = BTreeMap::new();
     let mut errors = ErrorCounts::default();
+    let mut checks: Vec<CheckSummary> = Vec::new();
+    let mut check_details = BTreeMap::new();
     let (mut requests, mut bytes, mut in_flight, mut not_sent) = (latency.len(), 0, 0, 0);
     if let Some(sums) = summaries.filter(|s| !s.is_empty()) {
         requests = 0;
@@ -93,14 +95,9 @@ pub fn merge(logs: &[Log]) -> Summary {
                     }
                 }
             }
-            let e = &s["errors"];
-            errors.connect += n(&e["connect"]);
-            errors.read += n(&e["read"]);
-            errors.write += n(&e["write"]);
-            errors.timeout += n(&e["timeout"]);
-            errors.status += n(&e["status"]);
-            errors.parse += n(&e["parse"]);
-            errors.tls += n(&e["tls"]);
+            names::add_errors(&mut errors, &s["errors"]);
+            names::add_details(&mut check_details, &s["check_details"]);
+            add_checks(&mut checks, &s["checks"]);
         }
     }
     let run = logs.iter().find_map(|l| l.run.as_ref());
@@ -141,11 +138,42 @@ pub fn merge(logs: &[Log]) -> Summary {
         bytes_read: bytes,
         status_codes,
         errors,
+        checks,
+        check_details: names::sorted_details(check_details),
         latency,
         timeline,
         in_flight_at_end: in_flight,
         not_sent_at_end: not_sent,
         ..Summary::empty(info)
+    }
+}
+
+/// Add a summary line's `checks` into `acc`: the same (name, check) of
+/// several boxes is one check with their counts summed, in order of first
+/// appearance.
+fn add_checks(acc: &mut Vec<CheckSummary>, v: &Value) {
+    for c in v.as_array().into_iter().flatten() {
+        let (Some(check), name) = (c["check"].as_str(), c["name"].as_str()) else {
+            continue;
+        };
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        let i = match acc
+            .iter()
+            .position(|a| a.check == check && a.name.as_deref() == name)
+        {
+            Some(i) => i,
+            None => {
+                acc.push(CheckSummary {
+                    name: name.map(str::to_string),
+                    check: check.to_string(),
+                    passes: 0,
+                    fails: 0,
+                });
+                acc.len() - 1
+            }
+        };
+        acc[i].passes += n("passes");
+        acc[i].fails += n("fails");
     }
 }
 

@@ -95,7 +95,29 @@ pub fn parse_interval_counts(v: &Value) -> Vec<(u64, u64)> {
 
 pub fn errors_json(e: &ErrorCounts) -> Value {
     json!({"connect": e.connect, "read": e.read, "write": e.write,
-           "timeout": e.timeout, "status": e.status, "parse": e.parse, "tls": e.tls})
+           "timeout": e.timeout, "status": e.status, "parse": e.parse, "tls": e.tls,
+           "check": e.check})
+}
+
+/// `check` failures by detail, as `[[detail, count], ...]`.
+pub fn details_json(d: &[(String, u64)]) -> Value {
+    d.iter().map(|(k, n)| json!([k, n])).collect()
+}
+
+/// Add a summary line's `[[detail, count], ...]` into `acc`.
+pub fn add_details(acc: &mut BTreeMap<String, u64>, v: &Value) {
+    for e in v.as_array().into_iter().flatten() {
+        if let (Some(d), Some(n)) = (e[0].as_str(), e[1].as_u64()) {
+            *acc.entry(d.to_string()).or_default() += n;
+        }
+    }
+}
+
+/// Details summed over logs, most frequent first (as a run orders them).
+pub fn sorted_details(acc: BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = acc.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
 }
 
 pub fn status_json(codes: &BTreeMap<u16, u64>) -> Value {
@@ -112,12 +134,15 @@ pub fn summary_json(s: &Summary) -> Value {
         .map(|n| {
             json!({"name": n.name, "method": n.method, "requests": n.requests,
                    "bytes_read": n.bytes_read, "status_codes": status_json(&n.status_codes),
-                   "errors": errors_json(&n.errors)})
+                   "errors": errors_json(&n.errors),
+                   "check_details": details_json(&n.check_details)})
         })
         .collect()
 }
 
-fn add_errors(acc: &mut ErrorCounts, e: &Value) {
+/// Add a summary line's `errors` object into `acc` (a log from before
+/// checks has no `check`: none failed).
+pub fn add_errors(acc: &mut ErrorCounts, e: &Value) {
     let n = |k: &str| e[k].as_u64().unwrap_or(0);
     acc.connect += n("connect");
     acc.read += n("read");
@@ -126,6 +151,7 @@ fn add_errors(acc: &mut ErrorCounts, e: &Value) {
     acc.status += n("status");
     acc.parse += n("parse");
     acc.tls += n("tls");
+    acc.check += n("check");
 }
 
 /// One log's tagged intervals, by name.
@@ -148,6 +174,7 @@ pub fn merge<'a>(
     bucket: impl Fn(f64) -> u64,
 ) -> (Vec<NameSummary>, BTreeMap<u64, Vec<NamePoint>>) {
     let mut out: Vec<NameSummary> = Vec::new();
+    let mut details: Vec<BTreeMap<String, u64>> = Vec::new();
     let mut known: HashMap<&str, usize> = HashMap::new();
     let mut index = |out: &mut Vec<NameSummary>, name: &'a str, method: &str| {
         *known.entry(name).or_insert_with(|| {
@@ -199,7 +226,12 @@ pub fn merge<'a>(
                 }
             }
             add_errors(&mut o.errors, &v["errors"]);
+            details.resize_with(details.len().max(i + 1), BTreeMap::new);
+            add_details(&mut details[i], &v["check_details"]);
         }
+    }
+    for (o, d) in out.iter_mut().zip(details) {
+        o.check_details = sorted_details(d);
     }
     let n = out.len();
     let points = seconds

@@ -4,7 +4,7 @@ use super::*;
 use crate::stats::fixture::run_info;
 use crate::stats::names::name_histogram;
 use crate::stats::{
-    self, Cumulative, IntervalSink, NamePoint, NameSummary, RunInfo, TimelinePoint,
+    self, CheckSummary, Cumulative, IntervalSink, NamePoint, NameSummary, RunInfo, TimelinePoint,
 };
 use hdrhistogram::serialization::interval_log::Tag;
 use hdrhistogram::Histogram;
@@ -91,6 +91,29 @@ fn write_box(dir: &std::path::Path, b: u64, summary: bool) -> (Log, Vec<Histogra
     if summary {
         let mut s = merge(&[]);
         s.requests = sums.iter().map(|n| n.requests).sum();
+        // `health` fails 3 + b checks of `json /status == ok` per box, and
+        // box 1 one more, of a check only it has.
+        let mut details = vec![("json /status == ok".to_string(), 3 + b)];
+        s.checks = vec![CheckSummary {
+            name: Some("health".into()),
+            check: "json /status == ok".into(),
+            passes: 30 - (3 + b),
+            fails: 3 + b,
+        }];
+        if b == 1 {
+            details.push(("body contains ok".into(), 1));
+            s.checks.push(CheckSummary {
+                name: Some("health".into()),
+                check: "body contains ok".into(),
+                passes: 26,
+                fails: 1,
+            });
+        }
+        let fails = details.iter().map(|d| d.1).sum();
+        s.errors.check = fails;
+        s.check_details = details.clone();
+        sums[1].errors.check = fails;
+        sums[1].check_details = details;
         s.by_name = sums;
         append_summary(path, &s).unwrap();
     }
@@ -177,7 +200,28 @@ fn merge_is_exact_per_name() {
     assert_eq!(p.failures(), 12);
     assert_eq!(p.status_codes.get(&503), Some(&12));
     assert_eq!(p.bytes_read, 183 * 5);
-    assert_eq!(h.failures(), 0);
+    // Check failures, summed per box exactly: 3 + 4 + 1.
+    assert_eq!(h.errors.check, 8);
+    assert_eq!(h.failures(), 8);
+    assert_eq!(m.errors.check, 8);
+    let want = vec![
+        ("json /status == ok".to_string(), 7),
+        ("body contains ok".to_string(), 1),
+    ];
+    assert_eq!(h.check_details, want);
+    assert_eq!(m.check_details, want);
+    let counts: Vec<(&str, Option<&str>, u64, u64)> = m
+        .checks
+        .iter()
+        .map(|c| (c.check.as_str(), c.name.as_deref(), c.passes, c.fails))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("json /status == ok", Some("health"), 53, 7),
+            ("body contains ok", Some("health"), 26, 1)
+        ]
+    );
     let mut both = name_histogram();
     both.add(&all_a[0]).unwrap();
     both.add(&all_b[0]).unwrap();

@@ -1,6 +1,8 @@
 //! Writing the log: the headers and the run line when it is created, one
 //! interval (blast's counts line, then the histograms) per second as the
-//! aggregator closes it, and the run's totals once it has ended.
+//! aggregator closes it, and the run's totals once it has ended (errors by
+//! kind, `check` included, each check's passes and fails, and the `check`
+//! failures by detail, so that a merge of several boxes counts them exactly).
 
 use super::{names, INTERVAL_TAG, RUN_TAG, SUMMARY_TAG};
 use crate::stats::{IntervalSink, RunInfo, Summary, TimelinePoint};
@@ -120,12 +122,16 @@ pub fn append_summary(path: &str, s: &Summary) -> io::Result<()> {
         .iter()
         .map(|(c, n)| (c.to_string(), *n))
         .collect();
-    let e = &s.errors;
+    let checks: Vec<_> = s
+        .checks
+        .iter()
+        .map(|c| json!({"check": c.check, "name": c.name, "passes": c.passes, "fails": c.fails}))
+        .collect();
     let mut doc = json!({
         "requests": s.requests, "bytes_read": s.bytes_read, "duration_s": s.duration.as_secs_f64(),
         "status_codes": status,
-        "errors": {"connect": e.connect, "read": e.read, "write": e.write,
-                   "timeout": e.timeout, "status": e.status, "parse": e.parse, "tls": e.tls},
+        "errors": names::errors_json(&s.errors),
+        "checks": checks, "check_details": names::details_json(&s.check_details),
         "in_flight_at_end": s.in_flight_at_end, "not_sent_at_end": s.not_sent_at_end,
     });
     if !s.by_name.is_empty() {

@@ -129,6 +129,7 @@ fn status_color(code: u16) -> &'static str {
     }
 }
 
+mod checks;
 mod compare;
 mod find;
 mod names;

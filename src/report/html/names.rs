@@ -30,7 +30,7 @@ pub fn table(s: &Summary) -> String {
             &n.latency,
         );
     }
-    let fails = s.errors.transport() + s.errors.status;
+    let fails = s.errors.total();
     row(
         &mut t,
         "",
@@ -43,8 +43,8 @@ pub fn table(s: &Summary) -> String {
     t.push_str("</table>\n");
     format!(
         "<h2>Requests by name</h2>\n{t}<p class=\"sub\">Per-name latencies from \
-         2-significant-digit histograms (within 1%); fails are transport errors \
-         and non-2xx/3xx responses.</p>\n"
+         2-significant-digit histograms (within 1%); fails are transport errors, \
+         non-2xx/3xx responses and failed checks.</p>\n"
     )
 }
 

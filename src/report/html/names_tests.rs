@@ -87,3 +87,47 @@ fn slo_verdicts_show_the_name() {
     assert_eq!(j[0]["pass"], false);
     assert!(j[1].get("name").is_none(), "unnamed verdicts as before");
 }
+
+/// Checks: k6's table (name, check, passed share, ✓, ✗), the failed checks
+/// among the summary's errors, and each `check` failure in the error
+/// causes by the check's text; the names table counts them as fails.
+#[test]
+fn checks_table_and_causes() {
+    use crate::stats::CheckSummary;
+    let mut s = two_names();
+    s.checks = vec![
+        CheckSummary {
+            name: Some("predict".into()),
+            check: "json /predictions exists".into(),
+            passes: 745,
+            fails: 5,
+        },
+        CheckSummary {
+            name: Some("/health".into()),
+            check: "body contains <ok>".into(),
+            passes: 250,
+            fails: 0,
+        },
+    ];
+    s.errors.check = 5;
+    s.check_details = vec![("json /predictions exists".into(), 5)];
+    let html = render_run(&s, None);
+    assert!(html.contains("<h2>Checks</h2>"));
+    let row = html
+        .lines()
+        .find(|l| l.contains("<td class=\"url\">json /predictions exists</td>"))
+        .expect("a row for the check");
+    assert!(row.contains("<td class=\"url\">predict</td>"), "{row}");
+    assert!(
+        row.contains(">99.33%<") && row.contains(">745<") && row.contains(">5<"),
+        "{row}"
+    );
+    assert!(row.contains("n fail"), "a failing check is marked: {row}");
+    assert!(html.contains("body contains &lt;ok&gt;"), "escaped");
+    assert!(html.contains("<td>failed checks</td><td class=\"n\">5</td>"));
+    assert!(html.contains("<td>check: json /predictions exists</td><td class=\"n\">5</td>"));
+    let total = html.lines().find(|l| l.contains("Aggregated")).unwrap();
+    assert!(total.contains(">20<"), "15 + 5 check fails: {total}");
+    // A run without checks has no such table.
+    assert!(!render_run(&two_names(), None).contains("<h2>Checks</h2>"));
+}

@@ -74,6 +74,9 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
         ("errors: parse", e.parse.to_string()),
         ("non-2xx/3xx responses", e.status.to_string()),
     ]);
+    if e.check > 0 || !s.checks.is_empty() {
+        summary.push(("failed checks", e.check.to_string()));
+    }
     if s.in_flight_at_end > 0 {
         summary.push(("in flight at end", s.in_flight_at_end.to_string()));
     }
@@ -105,19 +108,21 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
     if let Some(v) = verdicts {
         body.push_str(&slo_table(v));
     }
-    if !s.error_details.is_empty() {
+    let causes = checks::error_causes(s);
+    if !causes.is_empty() {
         let mut t = String::from("<table><tr><th>error cause</th><th>count</th></tr>\n");
-        for (fault, n) in &s.error_details {
+        for (cause, n) in &causes {
             let _ = writeln!(
                 t,
                 "<tr><td>{}</td><td class=\"n\">{n}</td></tr>",
-                esc(fault.label())
+                esc(cause)
             );
         }
         t.push_str("</table>\n");
         body.push_str(&t);
     }
     body.push_str("</div>\n");
+    body.push_str(&checks::table(s));
     body.push_str(&names::table(s));
     body.push_str("<h2>Charts</h2>\n");
     let mut figures = run_charts(s);
@@ -186,7 +191,7 @@ fn run_charts(s: &Summary) -> Vec<String> {
     let mut errors = LineChart::new("Errors over time", "time since start (s)", "errors/s");
     let per_s = per_second(tl, |p| p.errors);
     errors.series.push(Series::line(
-        "errors/s (transport errors + non-2xx/3xx)",
+        "errors/s (transport errors + non-2xx/3xx + failed checks)",
         PALETTE[3],
         per_s,
     ));

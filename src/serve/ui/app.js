@@ -275,6 +275,14 @@ function renderStats() {
     rows.push(['p97 / mean / std, ms', '', [res.p97, res.mean, res.std].map((v) => num(v, 2)).join(' / ')]);
     const codes = Object.entries(res.errors_status || {}).map(([c, n]) => `${c}: ${n}`).join(', ');
     if (codes) rows.push(['Error status codes', '', codes]);
+    // Failed checks (error kind `check`), then each check as k6 sums it up.
+    const failed = (res.errors_by_kind || {}).check;
+    if (failed || (res.checks || []).length) rows.push(['Failed checks', '', num(failed || 0)]);
+    for (const c of res.checks || []) {
+      const n = c.passes + c.fails;
+      rows.push([`Check ${c.name ? `${c.name}: ` : ''}${c.check}`, '',
+        `${num(n ? (c.passes * 100) / n : 100, 2)}% ✓ ${num(c.passes)} ✗ ${num(c.fails)}`]);
+    }
     if (res.slo_pass !== undefined) rows.push(['SLO', '', res.slo_pass ? 'pass' : 'FAIL']);
     if (res.interrupted) rows.push(['Stopped early', '', `after ${num(res.duration_s, 1)} s`]);
   }
