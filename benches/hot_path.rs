@@ -66,6 +66,7 @@ fn scenario_mix() -> Mix {
                 bytes: req.into_bytes().into(),
                 head: false,
                 h2: None,
+                flow: None,
             });
         }
         entries.push(Entry {

@@ -7,13 +7,17 @@
 //! line is the origin of every request and the base of relative paths;
 //! without one, the first full URL is, and every other must match it.
 
+use super::captures::{self, FlowNames};
 use super::data::{self, Table, Template};
 use super::url::{parse_url, percent_decode, Url};
+use crate::engine::lane::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
+use crate::proto::capture::Capture;
 use crate::proto::h1::request::{
     content_type_for_inline, encode, encode_multipart, FormPart, Header, RequestSpec,
 };
+use crate::proto::h1::spliced::Spliced;
 use crate::proto::h2::H2Request;
 use base64::Engine as _;
 
@@ -53,6 +57,8 @@ pub struct ReqSpec {
     pub sniff: bool,
     /// Index into `Plan::tables`.
     pub data: Option<usize>,
+    /// Values a sequence step takes from its response for the later steps.
+    pub captures: Vec<Capture>,
 }
 
 /// A weighted entry: one request, or a sequence of steps.
@@ -75,6 +81,8 @@ pub struct Plan {
     pub by_method: bool,
     /// Keep statistics per name (false: one request, reported as the total).
     pub named: bool,
+    /// `cookies = true` or `--cookies`: a cookie jar per lane.
+    pub cookies: bool,
 }
 
 /// Settings every request shares.
@@ -95,6 +103,15 @@ pub struct Built {
     pub method: String,
 }
 
+/// What a step of a sequence that captures values may use: every name the
+/// sequence captures (a lane's slots), how many an earlier step captured,
+/// and the step's part in its run.
+struct Caps<'a> {
+    all: &'a [&'a str],
+    earlier: usize,
+    flow: Option<FlowStep>,
+}
+
 /// A request after the origin is settled: its target and headers still
 /// templates.
 struct Placed<'a> {
@@ -105,6 +122,7 @@ struct Placed<'a> {
 
 impl Plan {
     pub fn build(&self, c: &Common) -> Result<Built, Error> {
+        captures::refuse_http2(self, c.http2)?;
         let mut origin: Option<(Url, String)> = c.url.map(|u| (u.clone(), String::new()));
         let mut placed = Vec::new();
         for flow in &self.flows {
@@ -124,11 +142,18 @@ impl Plan {
         let mut it = placed.into_iter();
         for flow in &self.flows {
             let mut steps = Vec::new();
-            for _ in &flow.steps {
+            let flow_names = FlowNames::of(flow);
+            let all: Vec<&str> = flow_names.names.iter().map(String::as_str).collect();
+            for i in 0..flow.steps.len() {
                 let p = it.next().expect("one placed request per step");
                 let name = self.name_of(&p, &mut names)?;
                 let first = variants.len() as u32;
-                let count = self.encode(&p, &origin, c, &mut variants, &mut bytes)?;
+                let caps = Caps {
+                    all: &all,
+                    earlier: flow_names.before[i],
+                    flow: flow_names.step(flow, i, self.cookies),
+                };
+                let count = self.encode(&p, &origin, c, &caps, &mut variants, &mut bytes)?;
                 steps.push(Step { name, first, count });
             }
             entries.push(Entry {
@@ -153,7 +178,8 @@ impl Plan {
         if !self.named {
             names.clear();
         }
-        let mix = Mix::new(names, variants, entries, self.think, self.rows).map_err(usage)?;
+        let mut mix = Mix::new(names, variants, entries, self.think, self.rows).map_err(usage)?;
+        mix.cookies = self.cookies;
         Ok(Built {
             mix,
             origin,
@@ -203,38 +229,33 @@ impl Plan {
         p: &Placed,
         origin: &Url,
         c: &Common,
+        caps: &Caps,
         out: &mut Vec<Variant>,
         bytes: &mut usize,
     ) -> Result<u32, Error> {
         let s = p.spec;
         let table = s.data.map(|i| &self.tables[i]);
         let columns = table.map(|t| t.columns.as_slice());
+        let captured = (!caps.all.is_empty()).then_some(&caps.all[..caps.earlier]);
+        let file = table.map(|t| t.path.as_str());
         let unknown = |field: &'static str| {
-            move |name: String| {
-                let file = table.map_or("", |t| t.path.as_str());
-                usage(format!(
-                    "{}: {field} uses {{{{{name}}}}}, but the data file '{file}' has no column '{name}'",
-                    s.at
-                ))
-            }
+            move |name: String| usage(captures::unknown(&s.at, field, &name, caps.all, file))
         };
-        let target = Template::parse(p.target.as_bytes(), columns).map_err(unknown("the path"))?;
+        let parse = |b: &[u8]| Template::parse_with(b, columns, captured);
+        let target = parse(p.target.as_bytes()).map_err(unknown("the path"))?;
         let mut headers = Vec::new();
         for (n, v) in &p.headers {
-            let t = Template::parse(v.as_bytes(), columns).map_err(unknown("a header"))?;
+            let t = parse(v.as_bytes()).map_err(unknown("a header"))?;
             headers.push((n.clone(), t));
         }
         let body = match &s.body {
             Body::Bytes(b) => {
-                vec![(
-                    None,
-                    Template::parse(b, columns).map_err(unknown("the body"))?,
-                )]
+                vec![(None, parse(b).map_err(unknown("the body"))?)]
             }
             Body::Form(parts) => parts
                 .iter()
                 .map(|part| match part {
-                    FormPart::Text { value, .. } => Template::parse(value.as_bytes(), columns)
+                    FormPart::Text { value, .. } => parse(value.as_bytes())
                         .map(|t| (Some(part.clone()), t))
                         .map_err(unknown("a form field")),
                     FormPart::File { .. } => Ok((Some(part.clone()), Template::plain(b""))),
@@ -333,10 +354,18 @@ impl Plan {
                     mix::MAX_BYTES >> 20
                 )));
             }
+            let flow = caps.flow.as_ref().map(|f| {
+                let spliced = Spliced::compile(&encoded, &caps.all[..caps.earlier]);
+                Box::new(FlowStep {
+                    spliced,
+                    ..f.clone()
+                })
+            });
             out.push(Variant {
                 bytes: encoded.into(),
                 head: s.method.eq_ignore_ascii_case("HEAD"),
                 h2: h2.map(Box::new),
+                flow,
             });
         }
         Ok(rows.len() as u32)

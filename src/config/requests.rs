@@ -67,6 +67,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             plan
         };
         order(a, &mut plan)?;
+        plan.cookies |= r.cookies;
         if plan.think != Think::None && a.load.rate.is_some() {
             return Err(usage(format!(
                 "{path}: think times pace closed-loop users; with -R the rate sets when requests start (remove think or -R)"
@@ -116,6 +117,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         body_type,
         sniff: false,
         data: None,
+        captures: Vec::new(),
     };
     match openai::bodies(a, raw_url, &mut parsed)? {
         Some((bodies, s)) => {

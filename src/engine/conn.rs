@@ -10,6 +10,7 @@
 //! operation, and for epoll.
 
 use super::io::{RecvBuf, Transport};
+use super::lane::Lane;
 use super::lifecycle::next_backoff;
 use super::link::{self, Link};
 use super::shared::{Held, Shared, Slot};
@@ -46,9 +47,11 @@ struct Inbox {
 
 /// How one request/response exchange ended.
 enum Exchange {
-    /// Complete response; may the connection be reused?
+    /// Complete response; may the connection be reused? `skip`: a capture
+    /// found nothing, so the rest of the sequence run is not sent.
     Done {
         keep_alive: bool,
+        skip: bool,
     },
     /// A reused connection was closed by the server before any byte of the
     /// response: an idle close, not a failure. Reconnect and send again.
@@ -76,6 +79,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     // Read once: the settings sit behind the run's `Arc`, the loop below
     // runs per request.
     let keepalive = w.conn.keepalive;
+    // Captured values and cookies, only for a mix that has them: every
+    // other run writes its pre-encoded requests as before.
+    let mut lane = w.mix.lanes().then(|| Box::new(Lane::new(&w.mix)));
 
     // Closed loop with --ramp-up: connections open one after another.
     let open_at = w.conn_start(idx);
@@ -130,7 +136,16 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             if !w.ready(&mut held).await {
                 break 'connection;
             }
-            let outcome = exchange(&w, slot, &mut conn, &mut inbox, &held, reused).await;
+            let outcome = exchange(
+                &w,
+                slot,
+                &mut conn,
+                &mut inbox,
+                lane.as_deref_mut(),
+                &held,
+                reused,
+            )
+            .await;
             slot.since.set(None);
             if first && !matches!(outcome, Exchange::Stale | Exchange::Stopped) {
                 first = false;
@@ -140,8 +155,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 });
             }
             match outcome {
-                Exchange::Done { keep_alive } => {
+                Exchange::Done { keep_alive, skip } => {
                     held.done();
+                    if skip {
+                        w.skip_rest(&mut held);
+                    }
                     backoff = Duration::ZERO;
                     if w.thinks() && !w.think().await {
                         break 'connection;
@@ -155,6 +173,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 Exchange::Stale => break,
                 Exchange::Failed(fault) => {
                     held.done();
+                    // A step that should have captured did not: its values
+                    // are missing, so the rest of the run is not sent.
+                    if lane.is_some() && captures(&w, &held) {
+                        w.skip_rest(&mut held);
+                    }
                     w.stats
                         .borrow_mut()
                         .record_request_fault(held.pick.name, fault);
@@ -222,12 +245,42 @@ async fn connect<T: Transport>(
     })
 }
 
+/// The held request is a sequence step that captures values.
+fn captures(w: &Shared, held: &Held) -> bool {
+    let v = w.variant(held.pick);
+    v.flow.as_ref().is_some_and(|f| !f.captures.is_empty())
+}
+
+/// A complete response: record it (as a `check` failure when a capture
+/// of it found nothing); true when the rest of the sequence run is skipped.
+/// `kept`: the lane, when it kept this response.
+fn finish(
+    w: &Shared,
+    kept: Option<&mut Lane>,
+    pick: super::mix::Pick,
+    status: u16,
+    from: Instant,
+    t0: Instant,
+    ttfb: bool,
+) -> bool {
+    let missing = match kept {
+        Some(l) => l.absorb(w.variant(pick), status, Instant::now()).err(),
+        _ => None,
+    };
+    w.record_response(pick.name, status, from, t0, ttfb);
+    if let Some(detail) = missing {
+        w.record_capture_missing(pick.name, detail);
+    }
+    missing.is_some()
+}
+
 /// Write the request and read one complete response.
 async fn exchange<T: Transport>(
     w: &Shared,
     slot: &Slot,
     conn: &mut Link<T>,
     inbox: &mut Inbox,
+    mut lane: Option<&mut Lane>,
     held: &Held,
     reused: bool,
 ) -> Exchange {
@@ -243,13 +296,31 @@ async fn exchange<T: Transport>(
     }
     let request = w.variant(pick);
     parser.set_head_request(request.head);
+    // With a lane: render a spliced step or add cookies, and keep the
+    // response when something is taken from it.
+    let (render, collect) = match lane.as_deref_mut() {
+        Some(l) => {
+            let c = l.collects(request);
+            parser.set_collect(c);
+            (l.prepare(request, Instant::now()), c)
+        }
+        None => (false, false),
+    };
     let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
     // from its write.
     let from = held.from(t0);
     slot.since.set(Some(t0));
-    if let Err(e) = conn.write_all(&request.bytes).await {
+    let wrote = match lane.as_deref_mut() {
+        Some(l) if render => {
+            let (r, out) = conn.write_buf(std::mem::take(&mut l.out)).await;
+            l.out = out;
+            r
+        }
+        _ => conn.write_all(&request.bytes).await,
+    };
+    if let Err(e) = wrote {
         return if w.life.stopped() {
             Exchange::Stopped
         } else if slot.timed_out.get() {
@@ -269,10 +340,23 @@ async fn exchange<T: Transport>(
             // An event stream's content goes to the token clock, stamped
             // with one clock reading per read (none for other bodies).
             let mut read_at: Option<Instant> = None;
+            let head_from = *cursor;
+            let had_head = parser.head_done();
+            // A kept body goes to the lane (a captured step's stream is
+            // not timed as tokens).
+            let mut keep = if collect { lane.as_deref_mut() } else { None };
             let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b| {
+                if let Some(l) = keep.as_deref_mut() {
+                    return l.keep_body(b);
+                }
                 let at = *read_at.get_or_insert_with(Instant::now);
                 tokens.get_or_insert_with(Default::default).feed(b, at);
             });
+            if collect && !had_head && parser.head_done() {
+                if let Some(l) = lane.as_deref_mut() {
+                    l.keep_head(&buf.data()[head_from..]);
+                }
+            }
             match fed {
                 Err(f) => return Exchange::Failed(f),
                 Ok(pr) => {
@@ -282,7 +366,15 @@ async fn exchange<T: Transport>(
                         w.record_ttfb(from);
                     }
                     if pr.done {
-                        w.record_response(pick.name, parser.status(), from, t0, !ttfb_taken);
+                        let skip = finish(
+                            w,
+                            lane.filter(|_| collect),
+                            pick,
+                            parser.status(),
+                            from,
+                            t0,
+                            !ttfb_taken,
+                        );
                         if let Some(t) = tokens {
                             w.record_tokens(t, from);
                         }
@@ -292,7 +384,7 @@ async fn exchange<T: Transport>(
                             buf.clear();
                             *cursor = 0;
                         }
-                        return Exchange::Done { keep_alive };
+                        return Exchange::Done { keep_alive, skip };
                     }
                 }
             }
@@ -318,11 +410,23 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        w.record_response(pick.name, parser.status(), from, t0, !ttfb_taken);
+                        let status = parser.status();
+                        let skip = finish(
+                            w,
+                            lane.filter(|_| collect),
+                            pick,
+                            status,
+                            from,
+                            t0,
+                            !ttfb_taken,
+                        );
                         if let Some(t) = tokens {
                             w.record_tokens(t, from);
                         }
-                        Exchange::Done { keep_alive: false }
+                        Exchange::Done {
+                            keep_alive: false,
+                            skip,
+                        }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,
                     Err(_) if got == 0 => Exchange::Failed(Fault::ReadEofBeforeResponse),

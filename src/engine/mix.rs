@@ -12,6 +12,7 @@
 //! one variant per row; the row is chosen when the entry is, and every step
 //! of that entry uses it.
 
+use super::lane::FlowStep;
 use super::pace::SplitMix64;
 use crate::proto::h2::H2Request;
 use std::time::Duration;
@@ -32,6 +33,10 @@ pub struct Variant {
     /// Boxed: most runs are HTTP/1.1, and a million variants would carry
     /// an unboxed `http::Request` each (about 250 bytes) for nothing.
     pub h2: Option<Box<H2Request>>,
+    /// A sequence step's part in its run (values it captures or splices
+    /// in, whether it begins a run); None for every request of a run
+    /// without captures or cookies, which stay pre-encoded.
+    pub flow: Option<Box<FlowStep>>,
 }
 
 /// A named request, as the reports show it (Locust's Type and Name).
@@ -93,6 +98,12 @@ pub struct Mix {
     max_rows: u64,
     /// One entry of one step of one variant: every pick is the same.
     pub single: bool,
+    /// Some step captures values (`FlowStep`), so each lane keeps them.
+    pub captures: bool,
+    /// Most captured values of any sequence: a lane's store.
+    pub slots: usize,
+    /// `cookies = true` or `--cookies`: each lane keeps a cookie jar.
+    pub cookies: bool,
 }
 
 /// The request a connection sends next: its name (index into `names`;
@@ -168,6 +179,9 @@ impl Mix {
             cumulative: vec![1],
             max_rows: 1,
             single: true,
+            captures: false,
+            slots: 0,
+            cookies: false,
         }
     }
 
@@ -226,8 +240,18 @@ impl Mix {
             return Err("every weight is 0: nothing would be sent".into());
         }
         let single = entries.len() == 1 && entries[0].steps.len() == 1 && max_rows == 1;
+        let captures = variants.iter().any(|v| v.flow.is_some());
+        let slots = variants
+            .iter()
+            .filter_map(|v| v.flow.as_ref())
+            .map(|f| f.slots)
+            .max()
+            .unwrap_or(0);
         Ok(Mix {
             single,
+            captures,
+            slots,
+            cookies: false,
             names,
             variants,
             entries,
@@ -268,6 +292,26 @@ impl Mix {
         }
     }
 
+    /// The step of `c`'s run just sent failed to capture: the rest of the
+    /// run is not sent. `skipped` gets each remaining step's name; the next
+    /// pick begins a new run.
+    pub fn skip_rest(&self, c: &mut Cursor, mut skipped: impl FnMut(u16)) {
+        if c.step == 0 {
+            return;
+        }
+        let entry = &self.entries[c.entry as usize];
+        for s in &entry.steps[c.step as usize..] {
+            skipped(s.name);
+        }
+        c.step = 0;
+    }
+
+    /// Each lane keeps state of its own (captured values, cookies).
+    #[inline]
+    pub fn lanes(&self) -> bool {
+        self.captures || self.cookies
+    }
+
     #[inline]
     fn draw_entry(&self, ch: &mut Chooser) -> u32 {
         if self.entries.len() == 1 {
@@ -304,6 +348,7 @@ mod tests {
             bytes: s.as_bytes().into(),
             head: false,
             h2: None,
+            flow: None,
         }
     }
 

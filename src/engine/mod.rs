@@ -19,6 +19,7 @@ mod conn;
 mod h2conn;
 mod h2io;
 pub mod io;
+pub mod lane;
 mod lifecycle;
 mod link;
 pub mod mix;

@@ -21,6 +21,8 @@ pub struct NameStats {
     pub latency: Histogram<u64>,
     pub requests: u64,
     pub bytes: u64,
+    /// Steps not sent: an earlier step of their sequence run failed.
+    pub skipped: u64,
     /// (status code, count); a handful per name, searched linearly.
     pub status: Vec<(u16, u64)>,
     pub faults: [u64; Fault::COUNT],
@@ -32,6 +34,7 @@ impl Default for NameStats {
             latency: name_histogram(),
             requests: 0,
             bytes: 0,
+            skipped: 0,
             status: Vec::with_capacity(8),
             faults: [0; Fault::COUNT],
         }
@@ -54,6 +57,7 @@ impl NameStats {
         self.latency.reset();
         self.requests = 0;
         self.bytes = 0;
+        self.skipped = 0;
         self.status.iter_mut().for_each(|s| s.1 = 0);
         self.faults = [0; Fault::COUNT];
     }
@@ -65,6 +69,7 @@ impl NameStats {
         let snap = NameSnapshot {
             requests: self.requests,
             bytes: self.bytes,
+            skipped: self.skipped,
             status: self.status.iter().copied().filter(|s| s.1 > 0).collect(),
             faults: self.faults,
             latency,
@@ -78,6 +83,7 @@ impl NameStats {
 pub struct NameSnapshot {
     pub requests: u64,
     pub bytes: u64,
+    pub skipped: u64,
     pub status: Vec<(u16, u64)>,
     pub faults: [u64; Fault::COUNT],
     pub latency: Histogram<u64>,
@@ -91,6 +97,9 @@ pub struct NameSummary {
     pub method: String,
     pub requests: u64,
     pub bytes_read: u64,
+    /// Sequence steps not sent (an earlier step of the run failed to
+    /// capture): not requests, so in no other count.
+    pub skipped: u64,
     pub status_codes: BTreeMap<u16, u64>,
     /// Transport errors under this name, and non-2xx/3xx responses.
     pub errors: ErrorCounts,
@@ -106,6 +115,7 @@ impl NameSummary {
             method: method.to_string(),
             requests: 0,
             bytes_read: 0,
+            skipped: 0,
             status_codes: BTreeMap::new(),
             errors: ErrorCounts::default(),
             error_details: Vec::new(),
@@ -142,6 +152,7 @@ impl NameSummary {
     pub fn add(&mut self, s: &NameSnapshot) {
         self.requests += s.requests;
         self.bytes_read += s.bytes;
+        self.skipped += s.skipped;
         for &(code, n) in &s.status {
             *self.status_codes.entry(code).or_default() += n;
         }

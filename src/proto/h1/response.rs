@@ -67,6 +67,8 @@ pub struct ResponseParser {
     event_stream: bool,
     /// Every body is taken as an event stream (`--stream`).
     events_always: bool,
+    /// Every body goes to `feed_body`'s callback (a lane keeps it).
+    collect: bool,
 }
 
 impl ResponseParser {
@@ -80,6 +82,7 @@ impl ResponseParser {
             body_seen: false,
             event_stream: false,
             events_always: false,
+            collect: false,
         }
     }
 
@@ -94,6 +97,13 @@ impl ResponseParser {
     #[inline]
     pub fn set_head_request(&mut self, on: bool) {
         self.head_request = on;
+    }
+
+    /// Hand every body, not only an event stream's, to `feed_body`'s
+    /// callback (a sequence step that captures from it).
+    #[inline]
+    pub fn set_collect(&mut self, on: bool) {
+        self.collect = on;
     }
 
     /// Ready for the next response on the same connection.
@@ -176,7 +186,7 @@ impl ResponseParser {
                 }
                 State::Length(left) => {
                     let take = left.min((buf.len() - pos) as u64);
-                    if take > 0 && self.event_stream {
+                    if take > 0 && (self.event_stream || self.collect) {
                         on_body(&buf[pos..pos + take as usize]);
                     }
                     pos += take as usize;
@@ -192,7 +202,7 @@ impl ResponseParser {
                     }
                 }
                 State::UntilClose => {
-                    if pos < buf.len() && self.event_stream {
+                    if pos < buf.len() && (self.event_stream || self.collect) {
                         on_body(&buf[pos..]);
                     }
                     self.body_seen |= pos < buf.len();
@@ -202,7 +212,7 @@ impl ResponseParser {
                     });
                 }
                 State::Chunk(c) => {
-                    let (n, next) = if self.event_stream {
+                    let (n, next) = if self.event_stream || self.collect {
                         chunk_step(c, &buf[pos..], on_body)?
                     } else {
                         chunk_step(c, &buf[pos..], &mut |_| {})?

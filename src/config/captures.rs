@@ -1,0 +1,98 @@
+//! A plan's captures and cookies, made ready for the engine: the values a
+//! sequence captures (each name once, numbered in the order first
+//! captured: a lane's store is indexed so), which of them a step may use
+//! (those an earlier step captured), and each step's `FlowStep`.
+
+use super::plan::{Flow, Plan};
+use crate::engine::lane::FlowStep;
+use crate::error::{usage, Error};
+
+/// Over HTTP/2 a lane is a stream of a shared connection, which does not
+/// keep captured values or cookies yet: refused at load, not ignored.
+pub fn refuse_http2(plan: &Plan, http2: bool) -> Result<(), Error> {
+    if !http2 {
+        return Ok(());
+    }
+    let mut steps = plan.flows.iter().flat_map(|f| &f.steps);
+    if let Some(s) = steps.find(|s| !s.captures.is_empty()) {
+        return Err(usage(format!(
+            "{}: --http2: captures are not supported over HTTP/2 yet",
+            s.at
+        )));
+    }
+    if plan.cookies {
+        return Err(usage("--http2: cookies are not supported over HTTP/2 yet"));
+    }
+    Ok(())
+}
+
+/// The values one sequence captures.
+pub struct FlowNames {
+    /// Each name once, in the order first captured: its index is its slot.
+    pub names: Vec<String>,
+    /// Per step: how many of `names` an earlier step captured (a prefix).
+    pub before: Vec<usize>,
+}
+
+impl FlowNames {
+    pub fn of(flow: &Flow) -> FlowNames {
+        let mut names: Vec<String> = Vec::new();
+        let mut before = Vec::with_capacity(flow.steps.len());
+        for s in &flow.steps {
+            before.push(names.len());
+            for c in &s.captures {
+                if !names.iter().any(|n| n == c.name()) {
+                    names.push(c.name().to_string());
+                }
+            }
+        }
+        FlowNames { names, before }
+    }
+
+    /// Step `i`'s part in its run; None when it needs none (no capture in
+    /// its sequence, and no run of cookies to begin).
+    pub fn step(&self, flow: &Flow, i: usize, cookies: bool) -> Option<FlowStep> {
+        let captures = !self.names.is_empty();
+        // A sequence run begins with its first step; a lone [[request]]
+        // is no sequence, so its cookies last for the lane.
+        let starts_run = i == 0 && (flow.steps.len() > 1 || captures);
+        if !(captures || cookies && starts_run) {
+            return None;
+        }
+        let caps = flow.steps[i].captures.iter().map(|c| {
+            let slot = self.names.iter().position(|n| n == c.name()).unwrap_or(0);
+            (slot, c.clone(), c.not_found().into_boxed_str())
+        });
+        Some(FlowStep {
+            spliced: None,
+            captures: caps.collect(),
+            starts_run,
+            slots: self.names.len(),
+        })
+    }
+}
+
+/// The error for a `{{name}}` of `field` that is neither a data column nor
+/// a value an earlier step of the sequence captured.
+pub fn unknown(at: &str, field: &str, name: &str, all: &[&str], file: Option<&str>) -> String {
+    if all.is_empty() {
+        // No capture in the sequence: the data file's message, as ever.
+        let f = file.unwrap_or("");
+        return format!(
+            "{at}: {field} uses {{{{{name}}}}}, but the data file '{f}' has no column '{name}'"
+        );
+    }
+    if all.contains(&name) {
+        return format!(
+            "{at}: {field} uses {{{{{name}}}}} before it is captured: a value is used only by the steps after the one that captures it"
+        );
+    }
+    match file {
+        Some(f) => format!(
+            "{at}: {field} uses {{{{{name}}}}}, but the data file '{f}' has no column '{name}' and no earlier step captures it"
+        ),
+        None => format!(
+            "{at}: {field} uses {{{{{name}}}}}, which is neither a data column nor a capture of an earlier step"
+        ),
+    }
+}
