@@ -192,7 +192,7 @@ fn main() {
         let bytes = &mix.variants[p.variant as usize].bytes;
         let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
         stats.record_response(200, lat, lat);
-        stats.record_name_response(p.name, 200, lat);
+        stats.record_name_response(p.name, 200, blast::stats::Judged::Ok, lat);
         black_box(bytes.len());
     };
     for i in 0..1000 {

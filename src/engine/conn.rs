@@ -18,7 +18,7 @@ use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
 use crate::stats::fault::is_reset;
-use crate::stats::{ErrorClass, Fault};
+use crate::stats::{ErrorClass, Fault, Judged};
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -267,9 +267,15 @@ fn finish(
         Some(l) => l.absorb(w.variant(pick), status, Instant::now()).err(),
         _ => None,
     };
-    w.record_response(pick.name, status, from, t0, ttfb);
-    if let Some(detail) = missing {
-        w.record_capture_missing(pick.name, detail);
+    // The status rule judges first, as with checks; a response it passes
+    // whose capture found nothing is a `check` failure with that detail.
+    let outcome = match (Judged::of_status(status), missing) {
+        (Judged::Ok, Some(_)) => Judged::Check,
+        (j, _) => j,
+    };
+    w.record_response(pick.name, status, outcome, from, t0, ttfb);
+    if let (Judged::Check, Some(detail)) = (outcome, missing) {
+        w.stats.borrow_mut().record_check_detail(pick.name, detail);
     }
     missing.is_some()
 }

@@ -28,7 +28,7 @@ use super::mix::Pick;
 use super::shared::{Held, Shared, StatsHandle};
 use super::tokens::TokenClock;
 use crate::proto::h2::{classify, Failure};
-use crate::stats::{ErrorClass, Fault};
+use crate::stats::{ErrorClass, Fault, Judged};
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
@@ -289,7 +289,14 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         }
         match outcome {
             Outcome::Done(status, ttfb_taken) => {
-                w.record_response(held.pick.name, status, from, t0, !ttfb_taken);
+                w.record_response(
+                    held.pick.name,
+                    status,
+                    Judged::of_status(status),
+                    from,
+                    t0,
+                    !ttfb_taken,
+                );
                 if let Some(t) = &mut tokens {
                     w.record_tokens(t, from);
                 }

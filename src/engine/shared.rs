@@ -14,7 +14,7 @@ use super::pace::Schedule;
 use super::pacer::{Due, Pacer, Phase};
 use super::tokens::TokenClock;
 use super::ConnSettings;
-use crate::stats::Stats;
+use crate::stats::{Judged, Stats};
 use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::os::fd::RawFd;
@@ -181,6 +181,7 @@ impl Shared {
         &self,
         name: u16,
         status: u16,
+        outcome: Judged,
         from: Instant,
         written: Instant,
         ttfb: bool,
@@ -189,8 +190,8 @@ impl Shared {
         let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
         let mut stats = self.stats.borrow_mut();
         let latency = us(from);
-        stats.record_response(status, latency, us(written));
-        stats.record_name_response(name, status, latency);
+        stats.record_judged(status, outcome, latency, us(written));
+        stats.record_name_response(name, status, outcome, latency);
         if ttfb {
             stats.record_ttfb(us(from));
         }
@@ -264,14 +265,6 @@ impl Shared {
             }
             return true;
         }
-    }
-
-    /// A capture of the request named `name` found nothing: a `check`
-    /// failure with `detail` (`capture token: json /access_token not found`).
-    pub fn record_capture_missing(&self, name: u16, detail: &str) {
-        // Until checkcore's `check` kind is merged: counted as skipped-less
-        // marker so the build stays whole. Replaced at the merge.
-        let _ = (name, detail);
     }
 
     /// The held request's step failed to capture: count the rest of its

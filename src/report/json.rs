@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
-use crate::stats::{ErrorCounts, Fault, NamePoint, NameSummary, TimelinePoint, TlsSummary};
+use crate::stats::{
+    CheckSummary, ErrorCounts, Fault, NamePoint, NameSummary, TimelinePoint, TlsSummary,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -79,7 +81,38 @@ fn errors_json(e: &ErrorCounts) -> Value {
         "status": e.status,
         "parse": e.parse,
         "tls": e.tls,
+        "check": e.check,
     })
+}
+
+/// The error details of a run or a name: transport faults, then `check`
+/// failures by their detail, most frequent first.
+fn error_details_json(faults: &[(Fault, u64)], checks: &[(String, u64)]) -> Value {
+    let mut rows: Vec<(u64, Value)> = faults
+        .iter()
+        .map(|d| (d.1, error_detail_json(d)))
+        .chain(
+            checks
+                .iter()
+                .map(|(detail, n)| (*n, json!({"kind": "check", "cause": detail, "count": n}))),
+        )
+        .collect();
+    // Stable: equal counts keep faults before checks.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    Value::Array(rows.into_iter().map(|r| r.1).collect())
+}
+
+/// Each configured check with k6's counts: `{"check", "name", "passes",
+/// "fails"}` (`name` is null for a run without request names).
+fn checks_json(checks: &[CheckSummary]) -> Value {
+    Value::Array(
+        checks
+            .iter()
+            .map(
+                |c| json!({"check": c.check, "name": c.name, "passes": c.passes, "fails": c.fails}),
+            )
+            .collect(),
+    )
 }
 
 /// One request name: the run's keys for it, `latency_us` from its own
@@ -94,7 +127,7 @@ fn name_json(n: &NameSummary, duration: Duration) -> Value {
         "bytes_read": n.bytes_read,
         "status_codes": status_codes_json(&n.status_codes),
         "errors": errors_json(&n.errors),
-        "error_details": n.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
+        "error_details": error_details_json(&n.error_details, &n.check_details),
         "latency_us": latency_json(&n.latency),
     })
 }
@@ -205,7 +238,8 @@ pub fn to_json(s: &Summary) -> Value {
                 .map(|n| (n.name.clone(), name_json(n, s.duration)))
                 .collect(),
         ),
-        "error_details": s.error_details.iter().map(error_detail_json).collect::<Vec<_>>(),
+        "error_details": error_details_json(&s.error_details, &s.check_details),
+        "checks": checks_json(&s.checks),
         "in_flight_at_end": s.in_flight_at_end,
         "not_sent_at_end": s.not_sent_at_end,
         "interrupted": s.interrupted,

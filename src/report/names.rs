@@ -57,9 +57,9 @@ impl<'a> Entry<'a> {
         }
     }
 
-    /// Locust's failures: transport errors and non-2xx/3xx responses.
+    /// Locust's failures: transport errors, status and check failures.
     pub fn failures(&self) -> u64 {
-        self.errors.transport() + self.errors.status
+        self.errors.total()
     }
 
     /// Failures among the requests that ended (responses and transport

@@ -79,6 +79,7 @@ fn faulty() -> Summary {
         status: 5,
         parse: 4,
         tls: 0,
+        check: 0,
     };
     s.error_details = vec![
         (Fault::ParseChunk, 4),
@@ -324,7 +325,7 @@ fn json_has_every_key() {
     assert_eq!(v["status_codes"], json!({"200": 38995, "503": 5}));
     assert_eq!(
         v["errors"],
-        json!({"connect": 2, "read": 3, "write": 0, "timeout": 1, "status": 5, "parse": 4, "tls": 0})
+        json!({"connect": 2, "read": 3, "write": 0, "timeout": 1, "status": 5, "parse": 4, "tls": 0, "check": 0})
     );
 
     let lat = &v["latency_us"];
@@ -390,9 +391,11 @@ fn json_has_every_key() {
     ] {
         assert_eq!(v[k], Value::Null, "{k}: no response was streamed");
     }
-    // 29 keys, and `by_name` (empty for a run without request names).
-    assert_eq!(v.as_object().unwrap().len(), 30);
+    // 29 keys, `by_name` (empty for a run without request names) and
+    // `checks` (empty without --check).
+    assert_eq!(v.as_object().unwrap().len(), 31);
     assert_eq!(v["by_name"], json!({}));
+    assert_eq!(v["checks"], json!([]));
 }
 
 #[test]
@@ -449,4 +452,28 @@ fn milliseconds_are_exact() {
     assert_eq!(float(2.5), "2.5");
     assert_eq!(float(3.0), "3.0");
     assert_eq!(float(f64::NAN), "0.0");
+}
+
+#[test]
+fn json_checks_and_check_errors() {
+    use crate::stats::CheckSummary;
+    let mut s = faulty();
+    s.errors.check = 80;
+    s.checks = vec![CheckSummary {
+        name: None,
+        check: "json /predictions exists".into(),
+        passes: 9_920,
+        fails: 80,
+    }];
+    s.check_details = vec![("json /predictions exists".into(), 80)];
+    let v = to_json(&s);
+    assert_eq!(v["errors"]["check"], 80);
+    assert_eq!(
+        v["checks"],
+        json!([{"check": "json /predictions exists", "name": null, "passes": 9920, "fails": 80}])
+    );
+    assert_eq!(
+        v["error_details"][0],
+        json!({"kind": "check", "cause": "json /predictions exists", "count": 80})
+    );
 }

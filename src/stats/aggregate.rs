@@ -2,11 +2,10 @@
 //! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
 //! live progress line. It runs on the main thread; workers never wait on it.
 
-use crate::stats::fault::is_success;
 use crate::stats::names::NameInterval;
 use crate::stats::{
-    self, Counts, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot, Summary,
-    TimelinePoint, TlsSummary,
+    self, CheckTotals, Counts, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot,
+    Summary, TimelinePoint, TlsSummary,
 };
 use crate::units;
 use crossbeam_channel::Receiver;
@@ -71,6 +70,9 @@ pub struct Aggregator {
     /// Per request name, in the mix's order: set by the caller for a run
     /// with names (empty otherwise).
     pub names: Vec<NameSummary>,
+    /// The run's checks, one slot per (name, check): set by the caller for
+    /// a run with checks (empty otherwise).
+    pub checks: CheckTotals,
 }
 
 impl Aggregator {
@@ -93,6 +95,7 @@ impl Aggregator {
             closed_end: Duration::ZERO,
             sink: None,
             names: Vec::new(),
+            checks: CheckTotals::default(),
         }
     }
 
@@ -115,15 +118,11 @@ impl Aggregator {
         for &(code, n) in &s.status {
             *self.status.entry(code).or_default() += n;
         }
-        let errors = s.counts.faults.iter().sum::<u64>()
-            + s.status
-                .iter()
-                .filter(|(c, _)| !is_success(*c))
-                .map(|(_, n)| n)
-                .sum::<u64>();
+        let errors = s.counts.errors();
         for (acc, n) in self.names.iter_mut().zip(&s.names) {
             acc.add(n);
         }
+        self.checks.add(&s.checks);
         self.in_flight_at_end += s.in_flight_at_end;
         self.not_sent_at_end += s.not_sent_at_end;
         self.elapsed = self.elapsed.max(s.elapsed);
@@ -243,12 +242,6 @@ impl Aggregator {
 
     pub fn into_summary(mut self, info: RunInfo, interrupted: bool) -> Summary {
         self.close_ready(true);
-        let status_errors = self
-            .status
-            .iter()
-            .filter(|(c, _)| !is_success(**c))
-            .map(|(_, n)| n)
-            .sum();
         let mut details: Vec<(Fault, u64)> = Fault::ALL
             .iter()
             .zip(self.totals.faults.iter())
@@ -262,14 +255,23 @@ impl Aggregator {
             .filter_map(|iv| iv.point)
             .collect();
         let t = self.totals;
+        let mut errors = ErrorCounts::from_faults(&t.faults, t.status_errors);
+        errors.check = t.check_errors;
+        let names: Vec<String> = self.names.iter().map(|n| n.name.clone()).collect();
+        let mut by_name = self.names;
+        for (i, n) in by_name.iter_mut().enumerate() {
+            n.check_details = self.checks.details(Some(i as u16));
+        }
         Summary {
             info,
             duration: self.elapsed,
             requests: t.requests,
             bytes_read: t.bytes,
             status_codes: self.status,
-            errors: ErrorCounts::from_faults(&t.faults, status_errors),
+            errors,
             error_details: details,
+            checks: self.checks.summaries(&names),
+            check_details: self.checks.details(None),
             latency: t.latency,
             service: t.service,
             ttfb: t.ttfb,
@@ -282,7 +284,7 @@ impl Aggregator {
             }),
             rate: t.rate,
             timeline,
-            by_name: self.names,
+            by_name,
             in_flight_at_end: self.in_flight_at_end,
             not_sent_at_end: self.not_sent_at_end,
             interrupted,

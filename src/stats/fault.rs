@@ -337,7 +337,8 @@ pub enum ErrorClass {
     Tls,
 }
 
-/// Error totals by wrk's columns, plus `status` (non-2xx/3xx) and `parse`.
+/// Error totals by wrk's columns, plus `status` (non-2xx/3xx, or refused
+/// by a status check), `parse`, `tls` and `check` (a response check failed).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorCounts {
     pub connect: u64,
@@ -347,12 +348,18 @@ pub struct ErrorCounts {
     pub status: u64,
     pub parse: u64,
     pub tls: u64,
+    pub check: u64,
 }
 
 impl ErrorCounts {
     /// Transport errors (not counting non-2xx/3xx responses).
     pub fn transport(&self) -> u64 {
         self.connect + self.read + self.write + self.timeout + self.parse + self.tls
+    }
+
+    /// Every failed request: transport errors, status and check failures.
+    pub fn total(&self) -> u64 {
+        self.transport() + self.status + self.check
     }
 
     pub fn from_faults(faults: &[u64; Fault::COUNT], status: u64) -> Self {

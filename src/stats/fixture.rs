@@ -73,6 +73,8 @@ pub fn two_names() -> Summary {
             skipped: 0,
             status: vec![(200, 75 - errs), (500, errs)],
             faults,
+            status_errors: errs,
+            check_errors: 0,
             latency: p,
         });
         let no_faults = [0u64; Fault::COUNT];
@@ -82,6 +84,8 @@ pub fn two_names() -> Summary {
             skipped: 0,
             status: vec![(200, 25)],
             faults: no_faults,
+            status_errors: 0,
+            check_errors: 0,
             latency: h,
         });
         let _ = latency.add(&all);

@@ -13,6 +13,7 @@
 //! request.
 
 pub mod aggregate;
+pub mod checks;
 pub mod fault;
 mod histogram;
 pub mod names;
@@ -21,6 +22,7 @@ pub mod stream;
 mod summary;
 
 pub use aggregate::IntervalSink;
+pub use checks::{CheckCounts, CheckSummary, CheckTally, CheckTotals, Judged};
 pub use fault::{ErrorClass, ErrorCounts, Fault};
 pub use histogram::{latency_histogram, rate_histogram, MAX_LATENCY_US};
 pub use names::{NamePoint, NameSnapshot, NameStats, NameSummary};
@@ -59,6 +61,11 @@ pub struct Counts {
     pub requests: u64,
     pub bytes: u64,
     pub faults: [u64; Fault::COUNT],
+    /// Responses the worker judged failed by the status rule (the default
+    /// 2xx/3xx, or a status check) and by a check: counted where the rule
+    /// is applied, since a status check can make a 404 a success.
+    pub status_errors: u64,
+    pub check_errors: u64,
 }
 
 impl Default for Counts {
@@ -81,6 +88,8 @@ impl Counts {
             requests: 0,
             bytes: 0,
             faults: [0; Fault::COUNT],
+            status_errors: 0,
+            check_errors: 0,
         }
     }
 
@@ -100,6 +109,13 @@ impl Counts {
         for (acc, n) in self.faults.iter_mut().zip(&o.faults) {
             *acc += n;
         }
+        self.status_errors += o.status_errors;
+        self.check_errors += o.check_errors;
+    }
+
+    /// Every failed request: transport faults, status and check failures.
+    pub fn errors(&self) -> u64 {
+        self.faults.iter().sum::<u64>() + self.status_errors + self.check_errors
     }
 }
 
@@ -113,6 +129,8 @@ pub struct Stats {
     pub status: Box<[u64; STATUS_SLOTS]>,
     /// Per request name (empty unless the run has names).
     pub names: Vec<NameStats>,
+    /// Per configured check (empty without checks).
+    pub checks: CheckCounts,
     /// False during warm-up: nothing is counted.
     pub recording: bool,
 }
@@ -132,6 +150,7 @@ impl Stats {
             counts: Counts::new(),
             status: Box::new([0; STATUS_SLOTS]),
             names: Vec::new(),
+            checks: CheckCounts::default(),
             recording: true,
         }
     }
@@ -149,13 +168,41 @@ impl Stats {
     // per connection); `record_request_X` for one request, into the
     // totals and its name. Every one is a no-op during warm-up.
 
-    /// A response to the request named `name` (no-op without names).
+    /// A response to the request named `name` (no-op without names),
+    /// judged `outcome`.
     #[inline]
-    pub fn record_name_response(&mut self, name: u16, status: u16, latency_us: u64) {
+    pub fn record_name_response(
+        &mut self,
+        name: u16,
+        status: u16,
+        outcome: Judged,
+        latency_us: u64,
+    ) {
         if self.recording {
             if let Some(n) = self.names.get_mut(name as usize) {
-                n.record(status, latency_us);
+                n.record(status, outcome, latency_us);
             }
+        }
+    }
+
+    /// One check of slot `slot` evaluated: passed or not, and whether it
+    /// is the request's first failure (its error detail).
+    #[inline]
+    pub fn record_check(&mut self, slot: usize, passed: bool, first: bool) {
+        if self.recording {
+            if let Some(t) = self.checks.tally.get_mut(slot) {
+                t.passes += u64::from(passed);
+                t.fails += u64::from(!passed);
+                t.first += u64::from(first);
+            }
+        }
+    }
+
+    /// A `check` failure of the request named `name` whose detail is not a
+    /// configured check (a stream's error event, a body over --max-body).
+    pub fn record_check_detail(&mut self, name: u16, detail: &str) {
+        if self.recording {
+            self.checks.record_other(name, detail);
         }
     }
 
@@ -199,13 +246,28 @@ impl Stats {
     }
 
     /// One complete response, timed from when it was due and from its
-    /// write (equal in closed loop). Clamped into the histograms' range.
+    /// write (equal in closed loop), judged by the default status rule.
     #[inline]
     pub fn record_response(&mut self, status: u16, latency_us: u64, service_us: u64) {
+        self.record_judged(status, Judged::of_status(status), latency_us, service_us);
+    }
+
+    /// `record_response` with the worker's verdict. Clamped into the
+    /// histograms' range.
+    #[inline]
+    pub fn record_judged(
+        &mut self,
+        status: u16,
+        outcome: Judged,
+        latency_us: u64,
+        service_us: u64,
+    ) {
         if !self.recording {
             return;
         }
         self.counts.requests += 1;
+        self.counts.status_errors += u64::from(outcome == Judged::Status);
+        self.counts.check_errors += u64::from(outcome == Judged::Check);
         let slot = (status as usize).min(STATUS_SLOTS - 1);
         self.status[slot] += 1;
         // saturating_record never allocates: the histograms do not auto-resize.
@@ -268,6 +330,7 @@ impl Stats {
         self.counts = Counts::new();
         self.status.fill(0);
         self.names.iter_mut().for_each(NameStats::reset);
+        self.checks.reset();
     }
 
     /// Move the counts since the last snapshot into a message. Called once
@@ -288,6 +351,7 @@ impl Stats {
             counts: std::mem::take(&mut self.counts),
             status,
             names: self.names.iter_mut().map(NameStats::take).collect(),
+            checks: self.checks.take(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
             last: false,
@@ -307,6 +371,8 @@ pub struct Snapshot {
     pub status: Vec<(u16, u64)>,
     /// Per request name, in the mix's order (empty without names).
     pub names: Vec<NameSnapshot>,
+    /// The interval's check outcomes (empty without checks).
+    pub checks: CheckCounts,
     /// Set on the worker's last snapshot: requests written but unanswered.
     pub in_flight_at_end: u64,
     /// Set on the worker's last snapshot: paced requests due but never written.

@@ -5,7 +5,7 @@
 //! itself rounds to 2 digits above 100 ms), so a thousand names cost a
 //! worker about 24 MB rather than 190: the run totals keep 3 digits.
 
-use super::fault::is_success;
+use super::checks::Judged;
 use super::fault::{ErrorCounts, Fault};
 use super::histogram::MAX_LATENCY_US;
 use hdrhistogram::Histogram;
@@ -26,6 +26,9 @@ pub struct NameStats {
     /// (status code, count); a handful per name, searched linearly.
     pub status: Vec<(u16, u64)>,
     pub faults: [u64; Fault::COUNT],
+    /// As the worker judged them (see `Counts::status_errors`).
+    pub status_errors: u64,
+    pub check_errors: u64,
 }
 
 impl Default for NameStats {
@@ -37,14 +40,18 @@ impl Default for NameStats {
             skipped: 0,
             status: Vec::with_capacity(8),
             faults: [0; Fault::COUNT],
+            status_errors: 0,
+            check_errors: 0,
         }
     }
 }
 
 impl NameStats {
     #[inline]
-    pub fn record(&mut self, status: u16, latency_us: u64) {
+    pub fn record(&mut self, status: u16, outcome: Judged, latency_us: u64) {
         self.requests += 1;
+        self.status_errors += u64::from(outcome == Judged::Status);
+        self.check_errors += u64::from(outcome == Judged::Check);
         match self.status.iter_mut().find(|(c, _)| *c == status) {
             Some((_, n)) => *n += 1,
             None => self.status.push((status, 1)),
@@ -60,6 +67,8 @@ impl NameStats {
         self.skipped = 0;
         self.status.iter_mut().for_each(|s| s.1 = 0);
         self.faults = [0; Fault::COUNT];
+        self.status_errors = 0;
+        self.check_errors = 0;
     }
 
     /// Move the counts since the last snapshot out.
@@ -72,6 +81,8 @@ impl NameStats {
             skipped: self.skipped,
             status: self.status.iter().copied().filter(|s| s.1 > 0).collect(),
             faults: self.faults,
+            status_errors: self.status_errors,
+            check_errors: self.check_errors,
             latency,
         };
         self.reset();
@@ -86,6 +97,8 @@ pub struct NameSnapshot {
     pub skipped: u64,
     pub status: Vec<(u16, u64)>,
     pub faults: [u64; Fault::COUNT],
+    pub status_errors: u64,
+    pub check_errors: u64,
     pub latency: Histogram<u64>,
 }
 
@@ -101,9 +114,12 @@ pub struct NameSummary {
     /// capture): not requests, so in no other count.
     pub skipped: u64,
     pub status_codes: BTreeMap<u16, u64>,
-    /// Transport errors under this name, and non-2xx/3xx responses.
+    /// Transport errors under this name, status and check failures.
     pub errors: ErrorCounts,
     pub error_details: Vec<(Fault, u64)>,
+    /// `check` failures by detail (the check's text), most first: Locust's
+    /// `_failures.csv` rows for this name.
+    pub check_details: Vec<(String, u64)>,
     /// From when each request was due to its last byte (2 digits).
     pub latency: Histogram<u64>,
 }
@@ -119,6 +135,7 @@ impl NameSummary {
             status_codes: BTreeMap::new(),
             errors: ErrorCounts::default(),
             error_details: Vec::new(),
+            check_details: Vec::new(),
             latency: name_histogram(),
         }
     }
@@ -132,9 +149,9 @@ impl NameSummary {
         }
     }
 
-    /// Transport errors plus non-2xx/3xx responses (Locust's failures).
+    /// Transport errors, status and check failures (Locust's failures).
     pub fn failures(&self) -> u64 {
-        self.errors.transport() + self.errors.status
+        self.errors.total()
     }
 }
 
@@ -172,13 +189,10 @@ impl NameSummary {
             .collect();
         self.error_details
             .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let status_errors = self
-            .status_codes
-            .iter()
-            .filter(|(c, _)| !is_success(**c))
-            .map(|(_, n)| n)
-            .sum();
+        let status_errors = self.errors.status + s.status_errors;
+        let check_errors = self.errors.check + s.check_errors;
         self.errors = ErrorCounts::from_faults(&faults, status_errors);
+        self.errors.check = check_errors;
     }
 }
 
@@ -202,12 +216,7 @@ impl Default for NameInterval {
 impl NameInterval {
     pub fn add(&mut self, s: &NameSnapshot) {
         self.requests += s.requests;
-        self.errors += s.faults.iter().sum::<u64>()
-            + s.status
-                .iter()
-                .filter(|(c, _)| !is_success(*c))
-                .map(|(_, n)| n)
-                .sum::<u64>();
+        self.errors += s.faults.iter().sum::<u64>() + s.status_errors + s.check_errors;
         let _ = self.latency.add(&s.latency);
     }
 

@@ -191,15 +191,15 @@ impl Slo {
     }
 }
 
-/// Failed requests as a percentage of all that ended: transport errors and
-/// non-2xx/3xx responses over responses plus transport errors.
+/// Failed requests as a percentage of all that ended: transport errors,
+/// status and check failures over responses plus transport errors.
 pub fn error_percent(s: &Summary) -> f64 {
     let transport = s.errors.transport();
     let total = s.requests + transport;
     if total == 0 {
         0.0
     } else {
-        (transport + s.errors.status) as f64 * 100.0 / total as f64
+        s.errors.total() as f64 * 100.0 / total as f64
     }
 }
 

@@ -3,7 +3,9 @@
 //! echoes and its per-second `TimelinePoint`s.
 
 use super::Streaming;
-use super::{latency_histogram, rate_histogram, ErrorCounts, Fault, NamePoint, NameSummary};
+use super::{
+    latency_histogram, rate_histogram, CheckSummary, ErrorCounts, Fault, NamePoint, NameSummary,
+};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,7 +24,7 @@ pub struct TimelinePoint {
     pub rps: f64,
     pub p50_us: u64,
     pub p99_us: u64,
-    /// Transport errors and non-2xx/3xx responses.
+    /// Transport errors, status and check failures.
     pub errors: u64,
     pub bytes: u64,
     /// Latency at each of `LOCUST_QUANTILES`, this second only.
@@ -104,6 +106,12 @@ pub struct Summary {
     pub errors: ErrorCounts,
     /// Non-zero faults with their cause, most frequent first.
     pub error_details: Vec<(Fault, u64)>,
+    /// Per configured check (name, text): k6's passes and fails (empty
+    /// without checks).
+    pub checks: Vec<CheckSummary>,
+    /// `check` failures by detail (the first failing check's text, or a
+    /// stream's `stream error: MESSAGE`), most frequent first.
+    pub check_details: Vec<(String, u64)>,
     pub latency: Histogram<u64>,
     pub service: Histogram<u64>,
     /// Time to the first byte of each response's body, from when it was due.
@@ -135,6 +143,8 @@ impl Summary {
             status_codes: BTreeMap::new(),
             errors: ErrorCounts::default(),
             error_details: Vec::new(),
+            checks: Vec::new(),
+            check_details: Vec::new(),
             latency: latency_histogram(),
             service: latency_histogram(),
             ttfb: latency_histogram(),

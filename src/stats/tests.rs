@@ -55,7 +55,8 @@ fn error_classes_sum() {
             timeout: 0,
             status: 7,
             parse: 4,
-            tls: 0
+            tls: 0,
+            check: 0,
         }
     );
     assert_eq!(e.transport(), 10);
