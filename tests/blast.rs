@@ -41,6 +41,7 @@ macro_rules! both_engines {
 }
 
 mod arrival;
+mod captures;
 mod cli;
 mod faults;
 mod h2;
