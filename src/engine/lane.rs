@@ -277,6 +277,28 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_capture_skips_the_rest_of_its_run_only() {
+        let m = mix(
+            (0..3)
+                .map(|i| variant(&format!("GET /{i} HTTP/1.1\r\n\r\n"), None))
+                .collect(),
+            false,
+        );
+        let mut ch = crate::engine::mix::Chooser::new(1, 0);
+        let mut c = crate::engine::mix::Cursor::default();
+        assert_eq!(m.next(&mut c, &mut ch).name, 0);
+        let mut skipped = Vec::new();
+        m.skip_rest(&mut c, |n| skipped.push(n));
+        assert_eq!(skipped, [1, 2]);
+        assert_eq!(m.next(&mut c, &mut ch).name, 0, "a new run");
+        m.next(&mut c, &mut ch);
+        m.next(&mut c, &mut ch);
+        // At the end of a run there is nothing left to skip.
+        m.skip_rest(&mut c, |n| skipped.push(n));
+        assert_eq!(skipped, [1, 2]);
+    }
+
+    #[test]
     fn cookies_go_back_and_a_new_run_clears_them() {
         let first = FlowStep {
             starts_run: true,
