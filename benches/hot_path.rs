@@ -9,7 +9,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use blast::engine::lane::{FlowStep, Lane};
+use blast::engine::flow::FlowStep;
+use blast::engine::lane::Lane;
 use blast::engine::mix::{
     Chooser, Cursor, Entry, Mix, RequestName, RowOrder, Step, Think, Variant,
 };

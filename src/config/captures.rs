@@ -3,24 +3,23 @@
 //! captured: a lane's store is indexed so), which of them a step may use
 //! (those an earlier step captured), and each step's `FlowStep`.
 
-use super::plan::{Flow, Plan};
-use crate::engine::lane::FlowStep;
+use crate::engine::flow::FlowStep;
 use crate::error::{usage, Error};
+use crate::proto::capture::Capture;
 
 /// Over HTTP/2 a lane is a stream of a shared connection, which does not
 /// keep captured values or cookies yet: refused at load, not ignored.
-pub fn refuse_http2(plan: &Plan, http2: bool) -> Result<(), Error> {
+/// `capturing`: where the first step that captures is written.
+pub fn refuse_http2(http2: bool, capturing: Option<&str>, cookies: bool) -> Result<(), Error> {
     if !http2 {
         return Ok(());
     }
-    let mut steps = plan.flows.iter().flat_map(|f| &f.steps);
-    if let Some(s) = steps.find(|s| !s.captures.is_empty()) {
+    if let Some(at) = capturing {
         return Err(usage(format!(
-            "{}: --http2: captures are not supported over HTTP/2 yet",
-            s.at
+            "{at}: --http2: captures are not supported over HTTP/2 yet"
         )));
     }
-    if plan.cookies {
+    if cookies {
         return Err(usage("--http2: cookies are not supported over HTTP/2 yet"));
     }
     Ok(())
@@ -35,12 +34,13 @@ pub struct FlowNames {
 }
 
 impl FlowNames {
-    pub fn of(flow: &Flow) -> FlowNames {
+    /// From each step's captures, in order.
+    pub fn of<'a>(steps: impl Iterator<Item = &'a [Capture]>) -> FlowNames {
         let mut names: Vec<String> = Vec::new();
-        let mut before = Vec::with_capacity(flow.steps.len());
-        for s in &flow.steps {
+        let mut before = Vec::new();
+        for caps in steps {
             before.push(names.len());
-            for c in &s.captures {
+            for c in caps {
                 if !names.iter().any(|n| n == c.name()) {
                     names.push(c.name().to_string());
                 }
@@ -49,17 +49,24 @@ impl FlowNames {
         FlowNames { names, before }
     }
 
-    /// Step `i`'s part in its run; None when it needs none (no capture in
-    /// its sequence, and no run of cookies to begin).
-    pub fn step(&self, flow: &Flow, i: usize, cookies: bool) -> Option<FlowStep> {
+    /// Step `i` (of its sequence's `steps`, capturing `caps`): its part in
+    /// its run; None when it needs none (no capture in its sequence, and
+    /// no run of cookies to begin).
+    pub fn step(
+        &self,
+        caps: &[Capture],
+        i: usize,
+        steps: usize,
+        cookies: bool,
+    ) -> Option<FlowStep> {
         let captures = !self.names.is_empty();
         // A sequence run begins with its first step; a lone [[request]]
         // is no sequence, so its cookies last for the lane.
-        let starts_run = i == 0 && (flow.steps.len() > 1 || captures);
+        let starts_run = i == 0 && (steps > 1 || captures);
         if !(captures || cookies && starts_run) {
             return None;
         }
-        let caps = flow.steps[i].captures.iter().map(|c| {
+        let caps = caps.iter().map(|c| {
             let slot = self.names.iter().position(|n| n == c.name()).unwrap_or(0);
             (slot, c.clone(), c.not_found().into_boxed_str())
         });

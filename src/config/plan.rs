@@ -10,7 +10,7 @@
 use super::captures::{self, FlowNames};
 use super::data::{self, Table, Template};
 use super::url::{parse_url, percent_decode, Url};
-use crate::engine::lane::FlowStep;
+use crate::engine::flow::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
 use crate::proto::capture::Capture;
@@ -122,7 +122,9 @@ struct Placed<'a> {
 
 impl Plan {
     pub fn build(&self, c: &Common) -> Result<Built, Error> {
-        captures::refuse_http2(self, c.http2)?;
+        let mut steps = self.flows.iter().flat_map(|f| &f.steps);
+        let capturing = steps.find(|s| !s.captures.is_empty());
+        captures::refuse_http2(c.http2, capturing.map(|s| s.at.as_str()), self.cookies)?;
         let mut origin: Option<(Url, String)> = c.url.map(|u| (u.clone(), String::new()));
         let mut placed = Vec::new();
         for flow in &self.flows {
@@ -142,7 +144,7 @@ impl Plan {
         let mut it = placed.into_iter();
         for flow in &self.flows {
             let mut steps = Vec::new();
-            let flow_names = FlowNames::of(flow);
+            let flow_names = FlowNames::of(flow.steps.iter().map(|s| s.captures.as_slice()));
             let all: Vec<&str> = flow_names.names.iter().map(String::as_str).collect();
             for i in 0..flow.steps.len() {
                 let p = it.next().expect("one placed request per step");
@@ -151,7 +153,12 @@ impl Plan {
                 let caps = Caps {
                     all: &all,
                     earlier: flow_names.before[i],
-                    flow: flow_names.step(flow, i, self.cookies),
+                    flow: flow_names.step(
+                        &flow.steps[i].captures,
+                        i,
+                        flow.steps.len(),
+                        self.cookies,
+                    ),
                 };
                 let count = self.encode(&p, &origin, c, &caps, &mut variants, &mut bytes)?;
                 steps.push(Step { name, first, count });

@@ -9,10 +9,9 @@
 //! every other run writes its pre-encoded requests as before.
 
 use super::mix::{Mix, Variant};
-use crate::proto::capture::Capture;
 use crate::proto::check::{LazyJson, Response};
 use crate::proto::cookie::Jar;
-use crate::proto::h1::spliced::{split, target_of, Spliced};
+use crate::proto::h1::spliced::{split, target_of};
 use std::time::Instant;
 
 /// Most bytes of a response body a lane keeps for its captures; past it
@@ -20,21 +19,6 @@ use std::time::Instant;
 pub const MAX_KEPT_BODY: usize = 1 << 20;
 /// Most header lines read back from a kept response head.
 const MAX_HEADERS: usize = 100;
-
-/// A sequence step's part in its run, built once at load.
-#[derive(Clone, Debug, Default)]
-pub struct FlowStep {
-    /// Its request with captured values spliced in (None: pre-encoded).
-    pub spliced: Option<Spliced>,
-    /// What it captures: (the value's slot in its sequence, the capture,
-    /// the `check` detail when it finds nothing).
-    pub captures: Vec<(usize, Capture, Box<str>)>,
-    /// The first step of a sequence: a new run begins (values and cookies
-    /// are forgotten).
-    pub starts_run: bool,
-    /// Values its sequence captures in all (the lane's store it needs).
-    pub slots: usize,
-}
 
 /// One lane's state.
 pub struct Lane {
@@ -184,7 +168,10 @@ impl Lane {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::flow::FlowStep;
     use crate::engine::mix::{Entry, RequestName, RowOrder, Step, Think};
+    use crate::proto::capture::Capture;
+    use crate::proto::h1::spliced::Spliced;
 
     fn variant(bytes: &str, flow: Option<FlowStep>) -> Variant {
         Variant {

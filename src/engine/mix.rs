@@ -12,7 +12,7 @@
 //! one variant per row; the row is chosen when the entry is, and every step
 //! of that entry uses it.
 
-use super::lane::FlowStep;
+use super::flow::FlowStep;
 use super::pace::SplitMix64;
 use crate::proto::h2::H2Request;
 use std::time::Duration;

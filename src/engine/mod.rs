@@ -16,6 +16,7 @@
 //! `Settings`, which `config` builds from the user's flags.
 
 mod conn;
+pub mod flow;
 mod h2conn;
 mod h2io;
 pub mod io;
