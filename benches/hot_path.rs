@@ -71,6 +71,7 @@ fn scenario_mix() -> Mix {
                 head: false,
                 h2: None,
                 flow: None,
+                checks: None,
             });
         }
         entries.push(Entry {
@@ -118,6 +119,7 @@ fn captured_mix() -> Mix {
             head: false,
             h2: None,
             flow: Some(Box::new(flow)),
+            checks: None,
         });
     }
     let entries = vec![Entry {
@@ -269,7 +271,8 @@ fn main() {
     // token from a response header), then two steps with it spliced into
     // the path, a header and the body (Content-Length follows), rendered
     // into the lane's reused buffer; each response's head and body kept
-    // and the capture taken. Counted allocations must stay 0 per request.
+    // (in buffers reused as the connection's are) and the capture taken.
+    // Counted allocations must stay 0 per request.
     let mix = captured_mix();
     let mut lane = Lane::new(&mix);
     let mut stats = Stats::with_names(mix.names.len());
@@ -283,6 +286,7 @@ fn main() {
         })
         .collect();
     let now = Instant::now();
+    let (mut head, mut body) = (Vec::with_capacity(256), Vec::with_capacity(256));
     let mut captured_step = |i: u64| {
         let p = mix.next(&mut cursor, &mut chooser);
         let v = &mix.variants[p.variant as usize];
@@ -293,9 +297,12 @@ fn main() {
             v.bytes.len()
         });
         if lane.collects(v) {
-            lane.keep_head(heads[(i % 16) as usize].as_bytes());
-            lane.keep_body(b"ok");
-            assert!(lane.absorb(v, 200, now).is_ok());
+            // As the connection collects it: head bytes and body, reused.
+            head.clear();
+            head.extend_from_slice(heads[(i % 16) as usize].as_bytes());
+            body.clear();
+            body.extend_from_slice(b"ok");
+            assert!(lane.absorb(v, 200, &head, &body, now).is_ok());
         }
         let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
         stats.record_response(200, lat, lat);

@@ -42,6 +42,7 @@ macro_rules! both_engines {
 
 mod arrival;
 mod captures;
+mod checks;
 mod cli;
 mod faults;
 mod h2;

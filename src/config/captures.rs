@@ -25,6 +25,15 @@ pub fn refuse_http2(http2: bool, capturing: Option<&str>, cookies: bool) -> Resu
     Ok(())
 }
 
+/// What a step of a sequence that captures values may use: every name the
+/// sequence captures (a lane's slots), how many an earlier step captured,
+/// and the step's part in its run.
+pub struct Caps<'a> {
+    pub all: &'a [&'a str],
+    pub earlier: usize,
+    pub flow: Option<FlowStep>,
+}
+
 /// The values one sequence captures.
 pub struct FlowNames {
     /// Each name once, in the order first captured: its index is its slot.
@@ -47,6 +56,21 @@ impl FlowNames {
             }
         }
         FlowNames { names, before }
+    }
+
+    /// What step `i`, capturing `caps`, may use (`all`: `names` as `&str`).
+    pub fn caps<'a>(
+        &self,
+        all: &'a [&'a str],
+        caps: &[Capture],
+        i: usize,
+        cookies: bool,
+    ) -> Caps<'a> {
+        Caps {
+            all,
+            earlier: self.before[i],
+            flow: self.step(caps, i, self.before.len(), cookies),
+        }
     }
 
     /// Step `i` (of its sequence's `steps`, capturing `caps`): its part in

@@ -203,6 +203,15 @@ pub struct RequestArgs {
     #[arg(long = "slo", value_name = "EXPR")]
     pub slo: Option<String>,
 
+    /// Judge every response, e.g. "status == 200", "json /id exists",
+    /// "body contains ok"; a failure is a `check` error (repeatable)
+    #[arg(long = "check", value_name = "EXPR")]
+    pub check: Vec<String>,
+
+    /// Most body bytes a check keeps; a larger body fails the check
+    #[arg(long = "max-body", value_name = "SIZE", default_value = "1MiB", value_parser = super::values::parse_max_body)]
+    pub max_body: u64,
+
     /// Print the latency distribution
     #[arg(long = "latency", short = 'L')]
     pub latency: bool,

@@ -6,6 +6,7 @@
 //! is encoded once, by `requests` and `plan`, into the engine's types.
 
 mod captures;
+mod checks;
 pub mod cli;
 mod data;
 mod fetch;
@@ -27,6 +28,15 @@ use crate::stats::{slo::Slo, RunInfo};
 use cli::RunArgs;
 use std::time::Duration;
 use url::{resolve, Url};
+
+/// A size as a user wrote it: `1 MiB`, `64 KiB`, `1000 B`.
+fn size_words(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
+    }
+}
 
 /// A validated run: what the engine is to do (`load`) and what the user
 /// asked to see of it.
@@ -228,6 +238,11 @@ impl Config {
                 tls,
                 h2,
                 goodput: slo.as_ref().map(Slo::per_request).unwrap_or_default(),
+                max_body: a.request.max_body as usize,
+                max_body_detail: format!(
+                    "body over --max-body ({})",
+                    size_words(a.request.max_body)
+                ),
             }
             .into(),
             mix,

@@ -7,7 +7,8 @@
 //! line is the origin of every request and the base of relative paths;
 //! without one, the first full URL is, and every other must match it.
 
-use super::captures::{self, FlowNames};
+use super::captures::{self, Caps, FlowNames};
+use super::checks::CheckSets;
 use super::data::{self, Table, Template};
 use super::url::{parse_url, percent_decode, Url};
 use crate::engine::flow::FlowStep;
@@ -59,6 +60,9 @@ pub struct ReqSpec {
     pub data: Option<usize>,
     /// Values a sequence step takes from its response for the later steps.
     pub captures: Vec<Capture>,
+    /// Its checks (`checks = [...]`: the scenario's top level, then its
+    /// own), validated where they were read.
+    pub checks: Vec<String>,
 }
 
 /// A weighted entry: one request, or a sequence of steps.
@@ -93,6 +97,8 @@ pub struct Common<'a> {
     pub headers: &'a [Header],
     pub close: bool,
     pub http2: bool,
+    /// `--check`, validated: applies to every request, before its own.
+    pub checks: &'a [String],
 }
 
 /// The built mix and the origin it speaks to.
@@ -101,15 +107,6 @@ pub struct Built {
     pub origin: Url,
     /// The method of every request, or "mixed".
     pub method: String,
-}
-
-/// What a step of a sequence that captures values may use: every name the
-/// sequence captures (a lane's slots), how many an earlier step captured,
-/// and the step's part in its run.
-struct Caps<'a> {
-    all: &'a [&'a str],
-    earlier: usize,
-    flow: Option<FlowStep>,
 }
 
 /// A request after the origin is settled: its target and headers still
@@ -141,6 +138,7 @@ impl Plan {
         let mut variants: Vec<Variant> = Vec::new();
         let mut entries = Vec::new();
         let mut bytes = 0usize;
+        let mut checks = CheckSets::default();
         let mut it = placed.into_iter();
         for flow in &self.flows {
             let mut steps = Vec::new();
@@ -150,17 +148,12 @@ impl Plan {
                 let p = it.next().expect("one placed request per step");
                 let name = self.name_of(&p, &mut names)?;
                 let first = variants.len() as u32;
-                let caps = Caps {
-                    all: &all,
-                    earlier: flow_names.before[i],
-                    flow: flow_names.step(
-                        &flow.steps[i].captures,
-                        i,
-                        flow.steps.len(),
-                        self.cookies,
-                    ),
-                };
+                let caps = flow_names.caps(&all, &flow.steps[i].captures, i, self.cookies);
                 let count = self.encode(&p, &origin, c, &caps, &mut variants, &mut bytes)?;
+                let set = checks.add(name, c.checks, &p.spec.checks, &p.spec.at)?;
+                for v in &mut variants[first as usize..] {
+                    v.checks = set;
+                }
                 steps.push(Step { name, first, count });
             }
             entries.push(Entry {
@@ -185,7 +178,9 @@ impl Plan {
         if !self.named {
             names.clear();
         }
-        let mut mix = Mix::new(names, variants, entries, self.think, self.rows).map_err(usage)?;
+        let mut mix = Mix::new(names, variants, entries, self.think, self.rows)
+            .map_err(usage)?
+            .with_checks(checks.sets, checks.slots);
         mix.cookies = self.cookies;
         Ok(Built {
             mix,
@@ -373,6 +368,7 @@ impl Plan {
                 head: s.method.eq_ignore_ascii_case("HEAD"),
                 h2: h2.map(Box::new),
                 flow,
+                checks: None,
             });
         }
         Ok(rows.len() as u32)

@@ -12,6 +12,7 @@ fn spec(target: Target) -> ReqSpec {
         sniff: false,
         data: None,
         captures: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
@@ -37,6 +38,7 @@ fn common(url: Option<&Url>) -> Common<'_> {
         headers: &[],
         close: false,
         http2: false,
+        checks: &[],
     }
 }
 

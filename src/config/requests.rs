@@ -10,6 +10,7 @@ use super::url::{parse_url, Url};
 use super::{openai, request_flags, scenario, targets};
 use crate::engine::mix::{Mix, Think};
 use crate::error::{usage, Error};
+use crate::proto::check::Checks;
 use crate::proto::h1::request::Header;
 use crate::proto::tls::TlsOptions;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub struct Requests {
 
 pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Requests, Error> {
     let r = &a.request;
+    Checks::parse(&r.check).map_err(|e| usage(format!("--check {e}")))?;
     let url = a.pool.url.as_deref();
     let file = match (&r.scenario, &r.targets, &r.scenario_text) {
         (Some(f), _, _) => Some(("--scenario", f)),
@@ -78,6 +80,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             headers,
             close: r.no_keepalive,
             http2: r.http2,
+            checks: &r.check,
         })?;
         let shown = match url {
             Some(u) => u.to_string(),
@@ -118,6 +121,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         sniff: false,
         data: None,
         captures: Vec::new(),
+        checks: Vec::new(),
     };
     match openai::bodies(a, raw_url, &mut parsed)? {
         Some((bodies, s)) => {
@@ -177,12 +181,17 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         headers,
         close: r.no_keepalive,
         http2: r.http2,
+        checks: &r.check,
     })?;
     let mix = if built.mix.named() {
         built.mix
     } else {
         let mut m = built.mix;
-        Mix::single(m.variants.swap_remove(0))
+        let (sets, slots) = (
+            std::mem::take(&mut m.checks),
+            std::mem::take(&mut m.check_slots),
+        );
+        Mix::single(m.variants.swap_remove(0)).with_checks(sets, slots)
     };
     Ok(Requests {
         parsed,

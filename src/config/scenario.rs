@@ -13,6 +13,7 @@
 //! path = "/"                     # relative to the URL; or url = "http://..."
 //! headers = { Accept = "text/html" }
 //! weight = 3                     # default 1
+//! checks = ["status == 200"]     # also at the top level, for every request
 //! # body = "...", body_file = "x.json", or form = ["a=b", "f=@p.png"]
 //! # data = "other.csv"           # this request's own rows
 //!
@@ -35,6 +36,7 @@ use super::values::parse_duration;
 use crate::engine::mix::{RowOrder, Think};
 use crate::error::{usage, Error};
 use crate::proto::capture::Capture;
+use crate::proto::check::Checks;
 use crate::proto::h1::request::{content_type_for_inline, content_type_for_path};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,8 @@ struct File {
     data: Option<String>,
     data_order: Option<String>,
     cookies: Option<Spanned<toml::Value>>,
+    /// Checks every request of the scenario is held to.
+    checks: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     request: Vec<Spanned<Request>>,
     #[serde(default)]
@@ -68,6 +72,8 @@ struct Request {
     weight: Option<u32>,
     data: Option<String>,
     capture: Option<Spanned<toml::Table>>,
+    #[serde(default)]
+    checks: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -152,11 +158,20 @@ fn parse(
         (None, Some(d)) => Some(tables.load(&dir.join(d), d)?),
         (None, None) => None,
     };
+    let checks = match &file.checks {
+        Some(c) => {
+            let at = format!("{shown} line {}", line_of(text, c.span().start));
+            valid_checks(c.get_ref(), &at)?;
+            c.get_ref().clone()
+        }
+        None => Vec::new(),
+    };
     let mut ctx = Ctx {
         text,
         dir,
         tables,
         inline,
+        checks,
     };
     for r in &file.request {
         let at = format!("{shown} line {}", line_of(text, r.span().start));
@@ -250,6 +265,15 @@ struct Ctx<'a> {
     tables: Tables,
     /// Given as text: no file may be read.
     inline: bool,
+    /// The top level's `checks`, held by every request before its own.
+    checks: Vec<String>,
+}
+
+/// Each of `checks` parses; the error names the file, line and field.
+fn valid_checks(checks: &[String], at: &str) -> Result<(), Error> {
+    Checks::parse(checks)
+        .map(drop)
+        .map_err(|e| usage(format!("{at}: checks: {e}")))
 }
 
 impl Ctx<'_> {
@@ -364,6 +388,7 @@ impl Ctx<'_> {
         if r.name.as_deref().is_some_and(str::is_empty) {
             return Err(usage(format!("{at}: name is empty")));
         }
+        valid_checks(&r.checks, at)?;
         Ok(ReqSpec {
             at: at.to_string(),
             name: r.name.clone(),
@@ -375,6 +400,7 @@ impl Ctx<'_> {
             sniff: r.body.is_some(),
             data,
             captures: Vec::new(),
+            checks: self.checks.iter().chain(&r.checks).cloned().collect(),
         })
     }
 }

@@ -38,6 +38,7 @@ fn build(p: &Plan, url: &str) -> Result<Built, Error> {
         }],
         close: false,
         http2: false,
+        checks: &[],
     })
 }
 
@@ -159,6 +160,7 @@ method = "PUT"
             headers: &[],
             close: false,
             http2: true,
+            checks: &[],
         })
         .unwrap();
     assert_eq!(b.origin.host_header(), "api.test:9000");
@@ -327,6 +329,7 @@ fn bad_builds_name_the_request() {
                 headers: &[],
                 close: false,
                 http2: false,
+                checks: &[],
             })
         } else {
             build(&p, url)

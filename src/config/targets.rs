@@ -130,6 +130,7 @@ fn parse(
                 sniff: false,
                 data,
                 captures: Vec::new(),
+                checks: Vec::new(),
             }],
         });
     }
@@ -196,6 +197,7 @@ X-Account-ID: 99
                 headers: &[],
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .unwrap();
         built
@@ -251,6 +253,7 @@ X-Account-ID: 99
                 headers: &[],
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .unwrap();
         let names: Vec<String> = built
@@ -336,6 +339,7 @@ X-Account-ID: 99
                 headers: &auth,
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .unwrap();
         let r = String::from_utf8(b.mix.variants[0].bytes.to_vec()).unwrap();
@@ -352,6 +356,7 @@ X-Account-ID: 99
                 headers: &[],
                 close: false,
                 http2: false,
+                checks: &[],
             })
             .err()
             .unwrap();

@@ -154,6 +154,18 @@ fn parse_metric(s: &str, base: u64) -> Result<u64, String> {
         .ok_or_else(|| format!("'{s}' is too large"))
 }
 
+/// `--max-body`: as a `size` check writes sizes (`512KB`, `1MiB`, `4096`),
+/// or with the k/M/G suffixes of other sizes (1024); more than 0.
+pub fn parse_max_body(s: &str) -> Result<u64, String> {
+    let n = crate::proto::check::size_amount(s.trim())
+        .or_else(|| parse_size(s).ok())
+        .ok_or_else(|| format!("'{s}' is not a size (e.g. 64KiB, 1MiB, 10MB)"))?;
+    if n == 0 || n > 1 << 32 {
+        return Err(format!("'{s}': give 1 byte to 4 GiB"));
+    }
+    Ok(n)
+}
+
 /// `blast target --stream N`: 0 (off) or a count ("50", "1k").
 pub fn parse_tokens(s: &str) -> Result<u64, String> {
     if s.trim() == "0" {

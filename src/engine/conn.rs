@@ -9,6 +9,7 @@
 //! io_uring, where dropping a read future would not cancel the kernel
 //! operation, and for epoll.
 
+use super::collect::{self, CheckSet, Collected, Judge};
 use super::io::{RecvBuf, Transport};
 use super::lane::Lane;
 use super::lifecycle::next_backoff;
@@ -43,6 +44,8 @@ struct Inbox {
     cursor: usize,
     /// Made the first time a response is an event stream (LLM tokens).
     tokens: Option<Box<TokenClock>>,
+    /// What the checks of a request read (empty, unallocated, without).
+    collected: Collected,
 }
 
 /// How one request/response exchange ended.
@@ -68,6 +71,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         parser: ResponseParser::new(false).events_always(w.conn.force_stream),
         cursor: 0,
         tokens: None,
+        collected: Collected::default(),
     };
     let mut backoff = Duration::ZERO;
     // The request claimed from the -n budget but not yet sent to
@@ -251,35 +255,6 @@ fn captures(w: &Shared, held: &Held) -> bool {
     v.flow.as_ref().is_some_and(|f| !f.captures.is_empty())
 }
 
-/// A complete response: record it (as a `check` failure when a capture
-/// of it found nothing); true when the rest of the sequence run is skipped.
-/// `kept`: the lane, when it kept this response.
-fn finish(
-    w: &Shared,
-    kept: Option<&mut Lane>,
-    pick: super::mix::Pick,
-    status: u16,
-    from: Instant,
-    t0: Instant,
-    ttfb: bool,
-) -> bool {
-    let missing = match kept {
-        Some(l) => l.absorb(w.variant(pick), status, Instant::now()).err(),
-        _ => None,
-    };
-    // The status rule judges first, as with checks; a response it passes
-    // whose capture found nothing is a `check` failure with that detail.
-    let outcome = match (Judged::of_status(status), missing) {
-        (Judged::Ok, Some(_)) => Judged::Check,
-        (j, _) => j,
-    };
-    w.record_response(pick.name, status, outcome, from, t0, ttfb);
-    if let (Judged::Check, Some(detail)) = (outcome, missing) {
-        w.stats.borrow_mut().record_check_detail(pick.name, detail);
-    }
-    missing.is_some()
-}
-
 /// Write the request and read one complete response.
 async fn exchange<T: Transport>(
     w: &Shared,
@@ -296,22 +271,32 @@ async fn exchange<T: Transport>(
         parser,
         cursor,
         tokens,
+        collected,
     } = inbox;
     if let Some(t) = tokens {
         t.reset();
     }
     let request = w.variant(pick);
     parser.set_head_request(request.head);
+    // One test per request: a request without checks collects nothing.
+    let set = w.mix.checks_of(request);
     // With a lane: render a spliced step or add cookies, and keep the
-    // response when something is taken from it.
-    let (render, collect) = match lane.as_deref_mut() {
-        Some(l) => {
-            let c = l.collects(request);
-            parser.set_collect(c);
-            (l.prepare(request, Instant::now()), c)
-        }
+    // response when a capture or the cookie jar reads it.
+    let (render, lane_reads) = match lane.as_deref_mut() {
+        Some(l) => (l.prepare(request, Instant::now()), l.collects(request)),
         None => (false, false),
     };
+    parser.set_collect(set.is_some() || lane_reads);
+    let keep = match set {
+        Some(set) => {
+            collected.begin(set, w.conn.max_body);
+            set.body.then_some(w.conn.max_body)
+        }
+        None => None,
+    };
+    if lane_reads {
+        collected.keep_all(set.is_some(), w.conn.max_body);
+    }
     let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
@@ -346,44 +331,37 @@ async fn exchange<T: Transport>(
             // An event stream's content goes to the token clock, stamped
             // with one clock reading per read (none for other bodies).
             let mut read_at: Option<Instant> = None;
-            let head_from = *cursor;
-            let had_head = parser.head_done();
-            // A kept body goes to the lane (a captured step's stream is
-            // not timed as tokens).
-            let mut keep = if collect { lane.as_deref_mut() } else { None };
-            let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b| {
-                if let Some(l) = keep.as_deref_mut() {
-                    return l.keep_body(b);
+            let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b, events| {
+                if events {
+                    let at = *read_at.get_or_insert_with(Instant::now);
+                    let clock = tokens.get_or_insert_with(Default::default);
+                    clock.keep = keep;
+                    clock.feed(b, at);
+                    collected.body_len += b.len() as u64;
+                } else {
+                    collected.take_body(b);
                 }
-                let at = *read_at.get_or_insert_with(Instant::now);
-                tokens.get_or_insert_with(Default::default).feed(b, at);
             });
-            if collect && !had_head && parser.head_done() {
-                if let Some(l) = lane.as_deref_mut() {
-                    l.keep_head(&buf.data()[head_from..]);
-                }
-            }
             match fed {
                 Err(f) => return Exchange::Failed(f),
                 Ok(pr) => {
+                    if let Some((a, b)) = parser.head_span() {
+                        collected.take_head(&buf.data()[*cursor + a..*cursor + b]);
+                    }
                     *cursor += pr.consumed;
                     if !pr.done && !ttfb_taken && parser.body_started() {
                         ttfb_taken = true;
                         w.record_ttfb(from);
                     }
                     if pr.done {
-                        let skip = finish(
-                            w,
-                            lane.filter(|_| collect),
-                            pick,
-                            parser.status(),
+                        let ended = Ended {
                             from,
                             t0,
-                            !ttfb_taken,
-                        );
-                        if let Some(t) = tokens {
-                            w.record_tokens(t, from);
-                        }
+                            ttfb: !ttfb_taken,
+                            lane: lane.filter(|_| lane_reads).map(|l| (l, request)),
+                        };
+                        let skip =
+                            finish(w, pick.name, parser.status(), set, collected, tokens, ended);
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
@@ -416,19 +394,14 @@ async fn exchange<T: Transport>(
             Ok(0) => {
                 return match parser.eof() {
                     Ok(()) => {
-                        let status = parser.status();
-                        let skip = finish(
-                            w,
-                            lane.filter(|_| collect),
-                            pick,
-                            status,
+                        let ended = Ended {
                             from,
                             t0,
-                            !ttfb_taken,
-                        );
-                        if let Some(t) = tokens {
-                            w.record_tokens(t, from);
-                        }
+                            ttfb: !ttfb_taken,
+                            lane: lane.filter(|_| lane_reads).map(|l| (l, request)),
+                        };
+                        let skip =
+                            finish(w, pick.name, parser.status(), set, collected, tokens, ended);
                         Exchange::Done {
                             keep_alive: false,
                             skip,
@@ -453,4 +426,53 @@ async fn exchange<T: Transport>(
             Err(e) => return Exchange::Failed(Fault::from_read_error(&e)),
         }
     }
+}
+
+/// When a complete response's request was due and written, whether its
+/// time to first byte is still to be taken, and the lane that reads it
+/// (captures, cookies) with the request.
+struct Ended<'a> {
+    from: Instant,
+    t0: Instant,
+    ttfb: bool,
+    lane: Option<(&'a mut Lane, &'a super::mix::Variant)>,
+}
+
+/// A complete response: judge it (by its status alone unless it has
+/// checks or was an event stream), let its lane take cookies and captures
+/// (a capture that finds nothing fails a response the checks passed, as
+/// `check`), then record it and its tokens. True: the rest of the
+/// sequence run is skipped.
+fn finish(
+    w: &Shared,
+    name: u16,
+    status: u16,
+    set: Option<&CheckSet>,
+    collected: &Collected,
+    tokens: &mut Option<Box<TokenClock>>,
+    e: Ended,
+) -> bool {
+    let mut judged = match (set, tokens.as_deref()) {
+        (None, None) => Judged::of_status(status),
+        (set, clock) => {
+            let judge = Judge {
+                stats: &w.stats,
+                max_body_detail: &w.conn.max_body_detail,
+            };
+            collect::judge(&judge, name, status, set, collected, None, clock)
+        }
+    };
+    let missing = e.lane.and_then(|(l, v)| {
+        let (head, body) = (&collected.head, &collected.body);
+        l.absorb(v, status, head, body, Instant::now()).err()
+    });
+    if let (Judged::Ok, Some(detail)) = (judged, missing) {
+        w.stats.borrow_mut().record_check_detail(name, detail);
+        judged = Judged::Check;
+    }
+    w.record_response(name, status, judged, e.from, e.t0, e.ttfb);
+    if let Some(t) = tokens {
+        w.record_tokens(t, e.from, judged != Judged::Ok);
+    }
+    missing.is_some()
 }

@@ -22,6 +22,7 @@
 //! per stream: a late stream is cancelled (RST_STREAM) and the connection
 //! kept.
 
+use super::collect::{self, Collected, Judge};
 use super::h2io::{connect, SendRequest};
 use super::lifecycle::next_backoff;
 use super::mix::Pick;
@@ -251,6 +252,8 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     let mut refused = 0u32;
     // Made the first time a response is an event stream (LLM tokens).
     let mut tokens: Option<Box<TokenClock>> = None;
+    // What a request's checks read: its body and headers.
+    let mut kept = Kept::default();
     loop {
         if !w.ready(&mut held).await {
             return;
@@ -276,7 +279,16 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         // early counts from its write.
         let from = held.from(t0);
         slot.since.set(Some(t0));
-        let outcome = exchange(&w, &conn, &mut send, &mut tokens, held.pick, from, t0).await;
+        let outcome = exchange(
+            &w,
+            &conn,
+            &mut send,
+            (&mut tokens, &mut kept),
+            held.pick,
+            from,
+            t0,
+        )
+        .await;
         slot.since.set(None);
         // The worker's sweep marks late slots; here timeouts are per stream.
         slot.timed_out.set(false);
@@ -289,16 +301,22 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
         }
         match outcome {
             Outcome::Done(status, ttfb_taken) => {
-                w.record_response(
-                    held.pick.name,
-                    status,
-                    Judged::of_status(status),
-                    from,
-                    t0,
-                    !ttfb_taken,
-                );
+                let name = held.pick.name;
+                let set = w.mix.checks_of(w.variant(held.pick));
+                let judged = match (set, tokens.as_deref()) {
+                    (None, None) => Judged::of_status(status),
+                    (set, clock) => {
+                        let judge = Judge {
+                            stats: &w.stats,
+                            max_body_detail: &w.conn.max_body_detail,
+                        };
+                        let hs = kept.headers.as_ref().map(|h| h as _);
+                        collect::judge(&judge, name, status, set, &kept.body, hs, clock)
+                    }
+                };
+                w.record_response(name, status, judged, from, t0, !ttfb_taken);
                 if let Some(t) = &mut tokens {
-                    w.record_tokens(t, from);
+                    w.record_tokens(t, from, judged != Judged::Ok);
                 }
                 conn.answered.set(conn.answered.get() + 1);
                 held.done();
@@ -335,12 +353,19 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     }
 }
 
+/// What a lane keeps of a response for its request's checks.
+#[derive(Default)]
+struct Kept {
+    body: Collected,
+    headers: Option<http::HeaderMap>,
+}
+
 /// Send the request on a new stream and read its response to the end.
 async fn exchange(
     w: &Shared,
     conn: &Conn,
     send: &mut SendRequest,
-    tokens: &mut Option<Box<TokenClock>>,
+    (tokens, kept): (&mut Option<Box<TokenClock>>, &mut Kept),
     pick: Pick,
     from: Instant,
     t0: Instant,
@@ -348,9 +373,17 @@ async fn exchange(
     if let Some(t) = tokens.as_mut() {
         t.reset();
     }
-    let Some(req) = &w.variant(pick).h2 else {
+    let variant = w.variant(pick);
+    let Some(req) = &variant.h2 else {
         return Outcome::Failed(Fault::H2Protocol);
     };
+    // One test per request: a request without checks collects nothing.
+    let set = w.mix.checks_of(variant);
+    let keep = set.and_then(|s| s.body.then_some(w.conn.max_body));
+    if let Some(set) = set {
+        kept.body.begin(set, w.conn.max_body);
+    }
+    kept.headers = None;
     let body = !req.body.is_empty();
     let (response, mut tx) = match send.send_request(req.head(), !body) {
         Ok(pair) => pair,
@@ -378,7 +411,10 @@ async fn exchange(
                 .headers()
                 .get(http::header::CONTENT_TYPE)
                 .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-        let mut body = resp.into_body();
+        let (parts, mut body) = resp.into_parts();
+        if set.is_some_and(|s| s.headers) {
+            kept.headers = Some(parts.headers);
+        }
         if !head_request {
             while let Some(chunk) = body.data().await {
                 let chunk = chunk?;
@@ -388,7 +424,10 @@ async fn exchange(
                 }
                 if event_stream {
                     let clock = tokens.get_or_insert_with(Default::default);
+                    clock.keep = keep;
                     clock.feed(&chunk, Instant::now());
+                } else if set.is_some() {
+                    kept.body.take_body(&chunk);
                 }
                 if !ttfb_taken && n > 0 && !body.is_end_stream() {
                     ttfb_taken = true;

@@ -1,9 +1,10 @@
 //! What one lane (an HTTP/1.1 connection's task) keeps for a scenario's
 //! sequences when they capture values or keep cookies: the values captured
-//! in the current run of a sequence, the cookie jar, the buffer a spliced
-//! request is rendered into, and the head and body of the response being
-//! read. Every buffer is the lane's and reused, so in steady state a
-//! request costs no allocation (a JSON capture parses the body, which does).
+//! in the current run of a sequence, the cookie jar, and the buffer a
+//! spliced request is rendered into. The response it reads is the one the
+//! connection collects for checks (`collect::Collected`). Every buffer is
+//! the lane's and reused, so in steady state a request costs no allocation
+//! (a JSON capture parses the body, which does).
 //!
 //! A lane exists only when the mix captures or keeps cookies (`Mix::lanes`):
 //! every other run writes its pre-encoded requests as before.
@@ -14,9 +15,6 @@ use crate::proto::cookie::Jar;
 use crate::proto::h1::spliced::{split, target_of};
 use std::time::Instant;
 
-/// Most bytes of a response body a lane keeps for its captures; past it
-/// the rest is not kept (a capture then finds what the start holds).
-pub const MAX_KEPT_BODY: usize = 1 << 20;
 /// Most header lines read back from a kept response head.
 const MAX_HEADERS: usize = 100;
 
@@ -28,9 +26,6 @@ pub struct Lane {
     /// The target of the request in flight (cookies' default path).
     path: Vec<u8>,
     jar: Option<Jar>,
-    /// The response's head as received, and its body (up to MAX_KEPT_BODY).
-    pub head: Vec<u8>,
-    pub body: Vec<u8>,
 }
 
 impl Lane {
@@ -40,8 +35,6 @@ impl Lane {
             out: Vec::new(),
             path: Vec::new(),
             jar: mix.cookies.then(Jar::new),
-            head: Vec::new(),
-            body: Vec::new(),
         }
     }
 
@@ -55,8 +48,6 @@ impl Lane {
     /// render it into `out` when it is not written as encoded (captured
     /// values, or cookies to send). True: write `out`.
     pub fn prepare(&mut self, v: &Variant, now: Instant) -> bool {
-        self.head.clear();
-        self.body.clear();
         let flow = v.flow.as_deref();
         if flow.is_some_and(|f| f.starts_run) {
             self.values.iter_mut().for_each(Vec::clear);
@@ -108,30 +99,21 @@ impl Lane {
         }
     }
 
-    /// Keep the response's head (the bytes up to and with its blank line).
-    pub fn keep_head(&mut self, from: &[u8]) {
-        let end = from
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map_or(from.len(), |i| i + 4);
-        self.head.clear();
-        self.head.extend_from_slice(&from[..end]);
-    }
-
-    /// Keep a piece of the body.
-    #[inline]
-    pub fn keep_body(&mut self, piece: &[u8]) {
-        let room = MAX_KEPT_BODY.saturating_sub(self.body.len());
-        self.body.extend_from_slice(&piece[..piece.len().min(room)]);
-    }
-
-    /// The response to `v` is complete: store its cookies and take its
-    /// captures. Err: the `check` detail of the first capture that found
-    /// nothing (the rest of the run is then not sent).
-    pub fn absorb<'v>(&mut self, v: &'v Variant, status: u16, now: Instant) -> Result<(), &'v str> {
+    /// The response to `v` is complete (its `head` bytes and `body` as
+    /// the connection kept them): store its cookies and take its captures.
+    /// Err: the `check` detail of the first capture that found nothing
+    /// (the rest of the run is then not sent).
+    pub fn absorb<'v>(
+        &mut self,
+        v: &'v Variant,
+        status: u16,
+        head: &[u8],
+        body: &[u8],
+        now: Instant,
+    ) -> Result<(), &'v str> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut parsed = httparse::Response::new(&mut headers);
-        let hs: &[httparse::Header] = match parsed.parse(&self.head) {
+        let hs: &[httparse::Header] = match parsed.parse(head) {
             Ok(httparse::Status::Complete(_)) => parsed.headers,
             _ => &[],
         };
@@ -149,8 +131,8 @@ impl Lane {
         let Some(flow) = v.flow.as_deref().filter(|f| !f.captures.is_empty()) else {
             return Ok(());
         };
-        let r = Response::new(status, &hs, &self.body);
-        let json = LazyJson::new(&self.body);
+        let r = Response::new(status, &hs, body);
+        let json = LazyJson::new(body);
         for (slot, cap, missing) in &flow.captures {
             match cap.extract_with(&r, &json) {
                 Some(val) => {
@@ -179,6 +161,7 @@ mod tests {
             head: false,
             h2: None,
             flow: flow.map(Box::new),
+            checks: None,
         }
     }
 
@@ -241,9 +224,9 @@ mod tests {
         let now = Instant::now();
         assert!(!lane.prepare(&m.variants[0], now));
         assert!(lane.collects(&m.variants[0]) && !lane.collects(&m.variants[1]));
-        lane.keep_head(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n");
-        lane.keep_body(br#"{"access_token":"t-1"}"#);
-        assert_eq!(lane.absorb(&m.variants[0], 200, now), Ok(()));
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n";
+        let body = br#"{"access_token":"t-1"}"#;
+        assert_eq!(lane.absorb(&m.variants[0], 200, head, body, now), Ok(()));
         assert!(lane.prepare(&m.variants[1], now));
         assert_eq!(
             lane.out,
@@ -251,9 +234,8 @@ mod tests {
         );
         // A new run: the login finds nothing this time.
         assert!(!lane.prepare(&m.variants[0], now));
-        lane.keep_body(b"{}");
         assert_eq!(
-            lane.absorb(&m.variants[0], 200, now),
+            lane.absorb(&m.variants[0], 200, head, b"{}", now),
             Err("capture token: json /access_token not found")
         );
         assert!(lane.prepare(&m.variants[1], now));
@@ -302,8 +284,8 @@ mod tests {
         let now = Instant::now();
         assert!(!lane.prepare(&m.variants[0], now));
         assert!(lane.collects(&m.variants[1]));
-        lane.keep_head(b"HTTP/1.1 200 OK\r\nSet-Cookie: session=s1; Path=/\r\n\r\n");
-        assert_eq!(lane.absorb(&m.variants[0], 200, now), Ok(()));
+        let head = b"HTTP/1.1 200 OK\r\nSet-Cookie: session=s1; Path=/\r\n\r\n";
+        assert_eq!(lane.absorb(&m.variants[0], 200, head, b"", now), Ok(()));
         assert!(lane.prepare(&m.variants[1], now));
         assert_eq!(
             lane.out,

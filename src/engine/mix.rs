@@ -12,6 +12,7 @@
 //! one variant per row; the row is chosen when the entry is, and every step
 //! of that entry uses it.
 
+use super::collect::CheckSet;
 use super::flow::FlowStep;
 use super::pace::SplitMix64;
 use crate::proto::h2::H2Request;
@@ -37,6 +38,8 @@ pub struct Variant {
     /// in, whether it begins a run); None for every request of a run
     /// without captures or cookies, which stay pre-encoded.
     pub flow: Option<Box<FlowStep>>,
+    /// Its checks: an index into `Mix::checks`; None collects nothing.
+    pub checks: Option<u16>,
 }
 
 /// A named request, as the reports show it (Locust's Type and Name).
@@ -98,12 +101,14 @@ pub struct Mix {
     max_rows: u64,
     /// One entry of one step of one variant: every pick is the same.
     pub single: bool,
-    /// Some step captures values (`FlowStep`), so each lane keeps them.
-    pub captures: bool,
-    /// Most captured values of any sequence: a lane's store.
+    /// Most values any sequence captures (a lane's store; 0: no capture),
+    /// and `cookies = true` or `--cookies` (a cookie jar per lane).
     pub slots: usize,
-    /// `cookies = true` or `--cookies`: each lane keeps a cookie jar.
     pub cookies: bool,
+    /// The check sets variants refer to, and the run's check slots: each
+    /// (request name, check text) once, in order, for the stats.
+    pub checks: Vec<CheckSet>,
+    pub check_slots: Vec<(u16, String)>,
 }
 
 /// The request a connection sends next: its name (index into `names`;
@@ -179,10 +184,24 @@ impl Mix {
             cumulative: vec![1],
             max_rows: 1,
             single: true,
-            captures: false,
             slots: 0,
             cookies: false,
+            checks: Vec::new(),
+            check_slots: Vec::new(),
         }
+    }
+
+    /// With the check sets its variants refer to and the run's slots.
+    pub fn with_checks(mut self, sets: Vec<CheckSet>, slots: Vec<(u16, String)>) -> Mix {
+        self.checks = sets;
+        self.check_slots = slots;
+        self
+    }
+
+    /// The checks of variant `v`, if it has any.
+    #[inline]
+    pub fn checks_of(&self, v: &Variant) -> Option<&CheckSet> {
+        v.checks.map(|i| &self.checks[i as usize])
     }
 
     /// A mix of named requests. Errors are one line naming what is wrong.
@@ -240,17 +259,10 @@ impl Mix {
             return Err("every weight is 0: nothing would be sent".into());
         }
         let single = entries.len() == 1 && entries[0].steps.len() == 1 && max_rows == 1;
-        let captures = variants.iter().any(|v| v.flow.is_some());
-        let slots = variants
-            .iter()
-            .filter_map(|v| v.flow.as_ref())
-            .map(|f| f.slots)
-            .max()
-            .unwrap_or(0);
+        let flows = variants.iter().filter_map(|v| v.flow.as_ref());
         Ok(Mix {
             single,
-            captures,
-            slots,
+            slots: flows.map(|f| f.slots).max().unwrap_or(0),
             cookies: false,
             names,
             variants,
@@ -259,6 +271,8 @@ impl Mix {
             rows,
             cumulative,
             max_rows,
+            checks: Vec::new(),
+            check_slots: Vec::new(),
         })
     }
 
@@ -292,24 +306,21 @@ impl Mix {
         }
     }
 
-    /// The step of `c`'s run just sent failed to capture: the rest of the
-    /// run is not sent. `skipped` gets each remaining step's name; the next
-    /// pick begins a new run.
+    /// The step of `c`'s run just sent failed to capture: `skipped` gets
+    /// the name of each step left, and the next pick begins a new run.
     pub fn skip_rest(&self, c: &mut Cursor, mut skipped: impl FnMut(u16)) {
-        if c.step == 0 {
-            return;
-        }
-        let entry = &self.entries[c.entry as usize];
-        for s in &entry.steps[c.step as usize..] {
-            skipped(s.name);
+        let steps = &self.entries[c.entry as usize].steps;
+        if c.step != 0 {
+            steps[c.step as usize..]
+                .iter()
+                .for_each(|s| skipped(s.name));
         }
         c.step = 0;
     }
 
     /// Each lane keeps state of its own (captured values, cookies).
-    #[inline]
     pub fn lanes(&self) -> bool {
-        self.captures || self.cookies
+        self.slots > 0 || self.cookies
     }
 
     #[inline]
@@ -345,6 +356,7 @@ mod tests {
 
     fn v(s: &str) -> Variant {
         Variant {
+            checks: None,
             bytes: s.as_bytes().into(),
             head: false,
             h2: None,

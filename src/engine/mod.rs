@@ -15,6 +15,7 @@
 //! `stats::IntervalSink` the caller passes in. It takes its orders as
 //! `Settings`, which `config` builds from the user's flags.
 
+pub mod collect;
 mod conn;
 pub mod flow;
 mod h2conn;
@@ -103,6 +104,10 @@ pub struct ConnSettings {
     /// `--slo`'s per-request conditions (ttft, tpot, e2el): a streamed
     /// response that meets them all counts toward goodput.
     pub goodput: Vec<Condition>,
+    /// `--max-body`: most body bytes a check keeps, and the detail of the
+    /// `check` failure of a larger body.
+    pub max_body: usize,
+    pub max_body_detail: String,
 }
 
 /// The shape of the load: how many connections on how many workers, how

@@ -120,6 +120,7 @@ impl Session {
             .iter()
             .map(|n| stats::NameSummary::new(&n.name, &n.method))
             .collect();
+        agg.checks = stats::CheckTotals::new(cfg.mix.check_slots.clone());
         agg.sink = sink;
         agg.collect(&self.snapshots);
         let mut info = cfg.info.clone();

@@ -163,7 +163,9 @@ impl Shared {
         Shared {
             chooser: Cell::new(Chooser::new(seat.seed, seat.index)),
             life: Lifecycle::new(seat.connections, startup),
-            stats: RefCell::new(Stats::with_names(mix.names.len())),
+            stats: RefCell::new(
+                Stats::with_names(mix.names.len()).with_checks(mix.check_slots.len()),
+            ),
             conn,
             mix,
             pacer: Pacer::default(),
@@ -199,13 +201,15 @@ impl Shared {
 
     /// A streamed response completed now: its token metrics (if it carried
     /// any content) go into this worker's counts.
-    pub fn record_tokens(&self, clock: &mut TokenClock, from: Instant) {
+    /// A response that `failed` (a check) never counts toward goodput.
+    pub fn record_tokens(&self, clock: &mut TokenClock, from: Instant, failed: bool) {
         let mut stats = self.stats.borrow_mut();
         if stats.recording {
             clock.finish(
                 from,
                 Instant::now(),
                 &self.conn.goodput,
+                failed,
                 &mut stats.counts.stream,
             );
         } else {

@@ -2,7 +2,11 @@
 //! endpoints answer) on one connection or stream: the first content event,
 //! the gaps between content events, the count. Nothing is recorded until
 //! the response completes, so a stream cut short leaves no partial metrics.
+//! It also watches for what fails a stream that began with a 200: an event
+//! whose JSON has a top-level `error` key (kept: the first message), and,
+//! when a check reads the body, keeps the `data:` payloads concatenated.
 
+use crate::proto::check::sse_error;
 use crate::proto::sse::{SseEvent, SseParser};
 use crate::stats::slo::{Condition, Metric};
 use crate::stats::Streaming;
@@ -18,6 +22,13 @@ pub struct TokenClock {
     usage: Option<u64>,
     /// Gaps of the response in progress, in microseconds.
     gaps: Vec<u64>,
+    /// The first error event's message (allocated only on an error).
+    pub error: Option<String>,
+    /// Keep the payloads, up to this many bytes (checks that read the body).
+    pub keep: Option<usize>,
+    /// The payloads kept, and whether they outgrew `keep`.
+    pub data: Vec<u8>,
+    pub data_over: bool,
 }
 
 impl Default for TokenClock {
@@ -35,6 +46,10 @@ impl TokenClock {
             events: 0,
             usage: None,
             gaps: Vec::new(),
+            error: None,
+            keep: None,
+            data: Vec::new(),
+            data_over: false,
         }
     }
 
@@ -46,6 +61,9 @@ impl TokenClock {
         self.events = 0;
         self.usage = None;
         self.gaps.clear();
+        self.error = None;
+        self.data.clear();
+        self.data_over = false;
     }
 
     /// Body content (de-chunked) that arrived at `at`. Events completed in
@@ -58,8 +76,24 @@ impl TokenClock {
             events,
             usage,
             gaps,
+            error,
+            keep,
+            data,
+            data_over,
         } = self;
-        sse.feed(bytes, |e| match e {
+        let on_data = |d: &[u8]| {
+            if error.is_none() {
+                *error = sse_error(d);
+            }
+            if let Some(max) = *keep {
+                if data.len() + d.len() > max {
+                    *data_over = true;
+                } else {
+                    data.extend_from_slice(d);
+                }
+            }
+        };
+        let on = |e| match e {
             SseEvent::Content => {
                 match *last {
                     Some(l) => gaps.push(at.saturating_duration_since(l).as_micros() as u64),
@@ -70,18 +104,20 @@ impl TokenClock {
             }
             SseEvent::Usage { completion_tokens } => *usage = Some(completion_tokens),
             SseEvent::Empty | SseEvent::Done => {}
-        });
+        };
+        sse.feed_with(bytes, on, on_data);
     }
 
     /// The response completed at `end` (it was due at `from`): record its
     /// TTFT, ITLs, TPOT and tokens into `s` if it carried any content, as
     /// vLLM's bench serve defines them, and whether it met every condition
-    /// of `goodput`; then reset.
+    /// of `goodput` (never when it `failed` a check); then reset.
     pub fn finish(
         &mut self,
         from: Instant,
         end: Instant,
         goodput: &[Condition],
+        failed: bool,
         s: &mut Streaming,
     ) {
         if let Some(first) = self.first {
@@ -92,13 +128,14 @@ impl TokenClock {
                 (tokens > 1).then(|| us(end.saturating_duration_since(first)) / (tokens - 1));
             let e2el = us(end.saturating_duration_since(from));
             // One token has no time per output token: vLLM counts it as 0.
-            let good = goodput.iter().all(|c| {
-                c.holds(match c.metric {
-                    Metric::Ttft => ttft as f64,
-                    Metric::Tpot => tpot.unwrap_or(0) as f64,
-                    _ => e2el as f64,
-                })
-            });
+            let good = !failed
+                && goodput.iter().all(|c| {
+                    c.holds(match c.metric {
+                        Metric::Ttft => ttft as f64,
+                        Metric::Tpot => tpot.unwrap_or(0) as f64,
+                        _ => e2el as f64,
+                    })
+                });
             s.record(ttft, tpot, tokens, self.usage.is_some(), good);
             for &g in &self.gaps {
                 s.record_itl(g);
@@ -128,7 +165,7 @@ mod tests {
         c.feed(ev("a").as_bytes(), ms(200));
         c.feed(ev("b").as_bytes(), ms(220));
         c.feed(format!("{}{}", ev("c"), ev("d")).as_bytes(), ms(250));
-        c.finish(t0, ms(260), &[], &mut s);
+        c.finish(t0, ms(260), &[], false, &mut s);
         assert_eq!((s.responses, s.tokens, s.from_usage), (1, 4, 0));
         assert_eq!(s.ttft.max(), s.ttft.highest_equivalent(200_000));
         // Gaps 20, 30 and 0 ms (two events in one read).
@@ -142,13 +179,13 @@ mod tests {
             b"data: {\"choices\":[],\"usage\":{\"completion_tokens\":7}}\n\ndata: [DONE]\n\n",
             ms(310),
         );
-        c.finish(ms(290), ms(310), &[], &mut s);
+        c.finish(ms(290), ms(310), &[], false, &mut s);
         assert_eq!((s.responses, s.tokens, s.from_usage), (2, 11, 1));
         assert_eq!(s.token_count_source(), "mixed");
         // A response cut short records nothing: reset drops it.
         c.feed(ev("y").as_bytes(), ms(400));
         c.reset();
-        c.finish(ms(390), ms(420), &[], &mut s);
+        c.finish(ms(390), ms(420), &[], false, &mut s);
         assert_eq!(s.responses, 2);
     }
 }

@@ -25,7 +25,6 @@
 //! file. Evaluation allocates only to parse a JSON body, at most once per
 //! response however many json checks a set has ([`Checks`]).
 
-use regex::bytes::Regex;
 use serde_json::Value;
 use std::cell::OnceCell;
 
@@ -100,72 +99,6 @@ impl<'a> LazyJson<'a> {
             .get_or_init(|| serde_json::from_slice(self.body).ok())
             .as_ref()
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cmp {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
-
-impl Cmp {
-    fn parse(s: &str) -> Option<Cmp> {
-        Some(match s {
-            "<" => Cmp::Lt,
-            "<=" => Cmp::Le,
-            ">" => Cmp::Gt,
-            ">=" => Cmp::Ge,
-            "==" => Cmp::Eq,
-            "!=" => Cmp::Ne,
-            _ => return None,
-        })
-    }
-
-    fn holds(self, a: u64, b: u64) -> bool {
-        match self {
-            Cmp::Lt => a < b,
-            Cmp::Le => a <= b,
-            Cmp::Gt => a > b,
-            Cmp::Ge => a >= b,
-            Cmp::Eq => a == b,
-            Cmp::Ne => a != b,
-        }
-    }
-}
-
-/// A status code (`200`) or a class (`2xx`, held as 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusMatch {
-    Code(u16),
-    Class(u16),
-}
-
-impl StatusMatch {
-    fn matches(self, status: u16) -> bool {
-        match self {
-            StatusMatch::Code(c) => status == c,
-            StatusMatch::Class(k) => status / 100 == k,
-        }
-    }
-}
-
-/// What a check tests, parsed.
-#[derive(Clone, Debug)]
-enum Test {
-    Status(Vec<StatusMatch>),
-    /// `contains` (true) or `!contains` (false), as a literal-searching regex.
-    Contains(Regex, bool),
-    Matches(Regex),
-    JsonExists(Pointer),
-    /// `==` (true) or `!=` (false).
-    JsonEq(Pointer, Value, bool),
-    HeaderEq(String, Vec<u8>),
-    HeaderContains(String, Vec<u8>),
-    Size(Cmp, u64),
 }
 
 /// One check: its test and its source text, which is how reports name it.
@@ -377,57 +310,6 @@ pub fn sse_error(event: &[u8]) -> Option<String> {
     })
 }
 
-/// An RFC 6901 pointer, split and unescaped once.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pointer(Vec<String>);
-
-impl Pointer {
-    pub fn parse(s: &str) -> Result<Pointer, String> {
-        let Some(rest) = s.strip_prefix('/') else {
-            return Err(format!(
-                "pointer \"{s}\" must start with \"/\" (RFC 6901, e.g. /predictions/0)"
-            ));
-        };
-        let mut tokens = Vec::new();
-        for raw in rest.split('/') {
-            let mut t = String::with_capacity(raw.len());
-            let mut chars = raw.chars();
-            while let Some(c) = chars.next() {
-                if c != '~' {
-                    t.push(c);
-                    continue;
-                }
-                match chars.next() {
-                    Some('0') => t.push('~'),
-                    Some('1') => t.push('/'),
-                    _ => {
-                        return Err(format!(
-                            "pointer \"{s}\": \"~\" must be followed by 0 or 1 (RFC 6901)"
-                        ))
-                    }
-                }
-            }
-            tokens.push(t);
-        }
-        Ok(Pointer(tokens))
-    }
-
-    pub fn find<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
-        self.0.iter().try_fold(doc, |v, t| match v {
-            Value::Object(o) => o.get(t),
-            Value::Array(a) => {
-                let leading_zero = t.len() > 1 && t.starts_with('0');
-                let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-                if leading_zero || !digits {
-                    return None;
-                }
-                a.get(t.parse::<usize>().ok()?)
-            }
-            _ => None,
-        })
-    }
-}
-
 /// JSON equality with numbers compared by value (`1 == 1.0`).
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -452,8 +334,9 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 
 #[path = "check_parse.rs"]
 mod parse;
-pub(crate) use parse::{one_line, word};
-use parse::{parse_body, parse_header, parse_json, parse_size, parse_status};
+pub(crate) use parse::{one_line, size_amount, word};
+use parse::{parse_body, parse_header, parse_json, parse_size, parse_status, Test};
+pub use parse::{Cmp, Pointer, StatusMatch};
 
 #[cfg(test)]
 #[path = "check_tests.rs"]

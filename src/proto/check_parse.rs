@@ -1,9 +1,127 @@
-//! Parsing of check expressions, apart from their evaluation: one function
-//! per subject, each error one line that names the part that is wrong.
+//! Parsing of check expressions, apart from their evaluation: what a check
+//! is once parsed (its test, comparisons, status sets, JSON pointers) and
+//! one function per subject, each error one line that names the part that
+//! is wrong. Nothing here imports the evaluation side.
 
-use super::{Cmp, Pointer, StatusMatch, Test};
 use regex::bytes::Regex;
 use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    pub(super) fn parse(s: &str) -> Option<Cmp> {
+        Some(match s {
+            "<" => Cmp::Lt,
+            "<=" => Cmp::Le,
+            ">" => Cmp::Gt,
+            ">=" => Cmp::Ge,
+            "==" => Cmp::Eq,
+            "!=" => Cmp::Ne,
+            _ => return None,
+        })
+    }
+
+    pub(super) fn holds(self, a: u64, b: u64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+        }
+    }
+}
+
+/// A status code (`200`) or a class (`2xx`, held as 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusMatch {
+    Code(u16),
+    Class(u16),
+}
+
+impl StatusMatch {
+    pub(super) fn matches(self, status: u16) -> bool {
+        match self {
+            StatusMatch::Code(c) => status == c,
+            StatusMatch::Class(k) => status / 100 == k,
+        }
+    }
+}
+
+/// What a check tests, parsed.
+#[derive(Clone, Debug)]
+pub(super) enum Test {
+    Status(Vec<StatusMatch>),
+    /// `contains` (true) or `!contains` (false), as a literal-searching regex.
+    Contains(Regex, bool),
+    Matches(Regex),
+    JsonExists(Pointer),
+    /// `==` (true) or `!=` (false).
+    JsonEq(Pointer, Value, bool),
+    HeaderEq(String, Vec<u8>),
+    HeaderContains(String, Vec<u8>),
+    Size(Cmp, u64),
+}
+
+/// An RFC 6901 pointer, split and unescaped once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pointer(pub(super) Vec<String>);
+
+impl Pointer {
+    pub fn parse(s: &str) -> Result<Pointer, String> {
+        let Some(rest) = s.strip_prefix('/') else {
+            return Err(format!(
+                "pointer \"{s}\" must start with \"/\" (RFC 6901, e.g. /predictions/0)"
+            ));
+        };
+        let mut tokens = Vec::new();
+        for raw in rest.split('/') {
+            let mut t = String::with_capacity(raw.len());
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c != '~' {
+                    t.push(c);
+                    continue;
+                }
+                match chars.next() {
+                    Some('0') => t.push('~'),
+                    Some('1') => t.push('/'),
+                    _ => {
+                        return Err(format!(
+                            "pointer \"{s}\": \"~\" must be followed by 0 or 1 (RFC 6901)"
+                        ))
+                    }
+                }
+            }
+            tokens.push(t);
+        }
+        Ok(Pointer(tokens))
+    }
+
+    pub fn find<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
+        self.0.iter().try_fold(doc, |v, t| match v {
+            Value::Object(o) => o.get(t),
+            Value::Array(a) => {
+                let leading_zero = t.len() > 1 && t.starts_with('0');
+                let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+                if leading_zero || !digits {
+                    return None;
+                }
+                a.get(t.parse::<usize>().ok()?)
+            }
+            _ => None,
+        })
+    }
+}
 
 /// The first word of `s` and the rest, trimmed.
 pub(crate) fn word(s: &str) -> (&str, &str) {
@@ -141,7 +259,7 @@ pub(super) fn parse_size(rest: &str) -> Result<Test, String> {
 }
 
 /// `0`, `512B`, `1.5KB`, `1MiB`: bytes, decimal or binary units.
-fn size_amount(s: &str) -> Option<u64> {
+pub(crate) fn size_amount(s: &str) -> Option<u64> {
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());

@@ -115,7 +115,22 @@ impl SseParser {
 
     /// Feed body bytes (already de-chunked); calls `on` for each complete
     /// event, in order.
-    pub fn feed(&mut self, bytes: &[u8], mut on: impl FnMut(SseEvent)) {
+    pub fn feed(&mut self, bytes: &[u8], on: impl FnMut(SseEvent)) {
+        self.feed_with(bytes, on, |_| {});
+    }
+
+    /// `feed`, also handing each complete event's data to `on_data` once,
+    /// before it is classified (for checks: error events, the payloads).
+    pub fn feed_with(
+        &mut self,
+        bytes: &[u8],
+        mut on: impl FnMut(SseEvent),
+        mut on_data: impl FnMut(&[u8]),
+    ) {
+        let mut on = |e: Option<SseEvent>, data: &[u8]| match e {
+            Some(e) => on(e),
+            None => on_data(data),
+        };
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
@@ -168,7 +183,7 @@ impl SseParser {
         }
     }
 
-    fn end_line(&mut self, on: &mut impl FnMut(SseEvent)) {
+    fn end_line(&mut self, on: &mut impl FnMut(Option<SseEvent>, &[u8])) {
         match self.line {
             Line::Name(0) => self.dispatch(on),
             // `data` alone on its line: a data field with an empty value.
@@ -194,14 +209,15 @@ impl SseParser {
         self.data.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
-    fn dispatch(&mut self, on: &mut impl FnMut(SseEvent)) {
+    fn dispatch(&mut self, on: &mut impl FnMut(Option<SseEvent>, &[u8])) {
         if !self.has_data {
             return;
         }
         if self.overflow {
-            on(SseEvent::Empty);
+            on(Some(SseEvent::Empty), &[]);
         } else {
-            classify(&self.data, on);
+            on(None, &self.data);
+            classify(&self.data, &mut |e| on(Some(e), &[]));
         }
         self.has_data = false;
         self.overflow = false;

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::stats::slo::Verdict;
-use crate::stats::{Streaming, TlsSummary};
+use crate::stats::{CheckSummary, Streaming, TlsSummary};
+use crate::units::thousands;
 use std::io::{self, Write};
 
 /// wrk's `print_units`: the value right-aligned (and truncated) in `width`
@@ -106,6 +107,9 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     if e.status > 0 {
         writeln!(w, "  Non-2xx or 3xx responses: {}", e.status)?;
     }
+    if e.check > 0 {
+        writeln!(w, "  Check failures: {}", e.check)?;
+    }
 
     if let Some(t) = &s.tls {
         write_tls(w, t)?;
@@ -113,12 +117,16 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     if s.stream.responses > 0 {
         write_stream(w, &s.stream, s.duration.as_secs_f64(), s.info.goodput)?;
     }
-    if !s.error_details.is_empty() {
+    if !s.error_details.is_empty() || !s.check_details.is_empty() {
         writeln!(w, "  Error causes:")?;
         for (fault, count) in &s.error_details {
             writeln!(w, "    {count:>8}  {}", fault.label())?;
         }
+        for (detail, count) in &s.check_details {
+            writeln!(w, "    {count:>8}  check: {detail}")?;
+        }
     }
+    write_checks(w, &s.checks)?;
     if s.in_flight_at_end > 0 {
         writeln!(w, "  In flight at end: {}", s.in_flight_at_end)?;
     }
@@ -153,6 +161,38 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     writeln!(w, "Requests/sec: {:9.2}", finite(s.rps()))?;
     writeln!(w, "Transfer/sec: {:>10}B", format_binary(s.bytes_per_sec()))?;
     super::names::write_names_text(w, s)
+}
+
+/// k6's summary line per check: its pass share, passes and fails, with
+/// dots out to a common column.
+fn write_checks(w: &mut impl Write, checks: &[CheckSummary]) -> io::Result<()> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let label = |c: &CheckSummary| match &c.name {
+        Some(n) => format!("{n}: {}", c.check),
+        None => c.check.clone(),
+    };
+    let width = checks
+        .iter()
+        .map(|c| label(c).chars().count())
+        .max()
+        .unwrap_or(0)
+        + 3;
+    writeln!(w, "  Checks:")?;
+    for c in checks {
+        let l = label(c);
+        let mark = if c.fails == 0 { '✓' } else { '✗' };
+        let dots = ".".repeat(width - l.chars().count());
+        writeln!(
+            w,
+            "    {mark} {l} {dots} {:>6.2}%  ✓ {}  ✗ {}",
+            c.pass_percent(),
+            thousands(c.passes),
+            thousands(c.fails)
+        )?;
+    }
+    Ok(())
 }
 
 fn write_distribution(w: &mut impl Write, title: &str, h: &Histogram<u64>) -> io::Result<()> {

@@ -162,6 +162,12 @@ impl Stats {
         s
     }
 
+    /// With a tally for each of `slots` configured checks.
+    pub fn with_checks(mut self, slots: usize) -> Self {
+        self.checks = CheckCounts::with_slots(slots);
+        self
+    }
+
     // The names say where a count goes: `record_X` into the run's totals
     // only; `record_name_X` for one request name only (its totals are
     // recorded apart: a response's with its service time, HTTP/2's bytes
@@ -185,15 +191,24 @@ impl Stats {
         }
     }
 
-    /// One check of slot `slot` evaluated: passed or not, and whether it
-    /// is the request's first failure (its error detail).
+    /// One check of slot `slot` evaluated: passed or not.
     #[inline]
-    pub fn record_check(&mut self, slot: usize, passed: bool, first: bool) {
+    pub fn record_check(&mut self, slot: usize, passed: bool) {
         if self.recording {
             if let Some(t) = self.checks.tally.get_mut(slot) {
                 t.passes += u64::from(passed);
                 t.fails += u64::from(!passed);
-                t.first += u64::from(first);
+            }
+        }
+    }
+
+    /// The check of slot `slot` was its request's first failure: the
+    /// request's error detail.
+    #[inline]
+    pub fn record_check_first(&mut self, slot: usize) {
+        if self.recording {
+            if let Some(t) = self.checks.tally.get_mut(slot) {
+                t.first += 1;
             }
         }
     }

@@ -67,8 +67,11 @@ pub struct ResponseParser {
     event_stream: bool,
     /// Every body is taken as an event stream (`--stream`).
     events_always: bool,
-    /// Every body goes to `feed_body`'s callback (a lane keeps it).
+    /// Hand every body to `on_body`, not only event streams' (the
+    /// request has checks), and note where the head was.
     collect: bool,
+    /// The last final head's place in the slice last fed (when collecting).
+    head_span: Option<(usize, usize)>,
 }
 
 impl ResponseParser {
@@ -83,7 +86,22 @@ impl ResponseParser {
             event_stream: false,
             events_always: false,
             collect: false,
+            head_span: None,
         }
+    }
+
+    /// Hand every body's content to `on_body` for the next response (a
+    /// request with checks), and note where its head is.
+    #[inline]
+    pub fn set_collect(&mut self, on: bool) {
+        self.collect = on;
+    }
+
+    /// Where the final head lay in the slice of the last `feed_body`, if it
+    /// was parsed in that call while collecting.
+    #[inline]
+    pub fn head_span(&self) -> Option<(usize, usize)> {
+        self.head_span
     }
 
     /// Take every body as an event stream, whatever its Content-Type.
@@ -99,13 +117,6 @@ impl ResponseParser {
         self.head_request = on;
     }
 
-    /// Hand every body, not only an event stream's, to `feed_body`'s
-    /// callback (a sequence step that captures from it).
-    #[inline]
-    pub fn set_collect(&mut self, on: bool) {
-        self.collect = on;
-    }
-
     /// Ready for the next response on the same connection.
     #[inline]
     pub fn reset(&mut self) {
@@ -114,6 +125,7 @@ impl ResponseParser {
         self.keep_alive = true;
         self.body_seen = false;
         self.event_stream = self.events_always;
+        self.head_span = None;
     }
 
     /// Status code of the response (valid once the head is parsed).
@@ -152,22 +164,28 @@ impl ResponseParser {
     /// with the same bytes and more behind them.
     #[inline]
     pub fn feed(&mut self, buf: &[u8]) -> Result<Progress, Fault> {
-        self.feed_body(buf, &mut |_| {})
+        self.feed_body(buf, &mut |_, _| {})
     }
 
     /// `feed`, handing every piece of an event stream's body content
-    /// (de-chunked) to `on_body` as it is taken, in order. Other bodies are
-    /// skipped as `feed` skips them.
+    /// (de-chunked) to `on_body` as it is taken, in order, with `true`.
+    /// Other bodies are skipped as `feed` skips them, unless collecting:
+    /// then they are handed over too, with `false`.
     pub fn feed_body(
         &mut self,
         buf: &[u8],
-        on_body: &mut impl FnMut(&[u8]),
+        on_body: &mut impl FnMut(&[u8], bool),
     ) -> Result<Progress, Fault> {
         let mut pos = 0;
+        self.head_span = None;
         loop {
             match self.state {
                 State::Head => {
                     let n = match self.parse_head(&buf[pos..])? {
+                        Some(n) if self.collect => {
+                            self.head_span = Some((pos, pos + n));
+                            n
+                        }
                         Some(n) => n,
                         None => {
                             return Ok(Progress {
@@ -187,7 +205,7 @@ impl ResponseParser {
                 State::Length(left) => {
                     let take = left.min((buf.len() - pos) as u64);
                     if take > 0 && (self.event_stream || self.collect) {
-                        on_body(&buf[pos..pos + take as usize]);
+                        on_body(&buf[pos..pos + take as usize], self.event_stream);
                     }
                     pos += take as usize;
                     self.body_seen |= take > 0;
@@ -203,7 +221,7 @@ impl ResponseParser {
                 }
                 State::UntilClose => {
                     if pos < buf.len() && (self.event_stream || self.collect) {
-                        on_body(&buf[pos..]);
+                        on_body(&buf[pos..], self.event_stream);
                     }
                     self.body_seen |= pos < buf.len();
                     return Ok(Progress {
@@ -213,7 +231,8 @@ impl ResponseParser {
                 }
                 State::Chunk(c) => {
                     let (n, next) = if self.event_stream || self.collect {
-                        chunk_step(c, &buf[pos..], on_body)?
+                        let events = self.event_stream;
+                        chunk_step(c, &buf[pos..], &mut |b| on_body(b, events))?
                     } else {
                         chunk_step(c, &buf[pos..], &mut |_| {})?
                     };

@@ -229,7 +229,7 @@ Transfer-Encoding: chunked\r\n\r\n6\r\ndata: \r\n3\r\nabc\r\n0\r\nX: y\r\n\r\n";
                 pending.extend_from_slice(&input[fed..end]);
                 fed = end;
                 let pr = p
-                    .feed_body(&pending, &mut |b| body.extend_from_slice(b))
+                    .feed_body(&pending, &mut |b, _| body.extend_from_slice(b))
                     .unwrap();
                 pending.drain(..pr.consumed);
                 if pr.done {
