@@ -15,6 +15,8 @@ use std::net::TcpStream;
 /// answers without a token; 0: never). `GET /__stats` answers the counts.
 const SERVER: &str = r#"
 import http.server, socketserver, json, sys, threading, secrets
+# -c 50 connects at once: a backlog of 5 (the default) would drop SYNs.
+socketserver.TCPServer.request_queue_size = 256
 mode, every = sys.argv[2], int(sys.argv[3])
 lock = threading.Lock()
 st = {"requests": 0, "logins": 0, "no_token": 0, "api": 0, "ok": 0,
