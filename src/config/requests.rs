@@ -176,6 +176,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         }
     }
     order(a, &mut plan)?;
+    plan.cookies = r.cookies;
     let built = plan.build(&Common {
         url: Some(&parsed),
         headers,
@@ -191,7 +192,9 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             std::mem::take(&mut m.checks),
             std::mem::take(&mut m.check_slots),
         );
-        Mix::single(m.variants.swap_remove(0)).with_checks(sets, slots)
+        let mut one = Mix::single(m.variants.swap_remove(0)).with_checks(sets, slots);
+        one.cookies = r.cookies;
+        one
     };
     Ok(Requests {
         parsed,

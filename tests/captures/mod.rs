@@ -335,6 +335,30 @@ fn cookies_go_back_per_user_and_a_new_run_starts_without() {
     assert_eq!(u(&st, "ok"), 0, "{st}");
 }
 
+/// `--cookies` on one request (no sequence, so the jar lasts for the
+/// connection): every request but each connection's first carries the
+/// cookie the previous answer set.
+#[test]
+fn cookies_flag_on_one_request_keeps_the_jar_per_connection() {
+    let s = Login::start("cookie", 0, "cookies-one");
+    let url = format!("{}/login", s.url());
+    blast(&[
+        "-c",
+        "2",
+        "-t",
+        "1",
+        "-n",
+        "40",
+        "-X",
+        "POST",
+        "--cookies",
+        &url,
+    ]);
+    let st = s.stats();
+    assert_eq!(u(&st, "logins"), 40, "{st}");
+    assert_eq!(u(&st, "old_on_login"), 38, "{st}");
+}
+
 /// Bad captures and cookie settings: exit 2, one line naming the file,
 /// the line and the field.
 #[test]
