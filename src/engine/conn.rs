@@ -295,7 +295,8 @@ async fn exchange<T: Transport>(
         None => None,
     };
     if lane_reads {
-        collected.keep_all(set.is_some(), w.conn.max_body);
+        let body = lane.as_deref().is_some_and(|l| l.reads_body(request));
+        collected.keep_for_lane(set.is_some(), body, w.conn.max_body);
     }
     let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a

@@ -44,6 +44,14 @@ impl Lane {
         self.jar.is_some() || v.flow.as_ref().is_some_and(|f| !f.captures.is_empty())
     }
 
+    /// Whether a capture of `v` reads the response's body (json, regex);
+    /// the head is kept whenever the lane reads a response (cheap), the
+    /// body only then, so cookies alone copy no body.
+    pub fn reads_body(&self, v: &Variant) -> bool {
+        let caps = v.flow.as_ref().map_or(&[][..], |f| f.captures.as_slice());
+        caps.iter().any(|c| c.1.needs_body())
+    }
+
     /// Before `v` is written at `now`: begin a run if it begins one, and
     /// render it into `out` when it is not written as encoded (captured
     /// values, or cookies to send). True: write `out`.
