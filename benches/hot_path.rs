@@ -15,6 +15,7 @@ use blast::engine::mix::{
     Chooser, Cursor, Entry, Mix, RequestName, RowOrder, Step, Think, Variant,
 };
 use blast::proto::capture::Capture;
+use blast::proto::check::{Checks, Response, NO_HEADERS};
 use blast::proto::h1::response::ResponseParser;
 use blast::proto::h1::spliced::Spliced;
 use blast::stats::aggregate::Aggregator;
@@ -324,6 +325,30 @@ fn main() {
     assert_eq!(made, 0, "a captured sequence's steady state allocated");
     bench.run("captured_step", captured_step);
     black_box(stats.counts.requests);
+    // A request's checks on its response: the status rule and a json
+    // pointer walked over a 1 KiB JSON body, every check tallied. Counted
+    // allocations must stay 0 per response.
+    let checks = Checks::parse(&["status == 200", "json /x exists"]).expect("valid checks");
+    let body = format!("{{\"x\": 1, \"pad\": \"{}\"}}", "a".repeat(1000));
+    let mut passes = 0u64;
+    let mut judge = |_| {
+        let r = Response::new(200, &NO_HEADERS, black_box(body.as_bytes()));
+        let _ = checks.eval_each(&r, |_, ok| passes += u64::from(ok));
+    };
+    let before = allocs();
+    let n = if full { 100_000 } else { 1_000 };
+    for i in 0..n {
+        judge(i);
+    }
+    let made = allocs() - before;
+    println!(
+        "{:<28} {:>10.4} allocations/response over {n} responses (1 KiB JSON)",
+        "checks_allocations",
+        made as f64 / n as f64
+    );
+    assert_eq!(made, 0, "judging a response allocated");
+    bench.run("checks_status_json_1k", judge);
+    black_box(passes);
 
     // Once per interval per worker: swap the histograms out into a snapshot
     // (after ~1000 recorded responses) and merge it into the aggregator. Only

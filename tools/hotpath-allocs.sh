@@ -9,6 +9,9 @@
 # SCENARIO=1 sends a scenario of 10 requests whose paths and JSON bodies take
 # 10,000 CSV rows (100,000 pre-encoded variants) instead of one request.
 # BLAST=path measures that binary instead of building this checkout's.
+# EXTRA="--check 'status == 200'" adds flags to every blast run (words
+# split as the shell would, quotes kept). URL=http://... measures against
+# that server instead of the built-in target (e.g. one that answers JSON).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +26,15 @@ if [[ $TLS == 1 ]]; then
     tls_target=(--tls --cert-out "$tmp/cert.pem")
     tls_client=(--cacert "$tmp/cert.pem")
 fi
-start_target url --threads 1 "${tls_target[@]}"
+if [[ -n ${URL:-} ]]; then
+    url=$URL
+else
+    start_target url --threads 1 "${tls_target[@]}"
+fi
+extra=()
+if [[ -n ${EXTRA:-} ]]; then
+    eval "extra=($EXTRA)"
+fi
 
 SCENARIO=${SCENARIO:-0}
 mix=()
@@ -35,7 +46,7 @@ fi
 # shellcheck disable=SC2154 # url is set by start_target (lib.sh)
 measure() { # $1 = requests; prints "allocs instructions"
     valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$1" --dump-instr=no \
-        "$BLAST" -n "$1" -c 4 -t 1 --engine "$ENGINE" "${tls_client[@]}" "${mix[@]}" --json "$url" > /dev/null 2> "$tmp/vg.$1"
+        "$BLAST" -n "$1" -c 4 -t 1 --engine "$ENGINE" "${tls_client[@]}" "${mix[@]}" "${extra[@]}" --json "$url" > /dev/null 2> "$tmp/vg.$1"
     python3 - "$tmp/cg.$1" <<'PY'
 import re, sys
 # Allocator calls, all of them and those made from the connection loop
@@ -68,7 +79,7 @@ PY
 }
 read -r a1 h1 i1 < <(measure "$N")
 read -r a2 h2 i2 < <(measure $((2 * N)))
-echo "engine $ENGINE, TLS=$TLS, SCENARIO=$SCENARIO, callgrind, blast -c 4 -t 1 against blast target ($url)"
+echo "engine $ENGINE, TLS=$TLS, SCENARIO=$SCENARIO, EXTRA=${EXTRA:-}, callgrind, blast -c 4 -t 1 against blast target ($url)"
 printf '%-10s %18s %26s %16s\n' requests "allocations (all)" "from the connection loop" instructions
 printf '%-10s %18s %26s %16s\n' "$N" "$a1" "$h1" "$i1" $((2 * N)) "$a2" "$h2" "$i2"
 python3 -c "

@@ -13,7 +13,7 @@ use crate::engine::{io, PaceSpec, Phase, Session, INTERRUPT};
 use crate::error::{self, Error};
 use crate::report::find::{self, FindResult, Step};
 use crate::report::{format_metric, html, rate_shortfall};
-use crate::stats::slo;
+use crate::stats::slo::{self, Metric};
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -120,6 +120,10 @@ pub fn run_with(f: &FindConfig, on_step: &mut dyn FnMut(&Step)) -> Result<FindRe
         let s = session.phase(cfg, &phase, label, None);
         let verdicts = f.slo.check(&s);
         let achieved = s.rps();
+        // A step whose checks fail is a failed step; `errors<X%` judges
+        // them itself where the SLO has it.
+        let judged = f.slo.conditions.iter().any(|c| c.metric == Metric::Errors);
+        let check_failures = if judged { 0 } else { s.errors.check };
         let step = Step {
             offered: rate,
             achieved,
@@ -127,8 +131,11 @@ pub fn run_with(f: &FindConfig, on_step: &mut dyn FnMut(&Step)) -> Result<FindRe
             p99_us: s.latency.value_at_quantile(0.99),
             error_percent: slo::error_percent(&s),
             requests: s.requests,
-            pass: verdicts.iter().all(|v| v.pass) && rate_shortfall(&s).is_none(),
+            pass: verdicts.iter().all(|v| v.pass)
+                && check_failures == 0
+                && rate_shortfall(&s).is_none(),
             verdicts,
+            check_failures,
         };
         if INTERRUPT.load(Ordering::Relaxed) {
             // A cut-short step proves nothing either way.

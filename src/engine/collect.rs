@@ -144,9 +144,10 @@ pub fn judge(
         return Judged::Status;
     }
     // An event stream's payloads stand for its body.
-    let (body, over) = match tokens {
-        Some(t) if t.keep.is_some() => (t.data.as_slice(), t.data_over),
-        _ => (c.body.as_slice(), c.over),
+    let events = tokens.filter(|t| t.fed && t.keep.is_some());
+    let (body, over) = match events {
+        Some(t) => (t.data.as_slice(), t.data_over),
+        None => (c.body.as_slice(), c.over),
     };
     if set.body && over {
         w.stats
@@ -154,11 +155,13 @@ pub fn judge(
             .record_check_detail(name, w.max_body_detail);
         return Judged::Check;
     }
-    let mut parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // Filled only for header checks: 3 KB to clear per response otherwise.
+    let mut parsed: [httparse::Header; MAX_HEADERS];
     let from_head: &[httparse::Header];
     let hs: &dyn Headers = match headers {
         Some(h) => h,
         None if set.headers => {
+            parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut r = httparse::Response::new(&mut parsed);
             let _ = r.parse(&c.head);
             from_head = r.headers;
@@ -170,7 +173,7 @@ pub fn judge(
         status,
         headers: hs,
         body,
-        body_len: if tokens.is_some_and(|t| t.keep.is_some()) {
+        body_len: if events.is_some() {
             body.len() as u64
         } else {
             c.body_len

@@ -29,6 +29,8 @@ pub struct TokenClock {
     /// The payloads kept, and whether they outgrew `keep`.
     pub data: Vec<u8>,
     pub data_over: bool,
+    /// This response fed the clock (it is an event stream).
+    pub fed: bool,
 }
 
 impl Default for TokenClock {
@@ -50,6 +52,7 @@ impl TokenClock {
             keep: None,
             data: Vec::new(),
             data_over: false,
+            fed: false,
         }
     }
 
@@ -64,11 +67,13 @@ impl TokenClock {
         self.error = None;
         self.data.clear();
         self.data_over = false;
+        self.fed = false;
     }
 
     /// Body content (de-chunked) that arrived at `at`. Events completed in
     /// the same read share its time.
     pub fn feed(&mut self, bytes: &[u8], at: Instant) {
+        self.fed = true;
         let TokenClock {
             sse,
             first,
@@ -80,6 +85,7 @@ impl TokenClock {
             keep,
             data,
             data_over,
+            fed: _,
         } = self;
         let on_data = |d: &[u8]| {
             if error.is_none() {

@@ -25,6 +25,8 @@
 //! file. Evaluation allocates only to parse a JSON body, at most once per
 //! response however many json checks a set has ([`Checks`]).
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
 use std::cell::OnceCell;
 
@@ -164,7 +166,8 @@ impl Check {
             Test::Status(set) => set.iter().any(|m| m.matches(r.status)),
             Test::Contains(re, want) => re.is_match(r.body) == *want,
             Test::Matches(re) => re.is_match(r.body),
-            Test::JsonExists(p) => json.get().and_then(|d| p.find(d)).is_some(),
+            // Walked without building the document: no allocation.
+            Test::JsonExists(p) => exists_in(&p.0, r.body),
             Test::JsonEq(p, v, eq) => match json.get() {
                 None => false,
                 Some(d) => p.find(d).is_some_and(|x| json_eq(x, v)) == *eq,
@@ -308,6 +311,111 @@ pub fn sse_error(event: &[u8]) -> Option<String> {
         },
         v => v.to_string(),
     })
+}
+
+/// Whether the RFC 6901 pointer `path` finds a value in the JSON `body`
+/// (false when the body is not JSON). The body is walked with serde and
+/// skipped where the pointer does not lead, so nothing is allocated (a key
+/// written with escapes is unescaped into serde_json's scratch buffer).
+pub fn exists_in(path: &[String], body: &[u8]) -> bool {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match Walk(path).deserialize(&mut de) {
+        Ok(found) => de.end().is_ok() && found,
+        Err(_) => false,
+    }
+}
+
+/// The pointer's tokens still to follow.
+struct Walk<'p>(&'p [String]);
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        if self.0.is_empty() {
+            IgnoredAny::deserialize(d)?;
+            return Ok(true);
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<bool, A::Error> {
+        let (head, rest) = (&self.0[0], &self.0[1..]);
+        let mut found = false;
+        while let Some(hit) = m.next_key_seed(KeyIs(head))? {
+            if hit && !found {
+                found = m.next_value_seed(Walk(rest))?;
+            } else {
+                m.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<bool, A::Error> {
+        let (head, rest) = (&self.0[0], &self.0[1..]);
+        let digits = !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit());
+        let leading_zero = head.len() > 1 && head.starts_with('0');
+        let want = match head.parse::<usize>() {
+            Ok(i) if digits && !leading_zero => Some(i),
+            _ => None,
+        };
+        let mut found = false;
+        let mut i = 0;
+        loop {
+            let more = if want == Some(i) {
+                s.next_element_seed(Walk(rest))?.map(|f| found = f)
+            } else {
+                s.next_element::<IgnoredAny>()?.map(drop)
+            };
+            if more.is_none() {
+                return Ok(found);
+            }
+            i += 1;
+        }
+    }
+}
+
+/// A map key, compared with the pointer's token as it is read.
+struct KeyIs<'p>(&'p str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, k: &str) -> Result<bool, E> {
+        Ok(k == self.0)
+    }
 }
 
 /// JSON equality with numbers compared by value (`1 == 1.0`).

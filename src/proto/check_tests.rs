@@ -334,3 +334,39 @@ fn sse_error_events() {
     assert_eq!(sse_error(br#"{"error": "x"#), None, "not JSON");
     assert_eq!(sse_error(br#"["error"]"#), None);
 }
+
+#[test]
+fn json_exists_walks_as_the_parsed_document_finds() {
+    let docs: [&[u8]; 6] = [
+        br#"{"predictions": [{"label": "cat"}, null], "a/b": {"~": 1}, "e\"k": 2}"#,
+        br#"{"error": "overloaded"}"#,
+        br#"[1, {"predictions": []}]"#,
+        b"not json",
+        br#"{"predictions": [1]} trailing"#,
+        b"",
+    ];
+    for ptr in [
+        "/predictions",
+        "/predictions/0/label",
+        "/predictions/1",
+        "/predictions/2",
+        "/predictions/01",
+        "/a~1b/~0",
+        "/e\"k",
+        "/1/predictions",
+        "/error",
+        "/error/x",
+    ] {
+        let p = Pointer::parse(ptr).unwrap();
+        for d in docs {
+            let parsed: Option<Value> = serde_json::from_slice(d).ok();
+            let want = parsed.as_ref().and_then(|v| p.find(v)).is_some();
+            assert_eq!(
+                exists_in(&p.0, d),
+                want,
+                "{ptr} in {}",
+                String::from_utf8_lossy(d)
+            );
+        }
+    }
+}

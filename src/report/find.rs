@@ -15,7 +15,10 @@ pub struct Step {
     pub error_percent: f64,
     pub requests: u64,
     pub verdicts: Vec<Verdict>,
-    /// The SLO held and blast sent (nearly) all it offered.
+    /// Responses failed by a check, where the SLO has no `errors`
+    /// condition to judge them: any fails the step.
+    pub check_failures: u64,
+    /// The SLO held, no check failed, and blast sent (nearly) all it offered.
     pub pass: bool,
 }
 
@@ -30,7 +33,9 @@ impl Step {
             .filter(|v| !v.pass)
             .map(|v| v.condition.text.as_str())
             .collect();
-        if failed.is_empty() {
+        if failed.is_empty() && self.check_failures > 0 {
+            format!("fail: {} check failures", self.check_failures)
+        } else if failed.is_empty() {
             "fail: >2% of offered not sent (raise -c)".into()
         } else {
             format!("fail: {}", failed.join(", "))

@@ -22,6 +22,7 @@ const SERVER: &str = r#"
 import http.server, socketserver, json, sys, threading, time, collections
 mode = sys.argv[1]
 lock, n, bad, times = threading.Lock(), [0], [0], collections.deque()
+bad_by_path = collections.Counter()
 # Python's default backlog (5) drops the SYNs of a burst of connections.
 socketserver.TCPServer.request_queue_size = 128
 class H(http.server.BaseHTTPRequestHandler):
@@ -38,7 +39,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/count":
             with lock:
-                return self.reply(200, json.dumps({"requests": n[0], "bad": bad[0]}))
+                return self.reply(200, json.dumps({"requests": n[0], "bad": bad[0], "by_path": bad_by_path}))
         with lock:
             k = n[0]
             n[0] += 1
@@ -53,6 +54,7 @@ class H(http.server.BaseHTTPRequestHandler):
                 is_bad = len(times) > int(mode[5:])
             if is_bad:
                 bad[0] += 1
+                bad_by_path[self.path] += 1
         if mode.startswith("status:"):
             return self.reply(int(mode[7:]), '{"ok": true}')
         if mode.startswith("sse"):
@@ -86,9 +88,13 @@ impl Predict {
 
     /// (requests answered, bad answers) as the server counted them.
     fn count(&self) -> (u64, u64) {
-        let body = http_get(self.0.port, "/count");
-        let v: Value = serde_json::from_str(&body).unwrap();
+        let v = self.counts();
         (u(&v, "requests"), u(&v, "bad"))
+    }
+
+    /// The server's `/count` document.
+    fn counts(&self) -> Value {
+        serde_json::from_str(&http_get(self.0.port, "/count")).unwrap()
     }
 }
 
@@ -309,4 +315,111 @@ fn bad_checks_are_one_line_and_exit_2() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn scenario_checks_count_per_name() {
+    let s = Predict::start("mod7");
+    let dir = Scratch::new("checks-scenario");
+    let path = dir.write(
+        "s.toml",
+        r#"checks = ["status == 200"]
+
+[[request]]
+name = "predict"
+method = "POST"
+path = "/predict"
+body = '{"inputs": [1]}'
+checks = ["json /predictions/0/label exists"]
+
+[[sequence]]
+[[sequence.step]]
+name = "health"
+path = "/health"
+[[sequence.step]]
+name = "other"
+path = "/other"
+checks = ["body contains predictions"]
+"#,
+    );
+    let url = format!("http://127.0.0.1:{}/", s.0.port);
+    let r = run(&[
+        "-n",
+        "1400",
+        "-c",
+        "4",
+        "-t",
+        "1",
+        "--json",
+        "--scenario",
+        &path,
+        &url,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    let c = s.counts();
+    let bad = |p: &str| c["by_path"][p].as_u64().unwrap_or(0);
+    assert_eq!(
+        u(&j, "by_name.predict.errors.check"),
+        bad("/predict"),
+        "{j} {c}"
+    );
+    assert_eq!(
+        u(&j, "by_name.other.errors.check"),
+        bad("/other"),
+        "{j} {c}"
+    );
+    // /health has only the top-level status check: its bad answers pass.
+    assert_eq!(u(&j, "by_name.health.errors.check"), 0, "{j}");
+    assert_eq!(
+        u(&j, "errors.check"),
+        bad("/predict") + bad("/other"),
+        "{j}"
+    );
+    let checks = j["checks"].as_array().unwrap();
+    let rows: Vec<(&str, &str)> = checks
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["check"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("predict", "status == 200"),
+            ("predict", "json /predictions/0/label exists"),
+            ("health", "status == 200"),
+            ("other", "status == 200"),
+            ("other", "body contains predictions"),
+        ]
+    );
+    for c in checks {
+        let n = u(
+            &j,
+            &format!("by_name.{}.requests", c["name"].as_str().unwrap()),
+        );
+        assert_eq!(u(c, "passes") + u(c, "fails"), n, "{j}");
+    }
+}
+
+#[test]
+fn a_body_over_max_body_fails_its_check() {
+    let s = Predict::start("mod7");
+    let r = blast(
+        "-n 30 -c 1 -t 1 --json --max-body 16B",
+        &["body contains cat"],
+        &s.url(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "errors.check"), 30, "{j}");
+    assert_eq!(
+        j["error_details"][0]["cause"], "body over --max-body (16 B)",
+        "{j}"
+    );
+    // size checks keep nothing and see the whole length.
+    let r = blast(
+        "-n 30 -c 1 -t 1 --json --max-body 16B",
+        &["size > 16B"],
+        &s.url(),
+    );
+    assert_eq!(u(&r.json(), "errors.check"), 0);
 }
