@@ -335,6 +335,17 @@ fn cookies_go_back_per_user_and_a_new_run_starts_without() {
     assert_eq!(u(&st, "ok"), 0, "{st}");
 }
 
+/// The README's example scenario runs as written against the login server.
+#[test]
+fn the_example_login_scenario_runs() {
+    let s = Login::start("token", 0, "example");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/login.toml");
+    let v = blast(&["-c", "4", "-n", "300", "--scenario", example, &s.url()]);
+    let st = s.stats();
+    assert_eq!((u(&v, "requests"), u(&st, "requests")), (300, 300));
+    assert_eq!(u(&st, "mismatch"), 0, "{st}");
+}
+
 /// `--cookies` on one request (no sequence, so the jar lasts for the
 /// connection): every request but each connection's first carries the
 /// cookie the previous answer set.
