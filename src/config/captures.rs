@@ -127,3 +127,49 @@ pub fn unknown(at: &str, field: &str, name: &str, all: &[&str], file: Option<&st
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(name: &str) -> Capture {
+        Capture::parse(name, "json /x").unwrap()
+    }
+
+    #[test]
+    fn names_are_numbered_in_the_order_first_captured() {
+        let steps = [vec![cap("a"), cap("b")], vec![], vec![cap("b"), cap("c")]];
+        let f = FlowNames::of(steps.iter().map(Vec::as_slice));
+        assert_eq!(f.names, ["a", "b", "c"]);
+        assert_eq!(f.before, [0, 2, 2]);
+        let all: Vec<&str> = f.names.iter().map(String::as_str).collect();
+        let last = f.caps(&all, &steps[2], 2, false);
+        assert_eq!(last.earlier, 2, "step 3 may use a and b, not c");
+        let flow = last.flow.expect("a sequence that captures");
+        let slots: Vec<usize> = flow.captures.iter().map(|c| c.0).collect();
+        assert_eq!((slots, flow.slots, flow.starts_run), (vec![1, 2], 3, false));
+        assert!(f.step(&steps[0], 0, 3, false).unwrap().starts_run);
+        // No capture: only a run of cookies to begin needs a FlowStep.
+        let none = FlowNames::of([&[][..], &[][..]].into_iter());
+        assert!(none.step(&[], 0, 2, false).is_none());
+        assert!(none.step(&[], 0, 2, true).unwrap().starts_run);
+        assert!(none.step(&[], 1, 2, true).is_none());
+        assert!(none.step(&[], 0, 1, true).is_none(), "a lone request");
+    }
+
+    #[test]
+    fn unknown_placeholders_say_why() {
+        let m = unknown("s.toml line 4", "the path", "t", &["t"], None);
+        assert!(m.ends_with("uses {{t}} before it is captured: a value is used only by the steps after the one that captures it"), "{m}");
+        let m = unknown("s.toml line 4", "a header", "x", &["t"], Some("u.csv"));
+        assert!(
+            m.contains("the data file 'u.csv' has no column 'x' and no earlier step captures it"),
+            "{m}"
+        );
+        let m = unknown("s.toml line 4", "the body", "x", &[], Some("u.csv"));
+        assert!(
+            m.ends_with("the body uses {{x}}, but the data file 'u.csv' has no column 'x'"),
+            "{m}"
+        );
+    }
+}
