@@ -9,11 +9,15 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use blast::engine::flow::FlowStep;
+use blast::engine::lane::Lane;
 use blast::engine::mix::{
     Chooser, Cursor, Entry, Mix, RequestName, RowOrder, Step, Think, Variant,
 };
+use blast::proto::capture::Capture;
 use blast::proto::check::{Checks, Response, NO_HEADERS};
 use blast::proto::h1::response::ResponseParser;
+use blast::proto::h1::spliced::Spliced;
 use blast::stats::aggregate::Aggregator;
 use blast::stats::Stats;
 
@@ -67,6 +71,7 @@ fn scenario_mix() -> Mix {
                 bytes: req.into_bytes().into(),
                 head: false,
                 h2: None,
+                flow: None,
                 checks: None,
             });
         }
@@ -79,6 +84,55 @@ fn scenario_mix() -> Mix {
             }],
         });
     }
+    Mix::new(names, variants, entries, Think::None, RowOrder::RoundRobin).expect("valid mix")
+}
+
+/// A sequence of 3 steps: a login whose response header carries the token,
+/// then two requests that splice it into their path, headers and body.
+fn captured_mix() -> Mix {
+    let token = Capture::parse("token", "header X-Token").expect("valid capture");
+    let steps: [(&str, &[u8]); 3] = [
+        ("login", b"POST /login HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}"),
+        ("profile", b"GET /api/profile HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer {{token}}\r\n\r\n"),
+        (
+            "order",
+            b"POST /api/orders/{{token}} HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer {{token}}\r\nContent-Length: 24\r\n\r\n{\"token\": \"{{token}}\", \"n\": 1}",
+        ),
+    ];
+    let mut names = Vec::new();
+    let mut variants = Vec::new();
+    for (i, (name, bytes)) in steps.iter().enumerate() {
+        names.push(RequestName {
+            name: name.to_string(),
+            method: "POST".into(),
+        });
+        let flow = FlowStep {
+            spliced: Spliced::compile(bytes, &["token"]),
+            captures: match i {
+                0 => vec![(0, token.clone(), token.not_found().into())],
+                _ => Vec::new(),
+            },
+            starts_run: i == 0,
+            slots: 1,
+        };
+        variants.push(Variant {
+            bytes: bytes.to_vec().into(),
+            head: false,
+            h2: None,
+            flow: Some(Box::new(flow)),
+            checks: None,
+        });
+    }
+    let entries = vec![Entry {
+        weight: 1,
+        steps: (0..3)
+            .map(|i| Step {
+                name: i,
+                first: u32::from(i),
+                count: 1,
+            })
+            .collect(),
+    }];
     Mix::new(names, variants, entries, Think::None, RowOrder::RoundRobin).expect("valid mix")
 }
 
@@ -214,6 +268,63 @@ fn main() {
     bench.run("mix_pick_and_record", pick_and_record);
     black_box(stats.counts.requests);
 
+    // A 3-step captured sequence as a lane runs it: login (captures the
+    // token from a response header), then two steps with it spliced into
+    // the path, a header and the body (Content-Length follows), rendered
+    // into the lane's reused buffer; each response's head and body kept
+    // (in buffers reused as the connection's are) and the capture taken.
+    // Counted allocations must stay 0 per request.
+    let mix = captured_mix();
+    let mut lane = Lane::new(&mix);
+    let mut stats = Stats::with_names(mix.names.len());
+    let mut cursor = Cursor::default();
+    let heads: Vec<String> = (0..16)
+        .map(|k| {
+            format!(
+                "HTTP/1.1 200 OK\r\nX-Token: tok-{k:04}-{}\r\nContent-Length: 2\r\n\r\n",
+                "a".repeat(k)
+            )
+        })
+        .collect();
+    let now = Instant::now();
+    let (mut head, mut body) = (Vec::with_capacity(256), Vec::with_capacity(256));
+    let mut captured_step = |i: u64| {
+        let p = mix.next(&mut cursor, &mut chooser);
+        let v = &mix.variants[p.variant as usize];
+        let rendered = lane.prepare(v, now);
+        black_box(if rendered {
+            lane.out.len()
+        } else {
+            v.bytes.len()
+        });
+        if lane.collects(v) {
+            // As the connection collects it: head bytes and body, reused.
+            head.clear();
+            head.extend_from_slice(heads[(i % 16) as usize].as_bytes());
+            body.clear();
+            body.extend_from_slice(b"ok");
+            assert!(lane.absorb(v, 200, &head, &body, now).is_ok());
+        }
+        let lat = 50 + (i.wrapping_mul(2_654_435_761) % 6_553);
+        stats.record_response(200, lat, lat);
+        stats.record_name_response(p.name, 200, blast::stats::Judged::Ok, lat);
+    };
+    for i in 0..1000 {
+        captured_step(i); // the buffers reach their largest request
+    }
+    let before = allocs();
+    for i in 0..n {
+        captured_step(i);
+    }
+    let made = allocs() - before;
+    println!(
+        "{:<28} {:>10.4} allocations/request over {n} requests (3-step captured sequence)",
+        "captured_allocations",
+        made as f64 / n as f64
+    );
+    assert_eq!(made, 0, "a captured sequence's steady state allocated");
+    bench.run("captured_step", captured_step);
+    black_box(stats.counts.requests);
     // A request's checks on its response: the status rule and a json
     // pointer walked over a 1 KiB JSON body, every check tallied. Counted
     // allocations must stay 0 per response.

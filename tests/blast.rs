@@ -44,6 +44,7 @@ macro_rules! both_engines {
 }
 
 mod arrival;
+mod captures;
 mod checks;
 mod checks_locust;
 mod cli;

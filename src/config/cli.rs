@@ -183,6 +183,10 @@ pub struct RequestArgs {
     #[arg(long = "data", value_name = "FILE.csv")]
     pub data: Option<String>,
 
+    /// Keep a cookie jar per user (connection): Set-Cookie goes back as Cookie, cleared when a sequence run begins
+    #[arg(long = "cookies")]
+    pub cookies: bool,
+
     /// Which data row (or --prompts/--dataset prompt) each request takes: round-robin or random (see --seed) [default: round-robin]
     #[arg(long = "data-order", value_name = "ORDER", value_parser = ["round-robin", "random"])]
     pub data_order: Option<String>,

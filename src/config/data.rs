@@ -149,16 +149,36 @@ impl Template {
 
     /// Parse `s` against `columns` (None: no data file, so no placeholders).
     /// Err: the name of the first placeholder that is not a column.
+    #[cfg(test)]
     pub fn parse(s: &[u8], columns: Option<&[String]>) -> Result<Template, String> {
-        let Some(columns) = columns else {
+        Template::parse_with(s, columns, None)
+    }
+
+    /// `parse` in a sequence that captures values: a placeholder naming one
+    /// of `captured` (by an earlier step) stays as written, for the engine
+    /// to splice in per request; any other that is not a column is an
+    /// error, data file or not.
+    pub fn parse_with(
+        s: &[u8],
+        columns: Option<&[String]>,
+        captured: Option<&[&str]>,
+    ) -> Result<Template, String> {
+        if columns.is_none() && captured.is_none() {
             return Ok(Template::plain(s));
-        };
+        }
+        let columns = columns.unwrap_or(&[]);
+        let captured = captured.unwrap_or(&[]);
         let mut parts = Vec::new();
         let mut text = Vec::new();
         let mut i = 0;
         while i < s.len() {
             if s[i..].starts_with(b"{{") {
                 if let Some((name, len)) = placeholder(&s[i..]) {
+                    if captured.contains(&name) {
+                        text.extend_from_slice(&s[i..i + len]);
+                        i += len;
+                        continue;
+                    }
                     let col = columns
                         .iter()
                         .position(|c| c == name)
@@ -299,5 +319,16 @@ mod tests {
         assert!(!t.varies());
         assert_eq!(t.render(None, raw), b"{{id}}");
         assert_eq!(in_url("a#b/é"), "a%23b/%C3%A9");
+    }
+
+    #[test]
+    fn captured_names_stay_for_the_engine() {
+        let cols = vec!["id".to_string()];
+        let t = Template::parse_with(b"/u/{{id}}/{{ token }}", Some(&cols), Some(&["token"]));
+        let row = vec!["7".to_string()];
+        assert_eq!(t.unwrap().render_str(Some(&row), raw), "/u/7/{{ token }}");
+        let t = Template::parse_with(b"{{token}}", None, Some(&["other"]));
+        assert_eq!(t.unwrap_err(), "token");
+        assert!(Template::parse_with(b"{{x}}", None, Some(&[])).is_err());
     }
 }

@@ -5,6 +5,7 @@
 //! request, `--data` rows, `--openai` prompts, a scenario, a targets file)
 //! is encoded once, by `requests` and `plan`, into the engine's types.
 
+mod captures;
 mod checks;
 pub mod cli;
 mod data;

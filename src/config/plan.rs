@@ -7,14 +7,18 @@
 //! line is the origin of every request and the base of relative paths;
 //! without one, the first full URL is, and every other must match it.
 
+use super::captures::{self, Caps, FlowNames};
 use super::checks::CheckSets;
 use super::data::{self, Table, Template};
 use super::url::{parse_url, percent_decode, Url};
+use crate::engine::flow::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
+use crate::proto::capture::Capture;
 use crate::proto::h1::request::{
     content_type_for_inline, encode, encode_multipart, FormPart, Header, RequestSpec,
 };
+use crate::proto::h1::spliced::Spliced;
 use crate::proto::h2::H2Request;
 use base64::Engine as _;
 
@@ -54,6 +58,8 @@ pub struct ReqSpec {
     pub sniff: bool,
     /// Index into `Plan::tables`.
     pub data: Option<usize>,
+    /// Values a sequence step takes from its response for the later steps.
+    pub captures: Vec<Capture>,
     /// Its checks (`checks = [...]`: the scenario's top level, then its
     /// own), validated where they were read.
     pub checks: Vec<String>,
@@ -79,6 +85,8 @@ pub struct Plan {
     pub by_method: bool,
     /// Keep statistics per name (false: one request, reported as the total).
     pub named: bool,
+    /// `cookies = true` or `--cookies`: a cookie jar per lane.
+    pub cookies: bool,
 }
 
 /// Settings every request shares.
@@ -111,6 +119,9 @@ struct Placed<'a> {
 
 impl Plan {
     pub fn build(&self, c: &Common) -> Result<Built, Error> {
+        let mut steps = self.flows.iter().flat_map(|f| &f.steps);
+        let capturing = steps.find(|s| !s.captures.is_empty());
+        captures::refuse_http2(c.http2, capturing.map(|s| s.at.as_str()), self.cookies)?;
         let mut origin: Option<(Url, String)> = c.url.map(|u| (u.clone(), String::new()));
         let mut placed = Vec::new();
         for flow in &self.flows {
@@ -131,11 +142,14 @@ impl Plan {
         let mut it = placed.into_iter();
         for flow in &self.flows {
             let mut steps = Vec::new();
-            for _ in &flow.steps {
+            let flow_names = FlowNames::of(flow.steps.iter().map(|s| s.captures.as_slice()));
+            let all: Vec<&str> = flow_names.names.iter().map(String::as_str).collect();
+            for i in 0..flow.steps.len() {
                 let p = it.next().expect("one placed request per step");
                 let name = self.name_of(&p, &mut names)?;
                 let first = variants.len() as u32;
-                let count = self.encode(&p, &origin, c, &mut variants, &mut bytes)?;
+                let caps = flow_names.caps(&all, &flow.steps[i].captures, i, self.cookies);
+                let count = self.encode(&p, &origin, c, &caps, &mut variants, &mut bytes)?;
                 let set = checks.add(name, c.checks, &p.spec.checks, &p.spec.at)?;
                 for v in &mut variants[first as usize..] {
                     v.checks = set;
@@ -164,9 +178,10 @@ impl Plan {
         if !self.named {
             names.clear();
         }
-        let mix = Mix::new(names, variants, entries, self.think, self.rows)
+        let mut mix = Mix::new(names, variants, entries, self.think, self.rows)
             .map_err(usage)?
             .with_checks(checks.sets, checks.slots);
+        mix.cookies = self.cookies;
         Ok(Built {
             mix,
             origin,
@@ -216,38 +231,33 @@ impl Plan {
         p: &Placed,
         origin: &Url,
         c: &Common,
+        caps: &Caps,
         out: &mut Vec<Variant>,
         bytes: &mut usize,
     ) -> Result<u32, Error> {
         let s = p.spec;
         let table = s.data.map(|i| &self.tables[i]);
         let columns = table.map(|t| t.columns.as_slice());
+        let captured = (!caps.all.is_empty()).then_some(&caps.all[..caps.earlier]);
+        let file = table.map(|t| t.path.as_str());
         let unknown = |field: &'static str| {
-            move |name: String| {
-                let file = table.map_or("", |t| t.path.as_str());
-                usage(format!(
-                    "{}: {field} uses {{{{{name}}}}}, but the data file '{file}' has no column '{name}'",
-                    s.at
-                ))
-            }
+            move |name: String| usage(captures::unknown(&s.at, field, &name, caps.all, file))
         };
-        let target = Template::parse(p.target.as_bytes(), columns).map_err(unknown("the path"))?;
+        let parse = |b: &[u8]| Template::parse_with(b, columns, captured);
+        let target = parse(p.target.as_bytes()).map_err(unknown("the path"))?;
         let mut headers = Vec::new();
         for (n, v) in &p.headers {
-            let t = Template::parse(v.as_bytes(), columns).map_err(unknown("a header"))?;
+            let t = parse(v.as_bytes()).map_err(unknown("a header"))?;
             headers.push((n.clone(), t));
         }
         let body = match &s.body {
             Body::Bytes(b) => {
-                vec![(
-                    None,
-                    Template::parse(b, columns).map_err(unknown("the body"))?,
-                )]
+                vec![(None, parse(b).map_err(unknown("the body"))?)]
             }
             Body::Form(parts) => parts
                 .iter()
                 .map(|part| match part {
-                    FormPart::Text { value, .. } => Template::parse(value.as_bytes(), columns)
+                    FormPart::Text { value, .. } => parse(value.as_bytes())
                         .map(|t| (Some(part.clone()), t))
                         .map_err(unknown("a form field")),
                     FormPart::File { .. } => Ok((Some(part.clone()), Template::plain(b""))),
@@ -346,10 +356,18 @@ impl Plan {
                     mix::MAX_BYTES >> 20
                 )));
             }
+            let flow = caps.flow.as_ref().map(|f| {
+                let spliced = Spliced::compile(&encoded, &caps.all[..caps.earlier]);
+                Box::new(FlowStep {
+                    spliced,
+                    ..f.clone()
+                })
+            });
             out.push(Variant {
                 bytes: encoded.into(),
                 head: s.method.eq_ignore_ascii_case("HEAD"),
                 h2: h2.map(Box::new),
+                flow,
                 checks: None,
             });
         }

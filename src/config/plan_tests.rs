@@ -11,6 +11,7 @@ fn spec(target: Target) -> ReqSpec {
         body_type: None,
         sniff: false,
         data: None,
+        captures: Vec::new(),
         checks: Vec::new(),
     }
 }

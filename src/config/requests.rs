@@ -69,6 +69,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             plan
         };
         order(a, &mut plan)?;
+        plan.cookies |= r.cookies;
         if plan.think != Think::None && a.load.rate.is_some() {
             return Err(usage(format!(
                 "{path}: think times pace closed-loop users; with -R the rate sets when requests start (remove think or -R)"
@@ -119,6 +120,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         body_type,
         sniff: false,
         data: None,
+        captures: Vec::new(),
         checks: Vec::new(),
     };
     match openai::bodies(a, raw_url, &mut parsed)? {
@@ -174,6 +176,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         }
     }
     order(a, &mut plan)?;
+    plan.cookies = r.cookies;
     let built = plan.build(&Common {
         url: Some(&parsed),
         headers,
@@ -189,7 +192,9 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             std::mem::take(&mut m.checks),
             std::mem::take(&mut m.check_slots),
         );
-        Mix::single(m.variants.swap_remove(0)).with_checks(sets, slots)
+        let mut one = Mix::single(m.variants.swap_remove(0)).with_checks(sets, slots);
+        one.cookies = r.cookies;
+        one
     };
     Ok(Requests {
         parsed,

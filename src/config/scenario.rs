@@ -21,7 +21,10 @@
 //! weight = 1
 //! [[sequence.step]]
 //! path = "/login"
+//! capture = { token = "json /access_token" }   # for {{token}} in later steps
 //! ```
+//!
+//! `cookies = true` at the top keeps a cookie jar per connection.
 //!
 //! Files the scenario names (bodies, form files, data) are found relative
 //! to the scenario's own folder.
@@ -32,6 +35,7 @@ use super::request_flags::{is_token_byte, parse_form};
 use super::values::parse_duration;
 use crate::engine::mix::{RowOrder, Think};
 use crate::error::{usage, Error};
+use crate::proto::capture::Capture;
 use crate::proto::check::Checks;
 use crate::proto::h1::request::{content_type_for_inline, content_type_for_path};
 use serde::Deserialize;
@@ -44,6 +48,7 @@ struct File {
     think: Option<String>,
     data: Option<String>,
     data_order: Option<String>,
+    cookies: Option<Spanned<toml::Value>>,
     /// Checks every request of the scenario is held to.
     checks: Option<Spanned<Vec<String>>>,
     #[serde(default)]
@@ -66,6 +71,7 @@ struct Request {
     form: Option<Vec<String>>,
     weight: Option<u32>,
     data: Option<String>,
+    capture: Option<Spanned<toml::Table>>,
     #[serde(default)]
     checks: Vec<String>,
 }
@@ -134,6 +140,15 @@ fn parse(
     if let Some(o) = &file.data_order {
         plan.rows = parse_order(o).map_err(|e| usage(format!("{shown}: data_order: {e}")))?;
     }
+    if let Some(c) = &file.cookies {
+        plan.cookies = c.get_ref().as_bool().ok_or_else(|| {
+            let line = line_of(text, c.span().start);
+            usage(format!(
+                "{shown} line {line}: cookies = {}: expected true or false",
+                c.get_ref()
+            ))
+        })?;
+    }
     let mut tables = Tables::default();
     if inline && file.data.is_some() {
         return Err(no_files(shown, "data"));
@@ -161,6 +176,12 @@ fn parse(
     for r in &file.request {
         let at = format!("{shown} line {}", line_of(text, r.span().start));
         let r = r.get_ref();
+        if let Some(c) = &r.capture {
+            let line = line_of(text, c.span().start);
+            return Err(usage(format!(
+                "{shown} line {line}: capture: only a [[sequence.step]] captures (its values go to the later steps)"
+            )));
+        }
         let data = match &r.data {
             Some(_) if inline => return Err(no_files(&at, "data")),
             Some(d) => Some(ctx.tables.load(&dir.join(d), d)?),
@@ -197,7 +218,9 @@ fn parse(
                     )));
                 }
             }
-            steps.push(ctx.request(st, &at, data)?);
+            let mut spec = ctx.request(st, &at, data)?;
+            spec.captures = ctx.captures(st, shown, data)?;
+            steps.push(spec);
         }
         plan.flows.push(Flow {
             weight: s.weight.unwrap_or(1),
@@ -254,6 +277,40 @@ fn valid_checks(checks: &[String], at: &str) -> Result<(), Error> {
 }
 
 impl Ctx<'_> {
+    /// A step's `capture = { name = "json /x", ... }`; errors name the
+    /// file, the line and the capture. A name may not shadow a column of
+    /// the sequence's data (which of the two would `{{name}}` be?).
+    fn captures(
+        &self,
+        st: &Request,
+        shown: &str,
+        data: Option<usize>,
+    ) -> Result<Vec<Capture>, Error> {
+        let Some(c) = &st.capture else {
+            return Ok(Vec::new());
+        };
+        let at = format!("{shown} line {}", line_of(self.text, c.span().start));
+        let mut out = Vec::new();
+        for (name, expr) in c.get_ref() {
+            let Some(expr) = expr.as_str() else {
+                return Err(usage(format!(
+                    "{at}: capture {name}: the value must be a string such as \"json /access_token\""
+                )));
+            };
+            let cap = Capture::parse(name, expr).map_err(|e| usage(format!("{at}: {e}")))?;
+            if let Some(t) = data.map(|d| &self.tables.list[d]) {
+                if t.columns.iter().any(|col| col == name) {
+                    return Err(usage(format!(
+                        "{at}: capture {name}: shadows the column '{name}' of the data file '{}': give the capture another name",
+                        t.path
+                    )));
+                }
+            }
+            out.push(cap);
+        }
+        Ok(out)
+    }
+
     fn request(&mut self, r: &Request, at: &str, data: Option<usize>) -> Result<ReqSpec, Error> {
         let target = match (&r.path, &r.url) {
             (Some(p), None) => Target::Path(p.clone()),
@@ -342,6 +399,7 @@ impl Ctx<'_> {
             body_type,
             sniff: r.body.is_some(),
             data,
+            captures: Vec::new(),
             checks: self.checks.iter().chain(&r.checks).cloned().collect(),
         })
     }

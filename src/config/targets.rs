@@ -129,6 +129,7 @@ fn parse(
                 body_type,
                 sniff: false,
                 data,
+                captures: Vec::new(),
                 checks: Vec::new(),
             }],
         });

@@ -69,6 +69,22 @@ impl Collected {
         self.max = max;
     }
 
+    /// A lane reads this response too (a step's captures, the cookie
+    /// jar): keep its head and (`body`) its body as well, after `begin`
+    /// (`begun`) or for a request without checks instead of it.
+    pub fn keep_for_lane(&mut self, begun: bool, body: bool, max: usize) {
+        if !begun {
+            self.head.clear();
+            self.body.clear();
+            self.body_len = 0;
+            self.over = false;
+            self.max = max;
+            self.keep_body = false;
+        }
+        self.keep_head = true;
+        self.keep_body |= body;
+    }
+
     /// The head's bytes, if a check reads headers.
     #[inline]
     pub fn take_head(&mut self, head: &[u8]) {

@@ -11,6 +11,7 @@
 
 use super::collect::{self, CheckSet, Collected, Judge};
 use super::io::{RecvBuf, Transport};
+use super::lane::Lane;
 use super::lifecycle::next_backoff;
 use super::link::{self, Link};
 use super::shared::{Held, Shared, Slot};
@@ -49,9 +50,11 @@ struct Inbox {
 
 /// How one request/response exchange ended.
 enum Exchange {
-    /// Complete response; may the connection be reused?
+    /// Complete response; may the connection be reused? `skip`: a capture
+    /// found nothing, so the rest of the sequence run is not sent.
     Done {
         keep_alive: bool,
+        skip: bool,
     },
     /// A reused connection was closed by the server before any byte of the
     /// response: an idle close, not a failure. Reconnect and send again.
@@ -80,6 +83,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     // Read once: the settings sit behind the run's `Arc`, the loop below
     // runs per request.
     let keepalive = w.conn.keepalive;
+    // Captured values and cookies, only for a mix that has them: every
+    // other run writes its pre-encoded requests as before.
+    let mut lane = w.mix.lanes().then(|| Box::new(Lane::new(&w.mix)));
 
     // Closed loop with --ramp-up: connections open one after another.
     let open_at = w.conn_start(idx);
@@ -134,7 +140,16 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             if !w.ready(&mut held).await {
                 break 'connection;
             }
-            let outcome = exchange(&w, slot, &mut conn, &mut inbox, &held, reused).await;
+            let outcome = exchange(
+                &w,
+                slot,
+                &mut conn,
+                &mut inbox,
+                lane.as_deref_mut(),
+                &held,
+                reused,
+            )
+            .await;
             slot.since.set(None);
             if first && !matches!(outcome, Exchange::Stale | Exchange::Stopped) {
                 first = false;
@@ -144,8 +159,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 });
             }
             match outcome {
-                Exchange::Done { keep_alive } => {
+                Exchange::Done { keep_alive, skip } => {
                     held.done();
+                    if skip {
+                        w.skip_rest(&mut held);
+                    }
                     backoff = Duration::ZERO;
                     if w.thinks() && !w.think().await {
                         break 'connection;
@@ -159,6 +177,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 Exchange::Stale => break,
                 Exchange::Failed(fault) => {
                     held.done();
+                    // A step that should have captured did not: its values
+                    // are missing, so the rest of the run is not sent.
+                    if lane.is_some() && captures(&w, &held) {
+                        w.skip_rest(&mut held);
+                    }
                     w.stats
                         .borrow_mut()
                         .record_request_fault(held.pick.name, fault);
@@ -226,12 +249,19 @@ async fn connect<T: Transport>(
     })
 }
 
+/// The held request is a sequence step that captures values.
+fn captures(w: &Shared, held: &Held) -> bool {
+    let v = w.variant(held.pick);
+    v.flow.as_ref().is_some_and(|f| !f.captures.is_empty())
+}
+
 /// Write the request and read one complete response.
 async fn exchange<T: Transport>(
     w: &Shared,
     slot: &Slot,
     conn: &mut Link<T>,
     inbox: &mut Inbox,
+    mut lane: Option<&mut Lane>,
     held: &Held,
     reused: bool,
 ) -> Exchange {
@@ -250,7 +280,13 @@ async fn exchange<T: Transport>(
     parser.set_head_request(request.head);
     // One test per request: a request without checks collects nothing.
     let set = w.mix.checks_of(request);
-    parser.set_collect(set.is_some());
+    // With a lane: render a spliced step or add cookies, and keep the
+    // response when a capture or the cookie jar reads it.
+    let (render, lane_reads) = match lane.as_deref_mut() {
+        Some(l) => (l.prepare(request, Instant::now()), l.collects(request)),
+        None => (false, false),
+    };
+    parser.set_collect(set.is_some() || lane_reads);
     let keep = match set {
         Some(set) => {
             collected.begin(set, w.conn.max_body);
@@ -258,13 +294,25 @@ async fn exchange<T: Transport>(
         }
         None => None,
     };
+    if lane_reads {
+        let body = lane.as_deref().is_some_and(|l| l.reads_body(request));
+        collected.keep_for_lane(set.is_some(), body, w.conn.max_body);
+    }
     let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
     // from its write.
     let from = held.from(t0);
     slot.since.set(Some(t0));
-    if let Err(e) = conn.write_all(&request.bytes).await {
+    let wrote = match lane.as_deref_mut() {
+        Some(l) if render => {
+            let (r, out) = conn.write_buf(std::mem::take(&mut l.out)).await;
+            l.out = out;
+            r
+        }
+        _ => conn.write_all(&request.bytes).await,
+    };
+    if let Err(e) = wrote {
         return if w.life.stopped() {
             Exchange::Stopped
         } else if slot.timed_out.get() {
@@ -311,15 +359,17 @@ async fn exchange<T: Transport>(
                             from,
                             t0,
                             ttfb: !ttfb_taken,
+                            lane: lane.filter(|_| lane_reads).map(|l| (l, request)),
                         };
-                        finish(w, pick.name, parser.status(), set, collected, tokens, ended);
+                        let skip =
+                            finish(w, pick.name, parser.status(), set, collected, tokens, ended);
                         let keep_alive = parser.keep_alive();
                         parser.reset();
                         if *cursor == buf.len() {
                             buf.clear();
                             *cursor = 0;
                         }
-                        return Exchange::Done { keep_alive };
+                        return Exchange::Done { keep_alive, skip };
                     }
                 }
             }
@@ -349,9 +399,14 @@ async fn exchange<T: Transport>(
                             from,
                             t0,
                             ttfb: !ttfb_taken,
+                            lane: lane.filter(|_| lane_reads).map(|l| (l, request)),
                         };
-                        finish(w, pick.name, parser.status(), set, collected, tokens, ended);
-                        Exchange::Done { keep_alive: false }
+                        let skip =
+                            finish(w, pick.name, parser.status(), set, collected, tokens, ended);
+                        Exchange::Done {
+                            keep_alive: false,
+                            skip,
+                        }
                     }
                     Err(_) if got == 0 && reused => Exchange::Stale,
                     Err(_) if got == 0 => Exchange::Failed(Fault::ReadEofBeforeResponse),
@@ -374,16 +429,21 @@ async fn exchange<T: Transport>(
     }
 }
 
-/// When a complete response's request was due and written, and whether
-/// its time to first byte is still to be taken.
-struct Ended {
+/// When a complete response's request was due and written, whether its
+/// time to first byte is still to be taken, and the lane that reads it
+/// (captures, cookies) with the request.
+struct Ended<'a> {
     from: Instant,
     t0: Instant,
     ttfb: bool,
+    lane: Option<(&'a mut Lane, &'a super::mix::Variant)>,
 }
 
 /// A complete response: judge it (by its status alone unless it has
-/// checks or was an event stream), then record it and its tokens.
+/// checks or was an event stream), let its lane take cookies and captures
+/// (a capture that finds nothing fails a response the checks passed, as
+/// `check`), then record it and its tokens. True: the rest of the
+/// sequence run is skipped.
 fn finish(
     w: &Shared,
     name: u16,
@@ -392,8 +452,8 @@ fn finish(
     collected: &Collected,
     tokens: &mut Option<Box<TokenClock>>,
     e: Ended,
-) {
-    let judged = match (set, tokens.as_deref()) {
+) -> bool {
+    let mut judged = match (set, tokens.as_deref()) {
         (None, None) => Judged::of_status(status),
         (set, clock) => {
             let judge = Judge {
@@ -403,8 +463,17 @@ fn finish(
             collect::judge(&judge, name, status, set, collected, None, clock)
         }
     };
+    let missing = e.lane.and_then(|(l, v)| {
+        let (head, body) = (&collected.head, &collected.body);
+        l.absorb(v, status, head, body, Instant::now()).err()
+    });
+    if let (Judged::Ok, Some(detail)) = (judged, missing) {
+        w.stats.borrow_mut().record_check_detail(name, detail);
+        judged = Judged::Check;
+    }
     w.record_response(name, status, judged, e.from, e.t0, e.ttfb);
     if let Some(t) = tokens {
         w.record_tokens(t, e.from, judged != Judged::Ok);
     }
+    missing.is_some()
 }

@@ -55,6 +55,21 @@ impl<T: Transport> Link<T> {
         }
     }
 
+    /// Write a request rendered into a buffer the lane owns (a spliced
+    /// sequence step): the buffer moves to the write and comes back, so
+    /// io_uring reads it in place with no copy and no lifetime to fake.
+    pub async fn write_buf(&mut self, req: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
+        match self {
+            Link::Plain(s) => s.write_owned(req).await,
+            Link::Tls(t) => {
+                if let Err(e) = t.tls.write_plain(&req) {
+                    return (Err(e), req);
+                }
+                (t.flush().await, req)
+            }
+        }
+    }
+
     /// Append to `buf` (which has spare capacity); `Ok(0)` is end of stream.
     /// A TLS failure comes back as an `InvalidData` error carrying the
     /// rustls error (`tls::fault_in` names it).

@@ -13,6 +13,7 @@
 //! of that entry uses it.
 
 use super::collect::CheckSet;
+use super::flow::FlowStep;
 use super::pace::SplitMix64;
 use crate::proto::h2::H2Request;
 use std::time::Duration;
@@ -33,6 +34,10 @@ pub struct Variant {
     /// Boxed: most runs are HTTP/1.1, and a million variants would carry
     /// an unboxed `http::Request` each (about 250 bytes) for nothing.
     pub h2: Option<Box<H2Request>>,
+    /// A sequence step's part in its run (values it captures or splices
+    /// in, whether it begins a run); None for every request of a run
+    /// without captures or cookies, which stay pre-encoded.
+    pub flow: Option<Box<FlowStep>>,
     /// Its checks: an index into `Mix::checks`; None collects nothing.
     pub checks: Option<u16>,
 }
@@ -96,6 +101,10 @@ pub struct Mix {
     max_rows: u64,
     /// One entry of one step of one variant: every pick is the same.
     pub single: bool,
+    /// Most values any sequence captures (a lane's store; 0: no capture),
+    /// and `cookies = true` or `--cookies` (a cookie jar per lane).
+    pub slots: usize,
+    pub cookies: bool,
     /// The check sets variants refer to, and the run's check slots: each
     /// (request name, check text) once, in order, for the stats.
     pub checks: Vec<CheckSet>,
@@ -175,6 +184,8 @@ impl Mix {
             cumulative: vec![1],
             max_rows: 1,
             single: true,
+            slots: 0,
+            cookies: false,
             checks: Vec::new(),
             check_slots: Vec::new(),
         }
@@ -248,8 +259,11 @@ impl Mix {
             return Err("every weight is 0: nothing would be sent".into());
         }
         let single = entries.len() == 1 && entries[0].steps.len() == 1 && max_rows == 1;
+        let flows = variants.iter().filter_map(|v| v.flow.as_ref());
         Ok(Mix {
             single,
+            slots: flows.map(|f| f.slots).max().unwrap_or(0),
+            cookies: false,
             names,
             variants,
             entries,
@@ -292,6 +306,23 @@ impl Mix {
         }
     }
 
+    /// The step of `c`'s run just sent failed to capture: `skipped` gets
+    /// the name of each step left, and the next pick begins a new run.
+    pub fn skip_rest(&self, c: &mut Cursor, mut skipped: impl FnMut(u16)) {
+        let steps = &self.entries[c.entry as usize].steps;
+        if c.step != 0 {
+            steps[c.step as usize..]
+                .iter()
+                .for_each(|s| skipped(s.name));
+        }
+        c.step = 0;
+    }
+
+    /// Each lane keeps state of its own (captured values, cookies).
+    pub fn lanes(&self) -> bool {
+        self.slots > 0 || self.cookies
+    }
+
     #[inline]
     fn draw_entry(&self, ch: &mut Chooser) -> u32 {
         if self.entries.len() == 1 {
@@ -329,6 +360,7 @@ mod tests {
             bytes: s.as_bytes().into(),
             head: false,
             h2: None,
+            flow: None,
         }
     }
 

@@ -17,9 +17,11 @@
 
 pub mod collect;
 mod conn;
+pub mod flow;
 mod h2conn;
 mod h2io;
 pub mod io;
+pub mod lane;
 mod lifecycle;
 mod link;
 pub mod mix;

@@ -271,6 +271,14 @@ impl Shared {
         }
     }
 
+    /// The held request's step failed to capture: count the rest of its
+    /// sequence run as skipped and begin a new run with the next claim.
+    pub fn skip_rest(&self, held: &mut Held) {
+        let mut stats = self.stats.borrow_mut();
+        self.mix
+            .skip_rest(&mut held.cursor, |name| stats.record_skipped(name));
+    }
+
     /// The next request of the connection at `c`, and its variant.
     #[inline]
     fn pick(&self, c: &mut Cursor) -> Pick {

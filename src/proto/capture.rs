@@ -259,11 +259,16 @@ impl Template {
 
     /// The rendered length, escapes included (a body's Content-Length).
     pub fn len(&self, values: &[&[u8]]) -> usize {
+        self.len_with(|s| values[s])
+    }
+
+    /// `len` with the values looked up by slot (a lane's own store).
+    pub fn len_with<'v>(&self, value: impl Fn(usize) -> &'v [u8]) -> usize {
         self.parts
             .iter()
             .map(|p| match *p {
                 Part::Fixed(a, b) => b - a,
-                Part::Slot(s) => self.escape.len(values[s]),
+                Part::Slot(s) => self.escape.len(value(s)),
             })
             .sum()
     }
@@ -271,10 +276,16 @@ impl Template {
     /// Append the text with each slot filled from `values` (indexed as
     /// `known` was). Allocates only when `out` lacks the capacity.
     pub fn render_into(&self, values: &[&[u8]], out: &mut Vec<u8>) {
+        self.render_with(|s| values[s], out)
+    }
+
+    /// `render_into` with the values looked up by slot, so a lane renders
+    /// from the buffers it keeps without building a slice of them.
+    pub fn render_with<'v>(&self, value: impl Fn(usize) -> &'v [u8], out: &mut Vec<u8>) {
         for p in &self.parts {
             match *p {
                 Part::Fixed(a, b) => out.extend_from_slice(&self.fixed[a..b]),
-                Part::Slot(s) => self.escape.write(values[s], out),
+                Part::Slot(s) => self.escape.write(value(s), out),
             }
         }
     }

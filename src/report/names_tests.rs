@@ -188,6 +188,23 @@ fn text_of_single_request_has_no_tables() {
 }
 
 #[test]
+fn skipped_steps_per_name_in_json_and_text() {
+    let mut s = mixed();
+    assert!(!text_of(&s).contains("Skipped"), "none skipped, no line");
+    s.by_name[0].skipped = 7;
+    s.by_name[1].skipped = 3;
+    let j = to_json(&s);
+    assert_eq!(j["skipped"], 10);
+    assert_eq!(j["by_name"]["predict"]["skipped"], 7);
+    assert_eq!(j["by_name"]["health"]["skipped"], 3);
+    let text = text_of(&s);
+    assert!(
+        text.contains("  Skipped: 10 (a sequence step failed to capture: predict 7, health 3)\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn json_by_name_keyed_by_name() {
     let s = mixed();
     let j = to_json(&s);

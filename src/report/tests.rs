@@ -391,9 +391,10 @@ fn json_has_every_key() {
     ] {
         assert_eq!(v[k], Value::Null, "{k}: no response was streamed");
     }
-    // 29 keys, `by_name` (empty for a run without request names) and
-    // `checks` (empty without --check).
-    assert_eq!(v.as_object().unwrap().len(), 31);
+    // 29 keys, `by_name` (empty for a run without request names),
+    // `checks` (empty without --check) and `skipped` (0 without captures).
+    assert_eq!(v.as_object().unwrap().len(), 32);
+    assert_eq!(v["skipped"], 0);
     assert_eq!(v["by_name"], json!({}));
     assert_eq!(v["checks"], json!([]));
 }

@@ -133,6 +133,7 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     if s.not_sent_at_end > 0 {
         writeln!(w, "  Not sent at end: {}", s.not_sent_at_end)?;
     }
+    write_skipped(w, s)?;
     if s.interrupted {
         writeln!(
             w,
@@ -294,4 +295,20 @@ fn write_stream(w: &mut impl Write, st: &Streaming, secs: f64, goodput: bool) ->
         )?;
     }
     Ok(())
+}
+
+/// Sequence steps not sent since an earlier step of their run failed to
+/// capture: not requests, so in no other count; shown only when some were.
+fn write_skipped(w: &mut impl Write, s: &Summary) -> io::Result<()> {
+    let total = s.skipped();
+    if total == 0 {
+        return Ok(());
+    }
+    write!(w, "  Skipped: {total} (a sequence step failed to capture:")?;
+    let named = s.by_name.iter().filter(|n| n.skipped > 0);
+    for (i, n) in named.enumerate() {
+        let sep = if i == 0 { " " } else { ", " };
+        write!(w, "{sep}{} {}", n.name, n.skipped)?;
+    }
+    writeln!(w, ")")
 }

@@ -70,6 +70,7 @@ pub fn two_names() -> Summary {
         predict.add(&NameSnapshot {
             requests: 75,
             bytes: 75 * 100,
+            skipped: 0,
             status: vec![(200, 75 - errs), (500, errs)],
             faults,
             status_errors: errs,
@@ -80,6 +81,7 @@ pub fn two_names() -> Summary {
         health.add(&NameSnapshot {
             requests: 25,
             bytes: 25 * 10,
+            skipped: 0,
             status: vec![(200, 25)],
             faults: no_faults,
             status_errors: 0,

@@ -232,6 +232,16 @@ impl Stats {
         }
     }
 
+    /// A sequence step not sent, since an earlier step of its run failed
+    /// to capture: counted for its name, not as a request.
+    pub fn record_skipped(&mut self, name: u16) {
+        if self.recording {
+            if let Some(n) = self.names.get_mut(name as usize) {
+                n.skipped += 1;
+            }
+        }
+    }
+
     /// Bytes read for the request named `name`, counted in the totals too.
     #[inline]
     pub fn record_request_bytes(&mut self, name: u16, bytes: usize) {

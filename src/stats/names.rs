@@ -21,6 +21,8 @@ pub struct NameStats {
     pub latency: Histogram<u64>,
     pub requests: u64,
     pub bytes: u64,
+    /// Steps not sent: an earlier step of their sequence run failed.
+    pub skipped: u64,
     /// (status code, count); a handful per name, searched linearly.
     pub status: Vec<(u16, u64)>,
     pub faults: [u64; Fault::COUNT],
@@ -35,6 +37,7 @@ impl Default for NameStats {
             latency: name_histogram(),
             requests: 0,
             bytes: 0,
+            skipped: 0,
             status: Vec::with_capacity(8),
             faults: [0; Fault::COUNT],
             status_errors: 0,
@@ -61,6 +64,7 @@ impl NameStats {
         self.latency.reset();
         self.requests = 0;
         self.bytes = 0;
+        self.skipped = 0;
         self.status.iter_mut().for_each(|s| s.1 = 0);
         self.faults = [0; Fault::COUNT];
         self.status_errors = 0;
@@ -74,6 +78,7 @@ impl NameStats {
         let snap = NameSnapshot {
             requests: self.requests,
             bytes: self.bytes,
+            skipped: self.skipped,
             status: self.status.iter().copied().filter(|s| s.1 > 0).collect(),
             faults: self.faults,
             status_errors: self.status_errors,
@@ -89,6 +94,7 @@ impl NameStats {
 pub struct NameSnapshot {
     pub requests: u64,
     pub bytes: u64,
+    pub skipped: u64,
     pub status: Vec<(u16, u64)>,
     pub faults: [u64; Fault::COUNT],
     pub status_errors: u64,
@@ -104,6 +110,9 @@ pub struct NameSummary {
     pub method: String,
     pub requests: u64,
     pub bytes_read: u64,
+    /// Sequence steps not sent (an earlier step of the run failed to
+    /// capture): not requests, so in no other count.
+    pub skipped: u64,
     pub status_codes: BTreeMap<u16, u64>,
     /// Transport errors under this name, status and check failures.
     pub errors: ErrorCounts,
@@ -122,6 +131,7 @@ impl NameSummary {
             method: method.to_string(),
             requests: 0,
             bytes_read: 0,
+            skipped: 0,
             status_codes: BTreeMap::new(),
             errors: ErrorCounts::default(),
             error_details: Vec::new(),
@@ -159,6 +169,7 @@ impl NameSummary {
     pub fn add(&mut self, s: &NameSnapshot) {
         self.requests += s.requests;
         self.bytes_read += s.bytes;
+        self.skipped += s.skipped;
         for &(code, n) in &s.status {
             *self.status_codes.entry(code).or_default() += n;
         }

@@ -160,6 +160,12 @@ impl Summary {
         }
     }
 
+    /// Sequence steps not sent (an earlier step of their run failed to
+    /// capture), over every name: sequences are always named.
+    pub fn skipped(&self) -> u64 {
+        self.by_name.iter().map(|n| n.skipped).sum()
+    }
+
     pub fn rps(&self) -> f64 {
         let s = self.duration.as_secs_f64();
         if s > 0.0 {

@@ -1,0 +1,304 @@
+//! What one lane (an HTTP/1.1 connection's task) keeps for a scenario's
+//! sequences when they capture values or keep cookies: the values captured
+//! in the current run of a sequence, the cookie jar, and the buffer a
+//! spliced request is rendered into. The response it reads is the one the
+//! connection collects for checks (`collect::Collected`). Every buffer is
+//! the lane's and reused, so in steady state a request costs no allocation
+//! (a JSON capture parses the body, which does).
+//!
+//! A lane exists only when the mix captures or keeps cookies (`Mix::lanes`):
+//! every other run writes its pre-encoded requests as before.
+
+use super::mix::{Mix, Variant};
+use crate::proto::check::{LazyJson, Response};
+use crate::proto::cookie::Jar;
+use crate::proto::h1::spliced::{split, target_of};
+use std::time::Instant;
+
+/// Most header lines read back from a kept response head.
+const MAX_HEADERS: usize = 100;
+
+/// One lane's state.
+pub struct Lane {
+    values: Vec<Vec<u8>>,
+    /// The rendered request (when `prepare` says so).
+    pub out: Vec<u8>,
+    /// The target of the request in flight (cookies' default path).
+    path: Vec<u8>,
+    jar: Option<Jar>,
+}
+
+impl Lane {
+    pub fn new(mix: &Mix) -> Lane {
+        Lane {
+            values: vec![Vec::new(); mix.slots],
+            out: Vec::new(),
+            path: Vec::new(),
+            jar: mix.cookies.then(Jar::new),
+        }
+    }
+
+    /// Whether the response to `v` must be kept (captures, or cookies).
+    #[inline]
+    pub fn collects(&self, v: &Variant) -> bool {
+        self.jar.is_some() || v.flow.as_ref().is_some_and(|f| !f.captures.is_empty())
+    }
+
+    /// Whether a capture of `v` reads the response's body (json, regex);
+    /// the head is kept whenever the lane reads a response (cheap), the
+    /// body only then, so cookies alone copy no body.
+    pub fn reads_body(&self, v: &Variant) -> bool {
+        let caps = v.flow.as_ref().map_or(&[][..], |f| f.captures.as_slice());
+        caps.iter().any(|c| c.1.needs_body())
+    }
+
+    /// Before `v` is written at `now`: begin a run if it begins one, and
+    /// render it into `out` when it is not written as encoded (captured
+    /// values, or cookies to send). True: write `out`.
+    pub fn prepare(&mut self, v: &Variant, now: Instant) -> bool {
+        let flow = v.flow.as_deref();
+        if flow.is_some_and(|f| f.starts_run) {
+            self.values.iter_mut().for_each(Vec::clear);
+            if let Some(j) = &mut self.jar {
+                j.clear();
+            }
+        }
+        let spliced = flow.and_then(|f| f.spliced.as_ref());
+        let cookies = self.jar.is_some();
+        let Lane {
+            values,
+            out,
+            path,
+            jar,
+            ..
+        } = self;
+        let value = |i: usize| values.get(i).map_or(&[][..], Vec::as_slice);
+        let jar = jar.as_ref().filter(|j| !j.is_empty());
+        out.clear();
+        match (spliced, jar) {
+            (None, None) => {
+                if cookies {
+                    // The default path of a cookie set by this response.
+                    path.clear();
+                    path.extend_from_slice(&v.bytes[target_of(&v.bytes)]);
+                }
+                false
+            }
+            (Some(s), jar) => {
+                let t = s.render_head(value, out);
+                path.clear();
+                path.extend_from_slice(&out[t]);
+                if let Some(j) = jar {
+                    j.header_into(std::str::from_utf8(path).unwrap_or("/"), now, out);
+                }
+                s.render_rest(value, out);
+                true
+            }
+            (None, Some(j)) => {
+                let (head, body) = split(&v.bytes);
+                path.clear();
+                path.extend_from_slice(&head[target_of(head)]);
+                out.extend_from_slice(head);
+                j.header_into(std::str::from_utf8(path).unwrap_or("/"), now, out);
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(body);
+                true
+            }
+        }
+    }
+
+    /// The response to `v` is complete (its `head` bytes and `body` as
+    /// the connection kept them): store its cookies and take its captures.
+    /// Err: the `check` detail of the first capture that found nothing
+    /// (the rest of the run is then not sent).
+    pub fn absorb<'v>(
+        &mut self,
+        v: &'v Variant,
+        status: u16,
+        head: &[u8],
+        body: &[u8],
+        now: Instant,
+    ) -> Result<(), &'v str> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let hs: &[httparse::Header] = match parsed.parse(head) {
+            Ok(httparse::Status::Complete(_)) => parsed.headers,
+            _ => &[],
+        };
+        if let Some(jar) = &mut self.jar {
+            let path = std::str::from_utf8(&self.path).unwrap_or("/");
+            for h in hs
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+            {
+                if let Ok(c) = std::str::from_utf8(h.value) {
+                    jar.store(c, path, now);
+                }
+            }
+        }
+        let Some(flow) = v.flow.as_deref().filter(|f| !f.captures.is_empty()) else {
+            return Ok(());
+        };
+        let r = Response::new(status, &hs, body);
+        let json = LazyJson::new(body);
+        for (slot, cap, missing) in &flow.captures {
+            match cap.extract_with(&r, &json) {
+                Some(val) => {
+                    let into = &mut self.values[*slot];
+                    into.clear();
+                    into.extend_from_slice(val.as_bytes());
+                }
+                None => return Err(missing),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::flow::FlowStep;
+    use crate::engine::mix::{Entry, RequestName, RowOrder, Step, Think};
+    use crate::proto::capture::Capture;
+    use crate::proto::h1::spliced::Spliced;
+
+    fn variant(bytes: &str, flow: Option<FlowStep>) -> Variant {
+        Variant {
+            bytes: bytes.as_bytes().into(),
+            head: false,
+            h2: None,
+            flow: flow.map(Box::new),
+            checks: None,
+        }
+    }
+
+    fn mix(variants: Vec<Variant>, cookies: bool) -> Mix {
+        let n = variants.len() as u32;
+        let mut m = Mix::new(
+            (0..n)
+                .map(|i| RequestName {
+                    name: format!("s{i}"),
+                    method: "GET".into(),
+                })
+                .collect(),
+            variants,
+            vec![Entry {
+                weight: 1,
+                steps: (0..n)
+                    .map(|i| Step {
+                        name: i as u16,
+                        first: i,
+                        count: 1,
+                    })
+                    .collect(),
+            }],
+            Think::None,
+            RowOrder::RoundRobin,
+        )
+        .unwrap();
+        m.cookies = cookies;
+        m
+    }
+
+    #[test]
+    fn captures_flow_into_the_next_request_and_a_new_run_forgets_them() {
+        let login = FlowStep {
+            captures: vec![(
+                0,
+                Capture::parse("token", "json /access_token").unwrap(),
+                "capture token: json /access_token not found".into(),
+            )],
+            starts_run: true,
+            slots: 1,
+            ..FlowStep::default()
+        };
+        let api = FlowStep {
+            spliced: Spliced::compile(
+                b"GET /api HTTP/1.1\r\nAuthorization: Bearer {{token}}\r\n\r\n",
+                &["token"],
+            ),
+            slots: 1,
+            ..FlowStep::default()
+        };
+        let m = mix(
+            vec![
+                variant("POST /login HTTP/1.1\r\n\r\n", Some(login)),
+                variant("GET /api HTTP/1.1\r\n\r\n", Some(api)),
+            ],
+            false,
+        );
+        let mut lane = Lane::new(&m);
+        let now = Instant::now();
+        assert!(!lane.prepare(&m.variants[0], now));
+        assert!(lane.collects(&m.variants[0]) && !lane.collects(&m.variants[1]));
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n";
+        let body = br#"{"access_token":"t-1"}"#;
+        assert_eq!(lane.absorb(&m.variants[0], 200, head, body, now), Ok(()));
+        assert!(lane.prepare(&m.variants[1], now));
+        assert_eq!(
+            lane.out,
+            b"GET /api HTTP/1.1\r\nAuthorization: Bearer t-1\r\n\r\n"
+        );
+        // A new run: the login finds nothing this time.
+        assert!(!lane.prepare(&m.variants[0], now));
+        assert_eq!(
+            lane.absorb(&m.variants[0], 200, head, b"{}", now),
+            Err("capture token: json /access_token not found")
+        );
+        assert!(lane.prepare(&m.variants[1], now));
+        assert_eq!(
+            lane.out,
+            b"GET /api HTTP/1.1\r\nAuthorization: Bearer \r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_capture_skips_the_rest_of_its_run_only() {
+        let m = mix(
+            (0..3)
+                .map(|i| variant(&format!("GET /{i} HTTP/1.1\r\n\r\n"), None))
+                .collect(),
+            false,
+        );
+        let mut ch = crate::engine::mix::Chooser::new(1, 0);
+        let mut c = crate::engine::mix::Cursor::default();
+        assert_eq!(m.next(&mut c, &mut ch).name, 0);
+        let mut skipped = Vec::new();
+        m.skip_rest(&mut c, |n| skipped.push(n));
+        assert_eq!(skipped, [1, 2]);
+        assert_eq!(m.next(&mut c, &mut ch).name, 0, "a new run");
+        m.next(&mut c, &mut ch);
+        m.next(&mut c, &mut ch);
+        // At the end of a run there is nothing left to skip.
+        m.skip_rest(&mut c, |n| skipped.push(n));
+        assert_eq!(skipped, [1, 2]);
+    }
+
+    #[test]
+    fn cookies_go_back_and_a_new_run_clears_them() {
+        let first = FlowStep {
+            starts_run: true,
+            ..FlowStep::default()
+        };
+        let m = mix(
+            vec![
+                variant("GET /login HTTP/1.1\r\nHost: h\r\n\r\n", Some(first)),
+                variant("POST /a/b HTTP/1.1\r\nHost: h\r\n\r\nxy", None),
+            ],
+            true,
+        );
+        let mut lane = Lane::new(&m);
+        let now = Instant::now();
+        assert!(!lane.prepare(&m.variants[0], now));
+        assert!(lane.collects(&m.variants[1]));
+        let head = b"HTTP/1.1 200 OK\r\nSet-Cookie: session=s1; Path=/\r\n\r\n";
+        assert_eq!(lane.absorb(&m.variants[0], 200, head, b"", now), Ok(()));
+        assert!(lane.prepare(&m.variants[1], now));
+        assert_eq!(
+            lane.out,
+            b"POST /a/b HTTP/1.1\r\nHost: h\r\nCookie: session=s1\r\n\r\nxy"
+        );
+        assert!(!lane.prepare(&m.variants[0], now), "a new run starts empty");
+    }
+}
