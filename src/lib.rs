@@ -25,6 +25,7 @@ pub mod error;
 pub mod proto;
 pub mod report;
 pub mod serve;
+pub mod shape;
 pub mod stats;
 pub mod target;
 pub mod units;
