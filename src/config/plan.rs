@@ -75,6 +75,8 @@ pub struct Plan {
     pub by_method: bool,
     /// Keep statistics per name (false: one request, reported as the total).
     pub named: bool,
+    /// A scenario's `[[stage]]`s (empty: none).
+    pub stages: Vec<super::stages::Stage>,
 }
 
 /// Settings every request shares.

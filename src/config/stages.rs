@@ -5,6 +5,7 @@
 //! open-loop schedule over it) is `crate::shape`, which the engine and the
 //! reports read too.
 
+use super::cli::LoadArgs;
 use super::values::parse_duration;
 pub use crate::shape::{Stage, Stages};
 use serde::Deserialize;
@@ -49,6 +50,55 @@ pub fn parse_stages(s: &str) -> Result<Vec<Stage>, String> {
             Ok(Stage { duration, target })
         })
         .collect()
+}
+
+/// The run's stages, from `--stages` or else the scenario's `[[stage]]`,
+/// checked against the flags they replace, and the connections a run over
+/// them opens: `-c`, or as users (no `-R`) the most users of any stage.
+/// None without stages.
+pub fn resolve(
+    load: &LoadArgs,
+    connections: Option<u64>,
+    http2: bool,
+    from_file: Vec<Stage>,
+) -> Result<Option<(Stages, u64)>, String> {
+    let (list, flag) = match &load.stages {
+        Some(s) => (parse_stages(s)?, "--stages"),
+        None if !from_file.is_empty() => (from_file, "the scenario's [[stage]]"),
+        None => return Ok(None),
+    };
+    let stages = Stages::new(list).map_err(|e| format!("{flag}: {e}"))?;
+    let total = crate::units::format_clock(stages.total().as_secs_f64().round() as u64);
+    for (other, given, why) in [
+        ("-d", load.duration.is_some(), format!("the run lasts the stages' sum, {total}")),
+        ("-n", load.requests.is_some(), "the stages set how long the run lasts".into()),
+        ("--ramp-up", load.ramp_up.is_some(), "a first stage such as 30s:100 is the ramp".into()),
+        ("--warmup", load.warmup.is_some(), "a first stage is the warm-up".into()),
+    ] {
+        if given {
+            return Err(format!("{other}: not with {flag} ({why})"));
+        }
+    }
+    if let Some(r) = load.rate {
+        return Ok(Some((stages.starting_at(r), connections.unwrap_or(10))));
+    }
+    if http2 {
+        return Err(format!(
+            "--http2: {flag} without -R are users, one HTTP/1.1 connection each (give -R for a rate over HTTP/2)"
+        ));
+    }
+    // User i is on while i < the target, rounded: the most there will be.
+    let most = stages.max_target().round() as u64;
+    if most == 0 {
+        return Err(format!("{flag}: every target is 0: no user would start"));
+    }
+    match connections {
+        Some(c) if c < most => Err(format!(
+            "-c {c}: below the {most} users of {flag} (leave -c out, or give {most} or more)"
+        )),
+        Some(c) => Ok(Some((stages, c))),
+        None => Ok(Some((stages, most))),
+    }
 }
 
 /// `100`, `2.5k`, `1M`, `0`.

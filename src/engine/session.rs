@@ -34,6 +34,7 @@ pub fn run(cfg: &Settings, sink: Option<Box<dyn IntervalSink>>) -> Result<Summar
             requests: None,
             record: false,
             last: false,
+            stages: None,
         };
         session.send(cfg, &warm);
     }
@@ -44,6 +45,7 @@ pub fn run(cfg: &Settings, sink: Option<Box<dyn IntervalSink>>) -> Result<Summar
         requests: cfg.shape.requests,
         record: true,
         last: true,
+        stages: cfg.shape.stages.clone(),
     };
     let summary = session.phase(cfg, &main, String::new(), sink);
     session.finish(cfg, summary)
@@ -121,6 +123,10 @@ impl Session {
             .map(|n| stats::NameSummary::new(&n.name, &n.method))
             .collect();
         agg.sink = sink;
+        if let Some(rule) = &cfg.shape.abort {
+            agg.judge = Some(aggregate::Judge::new(rule.clone()));
+            agg.halt = Some(self.startup.halt.clone());
+        }
         agg.collect(&self.snapshots);
         let mut info = cfg.info.clone();
         if let PaceSpec::Rate { total_per_sec, .. } = p.pace {

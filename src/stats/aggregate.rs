@@ -2,6 +2,8 @@
 //! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
 //! live progress line. It runs on the main thread; workers never wait on it.
 
+pub use crate::stats::abort::Judge;
+use crate::stats::abort::Second;
 use crate::stats::fault::is_success;
 use crate::stats::names::NameInterval;
 use crate::stats::{
@@ -13,6 +15,8 @@ use crossbeam_channel::Receiver;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Receives each second's merged latency histogram as it closes
@@ -38,6 +42,8 @@ struct Interval {
     end: Duration,
     requests: u64,
     errors: u64,
+    /// Transport errors (requests that ended with no response).
+    transport: u64,
     bytes: u64,
     /// Output tokens of streamed responses.
     tokens: u64,
@@ -71,6 +77,10 @@ pub struct Aggregator {
     /// Per request name, in the mix's order: set by the caller for a run
     /// with names (empty otherwise).
     pub names: Vec<NameSummary>,
+    /// `--abort-on-slo`: judges each second as it closes, and raises
+    /// `halt` (the workers poll it) when the SLO broke.
+    pub judge: Option<Judge>,
+    pub halt: Option<Arc<AtomicBool>>,
 }
 
 impl Aggregator {
@@ -93,6 +103,8 @@ impl Aggregator {
             closed_end: Duration::ZERO,
             sink: None,
             names: Vec::new(),
+            judge: None,
+            halt: None,
         }
     }
 
@@ -138,6 +150,7 @@ impl Aggregator {
             end: Duration::ZERO,
             requests: 0,
             errors: 0,
+            transport: 0,
             bytes: 0,
             tokens: 0,
             latency: Some(stats::latency_histogram()),
@@ -148,6 +161,7 @@ impl Aggregator {
         iv.end = iv.end.max(s.elapsed);
         iv.requests += s.counts.requests;
         iv.errors += errors;
+        iv.transport += s.counts.faults.iter().sum::<u64>();
         iv.bytes += s.counts.bytes;
         iv.tokens += s.counts.stream.tokens;
         if let Some(h) = &mut iv.latency {
@@ -213,6 +227,21 @@ impl Aggregator {
                     iv.by_name.iter().map(|n| n.latency.clone()).collect();
                 sink.interval(start, len, &h, &point, &by_name);
             }
+            if let Some(judge) = &mut self.judge {
+                let second = Second {
+                    start_s: start.as_secs_f64(),
+                    len_s: secs,
+                    responses: iv.requests,
+                    failed: iv.errors,
+                    transport: iv.transport,
+                    latency: &h,
+                };
+                if judge.second(&second) {
+                    if let Some(halt) = &self.halt {
+                        halt.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
             iv.by_name = Vec::new();
             iv.point = Some(point);
             self.closed_end = iv.end;
@@ -262,6 +291,7 @@ impl Aggregator {
             .filter_map(|iv| iv.point)
             .collect();
         let t = self.totals;
+        let aborted = self.judge.and_then(|j| j.broke);
         Summary {
             info,
             duration: self.elapsed,
@@ -286,6 +316,7 @@ impl Aggregator {
             in_flight_at_end: self.in_flight_at_end,
             not_sent_at_end: self.not_sent_at_end,
             interrupted,
+            aborted,
         }
     }
 }
