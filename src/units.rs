@@ -97,7 +97,13 @@ pub fn format_binary(n: f64) -> String {
 mod tests {
     #[test]
     fn clock_readings() {
-        for (n, s) in [(0, "0s"), (42, "42s"), (102, "1m42s"), (120, "2m"), (3605, "1h0m5s")] {
+        for (n, s) in [
+            (0, "0s"),
+            (42, "42s"),
+            (102, "1m42s"),
+            (120, "2m"),
+            (3605, "1h0m5s"),
+        ] {
             assert_eq!(super::format_clock(n), s);
         }
     }

@@ -155,7 +155,7 @@ impl Config {
                 grace_s: g.as_secs_f64().ceil() as u32,
             }),
         };
-                let mut threads = match a.pool.threads {
+        let mut threads = match a.pool.threads {
             Some(t) => t,
             None => std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
         };

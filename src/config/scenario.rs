@@ -131,7 +131,8 @@ fn parse(
     for (i, st) in file.stage.iter().enumerate() {
         let at = format!("{shown} line {}", line_of(text, st.span().start));
         let stage = st.get_ref().to_stage(i + 1);
-        plan.stages.push(stage.map_err(|e| usage(format!("{at}: {e}")))?);
+        plan.stages
+            .push(stage.map_err(|e| usage(format!("{at}: {e}")))?);
     }
     if let Some(o) = &file.data_order {
         plan.rows = parse_order(o).map_err(|e| usage(format!("{shown}: data_order: {e}")))?;

@@ -70,10 +70,26 @@ pub fn resolve(
     let stages = Stages::new(list).map_err(|e| format!("{flag}: {e}"))?;
     let total = crate::units::format_clock(stages.total().as_secs_f64().round() as u64);
     for (other, given, why) in [
-        ("-d", load.duration.is_some(), format!("the run lasts the stages' sum, {total}")),
-        ("-n", load.requests.is_some(), "the stages set how long the run lasts".into()),
-        ("--ramp-up", load.ramp_up.is_some(), "a first stage such as 30s:100 is the ramp".into()),
-        ("--warmup", load.warmup.is_some(), "a first stage is the warm-up".into()),
+        (
+            "-d",
+            load.duration.is_some(),
+            format!("the run lasts the stages' sum, {total}"),
+        ),
+        (
+            "-n",
+            load.requests.is_some(),
+            "the stages set how long the run lasts".into(),
+        ),
+        (
+            "--ramp-up",
+            load.ramp_up.is_some(),
+            "a first stage such as 30s:100 is the ramp".into(),
+        ),
+        (
+            "--warmup",
+            load.warmup.is_some(),
+            "a first stage is the warm-up".into(),
+        ),
     ] {
         if given {
             return Err(format!("{other}: not with {flag} ({why})"));

@@ -323,7 +323,9 @@ impl Shared {
     /// Closed loop over stages: is connection `idx`'s user on now?
     #[inline]
     pub fn user_on(&self, idx: usize) -> bool {
-        self.pacer.user_on(self.seat.first_conn + idx as u64).is_ok()
+        self.pacer
+            .user_on(self.seat.first_conn + idx as u64)
+            .is_ok()
     }
 
     /// Closed loop over stages: wait until connection `idx`'s user is on
@@ -338,7 +340,9 @@ impl Shared {
             let wait = match self.pacer.user_on(g) {
                 Ok(()) => return true,
                 // A millisecond past the crossing, so the target is there.
-                Err(Some(at)) => at.saturating_duration_since(Instant::now()) + Duration::from_millis(1),
+                Err(Some(at)) => {
+                    at.saturating_duration_since(Instant::now()) + Duration::from_millis(1)
+                }
                 // Never again in this run: wait for its end.
                 Err(None) => Duration::from_secs(365 * 86_400),
             };

@@ -1,7 +1,7 @@
 //! The JSON report: SPEC's keys, plus blast's additions.
 
-use super::*;
 use super::stages;
+use super::*;
 use crate::stats::slo::Verdict;
 use crate::stats::{ErrorCounts, Fault, NamePoint, NameSummary, TimelinePoint, TlsSummary};
 use serde_json::{json, Value};

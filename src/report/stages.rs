@@ -129,10 +129,12 @@ mod tests {
 
     fn broken(rate: Option<f64>) -> Summary {
         // 0s:2,2s:2,0s:8,2s:8,0s:16,2s:16
-        let list = [(0, 2.0), (2, 2.0), (0, 8.0), (2, 8.0), (0, 16.0), (2, 16.0)]
-            .map(|(d, target)| Stage {
-                duration: Duration::from_secs(d),
-                target,
+        let list =
+            [(0, 2.0), (2, 2.0), (0, 8.0), (2, 8.0), (0, 16.0), (2, 16.0)].map(|(d, target)| {
+                Stage {
+                    duration: Duration::from_secs(d),
+                    target,
+                }
             });
         let st = Stages::new(list.to_vec()).unwrap();
         let st = match rate {
