@@ -176,6 +176,8 @@ fn closed_loop_connections_follow_the_users() {
 /// at 16 users it fails, and `--abort-on-slo 2s` stops the run within
 /// GRACE + 1 s of the first failing second, exit 1, saying where it broke.
 /// The server's count of requests is blast's, plus what was in flight.
+/// The p99 bound is 250 ms, not 40: on a loaded 2-core box the Python
+/// server stalls past 100 ms now and then, and the test is about errors.
 #[test]
 fn abort_on_slo_stops_at_the_breaking_point() {
     let srv = start("degrade");
@@ -186,7 +188,7 @@ fn abort_on_slo_stops_at_the_breaking_point() {
             "--stages",
             "0s:2,2s:2,0s:4,2s:4,0s:8,2s:8,0s:16,4s:16,0s:32,4s:32",
             "--slo",
-            "p99<40ms,errors<1%",
+            "p99<250ms,errors<1%",
             "--abort-on-slo",
             "2s",
             "-t",
@@ -206,7 +208,7 @@ fn abort_on_slo_stops_at_the_breaking_point() {
             p["requests"].as_f64().unwrap(),
             p["errors"].as_f64().unwrap(),
         );
-        if p["p99_us"].as_u64().unwrap() >= 40_000 || errs * 100.0 > req.max(1.0) {
+        if p["p99_us"].as_u64().unwrap() >= 250_000 || errs * 100.0 > req.max(1.0) {
             first_failing = Some(start);
             break;
         }
@@ -223,13 +225,12 @@ fn abort_on_slo_stops_at_the_breaking_point() {
         d <= first + 2.0 + 1.0,
         "stopped at {d} s, first failing second {first}"
     );
-    let users = a["users"].as_u64().unwrap();
-    assert!(users == 8 || users == 16, "{a}");
-    let stage = a["stage"]["index"].as_u64().unwrap();
-    assert_eq!(a["stage"]["target"].as_f64().unwrap() as u64, users, "{a}");
-    assert!(stage == 6 || stage == 8, "{a}");
-    let cond = a["condition"].as_str().unwrap();
-    assert!(cond == "errors<1%" || cond == "p99<40ms", "{a}");
+    assert_eq!(a["users"], 16, "{a}");
+    assert_eq!(a["stage"]["index"], 8, "{a}");
+    assert_eq!(a["stage"]["target"], 16.0, "{a}");
+    assert_eq!(a["condition"], "errors<1%", "{a}");
+    assert!(a["value"].as_f64().unwrap() > 1.0, "{a}");
+    assert!(a["rate"].as_f64().unwrap() > 0.0, "{a}");
     let srv_requests = stats(srv.port)["requests"].as_u64().unwrap();
     let transport = v["errors"]["connect"].as_u64().unwrap()
         + v["errors"]["read"].as_u64().unwrap()
@@ -298,4 +299,31 @@ fn bad_stage_input_is_exit_2_naming_the_flag() {
             r.stderr
         );
     }
+}
+
+/// A scenario's `[[stage]]`s shape the run as `--stages` does: the run
+/// lasts their sum, and `-c` defaults to their most users.
+#[test]
+fn scenario_stages_shape_the_run() {
+    let srv = start("count");
+    let dir = Scratch::new("stages-scenario");
+    let file = dir.write(
+        "s.toml",
+        "[[request]]\npath = \"/\"\n\n[[stage]]\nduration = \"0s\"\ntarget = 3\n\n[[stage]]\nduration = \"2s\"\ntarget = 3\n",
+    );
+    let url = format!("http://127.0.0.1:{}", srv.port);
+    let (code, v, err) = blast_json(
+        &["--json", "--scenario", &file, "-t", "1", &url],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["config"]["connections"], 3);
+    assert_eq!(v["config"]["stages"][1]["duration_s"], 2.0);
+    let d = v["duration_s"].as_f64().unwrap();
+    assert!((1.9..2.5).contains(&d), "{d}");
+    let served = stats(srv.port)["requests"].as_u64().unwrap();
+    assert_eq!(
+        served,
+        v["requests"].as_u64().unwrap() + v["in_flight_at_end"].as_u64().unwrap()
+    );
 }
