@@ -137,6 +137,10 @@ pub fn offered_rps(s: &Summary) -> Option<f64> {
     if d <= 0.0 {
         return Some(r);
     }
+    if let Some(st) = &s.info.stages {
+        // Over stages: the mean of the schedule over what ran.
+        return Some(st.mean_over(std::time::Duration::ZERO, s.duration));
+    }
     Some(r * (d - ramp / 2.0) / d)
 }
 

@@ -50,3 +50,10 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+# By hand: python3 tests/stages/server.py degrade 8080 (the tests add
+# their own serving loop on port 0 after this file).
+if len(sys.argv) > 2:
+    class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+    S(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
