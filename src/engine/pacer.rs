@@ -136,12 +136,15 @@ impl Pacer {
             } => {
                 let k = self.next_k.get();
                 let due = if staged {
-                    self.staged_due(&sched, k)
+                    match self.staged_due(&sched, k) {
+                        Some(d) => d,
+                        None => return Due::Idle(self.phase_id.get()),
+                    }
                 } else {
                     sched.due_s(k)
                 };
-                let at = start + Duration::from_secs_f64(due.min(1e9));
-                if !due.is_finite() || end.is_some_and(|e| at >= e) {
+                let at = start + Duration::from_secs_f64(due);
+                if end.is_some_and(|e| at >= e) {
                     return Due::Idle(self.phase_id.get());
                 }
                 self.next_k.set(k + 1);
@@ -161,14 +164,12 @@ impl Pacer {
 
     /// Over stages: seconds after the start at which request `k` is due:
     /// worker i of t owns global requests i, i+t, ... and global request g
-    /// is due when the area under the stages reaches g (infinite: never).
-    fn staged_due(&self, sched: &Schedule, k: u64) -> f64 {
+    /// is due when the area under the stages reaches g (None: never).
+    fn staged_due(&self, sched: &Schedule, k: u64) -> Option<f64> {
         let st = self.stages.borrow();
-        let Some((stages, _)) = st.as_ref() else {
-            return f64::INFINITY;
-        };
+        let (stages, _) = st.as_ref()?;
         let g = sched.position(k) * sched.threads() as f64;
-        stages.time_of(g).map_or(f64::INFINITY, |d| d.as_secs_f64())
+        stages.time_of(g).map(|d| d.as_secs_f64())
     }
 
     /// Closed loop over stages: connections open and close with the users.
