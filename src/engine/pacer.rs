@@ -315,3 +315,64 @@ async fn wait_precisely(at: Instant, life: &Lifecycle) -> bool {
     }
     !life.stopped()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::pace::Rate;
+    use crate::shape::Stage;
+
+    /// Over stages, the workers' due times together are the shape's
+    /// `time_of(g)` for g = 0, 1, 2, ...: worker i of t takes i, i+t, ...
+    #[test]
+    fn staged_schedule_interleaves_the_shape_over_workers() {
+        let stages = Arc::new(
+            Stages::new(vec![
+                Stage {
+                    duration: Duration::from_secs(2),
+                    target: 100.0,
+                },
+                Stage {
+                    duration: Duration::from_secs(1),
+                    target: 100.0,
+                },
+            ])
+            .unwrap(),
+        );
+        let start = Instant::now();
+        let phase = Phase {
+            start,
+            duration: Some(stages.total()),
+            pace: PaceSpec::Closed,
+            requests: None,
+            record: true,
+            last: true,
+            stages: Some(stages.clone()),
+        };
+        let mut all = Vec::new();
+        for i in 0..3 {
+            let p = Pacer::default();
+            let sched = Schedule::new(
+                Rate::share(1.0, 3, i, Duration::ZERO),
+                Arrival::Constant,
+                3,
+                i,
+            );
+            p.begin_phase(&phase, Some(sched));
+            let before = all.len();
+            while let Due::At(t) = p.next_due() {
+                all.push((t - start).as_secs_f64());
+            }
+            // None was written: all this worker's share is not sent.
+            let mine = (all.len() - before) as u64;
+            assert_eq!(p.not_sent(start + stages.total()), mine, "worker {i}");
+        }
+        all.sort_by(f64::total_cmp);
+        // 100 over the 0 -> 100 ramp of 2 s, then 100 in the flat second.
+        assert_eq!(all.len(), 200);
+        for (g, t) in all.iter().enumerate() {
+            let want = stages.time_of(g as f64).unwrap().as_secs_f64();
+            assert!((t - want).abs() < 1e-6, "request {g}: {t} vs {want}");
+        }
+    }
+}

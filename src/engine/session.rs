@@ -149,8 +149,14 @@ impl Session {
         if self.checked.replace(true) {
             return true;
         }
+        // Users over stages open when the target first reaches one: a
+        // slow first ramp (`1m:10`: the first at 3 s) is not unreachable.
+        let first_user = match (&cfg.shape.stages, cfg.shape.rate) {
+            (Some(st), None) => st.reaches(Duration::ZERO, 0.5).unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
         self.startup
-            .wait(cfg.conn.connect_timeout + Duration::from_secs(1))
+            .wait(first_user + cfg.conn.connect_timeout + Duration::from_secs(1))
             .is_ok()
     }
 
