@@ -84,7 +84,7 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
         summary.push(("interrupted", "by Ctrl-C".into()));
     }
     if let Some(line) = crate::report::stages::broke_line(s) {
-        summary.push(("stopped by --abort-on-slo", line));
+        summary.push(("stopped by --abort-on-slo", esc(&line)));
     }
     let summary = kv_table("Summary", &summary);
 

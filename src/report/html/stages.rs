@@ -73,3 +73,72 @@ pub fn users_chart(s: &Summary) -> Option<String> {
     mark(s, &mut c);
     Some(c.render())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::{Stage, Stages};
+    use crate::stats::abort::Aborted;
+    use crate::stats::fixture::run_info;
+    use crate::stats::slo::Slo;
+    use crate::stats::{RunInfo, TimelinePoint};
+    use std::time::Duration;
+
+    #[test]
+    fn charts_mark_the_stages_reached_and_the_break() {
+        let list =
+            [(0, 2.0), (2, 2.0), (0, 8.0), (2, 8.0), (0, 16.0), (4, 16.0)].map(|(d, target)| {
+                Stage {
+                    duration: Duration::from_secs(d),
+                    target,
+                }
+            });
+        let mut s = Summary::empty(RunInfo {
+            stages: Some(Stages::new(list.to_vec()).unwrap()),
+            ..run_info()
+        });
+        s.duration = Duration::from_secs(5);
+        s.timeline = (1..=5)
+            .map(|t| TimelinePoint {
+                t_s: t as f64,
+                requests: 100,
+                rps: 100.0,
+                ..s.timeline
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| TimelinePoint {
+                        t_s: 0.0,
+                        requests: 0,
+                        rps: 0.0,
+                        p50_us: 1000,
+                        p99_us: 2000,
+                        errors: 0,
+                        bytes: 0,
+                        quantiles_us: [1000; 11],
+                        total: Default::default(),
+                        by_name: Vec::new(),
+                        output_tokens: 0,
+                    })
+            })
+            .collect();
+        s.aborted = Some(Aborted {
+            at_s: 4.0,
+            rps: 100.0,
+            condition: Slo::parse("errors<1%").unwrap().conditions[0].clone(),
+            value: 50.0,
+        });
+        let page = super::super::render_run(&s, None);
+        assert!(page.contains("Users over time"), "a users chart");
+        assert!(page.contains("broke: errors 50.00% &gt; 1.00%"));
+        let line = "broke at 4s: 100 req/s, errors 50.00% &gt; 1.00% (stage 6 of 6: 16 users)";
+        let at = page.find("broke at").map(|i| &page[i..i + 90]);
+        assert!(page.contains(line), "{at:?}");
+        // Stages 4 (at 2 s) and 6 (at 4 s) began within the 5 s that ran.
+        assert!(page.contains(">4</text>") && page.contains(">6</text>"));
+        let mut plain = s.clone();
+        plain.info.stages = None;
+        plain.aborted = None;
+        let page = super::super::render_run(&plain, None);
+        assert!(!page.contains("Users over time") && !page.contains("broke"));
+    }
+}
