@@ -314,7 +314,8 @@ fn json_has_every_key() {
             "requests_limit": null, "rate": null,
             "ramp_up_s": 0.0, "method": "GET",
             "timeout_s": 2.0, "engine": "uring",
-            "protocol": "http/1.1", "streams": 1, "seed": 0
+            "protocol": "http/1.1", "streams": 1, "seed": 0,
+            "stages": null
         })
     );
     assert_eq!(v["duration_s"], 12.5);
@@ -367,6 +368,7 @@ fn json_has_every_key() {
     assert_eq!(v["in_flight_at_end"], 7);
     assert_eq!(v["not_sent_at_end"], 11);
     assert_eq!(v["interrupted"], true);
+    assert!(v["aborted"].is_null());
     assert_eq!(v["offered_rps"], Value::Null, "closed loop offers no rate");
     assert!(v["service_time_us"]["p99"].is_u64());
     let spectrum = v["latency_spectrum"].as_array().unwrap();
@@ -390,8 +392,9 @@ fn json_has_every_key() {
     ] {
         assert_eq!(v[k], Value::Null, "{k}: no response was streamed");
     }
-    // 29 keys, and `by_name` (empty for a run without request names).
-    assert_eq!(v.as_object().unwrap().len(), 30);
+    // 30 keys (`aborted` among them), and `by_name` (empty for a run
+    // without request names).
+    assert_eq!(v.as_object().unwrap().len(), 31);
     assert_eq!(v["by_name"], json!({}));
 }
 
