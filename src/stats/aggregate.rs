@@ -227,7 +227,9 @@ impl Aggregator {
                     iv.by_name.iter().map(|n| n.latency.clone()).collect();
                 sink.interval(start, len, &h, &point, &by_name);
             }
-            if let Some(judge) = &mut self.judge {
+            // A sliver of a second at the end is too short to judge (and a
+            // stop there would stop nothing): the run's totals judge it.
+            if let Some(judge) = self.judge.as_mut().filter(|_| secs >= 0.5) {
                 let second = Second {
                     start_s: start.as_secs_f64(),
                     len_s: secs,
