@@ -8,7 +8,8 @@
 //! condition has failed in every second of a window of GRACE seconds; the
 //! break is dated to the window's first second, since that is where the
 //! load became too much. Conditions on one request name, and ttft/tpot
-//! (held per streamed request), are judged on the whole run at the end only.
+//! (held per streamed request), are judged on the whole run at the end
+//! only, as is a last sliver of a second (under 0.5 s).
 
 use super::slo::{format_value, Condition, Metric, Slo};
 use hdrhistogram::Histogram;

@@ -402,6 +402,36 @@ mod tests {
     }
 
     #[test]
+    fn abort_judge_raises_halt_after_grace_failing_seconds() {
+        use crate::stats::abort::AbortRule;
+        use crate::stats::slo::Slo;
+        let mut agg = Aggregator::new(1, false);
+        let halt = Arc::new(AtomicBool::new(false));
+        agg.halt = Some(halt.clone());
+        agg.judge = Some(Judge::new(AbortRule {
+            slo: Slo::parse("errors<1%").unwrap(),
+            grace_s: 2,
+        }));
+        let mut s = Stats::new();
+        for (seq, bad) in [(0u32, 0u64), (1, 10), (2, 10)] {
+            for _ in 0..90 {
+                s.record_response(200, 1000, 1000);
+            }
+            for _ in 0..bad {
+                s.record_response(500, 1000, 1000);
+            }
+            assert!(!halt.load(Ordering::Relaxed), "second {seq}");
+            agg.add(s.take_snapshot(0, seq, Duration::from_secs(seq as u64 + 1)));
+        }
+        assert!(halt.load(Ordering::Relaxed));
+        let sum = agg.into_summary(info(), false);
+        let a = sum.aborted.unwrap();
+        assert_eq!((a.at_s, a.condition.text.as_str()), (1.0, "errors<1%"));
+        assert_eq!(a.value, 10.0);
+        assert!(!sum.interrupted);
+    }
+
+    #[test]
     fn merged_percentiles_equal_one_histogram() {
         let mut agg = Aggregator::new(3, false);
         let mut all = stats::latency_histogram();
