@@ -10,8 +10,8 @@
 //!  ├─> report   text, JSON, CSV, HTML/SVG, compare, hlog, over plain data
 //!  └─> target   the built-in HTTP server (imports nothing of blast's)
 //! stats (per-thread counters, snapshots, the aggregator, SLOs, the Summary),
-//! units (number formatting) and error (set-up errors, exit codes) are leaves
-//! that every layer may use.
+//! units (number formatting), shape (the load shape of `--stages`) and error
+//! (set-up errors, exit codes) are leaves that every layer may use.
 //! ```
 //!
 //! Imports only point down this picture: `config` builds the engine's
@@ -25,6 +25,7 @@ pub mod error;
 pub mod proto;
 pub mod report;
 pub mod serve;
+pub mod shape;
 pub mod stats;
 pub mod target;
 pub mod units;

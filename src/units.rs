@@ -57,6 +57,19 @@ pub fn format_time_s(s: f64) -> String {
     format_units(s, &TIME_S, 0)
 }
 
+/// Whole seconds as a clock reading people say: `42s`, `1m42s`, `2m`,
+/// `1h0m5s` (where a run broke, how long stages last).
+pub fn format_clock(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m, s) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, s) => format!("{h}h{m}m{s}s"),
+    }
+}
+
 /// A count with thousands separators, as people write it: `25,040`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -82,6 +95,19 @@ pub fn format_binary(n: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clock_readings() {
+        for (n, s) in [
+            (0, "0s"),
+            (42, "42s"),
+            (102, "1m42s"),
+            (120, "2m"),
+            (3605, "1h0m5s"),
+        ] {
+            assert_eq!(super::format_clock(n), s);
+        }
+    }
+
     #[test]
     fn thousands_separators() {
         for (n, s) in [(0, "0"), (999, "999"), (1_000, "1,000"), (25_040, "25,040")] {

@@ -59,6 +59,7 @@ mod openai;
 mod reports;
 mod scenario;
 mod serve;
+mod stages;
 mod stream;
 mod stream_reports;
 mod stream_target;

@@ -111,6 +111,7 @@ pub fn run_with(f: &FindConfig, on_step: &mut dyn FnMut(&Step)) -> Result<FindRe
             requests: None,
             record: true,
             last: false,
+            stages: None,
         };
         let label = format!(
             "step {} @ {} req/s ",

@@ -33,7 +33,10 @@ pub fn main(args: &cli::RunArgs) -> Result<i32, Error> {
         );
     }
     write_files(&cfg, &summary, verdicts.as_deref())?;
+    // Stopped at the breaking point (--abort-on-slo): the SLO failed,
+    // whatever the totals of what ran say.
     Ok(match verdicts {
+        _ if summary.aborted.is_some() => 1,
         Some(v) if v.iter().any(|v| !v.pass) => 1,
         _ => 0,
     })

@@ -51,9 +51,9 @@ pub struct PoolArgs {
     #[arg(env = "BLAST_URL", value_name = "URL")]
     pub url: Option<String>,
 
-    /// Total open connections, spread over threads
-    #[arg(short = 'c', long = "connections", value_name = "N", default_value = "10", value_parser = parse_count)]
-    pub connections: u64,
+    /// Total open connections, spread over threads [default: 10, or the most users of --stages]
+    #[arg(short = 'c', long = "connections", value_name = "N", value_parser = parse_count)]
+    pub connections: Option<u64>,
 
     /// Worker threads, one per core [default: usable CPUs, at most -c]
     #[arg(short = 't', long = "threads", value_name = "N", value_parser = parse_count)]
@@ -96,6 +96,14 @@ pub struct LoadArgs {
     /// Open connections (closed loop) or raise the rate (-R) linearly over D
     #[arg(long = "ramp-up", value_name = "D", value_parser = parse_duration)]
     pub ramp_up: Option<Duration>,
+
+    /// Load stages D:N,...: ramp linearly to each N (users, or req/s from -R's rate) over D; the run lasts their sum
+    #[arg(long = "stages", value_name = "D:N,...")]
+    pub stages: Option<String>,
+
+    /// With --slo: stop the run when a condition has failed in every second of a window of GRACE
+    #[arg(long = "abort-on-slo", value_name = "GRACE", num_args = 0..=1, default_missing_value = "3s", value_parser = parse_duration)]
+    pub abort_on_slo: Option<Duration>,
 
     /// Run this long first without recording
     #[arg(long = "warmup", value_name = "D", value_parser = parse_duration)]
@@ -451,7 +459,7 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.run.pool.connections, 400);
+        assert_eq!(cli.run.pool.connections, Some(400));
         assert_eq!(cli.run.pool.threads, Some(12));
         assert_eq!(cli.run.load.duration, Some(Duration::from_secs(30)));
         assert_eq!(cli.run.pool.url.as_deref(), Some("http://svc:8080/predict"));

@@ -24,7 +24,7 @@ mod values;
 use crate::engine::{Arrival, ConnSettings, Engine, H2Settings, LoadShape, Settings};
 use crate::error::{usage, Error};
 use crate::proto::tls::{TlsClient, TlsOptions};
-use crate::stats::{slo::Slo, RunInfo};
+use crate::stats::{abort::AbortRule, slo::Slo, RunInfo};
 use cli::RunArgs;
 use std::time::Duration;
 use url::{resolve, Url};
@@ -67,23 +67,7 @@ impl Config {
     ) -> Result<Config, Error> {
         let mut notices = Vec::new();
 
-        let connections = a.pool.connections;
-        let mut threads = match a.pool.threads {
-            Some(t) => t,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
-        };
-        if threads > connections {
-            if a.pool.threads.is_some() {
-                notices.push(format!(
-                    "-t {threads} is more than -c {connections}: using {connections} threads"
-                ));
-            }
-            threads = connections;
-        }
-        if threads > 4096 {
-            return Err(usage(format!("-t {threads}: at most 4096 threads")));
-        }
-        let duration = match (a.load.duration, a.load.requests) {
+        let mut duration = match (a.load.duration, a.load.requests) {
             (Some(d), _) => Some(d),
             (None, Some(_)) => None,
             (None, None) => Some(Duration::from_secs(10)),
@@ -151,7 +135,52 @@ impl Config {
             shown: shown_url,
             method,
             mix,
+            stages,
         } = requests::build(a, &headers, &tls_opts)?;
+        let given_c = a.pool.connections;
+        let stages = stages::resolve(&a.load, given_c, a.request.http2, stages).map_err(usage)?;
+        let connections = match &stages {
+            Some((st, c)) => {
+                duration = Some(st.total());
+                *c
+            }
+            None => given_c.unwrap_or(10),
+        };
+        let stages = stages.map(|(st, _)| std::sync::Arc::new(st));
+        let abort = match (a.load.abort_on_slo, &slo) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(usage(
+                    "--abort-on-slo: needs --slo, the conditions it stops on (e.g. --slo 'p99<250ms,errors<1%')",
+                ))
+            }
+            (Some(g), Some(slo)) if g < Duration::from_secs(1) => {
+                let _ = slo;
+                return Err(usage(format!(
+                    "--abort-on-slo {}s: the grace must be 1s or more (the SLO is judged per second)",
+                    g.as_secs_f64()
+                )));
+            }
+            (Some(g), Some(slo)) => Some(AbortRule {
+                slo: slo.clone(),
+                grace_s: g.as_secs_f64().ceil() as u32,
+            }),
+        };
+        let mut threads = match a.pool.threads {
+            Some(t) => t,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+        };
+        if threads > connections {
+            if a.pool.threads.is_some() {
+                notices.push(format!(
+                    "-t {threads} is more than -c {connections}: using {connections} threads"
+                ));
+            }
+            threads = connections;
+        }
+        if threads > 4096 {
+            return Err(usage(format!("-t {threads}: at most 4096 threads")));
+        }
         if let Some(slo) = &slo {
             let names: Vec<&str> = mix.names.iter().map(|n| n.name.as_str()).collect();
             slo.check_names(&names).map_err(usage)?;
@@ -257,6 +286,8 @@ impl Config {
                 seed,
                 warmup: a.load.warmup.unwrap_or(Duration::ZERO),
                 start_at,
+                stages: stages.clone(),
+                abort,
             },
             engine,
             progress: !a.request.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
@@ -277,6 +308,7 @@ impl Config {
                     .as_ref()
                     .is_some_and(|s| s.conditions.iter().any(|c| c.metric.per_request())),
                 seed,
+                stages: stages.as_deref().cloned(),
             },
         };
         Ok(Config {

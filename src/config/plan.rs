@@ -87,6 +87,8 @@ pub struct Plan {
     pub named: bool,
     /// `cookies = true` or `--cookies`: a cookie jar per lane.
     pub cookies: bool,
+    /// A scenario's `[[stage]]`s (empty: none).
+    pub stages: Vec<super::stages::Stage>,
 }
 
 /// Settings every request shares.

@@ -25,6 +25,8 @@ pub struct Requests {
     pub method: String,
     /// Encoded once for the whole process: every connection writes from it.
     pub mix: Arc<Mix>,
+    /// A scenario's `[[stage]]`s (empty: none).
+    pub stages: Vec<super::stages::Stage>,
 }
 
 pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Requests, Error> {
@@ -75,6 +77,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
                 "{path}: think times pace closed-loop users; with -R the rate sets when requests start (remove think or -R)"
             )));
         }
+        let stages = std::mem::take(&mut plan.stages);
         let built = plan.build(&Common {
             url: parsed.as_ref(),
             headers,
@@ -91,6 +94,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             shown,
             method: built.method,
             mix: Arc::new(built.mix),
+            stages,
         });
     }
 
@@ -201,6 +205,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         shown,
         method: built.method,
         mix: Arc::new(mix),
+        stages: Vec::new(),
     })
 }
 

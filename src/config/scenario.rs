@@ -55,6 +55,9 @@ struct File {
     request: Vec<Spanned<Request>>,
     #[serde(default)]
     sequence: Vec<Spanned<Sequence>>,
+    /// The load shape (`[[stage]] duration = "30s" target = 100`).
+    #[serde(default)]
+    stage: Vec<Spanned<super::stages::StageSpec>>,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +139,12 @@ fn parse(
     };
     if let Some(t) = &file.think {
         plan.think = parse_think(t).map_err(|e| usage(format!("{shown}: think = \"{t}\": {e}")))?;
+    }
+    for (i, st) in file.stage.iter().enumerate() {
+        let at = format!("{shown} line {}", line_of(text, st.span().start));
+        let stage = st.get_ref().to_stage(i + 1);
+        plan.stages
+            .push(stage.map_err(|e| usage(format!("{at}: {e}")))?);
     }
     if let Some(o) = &file.data_order {
         plan.rows = parse_order(o).map_err(|e| usage(format!("{shown}: data_order: {e}")))?;

@@ -201,3 +201,17 @@ fn scenario_stage_tables() {
     let e = toml::from_str::<File>("[[stage]]\nduration = \"1s\"\ntarget = 1\nusers = 3\n");
     assert!(e.is_err(), "unknown fields are refused");
 }
+
+#[test]
+fn reaches_finds_when_a_user_may_open() {
+    let s = stages("0s:2,2s:2,0s:8,2s:8,4s:0");
+    assert_eq!(s.reaches(secs(0.0), 1.5), Some(secs(0.0)));
+    assert_eq!(s.reaches(secs(0.5), 2.5), Some(secs(2.0)));
+    // Past the ramp down, 8 users never come back.
+    assert_eq!(s.reaches(secs(5.0), 7.5), None);
+    let r = stages("4s:8");
+    assert!((r.reaches(secs(1.0), 4.0).unwrap().as_secs_f64() - 2.0).abs() < 1e-9);
+    assert_eq!(r.max_target(), 8.0);
+    assert!(close(r.mean_over(secs(0.0), secs(1.0)), 1.0));
+    assert!(close(s.mean_over(secs(2.0), secs(3.0)), 8.0));
+}

@@ -96,6 +96,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     }
 
     'connection: while !w.life.stopped() {
+        // Over stages without -R, this connection is a user: it opens only
+        // while the stage's users count it in.
+        if w.pacer.users_staged() && !w.user_turn(idx).await {
+            break;
+        }
         // Claim before connecting, so -n opens no connection it will not use.
         if !w.claim(&mut held) {
             break;
@@ -169,6 +174,10 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                         break 'connection;
                     }
                     if !keep_alive || !keepalive {
+                        break;
+                    }
+                    // The stage's users dropped below this one: close.
+                    if w.pacer.users_staged() && !w.user_on(idx) {
                         break;
                     }
                     reused = true;

@@ -27,6 +27,8 @@ pub struct Startup {
     handshaken: AtomicBool,
     /// What the first completed TLS handshake negotiated.
     tls: OnceLock<TlsInfo>,
+    /// Set by the aggregator when `--abort-on-slo` stops the run.
+    pub halt: Arc<AtomicBool>,
 }
 
 impl Startup {
@@ -79,8 +81,9 @@ impl Startup {
         self.tls.get().cloned()
     }
 
+    /// Every first attempt failed, or the SLO broke: the workers stop.
     pub(super) fn aborted(&self) -> bool {
-        self.abort.load(Ordering::Relaxed)
+        self.abort.load(Ordering::Relaxed) || self.halt.load(Ordering::Relaxed)
     }
 
     /// After `wait`: Err with the fault when no connection got through.

@@ -39,6 +39,8 @@ pub use pacer::{PaceSpec, Phase};
 pub use session::{run, Session};
 
 use crate::proto::tls::TlsClient;
+use crate::shape::Stages;
+use crate::stats::abort::AbortRule;
 use crate::stats::slo::Condition;
 use crate::stats::RunInfo;
 use std::net::{IpAddr, SocketAddr};
@@ -128,6 +130,10 @@ pub struct LoadShape {
     pub warmup: Duration,
     /// `--start-at`: wait for this wall-clock time before starting.
     pub start_at: Option<SystemTime>,
+    /// `--stages`: the rate (with `rate`) or the open connections follow it.
+    pub stages: Option<Arc<Stages>>,
+    /// `--abort-on-slo`: stop when the SLO fails this long.
+    pub abort: Option<AbortRule>,
 }
 
 /// `--http2`: how many requests a connection carries at once (the requests

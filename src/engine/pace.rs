@@ -170,6 +170,22 @@ impl Schedule {
         }
     }
 
+    /// Where request `k` (the next) stands in this worker's request units:
+    /// over stages, the position maps to a time through the stages' area.
+    #[inline]
+    pub fn position(&self, k: u64) -> f64 {
+        if self.is_random() {
+            self.x
+        } else {
+            k as f64 + self.rate.offset
+        }
+    }
+
+    /// Workers sharing the global sequence.
+    pub fn threads(&self) -> u64 {
+        self.threads
+    }
+
     /// Move past the next request (random arrivals: draw the gaps up to
     /// this worker's next one).
     #[inline]

@@ -6,7 +6,9 @@
 use super::lifecycle::Lifecycle;
 use super::pace::{Arrival, Schedule};
 use super::precise;
-use std::cell::Cell;
+use crate::shape::Stages;
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -45,6 +47,9 @@ pub struct Phase {
     pub record: bool,
     /// The run ends with this phase: stop connections, count what is in flight.
     pub last: bool,
+    /// `--stages`: the rate (open loop) or the users (closed) follow it,
+    /// from `start`.
+    pub stages: Option<Arc<Stages>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +61,8 @@ enum Pace {
         sched: Schedule,
         start: Instant,
         end: Option<Instant>,
+        /// Due times follow `Pacer::stages` rather than the fixed rate.
+        staged: bool,
     },
 }
 
@@ -80,6 +87,10 @@ pub struct Pacer {
     written: Cell<u64>,
     phase_id: Cell<u32>,
     phase_changed: Notify,
+    /// The phase's stages and when it started (None: no stages).
+    stages: RefCell<Option<(Arc<Stages>, Instant)>>,
+    /// Closed loop over stages: each connection is a user, on or off.
+    users: Cell<bool>,
 }
 
 impl Default for Pacer {
@@ -91,6 +102,8 @@ impl Default for Pacer {
             written: Cell::new(0),
             phase_id: Cell::new(0),
             phase_changed: Notify::new(),
+            stages: RefCell::new(None),
+            users: Cell::new(false),
         }
     }
 }
@@ -119,20 +132,66 @@ impl Pacer {
                 mut sched,
                 start,
                 end,
+                staged,
             } => {
                 let k = self.next_k.get();
-                let at = start + Duration::from_secs_f64(sched.due_s(k));
+                let due = if staged {
+                    match self.staged_due(&sched, k) {
+                        Some(d) => d,
+                        None => return Due::Idle(self.phase_id.get()),
+                    }
+                } else {
+                    sched.due_s(k)
+                };
+                let at = start + Duration::from_secs_f64(due);
                 if end.is_some_and(|e| at >= e) {
                     return Due::Idle(self.phase_id.get());
                 }
                 self.next_k.set(k + 1);
                 if sched.is_random() {
                     sched.advance();
-                    self.pace.set(Pace::Rate { sched, start, end });
+                    self.pace.set(Pace::Rate {
+                        sched,
+                        start,
+                        end,
+                        staged,
+                    });
                 }
                 Due::At(at)
             }
         }
+    }
+
+    /// Over stages: seconds after the start at which request `k` is due:
+    /// worker i of t owns global requests i, i+t, ... and global request g
+    /// is due when the area under the stages reaches g (None: never).
+    fn staged_due(&self, sched: &Schedule, k: u64) -> Option<f64> {
+        let st = self.stages.borrow();
+        let (stages, _) = st.as_ref()?;
+        let g = sched.position(k) * sched.threads() as f64;
+        stages.time_of(g).map(|d| d.as_secs_f64())
+    }
+
+    /// Closed loop over stages: connections open and close with the users.
+    #[inline]
+    pub fn users_staged(&self) -> bool {
+        self.users.get()
+    }
+
+    /// Closed loop over stages: is user `g` (a global connection index) on
+    /// now? Its wait otherwise: until when, or None (never again).
+    pub fn user_on(&self, g: u64) -> Result<(), Option<Instant>> {
+        let st = self.stages.borrow();
+        let Some((stages, start)) = st.as_ref() else {
+            return Ok(());
+        };
+        // User g is on while g < the target, rounded.
+        let v = g as f64 + 0.5;
+        let elapsed = start.elapsed();
+        if stages.target_at(elapsed) >= v {
+            return Ok(());
+        }
+        Err(stages.reaches(elapsed, v).map(|t| *start + t))
     }
 
     /// Closed loop: each request follows the last one's response.
@@ -186,12 +245,15 @@ impl Pacer {
         self.remaining.set(p.requests.unwrap_or(u64::MAX));
         self.next_k.set(0);
         self.written.set(0);
+        *self.stages.borrow_mut() = p.stages.clone().map(|s| (s, p.start));
+        self.users.set(sched.is_none() && p.stages.is_some());
         self.pace.set(match sched {
             None => Pace::Closed,
             Some(sched) => Pace::Rate {
                 sched,
                 start: p.start,
                 end: p.duration.map(|d| p.start + d),
+                staged: p.stages.is_some(),
             },
         });
         self.phase_id.set(self.phase_id.get() + 1);
@@ -211,6 +273,21 @@ impl Pacer {
     /// Paced requests that were due by `at` but never written.
     pub(super) fn not_sent(&self, at: Instant) -> u64 {
         match self.pace.get() {
+            Pace::Rate {
+                sched,
+                start,
+                staged: true,
+                ..
+            } => {
+                let Some((stages, _)) = self.stages.borrow().clone() else {
+                    return 0;
+                };
+                // This worker's share of the area, as `Rate::due_before` counts.
+                let area = stages.sends_by(at.saturating_duration_since(start));
+                let x = area / sched.threads() as f64 - sched.rate.offset - 1e-9;
+                let due = if x <= 0.0 { 0 } else { x.ceil() as u64 };
+                due.saturating_sub(self.written.get())
+            }
             Pace::Rate { sched, start, .. } => {
                 let s = at.saturating_duration_since(start).as_secs_f64();
                 // Random arrivals count on from the next request; those
@@ -237,4 +314,65 @@ async fn wait_precisely(at: Instant, life: &Lifecycle) -> bool {
         tokio::time::sleep_until(at.into()).await;
     }
     !life.stopped()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::pace::Rate;
+    use crate::shape::Stage;
+
+    /// Over stages, the workers' due times together are the shape's
+    /// `time_of(g)` for g = 0, 1, 2, ...: worker i of t takes i, i+t, ...
+    #[test]
+    fn staged_schedule_interleaves_the_shape_over_workers() {
+        let stages = Arc::new(
+            Stages::new(vec![
+                Stage {
+                    duration: Duration::from_secs(2),
+                    target: 100.0,
+                },
+                Stage {
+                    duration: Duration::from_secs(1),
+                    target: 100.0,
+                },
+            ])
+            .unwrap(),
+        );
+        let start = Instant::now();
+        let phase = Phase {
+            start,
+            duration: Some(stages.total()),
+            pace: PaceSpec::Closed,
+            requests: None,
+            record: true,
+            last: true,
+            stages: Some(stages.clone()),
+        };
+        let mut all = Vec::new();
+        for i in 0..3 {
+            let p = Pacer::default();
+            let sched = Schedule::new(
+                Rate::share(1.0, 3, i, Duration::ZERO),
+                Arrival::Constant,
+                3,
+                i,
+            );
+            p.begin_phase(&phase, Some(sched));
+            let before = all.len();
+            while let Due::At(t) = p.next_due() {
+                all.push((t - start).as_secs_f64());
+            }
+            // None was written: all this worker's share is not sent.
+            let mine = (all.len() - before) as u64;
+            assert_eq!(p.not_sent(start + stages.total()), mine, "worker {i}");
+        }
+        all.sort_by(f64::total_cmp);
+        // 100 over the 0 -> 100 ramp of 2 s, then 100 in the flat second.
+        assert_eq!(all.len(), 200);
+        for (g, t) in all.iter().enumerate() {
+            let want = stages.time_of(g as f64).unwrap().as_secs_f64();
+            assert!((t - want).abs() < 1e-6, "request {g}: {t} vs {want}");
+        }
+    }
 }

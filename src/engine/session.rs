@@ -34,6 +34,7 @@ pub fn run(cfg: &Settings, sink: Option<Box<dyn IntervalSink>>) -> Result<Summar
             requests: None,
             record: false,
             last: false,
+            stages: None,
         };
         session.send(cfg, &warm);
     }
@@ -44,6 +45,7 @@ pub fn run(cfg: &Settings, sink: Option<Box<dyn IntervalSink>>) -> Result<Summar
         requests: cfg.shape.requests,
         record: true,
         last: true,
+        stages: cfg.shape.stages.clone(),
     };
     let summary = session.phase(cfg, &main, String::new(), sink);
     session.finish(cfg, summary)
@@ -122,6 +124,10 @@ impl Session {
             .collect();
         agg.checks = stats::CheckTotals::new(cfg.mix.check_slots.clone());
         agg.sink = sink;
+        if let Some(rule) = &cfg.shape.abort {
+            agg.judge = Some(aggregate::Judge::new(rule.clone()));
+            agg.halt = Some(self.startup.halt.clone());
+        }
         agg.collect(&self.snapshots);
         let mut info = cfg.info.clone();
         if let PaceSpec::Rate { total_per_sec, .. } = p.pace {
@@ -144,8 +150,14 @@ impl Session {
         if self.checked.replace(true) {
             return true;
         }
+        // Users over stages open when the target first reaches one: a
+        // slow first ramp (`1m:10`: the first at 3 s) is not unreachable.
+        let first_user = match (&cfg.shape.stages, cfg.shape.rate) {
+            (Some(st), None) => st.reaches(Duration::ZERO, 0.5).unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
         self.startup
-            .wait(cfg.conn.connect_timeout + Duration::from_secs(1))
+            .wait(first_user + cfg.conn.connect_timeout + Duration::from_secs(1))
             .is_ok()
     }
 

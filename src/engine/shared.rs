@@ -333,6 +333,38 @@ impl Shared {
         s.start + s.conn_ramp.mul_f64(share)
     }
 
+    /// Closed loop over stages: is connection `idx`'s user on now?
+    #[inline]
+    pub fn user_on(&self, idx: usize) -> bool {
+        self.pacer
+            .user_on(self.seat.first_conn + idx as u64)
+            .is_ok()
+    }
+
+    /// Closed loop over stages: wait until connection `idx`'s user is on
+    /// (sleeping until the target reaches it, or the run ends). False if
+    /// the worker stopped.
+    pub async fn user_turn(&self, idx: usize) -> bool {
+        let g = self.seat.first_conn + idx as u64;
+        loop {
+            if self.life.stopped() {
+                return false;
+            }
+            let wait = match self.pacer.user_on(g) {
+                Ok(()) => return true,
+                // A millisecond past the crossing, so the target is there.
+                Err(Some(at)) => {
+                    at.saturating_duration_since(Instant::now()) + Duration::from_millis(1)
+                }
+                // Never again in this run: wait for its end.
+                Err(None) => Duration::from_secs(365 * 86_400),
+            };
+            if !self.life.sleep_unless_stopped(wait).await {
+                return false;
+            }
+        }
+    }
+
     /// `--source`: the local address of connection `idx`, round-robin by
     /// its index over all threads so every address gets an even share.
     pub fn source_of(&self, idx: usize) -> Option<IpAddr> {

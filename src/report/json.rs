@@ -1,5 +1,6 @@
 //! The JSON report: SPEC's keys, plus blast's additions.
 
+use super::stages;
 use super::*;
 use crate::stats::slo::Verdict;
 use crate::stats::{
@@ -172,11 +173,16 @@ pub fn to_json(s: &Summary) -> Value {
     let info = &s.info;
     // Streaming keys are null unless some response was an event stream.
     let streamed = s.stream.responses > 0;
+    let mut prev_t = 0.0;
     let timeline: Vec<Value> = s
         .timeline
         .iter()
         .map(|p| {
             let mut point = point_json(p);
+            if let Some(t) = stages::target_of(info, p, prev_t) {
+                point["target"] = json!(t);
+            }
+            prev_t = p.t_s;
             if streamed {
                 point["output_tokens"] = json!(p.output_tokens);
             }
@@ -209,6 +215,7 @@ pub fn to_json(s: &Summary) -> Value {
             "protocol": info.protocol,
             "streams": info.streams,
             "seed": info.seed,
+            "stages": stages::stages_json(info),
         },
         "duration_s": s.duration.as_secs_f64(),
         "requests": s.requests,
@@ -245,6 +252,7 @@ pub fn to_json(s: &Summary) -> Value {
         "in_flight_at_end": s.in_flight_at_end,
         "not_sent_at_end": s.not_sent_at_end,
         "interrupted": s.interrupted,
+        "aborted": stages::aborted_json(s),
     })
 }
 

@@ -21,6 +21,7 @@ pub mod hlog;
 pub mod html;
 mod json;
 mod names;
+pub mod stages;
 pub mod stream;
 pub mod svg;
 mod text;
@@ -135,6 +136,10 @@ pub fn offered_rps(s: &Summary) -> Option<f64> {
     let ramp = s.info.ramp_up_s.min(d);
     if d <= 0.0 {
         return Some(r);
+    }
+    if let Some(st) = &s.info.stages {
+        // Over stages: the mean of the schedule over what ran.
+        return Some(st.mean_over(std::time::Duration::ZERO, s.duration));
     }
     Some(r * (d - ramp / 2.0) / d)
 }

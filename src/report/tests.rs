@@ -315,7 +315,8 @@ fn json_has_every_key() {
             "requests_limit": null, "rate": null,
             "ramp_up_s": 0.0, "method": "GET",
             "timeout_s": 2.0, "engine": "uring",
-            "protocol": "http/1.1", "streams": 1, "seed": 0
+            "protocol": "http/1.1", "streams": 1, "seed": 0,
+            "stages": null
         })
     );
     assert_eq!(v["duration_s"], 12.5);
@@ -368,6 +369,7 @@ fn json_has_every_key() {
     assert_eq!(v["in_flight_at_end"], 7);
     assert_eq!(v["not_sent_at_end"], 11);
     assert_eq!(v["interrupted"], true);
+    assert!(v["aborted"].is_null());
     assert_eq!(v["offered_rps"], Value::Null, "closed loop offers no rate");
     assert!(v["service_time_us"]["p99"].is_u64());
     let spectrum = v["latency_spectrum"].as_array().unwrap();
@@ -391,9 +393,10 @@ fn json_has_every_key() {
     ] {
         assert_eq!(v[k], Value::Null, "{k}: no response was streamed");
     }
-    // 29 keys, `by_name` (empty for a run without request names),
-    // `checks` (empty without --check) and `skipped` (0 without captures).
-    assert_eq!(v.as_object().unwrap().len(), 32);
+    // 30 keys (`aborted` among them), `by_name` (empty for a run without
+    // request names), `checks` (empty without --check) and `skipped` (0
+    // without captures).
+    assert_eq!(v.as_object().unwrap().len(), 33);
     assert_eq!(v["skipped"], 0);
     assert_eq!(v["by_name"], json!({}));
     assert_eq!(v["checks"], json!([]));

@@ -141,6 +141,9 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
             format_time_us(duration_us)
         )?;
     }
+    if let Some(line) = super::stages::broke_line(s) {
+        writeln!(w, "  {line}")?;
+    }
     if let Some(offered) = offered_rps(s) {
         writeln!(
             w,

@@ -2,6 +2,8 @@
 //! wrk2's hdr_add) into run totals and a per-second timeline, and drives the
 //! live progress line. It runs on the main thread; workers never wait on it.
 
+pub use crate::stats::abort::Judge;
+use crate::stats::abort::Second;
 use crate::stats::names::NameInterval;
 use crate::stats::{
     self, CheckTotals, Counts, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot,
@@ -12,6 +14,8 @@ use crossbeam_channel::Receiver;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Receives each second's merged latency histogram as it closes
@@ -37,6 +41,8 @@ struct Interval {
     end: Duration,
     requests: u64,
     errors: u64,
+    /// Transport errors (requests that ended with no response).
+    transport: u64,
     bytes: u64,
     /// Output tokens of streamed responses.
     tokens: u64,
@@ -73,6 +79,10 @@ pub struct Aggregator {
     /// The run's checks, one slot per (name, check): set by the caller for
     /// a run with checks (empty otherwise).
     pub checks: CheckTotals,
+    /// `--abort-on-slo`: judges each second as it closes, and raises
+    /// `halt` (the workers poll it) when the SLO broke.
+    pub judge: Option<Judge>,
+    pub halt: Option<Arc<AtomicBool>>,
 }
 
 impl Aggregator {
@@ -96,6 +106,8 @@ impl Aggregator {
             sink: None,
             names: Vec::new(),
             checks: CheckTotals::default(),
+            judge: None,
+            halt: None,
         }
     }
 
@@ -137,6 +149,7 @@ impl Aggregator {
             end: Duration::ZERO,
             requests: 0,
             errors: 0,
+            transport: 0,
             bytes: 0,
             tokens: 0,
             latency: Some(stats::latency_histogram()),
@@ -147,6 +160,7 @@ impl Aggregator {
         iv.end = iv.end.max(s.elapsed);
         iv.requests += s.counts.requests;
         iv.errors += errors;
+        iv.transport += s.counts.faults.iter().sum::<u64>();
         iv.bytes += s.counts.bytes;
         iv.tokens += s.counts.stream.tokens;
         if let Some(h) = &mut iv.latency {
@@ -212,6 +226,23 @@ impl Aggregator {
                     iv.by_name.iter().map(|n| n.latency.clone()).collect();
                 sink.interval(start, len, &h, &point, &by_name);
             }
+            // A sliver of a second at the end is too short to judge (and a
+            // stop there would stop nothing): the run's totals judge it.
+            if let Some(judge) = self.judge.as_mut().filter(|_| secs >= 0.5) {
+                let second = Second {
+                    start_s: start.as_secs_f64(),
+                    len_s: secs,
+                    responses: iv.requests,
+                    failed: iv.errors,
+                    transport: iv.transport,
+                    latency: &h,
+                };
+                if judge.second(&second) {
+                    if let Some(halt) = &self.halt {
+                        halt.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
             iv.by_name = Vec::new();
             iv.point = Some(point);
             self.closed_end = iv.end;
@@ -262,6 +293,7 @@ impl Aggregator {
         for (i, n) in by_name.iter_mut().enumerate() {
             n.check_details = self.checks.details(Some(i as u16));
         }
+        let aborted = self.judge.and_then(|j| j.broke);
         Summary {
             info,
             duration: self.elapsed,
@@ -288,6 +320,7 @@ impl Aggregator {
             in_flight_at_end: self.in_flight_at_end,
             not_sent_at_end: self.not_sent_at_end,
             interrupted,
+            aborted,
         }
     }
 }
@@ -368,6 +401,36 @@ mod tests {
         let tokens: Vec<u64> = sum.timeline.iter().map(|p| p.output_tokens).collect();
         assert_eq!(tokens, [60, 15]);
         assert_eq!(sum.stream.tokens, 75);
+    }
+
+    #[test]
+    fn abort_judge_raises_halt_after_grace_failing_seconds() {
+        use crate::stats::abort::AbortRule;
+        use crate::stats::slo::Slo;
+        let mut agg = Aggregator::new(1, false);
+        let halt = Arc::new(AtomicBool::new(false));
+        agg.halt = Some(halt.clone());
+        agg.judge = Some(Judge::new(AbortRule {
+            slo: Slo::parse("errors<1%").unwrap(),
+            grace_s: 2,
+        }));
+        let mut s = Stats::new();
+        for (seq, bad) in [(0u32, 0u64), (1, 10), (2, 10)] {
+            for _ in 0..90 {
+                s.record_response(200, 1000, 1000);
+            }
+            for _ in 0..bad {
+                s.record_response(500, 1000, 1000);
+            }
+            assert!(!halt.load(Ordering::Relaxed), "second {seq}");
+            agg.add(s.take_snapshot(0, seq, Duration::from_secs(seq as u64 + 1)));
+        }
+        assert!(halt.load(Ordering::Relaxed));
+        let sum = agg.into_summary(info(), false);
+        let a = sum.aborted.unwrap();
+        assert_eq!((a.at_s, a.condition.text.as_str()), (1.0, "errors<1%"));
+        assert_eq!(a.value, 10.0);
+        assert!(!sum.interrupted);
     }
 
     #[test]

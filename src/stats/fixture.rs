@@ -25,6 +25,7 @@ pub fn run_info() -> RunInfo {
         streams: 1,
         goodput: false,
         seed: 0,
+        stages: None,
     }
 }
 

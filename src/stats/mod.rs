@@ -12,6 +12,7 @@
 //! the same bounds) and ships them in a `Snapshot`; nothing is sent per
 //! request.
 
+pub mod abort;
 pub mod aggregate;
 pub mod checks;
 pub mod fault;

@@ -73,6 +73,9 @@ pub struct RunInfo {
     /// The seed of every random choice (`--seed`, or the one drawn from the
     /// clock), so a run can be repeated.
     pub seed: u64,
+    /// `--stages` (or a scenario's `[[stage]]`): the load shape, its targets
+    /// users or, with `rate`, requests per second.
+    pub stages: Option<crate::shape::Stages>,
 }
 
 /// What a TLS handshake negotiated.
@@ -129,6 +132,8 @@ pub struct Summary {
     pub not_sent_at_end: u64,
     /// Stopped early by Ctrl-C.
     pub interrupted: bool,
+    /// Stopped early by `--abort-on-slo`: where it broke.
+    pub aborted: Option<super::abort::Aborted>,
 }
 
 impl Summary {
@@ -157,6 +162,7 @@ impl Summary {
             in_flight_at_end: 0,
             not_sent_at_end: 0,
             interrupted: false,
+            aborted: None,
         }
     }
 

@@ -130,6 +130,7 @@ pub fn merge(logs: &[Log]) -> Summary {
         streams: run.and_then(|r| r["streams"].as_u64()).unwrap_or(1),
         goodput: false,
         seed: 0,
+        stages: None,
     };
     Summary {
         by_name,

@@ -136,6 +136,7 @@ mod names;
 #[cfg(test)]
 mod names_tests;
 mod run;
+mod stages;
 mod stream;
 
 pub use compare::render_compare;

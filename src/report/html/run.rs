@@ -86,6 +86,9 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
     if s.interrupted {
         summary.push(("interrupted", "by Ctrl-C".into()));
     }
+    if let Some(line) = crate::report::stages::broke_line(s) {
+        summary.push(("stopped by --abort-on-slo", esc(&line)));
+    }
     let summary = kv_table("Summary", &summary);
 
     let mean = if h.is_empty() { 0.0 } else { h.mean() };
@@ -166,7 +169,8 @@ fn run_charts(s: &Summary) -> Vec<String> {
         PALETTE[0],
         xs().zip(tl.iter().map(|p| p.rps)).collect(),
     ));
-    if let Some(r) = s.info.rate {
+    throughput.series.extend(stages::target_rate(s));
+    if let Some(r) = s.info.rate.filter(|_| s.info.stages.is_none()) {
         throughput.hlines.push(Rule {
             at: r,
             label: format!("-R {} req/s", format_metric(r)),
@@ -244,11 +248,16 @@ fn run_charts(s: &Summary) -> Vec<String> {
     }
     status.value_label = |v| format!("{v:.0}");
 
-    vec![
-        throughput.render(),
+    for chart in [&mut throughput, &mut latency, &mut errors] {
+        stages::mark(s, chart);
+    }
+    let mut out = vec![throughput.render()];
+    out.extend(stages::users_chart(s));
+    out.extend([
         latency.render(),
         errors.render(),
         spec.render(),
         status.render(),
-    ]
+    ]);
+    out
 }

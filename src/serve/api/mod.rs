@@ -64,8 +64,9 @@ pub struct Checked {
 }
 
 enum Args {
-    Run(RunArgs),
-    Find(FindArgs),
+    // Boxed: the flags are large, and of two different sizes.
+    Run(Box<RunArgs>),
+    Find(Box<FindArgs>),
 }
 
 /// Check a `POST /benchmark` (`Mode::Run`) or `POST /find` body. Cheap:
@@ -74,7 +75,7 @@ pub fn check(body: &[u8], limits: &Limits, mode: Mode) -> Result<Checked, Refusa
     let (request, argv, used, url) = prepare(body, limits, mode)?;
     parse_url(&url).map_err(|e| Refusal::bad("url", e.to_string()))?;
     let args = match mode {
-        Mode::Run => Args::Run(parse_args::<ApiCli>(&argv, &used)?.run),
+        Mode::Run => Args::Run(Box::new(parse_args::<ApiCli>(&argv, &used)?.run)),
         Mode::Find => {
             if !used.iter().any(|u| u.flag == "slo") {
                 return Err(Refusal::bad(
@@ -82,7 +83,7 @@ pub fn check(body: &[u8], limits: &Limits, mode: Mode) -> Result<Checked, Refusa
                     "'slo' is required: the search needs objectives, e.g. \"p99<50ms,errors<1%\"",
                 ));
             }
-            Args::Find(parse_args::<ApiFind>(&argv, &used)?.find)
+            Args::Find(Box::new(parse_args::<ApiFind>(&argv, &used)?.find))
         }
     };
     Ok(Checked {
