@@ -9,10 +9,13 @@
 //! A lane exists only when the mix captures or keeps cookies (`Mix::lanes`):
 //! every other run writes its pre-encoded requests as before.
 
+use super::collect::Collected;
 use super::mix::{Mix, Variant};
 use crate::proto::check::{LazyJson, Response};
 use crate::proto::cookie::Jar;
 use crate::proto::h1::spliced::{split, target_of};
+use crate::proto::h2::H2Request;
+use bytes::Bytes;
 use std::time::Instant;
 
 /// Most header lines read back from a kept response head.
@@ -152,6 +155,62 @@ impl Lane {
             }
         }
         Ok(())
+    }
+}
+
+impl Lane {
+    /// Before a stream of `v` (`req`, its template): its request, rendered
+    /// when the lane splices values or sends cookies, and whether the lane
+    /// reads its response (then `collected` keeps it, after a `begin` for
+    /// checks when `checked`). None: the rendered request is not valid.
+    pub fn stream(
+        &mut self,
+        v: &Variant,
+        req: &H2Request,
+        collected: &mut Collected,
+        checked: bool,
+        max: usize,
+    ) -> Option<((http::Request<()>, Bytes), bool)> {
+        let pair = if self.prepare(v, Instant::now()) {
+            req.render(&self.out)?
+        } else {
+            (req.head(), req.body.clone())
+        };
+        let reads = self.collects(v);
+        if reads {
+            collected.keep_for_lane(checked, self.reads_body(v), max);
+        }
+        Some((pair, reads))
+    }
+}
+
+/// What an HTTP/2 stream lane keeps of a response: for its request's
+/// checks, and for its `Lane` (captured values, cookies) when the mix
+/// keeps them (`Mix::lanes`).
+#[derive(Default)]
+pub struct Kept {
+    pub body: Collected,
+    pub headers: Option<http::HeaderMap>,
+    pub lane: Option<Box<Lane>>,
+    /// The lane reads the response in flight.
+    pub lane_reads: bool,
+}
+
+impl Kept {
+    /// `Lane::absorb` for the response to `v` over HTTP/2: its headers as
+    /// a head's lines (one allocation, as h2 makes per stream anyway).
+    /// Some: the `check` detail of a capture that found nothing.
+    pub fn absorb<'v>(&mut self, v: &'v Variant, status: u16, now: Instant) -> Option<&'v str> {
+        let lane = self.lane.as_deref_mut().filter(|_| self.lane_reads)?;
+        let mut head = format!("HTTP/1.1 {status} -\r\n").into_bytes();
+        for (name, value) in self.headers.iter().flatten() {
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        lane.absorb(v, status, &head, &self.body.body, now).err()
     }
 }
 
