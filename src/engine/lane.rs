@@ -1,4 +1,5 @@
-//! What one lane (an HTTP/1.1 connection's task) keeps for a scenario's
+//! What one lane (an HTTP/1.1 connection's task, or an HTTP/2 stream lane:
+//! `Kept`) keeps for a scenario's
 //! sequences when they capture values or keep cookies: the values captured
 //! in the current run of a sequence, the cookie jar, and the buffer a
 //! spliced request is rendered into. The response it reads is the one the
@@ -359,5 +360,38 @@ mod tests {
             b"POST /a/b HTTP/1.1\r\nHost: h\r\nCookie: session=s1\r\n\r\nxy"
         );
         assert!(!lane.prepare(&m.variants[0], now), "a new run starts empty");
+    }
+
+    #[test]
+    fn over_http2_the_lane_takes_cookies_from_a_header_map() {
+        let first = FlowStep {
+            starts_run: true,
+            ..FlowStep::default()
+        };
+        let m = mix(
+            vec![
+                variant("GET /login HTTP/1.1\r\nHost: h\r\n\r\n", Some(first)),
+                variant("GET /a HTTP/1.1\r\nHost: h\r\n\r\n", None),
+            ],
+            true,
+        );
+        let mut kept = Kept {
+            lane: Some(Box::new(Lane::new(&m))),
+            lane_reads: true,
+            ..Kept::default()
+        };
+        let now = Instant::now();
+        let lane = kept.lane.as_deref_mut().unwrap();
+        assert!(!lane.prepare(&m.variants[0], now));
+        let mut hs = http::HeaderMap::new();
+        hs.append("set-cookie", "session=s1; Path=/".parse().unwrap());
+        kept.headers = Some(hs);
+        assert_eq!(kept.absorb(&m.variants[0], 200, now), None);
+        let lane = kept.lane.as_deref_mut().unwrap();
+        assert!(lane.prepare(&m.variants[1], now));
+        assert_eq!(
+            lane.out,
+            b"GET /a HTTP/1.1\r\nHost: h\r\nCookie: session=s1\r\n\r\n"
+        );
     }
 }
