@@ -4,26 +4,7 @@
 //! (those an earlier step captured), and each step's `FlowStep`.
 
 use crate::engine::flow::FlowStep;
-use crate::error::{usage, Error};
 use crate::proto::capture::Capture;
-
-/// Over HTTP/2 a lane is a stream of a shared connection, which does not
-/// keep captured values or cookies yet: refused at load, not ignored.
-/// `capturing`: where the first step that captures is written.
-pub fn refuse_http2(http2: bool, capturing: Option<&str>, cookies: bool) -> Result<(), Error> {
-    if !http2 {
-        return Ok(());
-    }
-    if let Some(at) = capturing {
-        return Err(usage(format!(
-            "{at}: --http2: captures are not supported over HTTP/2 yet"
-        )));
-    }
-    if cookies {
-        return Err(usage("--http2: cookies are not supported over HTTP/2 yet"));
-    }
-    Ok(())
-}
 
 /// What a step of a sequence that captures values may use: every name the
 /// sequence captures (a lane's slots), how many an earlier step captured,

@@ -121,9 +121,6 @@ struct Placed<'a> {
 
 impl Plan {
     pub fn build(&self, c: &Common) -> Result<Built, Error> {
-        let mut steps = self.flows.iter().flat_map(|f| &f.steps);
-        let capturing = steps.find(|s| !s.captures.is_empty());
-        captures::refuse_http2(c.http2, capturing.map(|s| s.at.as_str()), self.cookies)?;
         let mut origin: Option<(Url, String)> = c.url.map(|u| (u.clone(), String::new()));
         let mut placed = Vec::new();
         for flow in &self.flows {

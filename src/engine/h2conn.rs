@@ -22,8 +22,9 @@
 //! per stream: a late stream is cancelled (RST_STREAM) and the connection
 //! kept.
 
-use super::collect::{self, Collected, Judge};
+use super::collect::{self, Judge};
 use super::h2io::{connect, SendRequest};
+use super::lane::{Kept, Lane};
 use super::lifecycle::next_backoff;
 use super::mix::Pick;
 use super::shared::{Held, Shared, StatsHandle};
@@ -253,7 +254,10 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
     // Made the first time a response is an event stream (LLM tokens).
     let mut tokens: Option<Box<TokenClock>> = None;
     // What a request's checks read: its body and headers.
-    let mut kept = Kept::default();
+    let mut kept = Kept {
+        lane: w.mix.lanes().then(|| Box::new(Lane::new(&w.mix))),
+        ..Kept::default()
+    };
     loop {
         if !w.ready(&mut held).await {
             return;
@@ -314,12 +318,26 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                         collect::judge(&judge, name, status, set, &kept.body, hs, clock)
                     }
                 };
+                // The lane takes cookies and captures; one that finds
+                // nothing fails the step and skips the rest of its run.
+                let (v, now) = (w.variant(held.pick), Instant::now());
+                let missing = kept.absorb(v, status, now);
+                let judged = match (judged, missing) {
+                    (Judged::Ok, Some(detail)) => {
+                        w.stats.borrow_mut().record_check_detail(name, detail);
+                        Judged::Check
+                    }
+                    (j, _) => j,
+                };
                 w.record_response(name, status, judged, from, t0, !ttfb_taken);
                 if let Some(t) = &mut tokens {
                     w.record_tokens(t, from, judged != Judged::Ok);
                 }
                 conn.answered.set(conn.answered.get() + 1);
                 held.done();
+                if missing.is_some() {
+                    w.skip_rest(&mut held);
+                }
                 refused = 0;
                 if w.thinks() && !w.think().await {
                     return;
@@ -342,6 +360,11 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
             Outcome::Failed(f) => {
                 w.stats.borrow_mut().record_request_fault(held.pick.name, f);
                 held.done();
+                // A step that should have captured did not: skip the run.
+                let v = w.variant(held.pick).flow.as_deref();
+                if kept.lane.is_some() && v.is_some_and(|f| !f.captures.is_empty()) {
+                    w.skip_rest(&mut held);
+                }
                 refused = 0;
             }
         }
@@ -351,13 +374,6 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
             conn,
         });
     }
-}
-
-/// What a lane keeps of a response for its request's checks.
-#[derive(Default)]
-struct Kept {
-    body: Collected,
-    headers: Option<http::HeaderMap>,
 }
 
 /// Send the request on a new stream and read its response to the end.
@@ -384,8 +400,19 @@ async fn exchange(
         kept.body.begin(set, w.conn.max_body);
     }
     kept.headers = None;
-    let body = !req.body.is_empty();
-    let (response, mut tx) = match send.send_request(req.head(), !body) {
+    // A lane renders a step with captured values or cookies to send.
+    let (head, data) = match kept.lane.as_deref_mut() {
+        None => (req.head(), req.body.clone()),
+        Some(l) => match l.stream(variant, req, &mut kept.body, set.is_some(), w.conn.max_body) {
+            Some((pair, reads)) => {
+                kept.lane_reads = reads;
+                pair
+            }
+            None => return Outcome::Failed(Fault::H2Protocol),
+        },
+    };
+    let body = !data.is_empty();
+    let (response, mut tx) = match send.send_request(head, !body) {
         Ok(pair) => pair,
         // A connection that never took a stream will not take this one
         // either: a failure, not a loop of reconnects.
@@ -395,7 +422,7 @@ async fn exchange(
     conn.sent.set(true);
     if body {
         // Shared bytes: h2 sends them as the server's window allows.
-        let _ = tx.send_data(req.body.clone(), true);
+        let _ = tx.send_data(data, true);
     }
     let head_request = req.method() == http::Method::HEAD;
     let mut answered = false;
@@ -412,7 +439,7 @@ async fn exchange(
                 .get(http::header::CONTENT_TYPE)
                 .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         let (parts, mut body) = resp.into_parts();
-        if set.is_some_and(|s| s.headers) {
+        if kept.lane_reads || set.is_some_and(|s| s.headers) {
             kept.headers = Some(parts.headers);
         }
         if !head_request {
@@ -426,7 +453,7 @@ async fn exchange(
                     let clock = tokens.get_or_insert_with(Default::default);
                     clock.keep = keep;
                     clock.feed(&chunk, Instant::now());
-                } else if set.is_some() {
+                } else if set.is_some() || kept.lane_reads {
                     kept.body.take_body(&chunk);
                 }
                 if !ttfb_taken && n > 0 && !body.is_end_stream() {

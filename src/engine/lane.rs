@@ -1,4 +1,5 @@
-//! What one lane (an HTTP/1.1 connection's task) keeps for a scenario's
+//! What one lane (an HTTP/1.1 connection's task, or an HTTP/2 stream lane:
+//! `Kept`) keeps for a scenario's
 //! sequences when they capture values or keep cookies: the values captured
 //! in the current run of a sequence, the cookie jar, and the buffer a
 //! spliced request is rendered into. The response it reads is the one the
@@ -9,10 +10,13 @@
 //! A lane exists only when the mix captures or keeps cookies (`Mix::lanes`):
 //! every other run writes its pre-encoded requests as before.
 
+use super::collect::Collected;
 use super::mix::{Mix, Variant};
 use crate::proto::check::{LazyJson, Response};
 use crate::proto::cookie::Jar;
 use crate::proto::h1::spliced::{split, target_of};
+use crate::proto::h2::H2Request;
+use bytes::Bytes;
 use std::time::Instant;
 
 /// Most header lines read back from a kept response head.
@@ -152,6 +156,62 @@ impl Lane {
             }
         }
         Ok(())
+    }
+}
+
+impl Lane {
+    /// Before a stream of `v` (`req`, its template): its request, rendered
+    /// when the lane splices values or sends cookies, and whether the lane
+    /// reads its response (then `collected` keeps it, after a `begin` for
+    /// checks when `checked`). None: the rendered request is not valid.
+    pub fn stream(
+        &mut self,
+        v: &Variant,
+        req: &H2Request,
+        collected: &mut Collected,
+        checked: bool,
+        max: usize,
+    ) -> Option<((http::Request<()>, Bytes), bool)> {
+        let pair = if self.prepare(v, Instant::now()) {
+            req.render(&self.out)?
+        } else {
+            (req.head(), req.body.clone())
+        };
+        let reads = self.collects(v);
+        if reads {
+            collected.keep_for_lane(checked, self.reads_body(v), max);
+        }
+        Some((pair, reads))
+    }
+}
+
+/// What an HTTP/2 stream lane keeps of a response: for its request's
+/// checks, and for its `Lane` (captured values, cookies) when the mix
+/// keeps them (`Mix::lanes`).
+#[derive(Default)]
+pub struct Kept {
+    pub body: Collected,
+    pub headers: Option<http::HeaderMap>,
+    pub lane: Option<Box<Lane>>,
+    /// The lane reads the response in flight.
+    pub lane_reads: bool,
+}
+
+impl Kept {
+    /// `Lane::absorb` for the response to `v` over HTTP/2: its headers as
+    /// a head's lines (one allocation, as h2 makes per stream anyway).
+    /// Some: the `check` detail of a capture that found nothing.
+    pub fn absorb<'v>(&mut self, v: &'v Variant, status: u16, now: Instant) -> Option<&'v str> {
+        let lane = self.lane.as_deref_mut().filter(|_| self.lane_reads)?;
+        let mut head = format!("HTTP/1.1 {status} -\r\n").into_bytes();
+        for (name, value) in self.headers.iter().flatten() {
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        lane.absorb(v, status, &head, &self.body.body, now).err()
     }
 }
 
@@ -300,5 +360,38 @@ mod tests {
             b"POST /a/b HTTP/1.1\r\nHost: h\r\nCookie: session=s1\r\n\r\nxy"
         );
         assert!(!lane.prepare(&m.variants[0], now), "a new run starts empty");
+    }
+
+    #[test]
+    fn over_http2_the_lane_takes_cookies_from_a_header_map() {
+        let first = FlowStep {
+            starts_run: true,
+            ..FlowStep::default()
+        };
+        let m = mix(
+            vec![
+                variant("GET /login HTTP/1.1\r\nHost: h\r\n\r\n", Some(first)),
+                variant("GET /a HTTP/1.1\r\nHost: h\r\n\r\n", None),
+            ],
+            true,
+        );
+        let mut kept = Kept {
+            lane: Some(Box::new(Lane::new(&m))),
+            lane_reads: true,
+            ..Kept::default()
+        };
+        let now = Instant::now();
+        let lane = kept.lane.as_deref_mut().unwrap();
+        assert!(!lane.prepare(&m.variants[0], now));
+        let mut hs = http::HeaderMap::new();
+        hs.append("set-cookie", "session=s1; Path=/".parse().unwrap());
+        kept.headers = Some(hs);
+        assert_eq!(kept.absorb(&m.variants[0], 200, now), None);
+        let lane = kept.lane.as_deref_mut().unwrap();
+        assert!(lane.prepare(&m.variants[1], now));
+        assert_eq!(
+            lane.out,
+            b"GET /a HTTP/1.1\r\nHost: h\r\nCookie: session=s1\r\n\r\n"
+        );
     }
 }

@@ -117,6 +117,34 @@ impl H2Request {
     pub fn method(&self) -> &Method {
         self.head.method()
     }
+
+    /// A stream's request from a lane's rendered HTTP/1.1 request (captured
+    /// values spliced in, the jar's `Cookie`): its method, target, headers
+    /// and body, on this template's scheme and authority. One allocation
+    /// per request, as h2 makes anyway. None: the rendered bytes are not a
+    /// request HTTP/2 can carry.
+    pub fn render(&self, h1: &[u8]) -> Option<(Request<()>, Bytes)> {
+        let mut hs = [httparse::EMPTY_HEADER; 100];
+        let mut parsed = httparse::Request::new(&mut hs);
+        let httparse::Status::Complete(n) = parsed.parse(h1).ok()? else {
+            return None;
+        };
+        let mut head = Request::new(());
+        *head.method_mut() = Method::from_bytes(parsed.method?.as_bytes()).ok()?;
+        let mut uri = self.head.uri().clone().into_parts();
+        uri.path_and_query = Some(parsed.path?.parse().ok()?);
+        *head.uri_mut() = Uri::from_parts(uri).ok()?;
+        let headers = head.headers_mut();
+        for h in parsed.headers.iter() {
+            let lower = h.name.to_ascii_lowercase();
+            if lower == "host" || HOP_BY_HOP.contains(&lower.as_str()) {
+                continue;
+            }
+            let name = HeaderName::from_bytes(lower.as_bytes()).ok()?;
+            headers.append(name, HeaderValue::from_bytes(h.value).ok()?);
+        }
+        Some((head, Bytes::copy_from_slice(&h1[n..])))
+    }
 }
 
 /// What a failed stream means for its request.
@@ -227,5 +255,21 @@ mod tests {
         );
         assert!(reset_fault(h2::Reason::CANCEL).label().contains("CANCEL"));
         assert_eq!(reset_fault(h2::Reason::from(0xff)), Fault::H2ResetOther);
+    }
+    #[test]
+    fn a_rendered_request_keeps_scheme_and_authority_and_drops_host() {
+        let r = H2Request::build(&spec(), false).unwrap();
+        let (head, body) = r
+            .render(b"POST /api?q=1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer t-1\r\nCookie: s=1\r\nContent-Length: 2\r\n\r\nab")
+            .unwrap();
+        assert_eq!(head.method(), Method::POST);
+        assert_eq!(head.uri().path_and_query().unwrap(), "/api?q=1");
+        assert_eq!(head.uri().authority(), r.head.uri().authority());
+        assert_eq!(head.headers()["authorization"], "Bearer t-1");
+        assert_eq!(head.headers()["cookie"], "s=1");
+        assert!(head.headers().get("host").is_none());
+        assert!(head.headers().get("connection").is_none());
+        assert_eq!(&body[..], b"ab");
+        assert!(r.render(b"GET /x HTTP/1.1\r\n").is_none(), "incomplete");
     }
 }

@@ -4,6 +4,8 @@
 //! counts every later request that did not carry exactly its own; blast's
 //! report must agree with the server's counts.
 
+mod h2;
+
 use crate::support::python::LoggedPyServer;
 use crate::support::run;
 use crate::u;
@@ -424,23 +426,4 @@ fn bad_captures_and_cookies_are_refused_at_load() {
             assert!(r.stderr.contains(n), "{n:?} not in {}", r.stderr);
         }
     }
-    let path = dir.write(
-        "h2.toml",
-        &step("capture = { t = \"json /t\" }", "/a/{{t}}"),
-    );
-    let r = run(&[
-        "--scenario",
-        &path,
-        "--http2",
-        "-n",
-        "1",
-        "http://127.0.0.1:9",
-    ]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("captures are not supported over HTTP/2 yet"),
-        "{}",
-        r.stderr
-    );
 }
