@@ -7,14 +7,13 @@
 //! counted as a mismatch. The server is the `h2` crate's (h2c).
 
 use super::{name_u, COOKIES, SEQUENCE};
-use crate::support::Scratch;
+use crate::support::{listen, Listening, Scratch};
 use crate::u;
 use bytes::Bytes;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::thread;
 
 #[derive(Default)]
 struct State {
@@ -31,8 +30,7 @@ struct State {
 struct Server {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+    _listening: Listening,
 }
 
 impl Server {
@@ -40,35 +38,13 @@ impl Server {
     /// sent back as a Bearer header, in the path and in the body. Every
     /// `every`th login answers without a token (0: never).
     fn start(cookie: bool, every: u64) -> Server {
-        let std = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        std.set_nonblocking(true).unwrap();
-        let addr = std.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let st = state.clone();
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std).unwrap();
-                loop {
-                    tokio::select! {
-                        _ = &mut rx => return,
-                        a = listener.accept() => {
-                            let Ok((tcp, _)) = a else { continue };
-                            tokio::spawn(serve(tcp, cookie, every, st.clone()));
-                        }
-                    }
-                }
-            });
-        });
+        let listening = listen(move |tcp| serve(tcp, cookie, every, st.clone()));
         Server {
-            addr,
+            addr: listening.addr,
             state,
-            stop: Some(tx),
-            thread: Some(thread),
+            _listening: listening,
         }
     }
 
@@ -82,17 +58,6 @@ impl Server {
             "requests": s.requests, "logins": s.logins, "no_token": s.no_token,
             "ok": s.ok, "mismatch": s.mismatch, "old_on_login": s.old_on_login,
         })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

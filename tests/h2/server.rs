@@ -4,11 +4,11 @@
 //! what it answered, reset and refused, for the tests to compare with
 //! blast's report.
 
+use crate::support::{listen, Listening};
 use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread;
 
 #[derive(Clone, Copy, Debug)]
 pub enum H2Behavior {
@@ -35,42 +35,21 @@ pub struct H2Counters {
 pub struct H2Server {
     pub addr: SocketAddr,
     pub counters: Arc<H2Counters>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<()>>,
+    _listening: Listening,
 }
 
 impl H2Server {
     pub fn start(b: H2Behavior) -> H2Server {
-        let std = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        std.set_nonblocking(true).unwrap();
-        let addr = std.local_addr().unwrap();
         let counters = Arc::new(H2Counters::default());
         let c = counters.clone();
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std).unwrap();
-                loop {
-                    tokio::select! {
-                        _ = &mut rx => return,
-                        a = listener.accept() => {
-                            let Ok((tcp, _)) = a else { continue };
-                            c.connections.fetch_add(1, Ordering::SeqCst);
-                            tokio::spawn(serve(tcp, b, c.clone()));
-                        }
-                    }
-                }
-            });
+        let listening = listen(move |tcp| {
+            c.connections.fetch_add(1, Ordering::SeqCst);
+            serve(tcp, b, c.clone())
         });
         H2Server {
-            addr,
+            addr: listening.addr,
             counters,
-            stop: Some(tx),
-            thread: Some(thread),
+            _listening: listening,
         }
     }
 
@@ -88,17 +67,6 @@ impl H2Server {
 
     pub fn connections(&self) -> u64 {
         self.counters.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for H2Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

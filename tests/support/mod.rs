@@ -1,13 +1,14 @@
 //! What the integration tests share, one file per concern: test servers
 //! that count what they receive (`server`), the blast binary run to
 //! completion (`runner`), `blast target` as a child (`target`), a scratch
-//! directory (`scratch`), polling with a deadline (`poll`), what a test
+//! directory (`scratch`), a listener for async test servers (`listen`), polling with a deadline (`poll`), what a test
 //! needs from the machine (`capability`), and the servers blast was not
 //! written with (`nginx`, `python`).
 
 #![allow(dead_code)]
 
 pub mod capability;
+pub mod listen;
 pub mod locust;
 pub mod nginx;
 pub mod poll;
@@ -18,6 +19,7 @@ pub mod server;
 pub mod target;
 
 pub use capability::{chromium, chromium_or_skip, engines, have, uring_available};
+pub use listen::{listen, Listening};
 pub use poll::wait_until;
 pub use runner::*;
 pub use scratch::Scratch;
