@@ -43,6 +43,7 @@ macro_rules! both_engines {
     };
 }
 
+mod allow;
 mod arrival;
 mod captures;
 mod checks;

@@ -2,7 +2,8 @@
 
 use crate::config::cli;
 use crate::error::{self, Error};
-use crate::serve::{self, api::Limits, store};
+use crate::serve::api::{AllowList, Limits};
+use crate::serve::{self, store};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by SIGINT or SIGTERM: stop the run going on, record it, and exit.
@@ -42,9 +43,7 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
             a.listen
         )));
     }
-    if a.allow_target.iter().any(|h| h.trim().is_empty()) {
-        return Err(error::usage("--allow-target: an empty host in the list"));
-    }
+    let allow_target = AllowList::parse(&a.allow_target).map_err(error::usage)?;
     // Each run's connections are open files.
     super::process::raise_open_files();
     let opts = serve::Options {
@@ -52,7 +51,7 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
         data_dir: a.data_dir.clone().unwrap_or_else(store::default_dir),
         token,
         limits: Limits {
-            allow_target: a.allow_target.clone(),
+            allow_target,
             max_duration: a.max_duration,
             max_rate: a.max_rate,
             max_connections: a.max_connections,

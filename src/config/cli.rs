@@ -63,6 +63,11 @@ pub struct PoolArgs {
     /// ADDR[,ADDR...] or a range FIRST-LAST (each adds ~28k ports per target)
     #[arg(long = "source", value_name = "ADDR[,ADDR...]", value_parser = super::source::parse)]
     pub source: Option<super::source::SourceList>,
+
+    /// Not a flag: the lookup of the URL's host that `blast serve` checked
+    /// against `--allow-target`, used instead of a second lookup.
+    #[arg(skip)]
+    pub pinned: Option<super::url::Resolved>,
 }
 
 /// How much to send: a single run's length, rate and outputs (`blast find`

@@ -243,7 +243,7 @@ impl Config {
             }
             None
         };
-        let addr = resolve(&parsed)?;
+        let addr = resolve(&parsed, a.pool.pinned.as_ref())?;
         let sources = match &a.pool.source {
             Some(list) => source::check(list, addr)?,
             None => Vec::new(),

@@ -151,3 +151,37 @@ fn body_makes_post() {
     assert!(req.starts_with("POST / HTTP/1.1\r\n"));
     assert!(req.contains("Content-Type: application/json\r\n"));
 }
+
+/// `blast serve` checks a lookup against `--allow-target` and pins it:
+/// the run connects to that lookup's address, never to a second one's
+/// (localhost would answer 127.0.0.1 here; the pinned lookup said
+/// 192.0.2.1), on an HTTP/2 run and a search alike.
+#[test]
+fn a_pinned_lookup_is_the_address_connected_to() {
+    let pinned = url::Resolved {
+        host: "localhost".into(),
+        port: 9,
+        addrs: vec!["192.0.2.1:9".parse().unwrap()],
+    };
+    for flags in [&[][..], &["--http2"][..]] {
+        let mut a = args(&[flags, &["http://localhost:9/x"]].concat());
+        a.pool.pinned = Some(pinned.clone());
+        let c = Config::from_args(&a, ok).unwrap();
+        assert_eq!(c.load.conn.addr, pinned.addrs[0], "{flags:?}");
+        assert_eq!(c.load.host, "localhost:9");
+    }
+    let mut f =
+        match Cli::try_parse_from(["blast", "find", "--slo", "p99<9ms", "http://localhost:9/"])
+            .unwrap()
+            .command
+        {
+            Some(cli::Command::Find(f)) => f,
+            _ => unreachable!(),
+        };
+    f.pool.pinned = Some(pinned.clone());
+    let found = FindConfig::from_args(&f, ok).unwrap();
+    assert_eq!(found.run.load.conn.addr, pinned.addrs[0]);
+    let mut other = args(&["http://127.0.0.1:9/"]);
+    other.pool.pinned = Some(pinned);
+    assert!(Config::from_args(&other, ok).is_err());
+}

@@ -119,19 +119,58 @@ pub fn parse_url(raw: &str) -> Result<Url, Error> {
     })
 }
 
-pub fn resolve(u: &Url) -> Result<SocketAddr, Error> {
-    let addrs = (u.host.as_str(), u.port)
+/// A host's one lookup: every address it gave, in the resolver's order.
+/// `blast serve` checks all of them against `--allow-target` and hands the
+/// lookup to the run (`PoolArgs::pinned`), so the address a run connects
+/// to is one that was checked, never the answer of a second lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub host: String,
+    pub port: u16,
+    /// Never empty.
+    pub addrs: Vec<SocketAddr>,
+}
+
+impl Resolved {
+    /// The address a run connects to: the first IPv4 one, as wrk's
+    /// getaddrinfo order usually gives on load boxes, else the first.
+    pub fn chosen(&self) -> SocketAddr {
+        let v4 = self.addrs.iter().find(|a| a.is_ipv4());
+        *v4.unwrap_or(&self.addrs[0])
+    }
+}
+
+/// Look `u`'s host up: every address it has.
+pub fn lookup(u: &Url) -> Result<Resolved, Error> {
+    let cannot =
+        |why: String| Error::Unreachable(format!("cannot resolve host '{}': {why}", u.host));
+    let addrs: Vec<SocketAddr> = (u.host.as_str(), u.port)
         .to_socket_addrs()
-        .map_err(|e| Error::Unreachable(format!("cannot resolve host '{}': {e}", u.host)))?;
-    let all: Vec<SocketAddr> = addrs.collect();
-    // Prefer IPv4, as wrk's getaddrinfo order usually does on load boxes.
-    all.iter()
-        .find(|a| a.is_ipv4())
-        .or(all.first())
-        .copied()
-        .ok_or_else(|| {
-            Error::Unreachable(format!("cannot resolve host '{}': no addresses", u.host))
-        })
+        .map_err(|e| cannot(e.to_string()))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(cannot("no addresses".into()));
+    }
+    Ok(Resolved {
+        host: u.host.clone(),
+        port: u.port,
+        addrs,
+    })
+}
+
+/// The address a run on `u` connects to: `pinned`'s, when the caller
+/// already looked the host up (and checked what it found), else one
+/// lookup's.
+pub fn resolve(u: &Url, pinned: Option<&Resolved>) -> Result<SocketAddr, Error> {
+    match pinned {
+        None => Ok(lookup(u)?.chosen()),
+        Some(p) if (p.host.as_str(), p.port) == (u.host.as_str(), u.port) => Ok(p.chosen()),
+        // A second lookup here could answer differently: refuse instead.
+        Some(p) => Err(usage(format!(
+            "the run's target {}:{} is not the host that was checked ({}:{})",
+            u.host, u.port, p.host, p.port
+        ))),
+    }
 }
 
 /// `%XX` decoded in a URL component (path, userinfo), as Go's `url.User`
@@ -237,5 +276,31 @@ mod tests {
             assert_eq!(e.exit_code(), 2, "{bad}");
             assert!(e.to_string().contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn a_pinned_lookup_is_used_as_it_is_and_only_for_its_host() {
+        let u = parse_url("http://svc:8080/").unwrap();
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let pinned = Resolved {
+            host: "svc".into(),
+            port: 8080,
+            addrs: vec![
+                at("[fd00::1]:8080"),
+                at("10.0.0.7:8080"),
+                at("10.0.0.8:8080"),
+            ],
+        };
+        assert_eq!(resolve(&u, Some(&pinned)).unwrap(), at("10.0.0.7:8080"));
+        let v6 = Resolved {
+            addrs: vec![at("[fd00::1]:8080")],
+            ..pinned.clone()
+        };
+        assert_eq!(resolve(&u, Some(&v6)).unwrap(), at("[fd00::1]:8080"));
+        let other = parse_url("http://svc:8081/").unwrap();
+        assert_eq!(resolve(&other, Some(&pinned)).unwrap_err().exit_code(), 2);
+        let local = parse_url("http://127.0.0.1:9/").unwrap();
+        assert_eq!(resolve(&local, None).unwrap(), at("127.0.0.1:9"));
+        assert_eq!(lookup(&local).unwrap().addrs, [at("127.0.0.1:9")]);
     }
 }

