@@ -7,6 +7,10 @@
 //! (`20261130-090512-123`), so names sort oldest first. `meta.json` is
 //! replaced by rename, never left half-written. A run found `running` at
 //! start-up was cut short by the server's own end and is marked `lost`.
+//! The folder's name is the run's id: a `meta.json` that does not parse,
+//! lacks a field, or names another id is skipped (with a warning naming
+//! the file at start-up), so a stray or hostile folder can neither stop the
+//! server nor overwrite another run's record.
 
 use serde_json::{json, Value};
 use std::io;
@@ -41,7 +45,15 @@ impl Store {
         let runs = dir.join("runs");
         std::fs::create_dir_all(&runs)?;
         let store = Store { runs };
-        for mut m in store.list() {
+        for id in store.ids() {
+            let path = store.runs.join(&id).join("meta.json");
+            let mut m = match store.checked_meta(&id) {
+                Ok(m) => m,
+                Err(why) => {
+                    eprintln!("blast serve: skipped {}: {why}", path.display());
+                    continue;
+                }
+            };
             if m["status"] == "running" {
                 m["status"] = "lost".into();
                 m["error"] = "blast serve stopped during the run".into();
@@ -82,9 +94,30 @@ impl Store {
         std::fs::rename(tmp, dir.join("meta.json"))
     }
 
+    /// Run `id`'s record, if it is a sound one (`checked_meta`).
     pub fn meta(&self, id: &str) -> Option<Value> {
-        let bytes = self.read(id, "meta.json")?;
-        serde_json::from_slice(&bytes).ok()
+        self.checked_meta(id).ok()
+    }
+
+    /// Run `id`'s `meta.json`, or why it cannot be trusted: it is missing
+    /// or not JSON, lacks a field the API shows, or is another run's.
+    fn checked_meta(&self, id: &str) -> Result<Value, String> {
+        let dir = self.dir(id).ok_or("not a run id")?;
+        let bytes = std::fs::read(dir.join("meta.json")).map_err(|e| e.to_string())?;
+        let m: Value =
+            serde_json::from_slice(&bytes).map_err(|e| format!("not a JSON record ({e})"))?;
+        if m["id"].is_string() && m["id"] != id {
+            return Err(format!(
+                "its id {} is not its folder's name ({id}), the run's id",
+                m["id"]
+            ));
+        }
+        for field in ["id", "status", "url", "created_at"] {
+            if !m[field].is_string() {
+                return Err(format!("no text field '{field}'"));
+            }
+        }
+        Ok(m)
     }
 
     /// A file of run `id` (`result.json`, `report.html`, ...).
@@ -96,8 +129,13 @@ impl Store {
         serde_json::from_slice(&self.read(id, "result.json")?).ok()
     }
 
-    /// Every run's meta, newest first.
+    /// Every sound run's meta, newest first.
     pub fn list(&self) -> Vec<Value> {
+        self.ids().iter().filter_map(|id| self.meta(id)).collect()
+    }
+
+    /// The folders under `runs/`, newest first.
+    fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = std::fs::read_dir(&self.runs)
             .map(|d| {
                 d.filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -105,7 +143,7 @@ impl Store {
             })
             .unwrap_or_default();
         ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.iter().filter_map(|id| self.meta(id)).collect()
+        ids
     }
 }
 
@@ -197,6 +235,50 @@ mod tests {
         assert_eq!(list[0]["id"], b.as_str());
         assert_eq!(list[1]["status"], "lost");
         assert!(s.dir("../x").is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 18, defect 5: a record without an id stopped the start-up
+    /// (`no such run`), and one naming another run's id overwrote that
+    /// run's record. Both are skipped now; the good run keeps its summary.
+    #[test]
+    fn the_folder_name_is_the_id() {
+        let dir = std::env::temp_dir().join(format!("blast-store-ids-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let good = s.create().unwrap();
+        let mut done = new_meta(&good, "http://x/", &json!({}), &[]);
+        done["status"] = "done".into();
+        done["summary"] = json!({"requests": 600});
+        s.save(&done).unwrap();
+        let put = |id: &str, text: &str| {
+            std::fs::create_dir_all(dir.join("runs").join(id)).unwrap();
+            std::fs::write(dir.join("runs").join(id).join("meta.json"), text).unwrap();
+        };
+        put("20260101-000000-002", r#"{"status":"running"}"#);
+        let liar = json!({"id": good, "status": "running", "url": 5});
+        put("20260101-000000-003", &liar.to_string());
+        let mut liar = new_meta(&good, "http://y/", &json!({}), &[]);
+        liar["id"] = good.as_str().into();
+        put("20260101-000000-004", &liar.to_string());
+        put("20260101-000000-005", "{");
+        std::fs::create_dir_all(dir.join("runs").join("20260101-000000-006")).unwrap();
+        let s = Store::open(&dir).unwrap();
+        assert_eq!(s.meta(&good).unwrap(), done);
+        assert_eq!(s.list(), [done]);
+        for bad in ["002", "003", "004", "005", "006"] {
+            let id = format!("20260101-000000-{bad}");
+            assert!(s.meta(&id).is_none(), "{id}");
+            let why = s.checked_meta(&id).unwrap_err();
+            let expect = match bad {
+                "002" => "no text field 'id'",
+                "003" => "is not its folder's name",
+                "004" => "is not its folder's name",
+                "005" => "not a JSON record",
+                _ => "No such file",
+            };
+            assert!(why.contains(expect), "{id}: {why}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

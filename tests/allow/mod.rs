@@ -4,6 +4,7 @@
 //! reaches it), and a store that takes a run's id from its folder, never
 //! from the `meta.json` inside (`store`).
 
+mod store;
 
 use crate::support::{self, have, Scratch};
 use blast::target::{self, Target, TargetOptions};
