@@ -64,8 +64,7 @@ pub struct PoolArgs {
     #[arg(long = "source", value_name = "ADDR[,ADDR...]", value_parser = super::source::parse)]
     pub source: Option<super::source::SourceList>,
 
-    /// Not a flag: the lookup of the URL's host that `blast serve` checked
-    /// against `--allow-target`, used instead of a second lookup.
+    /// Not a flag: `blast serve`'s checked lookup of the URL's host, used instead of a second one.
     #[arg(skip)]
     pub pinned: Option<super::url::Resolved>,
 }
@@ -426,7 +425,7 @@ pub struct ServeArgs {
     /// Require "Authorization: Bearer T" on every call; also read from BLAST_TOKEN
     #[arg(long, env = "BLAST_TOKEN", value_name = "T", hide_env_values = true)]
     pub token: Option<String>,
-    /// Runs may only target these hosts or addresses (globs: *.svc.local)
+    /// Runs may only target these: name globs (*.svc.local), or addresses and CIDR blocks (10.0.0.0/8, 10.0.0.*, ::1) that hold every address the name resolves to
     #[arg(
         long = "allow-target",
         value_name = "HOST[,HOST...]",

@@ -187,11 +187,15 @@ pub(super) fn pin(url: &str, list: &AllowList) -> Result<Option<Resolved>, Refus
         .map_err(|e| forbidden(format!("{e}, and only an address entry could allow it")))?;
     if let Some(out) = found.addrs.iter().find(|a| !list.holds(a.ip())) {
         let all: Vec<String> = found.addrs.iter().map(|a| a.ip().to_string()).collect();
-        return Err(forbidden(format!(
-            "it resolves to {}, and {} is outside every address entry",
-            all.join(", "),
-            out.ip()
-        )));
+        let why = match all.len() {
+            1 => format!("it resolves to {}, outside every address entry", all[0]),
+            _ => format!(
+                "it resolves to {}, and {} is outside every address entry",
+                all.join(", "),
+                out.ip()
+            ),
+        };
+        return Err(forbidden(why));
     }
     Ok(Some(found))
 }

@@ -104,7 +104,7 @@ fn pinning_refuses_what_only_a_name_could_pass() {
     assert_eq!(pin("http://x/", &AllowList::default()), Ok(None));
     let r = pin("http://127.0.0.1:9/", &l).unwrap_err();
     assert_eq!((r.status, r.field.as_deref()), (403, Some("url")));
-    assert!(r.error.contains("127.0.0.1 is outside"), "{}", r.error);
+    assert!(r.error.contains("to 127.0.0.1, outside"), "{}", r.error);
     let r = pin("http://10.0.0.1.example.invalid/", &l).unwrap_err();
     assert_eq!(r.status, 403, "{r:?}");
     assert!(r.error.contains("cannot resolve"), "{}", r.error);
