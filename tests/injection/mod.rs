@@ -5,7 +5,9 @@
 //! (`multipart`). Each is checked on what a real server received or on
 //! the files blast wrote, read back with a full CSV reader.
 
+mod datafile;
 mod formula;
+mod url;
 
 use crate::support::python::LoggedPyServer;
 
