@@ -7,6 +7,7 @@
 
 mod datafile;
 mod formula;
+mod multipart;
 mod url;
 
 use crate::support::python::LoggedPyServer;
