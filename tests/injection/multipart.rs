@@ -44,3 +44,29 @@ fn form_names_cannot_add_part_headers() {
     assert_eq!(parts[4], "--\r\n");
     assert!(!body.contains("\r\nX-Evil"), "{body:?}");
 }
+
+/// The same through `blast serve`, whose callers set `form` names.
+#[test]
+fn api_form_names_cannot_add_part_headers() {
+    let (s, url) = raw_server("multipart-api");
+    let dir = crate::serve::client::data_dir("multipart");
+    let serve = crate::serve::client::Serve::start(&dir, &[]);
+    let body = serde_json::json!({
+        "url": format!("{url}/up"),
+        "requests": 1,
+        "num_workers": 1,
+        "form": ["a\"b\r\nX-Evil: 1=v"],
+    });
+    let r = serve.post("/benchmark?wait=true", &body.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = s.log();
+    assert_eq!(log.len(), 1);
+    let body = log[0]["b"].as_str().unwrap();
+    assert!(
+        body.contains(
+            "\r\nContent-Disposition: form-data; name=\"a%22b%0D%0AX-Evil: 1\"\r\n\r\nv\r\n"
+        ),
+        "{body:?}"
+    );
+    assert!(!body.contains("\r\nX-Evil"), "{body:?}");
+}
