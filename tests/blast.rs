@@ -13,6 +13,8 @@
 //! and `blast target --tls`), `limits` (ulimit -n, --source, errno-named
 //! causes, io_uring refused), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
 //! `mix_target` (scenarios and data rows against `blast target --record`),
+//! `injection` (input that turns into something else where it lands: CSV
+//! formula cells, URL values, data-file line ends, multipart names),
 //! `serve` (the HTTP API of `blast serve` against `blast target`, and its
 //! web UI in headless Chromium), `stream_reports` (the streaming CSV, HTML
 //! and `blast report` of a run against `blast target --stream`), `stream`,
@@ -52,6 +54,7 @@ mod cli;
 mod faults;
 mod h2;
 mod hlog;
+mod injection;
 mod layout;
 mod limits;
 mod mix_target;

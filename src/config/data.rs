@@ -1,12 +1,20 @@
 //! Data-driven requests: a CSV file (RFC 4180: a header row of column
-//! names, `"` quoting with `""` inside, LF or CRLF) whose rows fill the
-//! `{{column}}` placeholders of a request. Every row of every request is
-//! rendered here, before the run; the engine only picks a row.
+//! names, `"` quoting with `""` inside; records end at LF, CRLF or a lone
+//! CR, as the `csv` crate reads them) whose rows fill the `{{column}}`
+//! placeholders of a request. Every row of every request is rendered
+//! here, before the run; the engine only picks a row.
 //!
 //! A `{{...}}` is read as a placeholder only where a data file applies, so a
 //! body that merely contains braces is sent as written without one.
+//!
+//! A value is encoded for where it lands, so that no value can change the
+//! URL's shape: in the path as one segment (`/`, `?`, `#`, `%`, `;` and a
+//! whole `.` or `..` encoded), in the query as one component (`&`, `=`,
+//! `+`, `#`, `%`, `;` and space encoded). `{{column|raw}}` is the way to
+//! put in a value as written. Headers and bodies take values as written.
 
 use crate::error::{usage, Error};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// A data file: its column names and rows, each row as wide as the header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +79,12 @@ impl Table {
 /// A CSV record and the line it starts on.
 type Record = (usize, Vec<String>);
 
-/// The records of a CSV text; empty lines are skipped. Err: a line and why.
+/// The records of a CSV text; empty lines are skipped. A record ends at
+/// LF, CRLF or a lone CR (the `csv` crate's rule); inside quotes each is
+/// kept as written. Stricter than the crate: a quote never closed, or text
+/// after a closing one, is an error rather than read leniently, since
+/// either means the file is not what its author thinks. Lines count every
+/// ending, quoted or not. Err: a line and why.
 fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
@@ -81,10 +94,9 @@ fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
         let mut fields = Vec::new();
         let mut field = String::new();
         let mut quoted_field = false;
-        loop {
-            match chars.next() {
-                None => break,
-                Some('"') if field.is_empty() && !quoted_field => {
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if field.is_empty() && !quoted_field => {
                     quoted_field = true;
                     loop {
                         match chars.next() {
@@ -95,10 +107,14 @@ fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
                             }
                             Some('"') => break,
                             Some(c) => {
-                                if c == '\n' {
+                                field.push(c);
+                                if c == '\r' && chars.peek() == Some(&'\n') {
+                                    field.push('\n');
+                                    chars.next();
+                                }
+                                if c == '\r' || c == '\n' {
                                     line += 1;
                                 }
-                                field.push(c);
                             }
                         }
                     }
@@ -109,16 +125,15 @@ fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
                         }
                     }
                 }
-                Some(',') => {
+                ',' => {
                     fields.push(std::mem::take(&mut field));
                     quoted_field = false;
                 }
-                Some('\r') if chars.peek() == Some(&'\n') => {}
-                Some('\n') => {
+                c if line_end(c, &mut chars) => {
                     line += 1;
                     break;
                 }
-                Some(c) => field.push(c),
+                c => field.push(c),
             }
         }
         if fields.is_empty() && field.is_empty() && !quoted_field {
@@ -130,11 +145,20 @@ fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
     Ok(out)
 }
 
+/// Whether `c` ends a line; a CR's LF is taken with it.
+fn line_end(c: char, chars: &mut std::iter::Peekable<std::str::Chars>) -> bool {
+    if c == '\r' && chars.peek() == Some(&'\n') {
+        chars.next();
+    }
+    c == '\r' || c == '\n'
+}
+
 /// One piece of a template: text, or the value of a column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
     Text(Vec<u8>),
-    Column(usize),
+    /// A column, and whether it is put in as written (`{{column|raw}}`).
+    Column(usize, bool),
 }
 
 /// A string or body with `{{column}}` placeholders resolved to columns.
@@ -179,14 +203,11 @@ impl Template {
                         i += len;
                         continue;
                     }
-                    let col = columns
-                        .iter()
-                        .position(|c| c == name)
-                        .ok_or_else(|| name.to_string())?;
+                    let (col, raw) = column(columns, name).ok_or_else(|| name.to_string())?;
                     if !text.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut text)));
                     }
-                    parts.push(Part::Column(col));
+                    parts.push(Part::Column(col, raw));
                     i += len;
                     continue;
                 }
@@ -202,27 +223,101 @@ impl Template {
 
     /// Whether any part depends on the row.
     pub fn varies(&self) -> bool {
-        self.0.iter().any(|p| matches!(p, Part::Column(_)))
+        self.0.iter().any(|p| matches!(p, Part::Column(..)))
     }
 
-    /// The bytes for `row`; `escape` rewrites each substituted value (for
-    /// a URL path, percent-encoding).
-    pub fn render(&self, row: Option<&[String]>, escape: fn(&str) -> String) -> Vec<u8> {
+    /// The bytes for `row`, its values as written (a header, a body).
+    pub fn render(&self, row: Option<&[String]>) -> Vec<u8> {
         let mut out = Vec::new();
         for p in &self.0 {
             match (p, row) {
                 (Part::Text(t), _) => out.extend_from_slice(t),
-                (Part::Column(c), Some(r)) => out.extend_from_slice(escape(&r[*c]).as_bytes()),
-                (Part::Column(_), None) => {}
+                (Part::Column(c, _), Some(r)) => out.extend_from_slice(r[*c].as_bytes()),
+                (Part::Column(..), None) => {}
             }
         }
         out
     }
 
     /// `render` as a string (templates parsed from strings stay UTF-8).
-    pub fn render_str(&self, row: Option<&[String]>, escape: fn(&str) -> String) -> String {
-        String::from_utf8_lossy(&self.render(row, escape)).into_owned()
+    pub fn render_str(&self, row: Option<&[String]>) -> String {
+        String::from_utf8_lossy(&self.render(row)).into_owned()
     }
+
+    /// A request target for `row`: each value encoded as a path segment,
+    /// or as a query component once a `?` has been written (by the text or
+    /// a raw value); a raw value as written.
+    pub fn render_url(&self, row: Option<&[String]>) -> String {
+        let mut out = String::new();
+        for p in &self.0 {
+            match (p, row) {
+                (Part::Text(t), _) => out.push_str(&String::from_utf8_lossy(t)),
+                (Part::Column(c, true), Some(r)) => out.push_str(&r[*c]),
+                (Part::Column(c, false), Some(r)) if out.contains('?') => {
+                    out.extend(utf8_percent_encode(&r[*c], QUERY_COMPONENT))
+                }
+                (Part::Column(c, false), Some(r)) => out.push_str(&path_segment(&r[*c])),
+                (Part::Column(..), None) => {}
+            }
+        }
+        out
+    }
+}
+
+/// Encoded in a path segment: all but RFC 3986's unreserved characters and
+/// the sub-delims and `:` `@` a segment may hold; `;` too, which Tomcat
+/// and Jetty read as the start of path parameters.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Encoded in a query component: as in a segment, but `/` and `?` stay
+/// (RFC 3986 allows them in a query) and `&`, `=`, `+` are encoded, since
+/// form decoding reads them as separators and a space.
+const QUERY_COMPONENT: &AsciiSet = &PATH_SEGMENT
+    .add(b'&')
+    .add(b'=')
+    .add(b'+')
+    .remove(b'/')
+    .remove(b'?');
+
+/// A value as one path segment; `.` and `..` encoded whole, so that a
+/// server or proxy that normalises dot segments cannot climb with them.
+fn path_segment(v: &str) -> String {
+    match v {
+        "." => "%2E".to_string(),
+        ".." => "%2E%2E".to_string(),
+        _ => utf8_percent_encode(v, PATH_SEGMENT).to_string(),
+    }
+}
+
+/// The column a placeholder names, and whether it asks for the value as
+/// written (`name|raw`, spaces allowed around the `|`). A column whose
+/// own name holds `|raw` is matched first.
+fn column(columns: &[String], name: &str) -> Option<(usize, bool)> {
+    if let Some(i) = columns.iter().position(|c| c == name) {
+        return Some((i, false));
+    }
+    let (base, filter) = name.rsplit_once('|')?;
+    let base = base.trim_end();
+    (filter.trim_start() == "raw")
+        .then(|| columns.iter().position(|c| c == base))
+        .flatten()
+        .map(|i| (i, true))
 }
 
 /// `{{ name }}` at the start of `s`: the trimmed name and the length taken.
@@ -234,101 +329,6 @@ fn placeholder(s: &[u8]) -> Option<(&str, usize)> {
     ok.then_some((name, end + 2))
 }
 
-/// A value as it is written: unchanged.
-pub fn raw(s: &str) -> String {
-    s.to_string()
-}
-
-/// A value placed in a URL path or query: bytes that cannot appear there
-/// as written (space, controls, non-ASCII, `#`) are percent-encoded.
-pub fn in_url(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b <= b' ' || b >= 0x7f || b == b'#' {
-            out.push_str(&format!("%{b:02X}"));
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quoting_and_line_ends() {
-        let t = Table::parse(
-            "\u{feff}id,name\r\n1,\"Smith, J\"\r\n2,\"say \"\"hi\"\"\"\n\n3,\"two\nlines\"\n",
-            "u.csv",
-        )
-        .unwrap();
-        assert_eq!(t.columns, ["id", "name"]);
-        assert_eq!(
-            t.rows,
-            [
-                vec!["1".to_string(), "Smith, J".into()],
-                vec!["2".into(), "say \"hi\"".into()],
-                vec!["3".into(), "two\nlines".into()],
-            ]
-        );
-        let t = Table::parse("a,b\n,\n", "e.csv").unwrap();
-        assert_eq!(t.rows, [vec![String::new(), String::new()]]);
-    }
-
-    #[test]
-    fn bad_csv_names_file_and_line() {
-        for (text, needle) in [
-            ("", "'x.csv' is empty"),
-            ("\n\n", "'x.csv' is empty"),
-            ("id\n", "no data rows"),
-            (
-                "id,name\n1,a\n2\n",
-                "x.csv:3: 1 fields, but the header has 2",
-            ),
-            ("id,\"open\n1\n", "x.csv:1: a quoted field is never closed"),
-            ("id\n\"a\"b\n", "x.csv:2: text after a closing quote"),
-            ("id,id\n1,2\n", "column 'id' appears twice"),
-            ("id,\n1,2\n", "column 2 has no name"),
-        ] {
-            let e = Table::parse(text, "x.csv").unwrap_err();
-            assert!(e.contains(needle), "{text:?}: {e}");
-        }
-    }
-
-    #[test]
-    fn placeholders_are_columns() {
-        let cols = vec!["id".to_string(), "user name".to_string()];
-        let t = Template::parse(b"/u/{{id}}?n={{ user name }}", Some(&cols)).unwrap();
-        assert!(t.varies());
-        let row = vec!["7".to_string(), "Ann Lee".to_string()];
-        assert_eq!(t.render_str(Some(&row), in_url), "/u/7?n=Ann%20Lee");
-        assert_eq!(t.render_str(Some(&row), raw), "/u/7?n=Ann Lee");
-        assert_eq!(
-            Template::parse(b"{{nope}}", Some(&cols)).unwrap_err(),
-            "nope"
-        );
-        // Braces that are not a placeholder stay.
-        let t = Template::parse(br#"{"a":{"b":"{{id}}"}}"#, Some(&cols)).unwrap();
-        assert_eq!(t.render_str(Some(&row), raw), r#"{"a":{"b":"7"}}"#);
-        let t = Template::parse(b"{{ }} and {{", Some(&cols)).unwrap();
-        assert!(!t.varies());
-        // Without a data file nothing is a placeholder.
-        let t = Template::parse(b"{{id}}", None).unwrap();
-        assert!(!t.varies());
-        assert_eq!(t.render(None, raw), b"{{id}}");
-        assert_eq!(in_url("a#b/é"), "a%23b/%C3%A9");
-    }
-
-    #[test]
-    fn captured_names_stay_for_the_engine() {
-        let cols = vec!["id".to_string()];
-        let t = Template::parse_with(b"/u/{{id}}/{{ token }}", Some(&cols), Some(&["token"]));
-        let row = vec!["7".to_string()];
-        assert_eq!(t.unwrap().render_str(Some(&row), raw), "/u/7/{{ token }}");
-        let t = Template::parse_with(b"{{token}}", None, Some(&["other"]));
-        assert_eq!(t.unwrap_err(), "token");
-        assert!(Template::parse_with(b"{{x}}", None, Some(&[])).is_err());
-    }
-}
+#[path = "data_tests.rs"]
+mod tests;

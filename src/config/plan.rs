@@ -9,7 +9,7 @@
 
 use super::captures::{self, Caps, FlowNames};
 use super::checks::CheckSets;
-use super::data::{self, Table, Template};
+use super::data::{Table, Template};
 use super::url::{parse_url, percent_decode, Url};
 use crate::engine::flow::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
@@ -283,7 +283,7 @@ impl Plan {
                 Some(t) if varies => format!("{} (row {} of '{}')", s.at, i + 1, t.path),
                 _ => s.at.clone(),
             };
-            let target = target.render_str(*row, data::in_url);
+            let target = target.render_url(*row);
             if target.bytes().any(|b| b <= b' ' || b == 0x7f) {
                 return Err(usage(format!(
                     "{}: spaces or control characters in the path '{target}' (percent-encode them)",
@@ -292,7 +292,7 @@ impl Plan {
             }
             let mut hs = Vec::with_capacity(headers.len());
             for (n, t) in &headers {
-                let value = t.render_str(*row, data::raw);
+                let value = t.render_str(*row);
                 if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
                     return Err(usage(format!(
                         "{}: header '{n}': the value contains CR, LF or NUL",
@@ -306,7 +306,7 @@ impl Plan {
             }
             let (body, body_type) = match &s.body {
                 Body::Bytes(_) => {
-                    let b = body[0].1.render(*row, data::raw);
+                    let b = body[0].1.render(*row);
                     let t = match s.sniff && !b.is_empty() {
                         true => Some(content_type_for_inline(&b).to_string()),
                         false => s.body_type.clone(),
@@ -319,7 +319,7 @@ impl Plan {
                         .map(|(part, t)| match part {
                             Some(FormPart::Text { name, .. }) => FormPart::Text {
                                 name: name.clone(),
-                                value: t.render_str(*row, data::raw),
+                                value: t.render_str(*row),
                             },
                             Some(p) => p.clone(),
                             None => unreachable!("form parts carry their part"),

@@ -145,7 +145,10 @@ pub enum Escape {
     /// A body: as captured.
     Raw,
     /// A path or query: bytes that cannot appear there as written (space,
-    /// controls, non-ASCII, `#`) percent-encoded, as data columns are.
+    /// controls, non-ASCII, `#`) percent-encoded, and the rest as captured,
+    /// since a capture is often a path of its own (a `Location`). Data
+    /// columns, which are values, are encoded as one segment or query
+    /// component instead (`config::data`).
     Url,
     /// A header value: control bytes (CR and LF above all, which would end
     /// the header) become spaces.

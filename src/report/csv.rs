@@ -8,7 +8,9 @@
 //! for the same run and name: the same histogram, the same quantile calls,
 //! the same mean (read through `names::Entry`, which calls the JSON's
 //! functions). A run that streamed adds three files of its own, its
-//! metrics read through `report::stream`.
+//! metrics read through `report::stream`. Text cells that a spreadsheet
+//! would run as a formula start with `'` (`field`): names and paths come
+//! from scenario files and API callers, and a CSV is opened in Excel.
 
 use super::names::{entries, Entry};
 use super::{float, ms, per_second, quantile, row_stats, stream};
@@ -312,12 +314,21 @@ fn per(total: u64, n: u64) -> f64 {
     }
 }
 
-/// Quote a CSV field when it needs it (RFC 4180).
+/// A text cell (a method, a name or path, an error): one a spreadsheet
+/// would run as a formula (first character `=`, `+`, `-`, `@`, TAB or CR)
+/// gets a leading `'`, as OWASP recommends, since quoting alone does not
+/// stop Excel or LibreOffice; then quoted when it needs it (RFC 4180).
+/// Numbers never pass through here: none blast writes is negative, and a
+/// `'` would make them text.
 fn field(s: &str) -> String {
+    let s = match s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{s}"),
+        false => s.to_string(),
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 

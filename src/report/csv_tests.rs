@@ -194,3 +194,42 @@ fn failures_without_names_name_the_path() {
          POST,\"/api/x?q=1,2\",CatchResponseError('json /choices exists'),1\n"
     );
 }
+
+/// Issue 18, defect 2: a text cell a spreadsheet would run as a formula
+/// (first character `=`, `+`, `-`, `@`, TAB or CR) gets OWASP's leading
+/// `'`, then the usual quoting; numbers keep their form.
+#[test]
+fn formula_cells_are_neutralised() {
+    for (text, want) in [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "\"'\r=1\""),
+        ("=1,2", "\"'=1,2\""),
+        ("=\"a\"", "\"'=\"\"a\"\"\""),
+        ("a=1", "a=1"),
+        ("/x?y=-1", "/x?y=-1"),
+        ("", ""),
+    ] {
+        assert_eq!(field(text), want, "{text:?}");
+    }
+    let mut s = summary();
+    s.info.method = "-X".into();
+    let mut n = crate::stats::NameSummary::new("=1+1", "+P");
+    n.status_codes = BTreeMap::from([(500, 1)]);
+    n.errors.status = 1;
+    s.by_name = vec![n];
+    let mut out = Vec::new();
+    write_stats(&mut out, &s).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("'+P,'=1+1,"),
+        "{text}"
+    );
+    let mut out = Vec::new();
+    write_failures(&mut out, &s).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().nth(1), Some("'+P,'=1+1,status: 500,1"));
+}

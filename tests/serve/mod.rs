@@ -3,7 +3,7 @@
 
 mod calls;
 mod cdp;
-mod client;
+pub(crate) mod client;
 mod scenario;
 mod ui;
 

@@ -166,8 +166,14 @@ pub fn encode_multipart(parts: &[FormPart]) -> (Vec<u8>, String) {
     (out, format!("multipart/form-data; boundary={boundary}"))
 }
 
+/// A field or file name inside its quoted `name="..."`, encoded as the
+/// WHATWG HTML standard has browsers do it (`"` as `%22`, CR as `%0D`, LF
+/// as `%0A`, all else as written): servers read names that way, and a
+/// backslash escape lets CR/LF through into the part's headers.
 fn quote(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    s.replace('"', "%22")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// A boundary that occurs in no part (checked, not hoped for).
@@ -285,5 +291,37 @@ mod tests {
         assert!(text
             .contains("filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n\u{1}\u{2}\u{3}\r\n"));
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
+    }
+
+    /// Issue 18: names are encoded as browsers encode them (WHATWG HTML),
+    /// so neither can end the quoted string or add a header to the part.
+    #[test]
+    fn multipart_names_are_percent_encoded_as_browsers_do() {
+        let (body, _) = encode_multipart(&[
+            FormPart::Text {
+                name: "a\"b\r\nX-Evil: 1\\".into(),
+                value: "v".into(),
+            },
+            FormPart::File {
+                name: "f\n".into(),
+                filename: "q\"x\ry%22.txt".into(),
+                content_type: "text/plain".into(),
+                data: b"d".to_vec(),
+            },
+        ]);
+        let text = String::from_utf8(body).unwrap();
+        assert!(
+            text.contains(
+                "\r\nContent-Disposition: form-data; name=\"a%22b%0D%0AX-Evil: 1\\\"\r\n\r\nv\r\n"
+            ),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(
+                "name=\"f%0A\"; filename=\"q%22x%0Dy%22.txt\"\r\nContent-Type: text/plain\r\n"
+            ),
+            "{text:?}"
+        );
+        assert!(!text.contains("\r\nX-Evil"));
     }
 }
