@@ -129,7 +129,9 @@ pub(super) fn check_find_caps(
 fn worst_steps(start: f64, max: f64, precision: f64) -> u64 {
     let doubling = (max / start).log2().ceil().max(0.0) as u64 + 1;
     let bisection = (1.0 / precision).log2().ceil().max(0.0) as u64;
-    doubling + bisection
+    // A precision near 0 makes `bisection` u64::MAX (the cast saturates):
+    // a wrapped sum would pass any cap.
+    doubling.saturating_add(bisection)
 }
 
 /// Whether `host` matches one of `globs` (empty: any host). `*` matches
