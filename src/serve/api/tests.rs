@@ -176,6 +176,11 @@ fn find_takes_the_search_options_and_its_caps() {
             r#"{"url": "http://127.0.0.1:9/", "slo": "p99<50ms", "start": 10, "max": 20, "precision": 5e-324}"#,
             "step_duration",
         ),
+        // And a start rate that made it overflow, or panicked in the run.
+        (
+            r#"{"url": "http://127.0.0.1:9/", "slo": "p99<50ms", "start": 5e-324}"#,
+            "start",
+        ),
     ] {
         let r = parse_find(body.as_bytes(), &limits).err().unwrap();
         assert_eq!(r.field.as_deref(), Some(field), "{body}: {r:?}");
