@@ -148,6 +148,14 @@ fn the_api_answers_as_its_description_says() {
         listed, accepted,
         "runs in the history vs calls that started one"
     );
+    // A run that panicked inside blast is kept as failed and answered 502,
+    // which the description allows: its record says so.
+    for id in &listed {
+        let meta = std::fs::read_to_string(dir.join("data/runs").join(id).join("meta.json"));
+        let meta: Value = serde_json::from_str(&meta.unwrap()).unwrap();
+        let error = meta["error"].as_str().unwrap_or("");
+        assert!(!error.contains("panic"), "run {id}: {error}");
+    }
     // The target saw the runs' requests and no others: at least what blast
     // counted (a stopped run leaves requests in flight uncounted), and at
     // most the caps allow (1000/s for 2 s per run, with slack for the
