@@ -41,7 +41,7 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("'{s}' is not a rate in requests/s (e.g. 2000, 2.5k)"))?;
     let r = n * mult;
-    if !r.is_finite() || r < 1e-3 || r > 1e9 {
+    if !(1e-3..=1e9).contains(&r) {
         return Err(format!(
             "'{s}' must be at least 0.001 and at most 1G requests/s"
         ));
