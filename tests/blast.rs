@@ -16,7 +16,8 @@
 //! `injection` (input that turns into something else where it lands: CSV
 //! formula cells, URL values, data-file line ends, multipart names),
 //! `serve` (the HTTP API of `blast serve` against `blast target`, and its
-//! web UI in headless Chromium), `stream_reports` (the streaming CSV, HTML
+//! web UI in headless Chromium), `serve_schema` (that API against its
+//! OpenAPI description, by Schemathesis), `stream_reports` (the streaming CSV, HTML
 //! and `blast report` of a run against `blast target --stream`), `stream`,
 //! `stream_target` and `openai` (streamed LLM responses), `arrival`
 //! (Poisson and gamma arrivals), and `layout` (the source tree itself: no
@@ -63,6 +64,7 @@ mod openai;
 mod reports;
 mod scenario;
 mod serve;
+mod serve_schema;
 mod stages;
 mod stream;
 mod stream_reports;

@@ -27,7 +27,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// A rate in requests/s: "2000", "2.5k", "1M", "0.5". Must be > 0.
+/// A rate in requests/s: "2000", "2.5k", "1M", "0.5". At least 0.001 (one
+/// request in 17 minutes): below that a connection's next due time, as a
+/// `Duration`, can overflow.
 pub fn parse_rate(s: &str) -> Result<f64, String> {
     let t = s.trim();
     let (num, mult) = match t.char_indices().last() {
@@ -39,9 +41,9 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("'{s}' is not a rate in requests/s (e.g. 2000, 2.5k)"))?;
     let r = n * mult;
-    if !r.is_finite() || r <= 0.0 || r > 1e9 {
+    if !(1e-3..=1e9).contains(&r) {
         return Err(format!(
-            "'{s}' must be more than 0 and at most 1G requests/s"
+            "'{s}' must be at least 0.001 and at most 1G requests/s"
         ));
     }
     Ok(r)
@@ -220,6 +222,11 @@ mod tests {
         assert!(parse_rate("0").is_err());
         assert!(parse_rate("-3").is_err());
         assert!(parse_rate("fast").is_err());
+        // A rate so low that a connection's next due time overflows a
+        // Duration (Schemathesis sent 5e-324 to POST /find: a panic).
+        assert!(parse_rate("5e-324").is_err());
+        assert!(parse_rate("0.0009").is_err());
+        assert_eq!(parse_rate("0.001"), Ok(0.001));
         assert_eq!(parse_percent("5%"), Ok(0.05));
         assert_eq!(parse_percent("0.1"), Ok(0.1));
         assert!(parse_percent("0%").is_err());

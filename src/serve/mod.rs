@@ -31,7 +31,9 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use runner::{FindFn, Job, Preflight, Slot};
@@ -172,11 +174,7 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
     // so `/` takes the token in its query too (see `ui`).
     if req.uri().path() == "/" {
         if req.method() != Method::GET {
-            return refuse(&Refusal::new(
-                405,
-                None,
-                format!("{} is not allowed on /", req.method()),
-            ));
+            return not_allowed(req.method(), "/");
         }
         let query = req.uri().query().unwrap_or("");
         return ui::serve(state.token.as_deref(), given, query);
@@ -208,11 +206,7 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
         (
             _,
             ["benchmark"] | ["find"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _],
-        ) => refuse(&Refusal::new(
-            405,
-            None,
-            format!("{method} is not allowed on {path}"),
-        )),
+        ) => not_allowed(&method, &path),
         _ => refuse(&Refusal::new(
             404,
             None,
@@ -228,9 +222,10 @@ async fn post(
     query: &str,
     mode: api::Mode,
 ) -> Response<Body> {
-    let wait = query
-        .split('&')
-        .any(|kv| matches!(kv, "wait=true" | "wait=1" | "wait"));
+    let wait = match api::wait_of(query) {
+        Ok(w) => w,
+        Err(r) => return refuse(&r),
+    };
     let body = match Limited::new(req.into_body(), MAX_CALL_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -434,6 +429,20 @@ fn download(state: &State, id: &str, file: &str) -> Response<Body> {
             format!("run {id} has no {file} (status {})", meta["status"]),
         )),
     }
+}
+
+/// 405, with the `Allow` header a client (and RFC 9110) needs.
+fn not_allowed(method: &Method, path: &str) -> Response<Body> {
+    let mut r = refuse(&Refusal::new(
+        405,
+        None,
+        format!("{method} is not allowed on {path}"),
+    ));
+    if let Some(allow) = api::allow_of(path) {
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    r
 }
 
 fn no_run(id: &str) -> Response<Body> {

@@ -3,7 +3,8 @@
 //! completion (`runner`), `blast target` as a child (`target`), a scratch
 //! directory (`scratch`), a listener for async test servers (`listen`), polling with a deadline (`poll`), what a test
 //! needs from the machine (`capability`), and the servers blast was not
-//! written with (`nginx`, `python`).
+//! written with (`nginx`, `python`) and the Python tools tests drive
+//! (`locust`, `schemathesis`).
 
 #![allow(dead_code)]
 
@@ -14,6 +15,7 @@ pub mod nginx;
 pub mod poll;
 pub mod python;
 pub mod runner;
+pub mod schemathesis;
 pub mod scratch;
 pub mod server;
 pub mod target;

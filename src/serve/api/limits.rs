@@ -127,7 +127,9 @@ pub(super) fn check_find_caps(
 
 /// The most steps `blast find` can take from `start` to `max` to `precision`.
 fn worst_steps(start: f64, max: f64, precision: f64) -> u64 {
-    let doubling = (max / start).log2().ceil().max(0.0) as u64 + 1;
+    let doubling = ((max / start).log2().ceil().max(0.0) as u64).saturating_add(1);
     let bisection = (1.0 / precision).log2().ceil().max(0.0) as u64;
-    doubling + bisection
+    // A precision near 0 makes `bisection` u64::MAX (the cast saturates):
+    // a wrapped sum would pass any cap.
+    doubling.saturating_add(bisection)
 }

@@ -29,7 +29,7 @@ use clap::Parser;
 use fields::{Kind, Used};
 pub use fields::{Mode, MAX_BODY_FIELD};
 pub use limits::Limits;
-pub use refusal::Refusal;
+pub use refusal::{allow_of, wait_of, Refusal};
 use serde_json::{Map, Value};
 use std::time::Duration;
 

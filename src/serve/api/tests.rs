@@ -159,10 +159,50 @@ fn find_takes_the_search_options_and_its_caps() {
             "duration",
         ),
         (r#"{"url": "http://127.0.0.1:9/"}"#, "slo"),
+        // Found by Schemathesis: the step count overflowed (a panic here,
+        // a wrapped count and no cap in a release build).
+        (
+            r#"{"url": "http://127.0.0.1:9/", "slo": "p99<50ms", "start": 10, "max": 20, "precision": 5e-324}"#,
+            "step_duration",
+        ),
+        // And a start rate that made it overflow, or panicked in the run.
+        (
+            r#"{"url": "http://127.0.0.1:9/", "slo": "p99<50ms", "start": 5e-324}"#,
+            "start",
+        ),
     ] {
         let r = parse_find(body.as_bytes(), &limits).err().unwrap();
         assert_eq!(r.field.as_deref(), Some(field), "{body}: {r:?}");
     }
     let r = refusal(r#"{"url": "http://127.0.0.1:9/", "max": 5}"#);
     assert_eq!(r.field.as_deref(), Some("max"));
+}
+
+#[test]
+fn allow_names_what_each_path_takes() {
+    assert_eq!(allow_of("/"), Some("GET"));
+    assert_eq!(allow_of("/benchmark"), Some("POST"));
+    assert_eq!(allow_of("/find/"), Some("POST"));
+    assert_eq!(allow_of("/benchmarks"), Some("GET"));
+    assert_eq!(
+        allow_of("/benchmarks/20261130-090512-123"),
+        Some("GET, DELETE")
+    );
+    assert_eq!(allow_of("/benchmarks/x/stats.csv"), Some("GET"));
+    assert_eq!(allow_of("/benchmarks/x/y/z"), None);
+    assert_eq!(allow_of("/nope"), None);
+}
+
+#[test]
+fn wait_is_true_false_or_refused() {
+    for q in ["wait", "wait=true", "wait=1", "a=b&wait=true"] {
+        assert_eq!(wait_of(q), Ok(true), "{q}");
+    }
+    for q in ["", "wait=false", "wait=0", "waiting=true"] {
+        assert_eq!(wait_of(q), Ok(false), "{q}");
+    }
+    for q in ["wait=null", "wait=", "wait=yes", "wait=true&wait=true"] {
+        let r = wait_of(q).unwrap_err();
+        assert_eq!((r.status, r.field.as_deref()), (400, Some("wait")), "{q}");
+    }
 }
