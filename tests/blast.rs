@@ -59,6 +59,7 @@ mod openai;
 mod reports;
 mod scenario;
 mod serve;
+mod serve_hardening;
 mod stages;
 mod stream;
 mod stream_reports;

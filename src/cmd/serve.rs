@@ -45,8 +45,26 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
     if a.allow_target.iter().any(|h| h.trim().is_empty()) {
         return Err(error::usage("--allow-target: an empty host in the list"));
     }
+    let allowed: Vec<String> = a
+        .allow_host
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if let Some(bad) = allowed
+        .iter()
+        .find(|h| h.is_empty() || h.contains(['/', ' ', '@']))
+    {
+        return Err(error::usage(format!(
+            "--allow-host '{bad}': give a host name (or *), without scheme, path or port"
+        )));
+    }
     // Each run's connections are open files.
     super::process::raise_open_files();
+    let max_api_connections = a
+        .max_api_connections
+        .map_or_else(default_api_connections, |n| {
+            n.min(usize::MAX as u64) as usize
+        });
     let opts = serve::Options {
         listen: a.listen,
         data_dir: a.data_dir.clone().unwrap_or_else(store::default_dir),
@@ -57,6 +75,8 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
             max_rate: a.max_rate,
             max_connections: a.max_connections,
         },
+        hosts: serve::guard::Hosts { allowed },
+        max_api_connections,
         preflight: super::process::fit_open_files,
         find: super::find::run_with,
         shutdown: &SHUTDOWN,
@@ -70,4 +90,17 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
         ))
     })?;
     Ok(0)
+}
+
+/// 1024 connections, or half the open-file limit where that is lower, so
+/// the API's callers leave the other half to the runs' own sockets.
+fn default_api_connections() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
+    let half = if ok { lim.rlim_cur / 2 } else { 512 };
+    half.clamp(1, 1024) as usize
 }

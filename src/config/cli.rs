@@ -437,6 +437,18 @@ pub struct ServeArgs {
     /// Most connections (num_workers) a caller may ask for
     #[arg(long = "max-connections", value_name = "N", value_parser = parse_count)]
     pub max_connections: Option<u64>,
+    /// Also answer calls whose Host is NAME (besides this address, localhost,
+    /// 127.0.0.1 and [::1]); * answers any
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME[,NAME...]",
+        value_delimiter = ','
+    )]
+    pub allow_host: Vec<String>,
+    /// Connections the API keeps open at once; beyond them a caller gets 503
+    /// [default: 1024, or half the open-file limit if lower]
+    #[arg(long = "max-api-connections", value_name = "N", value_parser = parse_count)]
+    pub max_api_connections: Option<u64>,
 }
 
 #[cfg(test)]

@@ -14,13 +14,20 @@
 //!
 //! Security: the server listens on loopback unless a token is set; with a
 //! token every call needs `Authorization: Bearer TOKEN` (compared in
-//! constant time, `token`). `--allow-target` and the `--max-*` caps bound what a
-//! caller can ask. No CORS headers are sent, so browsers on other origins
-//! cannot read the answers. The web UI at `/` (`ui`) also takes the token
-//! as `?token=`, since a browser opening a page sends no header.
+//! constant time, `token`). Before that, every head passes `guard` (sizes,
+//! a `Host` that names this server, no cross-site change, JSON bodies), and
+//! `gate` bounds the connections, bodies and event streams kept open; a
+//! head and a body each have 10 s to arrive. `--allow-target` and the
+//! `--max-*` caps bound what a caller can ask. No CORS headers are sent, so
+//! browsers on other origins cannot read the answers. The web UI at `/`
+//! (`ui`) also takes the token as `?token=`, since a browser opening a page
+//! sends no header. Files go out in chunks from disk (`download`).
 
 pub mod api;
+mod download;
 pub mod events;
+pub mod gate;
+pub mod guard;
 pub mod runner;
 pub mod store;
 mod token;
@@ -28,10 +35,15 @@ pub mod ui;
 
 use api::{Limits, Refusal};
 use bytes::Bytes;
+use gate::{Gate, Held};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
+    WWW_AUTHENTICATE,
+};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use runner::{FindFn, Job, Preflight, Slot};
@@ -52,12 +64,21 @@ const MAX_CALL_BODY: usize = 4 << 20;
 /// How long `DELETE` waits for the stopped run's report.
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a caller has to send a request's head, and then its body: a
+/// caller that trickles holds a connection no longer than this.
+pub const HEAD_READ: Duration = Duration::from_secs(10);
+pub const BODY_READ: Duration = Duration::from_secs(10);
+
 /// `blast serve`'s settings, checked by `cmd::serve`.
 pub struct Options {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub token: Option<String>,
     pub limits: Limits,
+    /// `--allow-host`: the names this server answers to besides its own.
+    pub hosts: guard::Hosts,
+    /// `--max-api-connections`: connections kept open at once (`gate`).
+    pub max_api_connections: usize,
     /// Checks each run's settings against the process before it starts.
     pub preflight: Preflight,
     /// `blast find`'s search, for `POST /find`.
@@ -72,6 +93,8 @@ struct State {
     slot: Arc<Slot>,
     token: Option<String>,
     limits: Limits,
+    hosts: guard::Hosts,
+    gate: Arc<Gate>,
     preflight: Preflight,
     find: FindFn,
 }
@@ -90,6 +113,8 @@ pub fn run(opts: Options) -> std::io::Result<()> {
         slot: Arc::new(Slot::default()),
         token: opts.token,
         limits: opts.limits,
+        hosts: opts.hosts,
+        gate: Gate::new(opts.max_api_connections),
         preflight: opts.preflight,
         find: opts.find,
     });
@@ -131,16 +156,28 @@ pub fn run(opts: Options) -> std::io::Result<()> {
                     continue;
                 }
             };
+            let Some(permit) = state.gate.take(gate::Kind::Connection) else {
+                gate::turn_away(&state.gate, stream);
+                continue;
+            };
+            let Ok(local) = stream.local_addr() else {
+                continue;
+            };
             let state = state.clone();
             tokio::spawn(async move {
+                let _held = permit;
                 let svc = hyper::service::service_fn(move |req| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                    async move { Ok::<_, Infallible>(handle(&state, local, req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
-                    // A caller that never finishes its head is let go.
+                    // A caller that never finishes its head (or sends no
+                    // next one) is let go.
                     .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
+                    .header_read_timeout(HEAD_READ)
+                    // Heads over the limits `guard` names are cut here.
+                    .max_header_size(guard::MAX_HEAD)
+                    .max_buf_size(guard::MAX_HEAD + (16 << 10))
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
             });
@@ -160,9 +197,13 @@ async fn wind_down(state: &State) {
     eprintln!("blast serve: stopped, and run {} with it (recorded)", c.id);
 }
 
-async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
-    let given = req
-        .headers()
+async fn handle(state: &Arc<State>, local: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    let (head, body) = req.into_parts();
+    if let Err(r) = guard::check(&head, local, &state.hosts) {
+        return refuse(&r);
+    }
+    let given = head
+        .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().split_once(' '))
@@ -170,15 +211,15 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
         .map_or("", |(_, t)| t.trim());
     // The web UI: a browser cannot send the header when it opens a page,
     // so `/` takes the token in its query too (see `ui`).
-    if req.uri().path() == "/" {
-        if req.method() != Method::GET {
+    if head.uri.path() == "/" {
+        if head.method != Method::GET {
             return refuse(&Refusal::new(
                 405,
                 None,
-                format!("{} is not allowed on /", req.method()),
+                format!("{} is not allowed on /", head.method),
             ));
         }
-        let query = req.uri().query().unwrap_or("");
+        let query = head.uri.query().unwrap_or("");
         return ui::serve(state.token.as_deref(), given, query);
     }
     if let Some(token) = &state.token {
@@ -193,18 +234,17 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
             return r;
         }
     }
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
+    let path = head.uri.path().to_string();
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let method = req.method().clone();
+    let method = head.method.clone();
     match (&method, parts.as_slice()) {
-        (&Method::POST, ["benchmark"]) => post(state, req, &query, api::Mode::Run).await,
-        (&Method::POST, ["find"]) => post(state, req, &query, api::Mode::Find).await,
+        (&Method::POST, ["benchmark"]) => post(state, &head, body, api::Mode::Run).await,
+        (&Method::POST, ["find"]) => post(state, &head, body, api::Mode::Find).await,
         (&Method::GET, ["benchmarks"]) => list(state),
         (&Method::GET, ["benchmarks", id]) => show(state, id),
         (&Method::DELETE, ["benchmarks", id]) => stop(state, id).await,
         (&Method::GET, ["benchmarks", id, "events"]) => events(state, id),
-        (&Method::GET, ["benchmarks", id, file]) => download(state, id, file),
+        (&Method::GET, ["benchmarks", id, file]) => download::download(state, id, file).await,
         (
             _,
             ["benchmark"] | ["find"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _],
@@ -222,24 +262,16 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
 }
 
 /// `POST /benchmark` (a run) or `POST /find` (a search).
-async fn post(
-    state: &Arc<State>,
-    req: Request<Incoming>,
-    query: &str,
-    mode: api::Mode,
-) -> Response<Body> {
-    let wait = query
+async fn post(state: &Arc<State>, head: &Parts, body: Incoming, mode: api::Mode) -> Response<Body> {
+    let wait = head
+        .uri
+        .query()
+        .unwrap_or("")
         .split('&')
         .any(|kv| matches!(kv, "wait=true" | "wait=1" | "wait"));
-    let body = match Limited::new(req.into_body(), MAX_CALL_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return refuse(&Refusal::new(
-                413,
-                None,
-                format!("the request body is over {} MiB", MAX_CALL_BODY >> 20),
-            ))
-        }
+    let body = match read_body(state, head, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let checked = match api::check(&body, &state.limits, mode) {
         Ok(c) => c,
@@ -302,6 +334,59 @@ async fn post(
         ),
         None => refuse(&Refusal::new(500, None, "the run ended without an outcome")),
     }
+}
+
+/// The call's body: JSON, at most `MAX_CALL_BODY`, within `BODY_READ`,
+/// and while fewer than the gate's cap of other bodies are being read.
+/// The declared length is checked before the body is touched: hyper sends
+/// `100 Continue` only once the body is read, so a caller that asked for
+/// it learns of the 413 without sending a byte.
+async fn read_body(state: &State, head: &Parts, body: Incoming) -> Result<Bytes, Response<Body>> {
+    guard::json_body(head).map_err(|r| refuse(&r))?;
+    let over = || {
+        closing(refuse(&Refusal::new(
+            413,
+            None,
+            format!("the request body is over {} MiB", MAX_CALL_BODY >> 20),
+        )))
+    };
+    let declared = head.headers.get(CONTENT_LENGTH);
+    let declared = declared.and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_CALL_BODY as u64) {
+        return Err(over());
+    }
+    let Some(_reading) = state.gate.take(gate::Kind::Body) else {
+        return Err(closing(refuse(&Refusal::new(
+            503,
+            None,
+            "too many calls are sending a body: try again later",
+        ))));
+    };
+    let read = Limited::new(body, MAX_CALL_BODY).collect();
+    match tokio::time::timeout(BODY_READ, read).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(over()),
+        Ok(Err(e)) => Err(closing(refuse(&Refusal::new(
+            400,
+            None,
+            format!("the request body could not be read: {e}"),
+        )))),
+        Err(_) => Err(closing(refuse(&Refusal::new(
+            408,
+            None,
+            format!(
+                "the request body did not arrive within {} s",
+                BODY_READ.as_secs()
+            ),
+        )))),
+    }
+}
+
+/// `r`, and the connection closed after it (its request was not read whole).
+fn closing(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// 409: run `running` holds the one slot.
@@ -376,6 +461,16 @@ async fn stop(state: &Arc<State>, id: &str) -> Response<Body> {
 }
 
 fn events(state: &State, id: &str) -> Response<Body> {
+    let Some(permit) = state.gate.take(gate::Kind::Stream) else {
+        return refuse(&Refusal::new(
+            503,
+            None,
+            format!(
+                "{} event streams are open, this server's most: try again later",
+                state.gate.cap(gate::Kind::Stream)
+            ),
+        ));
+    };
     let body = match state.slot.live_of(id) {
         Some(live) => live.subscribe(),
         None => {
@@ -395,45 +490,11 @@ fn events(state: &State, id: &str) -> Response<Body> {
             }
         }
     };
-    let mut r = Response::new(body.boxed());
+    let mut r = Response::new(Held { body, permit }.boxed());
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-fn download(state: &State, id: &str, file: &str) -> Response<Body> {
-    let (stored, kind) = match file {
-        "result.json" => ("result.json", "application/json"),
-        "report.html" => ("report.html", "text/html; charset=utf-8"),
-        "stats.csv" => ("run_stats.csv", "text/csv; charset=utf-8"),
-        "stats_history.csv" => ("run_stats_history.csv", "text/csv; charset=utf-8"),
-        "run.hlog" => ("run.hlog", "text/plain; charset=utf-8"),
-        _ => return refuse(&Refusal::new(404, None, format!("no such file: {file}"))),
-    };
-    let Some(meta) = state.store.meta(id) else {
-        return no_run(id);
-    };
-    if meta["status"] == "running" {
-        return refuse(&Refusal::new(
-            409,
-            None,
-            format!("run {id} is going on: {file} is written when it ends"),
-        ));
-    }
-    match state.store.read(id, stored) {
-        Some(bytes) => {
-            let mut r = Response::new(Full::new(Bytes::from(bytes)).boxed());
-            r.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-            r
-        }
-        None => refuse(&Refusal::new(
-            404,
-            None,
-            format!("run {id} has no {file} (status {})", meta["status"]),
-        )),
-    }
 }
 
 fn no_run(id: &str) -> Response<Body> {
