@@ -437,16 +437,14 @@ pub struct ServeArgs {
     /// Most connections (num_workers) a caller may ask for
     #[arg(long = "max-connections", value_name = "N", value_parser = parse_count)]
     pub max_connections: Option<u64>,
-    /// Also answer calls whose Host is NAME (besides this address, localhost,
-    /// 127.0.0.1 and [::1]); * answers any
+    /// Also answer calls with Host NAME (besides this address and the loopback names); * any
     #[arg(
         long = "allow-host",
         value_name = "NAME[,NAME...]",
         value_delimiter = ','
     )]
     pub allow_host: Vec<String>,
-    /// Connections the API keeps open at once; beyond them a caller gets 503
-    /// [default: 1024, or half the open-file limit if lower]
+    /// Connections the API keeps open; 503 beyond [default: min(1024, open-file limit / 2)]
     #[arg(long = "max-api-connections", value_name = "N", value_parser = parse_count)]
     pub max_api_connections: Option<u64>,
 }

@@ -5,7 +5,8 @@
 //! 50 stalled callers was 800 MB).
 
 use super::api::Refusal;
-use super::{no_run, refuse, Body, State};
+use super::reply::{no_run, refuse, Body};
+use super::store::Store;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
@@ -19,7 +20,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 const CHUNK: usize = 64 << 10;
 
 /// `GET /benchmarks/{id}/{file}`.
-pub(super) async fn download(state: &State, id: &str, file: &str) -> Response<Body> {
+pub(super) async fn download(store: &Store, id: &str, file: &str) -> Response<Body> {
     let (stored, kind) = match file {
         "result.json" => ("result.json", "application/json"),
         "report.html" => ("report.html", "text/html; charset=utf-8"),
@@ -28,7 +29,7 @@ pub(super) async fn download(state: &State, id: &str, file: &str) -> Response<Bo
         "run.hlog" => ("run.hlog", "text/plain; charset=utf-8"),
         _ => return refuse(&Refusal::new(404, None, format!("no such file: {file}"))),
     };
-    let Some(meta) = state.store.meta(id) else {
+    let Some(meta) = store.meta(id) else {
         return no_run(id);
     };
     if meta["status"] == "running" {
@@ -38,7 +39,7 @@ pub(super) async fn download(state: &State, id: &str, file: &str) -> Response<Bo
             format!("run {id} is going on: {file} is written when it ends"),
         ));
     }
-    let opened = match state.store.dir(id) {
+    let opened = match store.dir(id) {
         Some(dir) => tokio::fs::File::open(dir.join(stored)).await.ok(),
         None => None,
     };

@@ -28,24 +28,22 @@ mod download;
 pub mod events;
 pub mod gate;
 pub mod guard;
+mod intake;
+mod reply;
 pub mod runner;
 pub mod store;
 mod token;
 pub mod ui;
 
 use api::{Limits, Refusal};
-use bytes::Bytes;
 use gate::{Gate, Held};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
-    WWW_AUTHENTICATE,
-};
+use hyper::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::http::request::Parts;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use reply::{answer, no_run, refuse, Body};
 use runner::{FindFn, Job, Preflight, Slot};
 use serde_json::{json, Value};
 use std::convert::Infallible;
@@ -57,17 +55,13 @@ use std::time::Duration;
 use store::Store;
 use token::same;
 
-/// The largest API call body; a run's own `body` field is capped lower
-/// (`api::MAX_BODY_FIELD`), with room for JSON escaping.
-const MAX_CALL_BODY: usize = 4 << 20;
-
 /// How long `DELETE` waits for the stopped run's report.
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
-/// How long a caller has to send a request's head, and then its body: a
-/// caller that trickles holds a connection no longer than this.
+/// How long a caller has to send a request's head (the body's limit is
+/// `intake::BODY_READ`): a caller that trickles holds a connection no
+/// longer than this.
 pub const HEAD_READ: Duration = Duration::from_secs(10);
-pub const BODY_READ: Duration = Duration::from_secs(10);
 
 /// `blast serve`'s settings, checked by `cmd::serve`.
 pub struct Options {
@@ -98,8 +92,6 @@ struct State {
     preflight: Preflight,
     find: FindFn,
 }
-
-type Body = BoxBody<Bytes, Infallible>;
 
 /// Bind, print the address on stdout's first line, and serve until
 /// `opts.shutdown` is set.
@@ -244,7 +236,9 @@ async fn handle(state: &Arc<State>, local: SocketAddr, req: Request<Incoming>) -
         (&Method::GET, ["benchmarks", id]) => show(state, id),
         (&Method::DELETE, ["benchmarks", id]) => stop(state, id).await,
         (&Method::GET, ["benchmarks", id, "events"]) => events(state, id),
-        (&Method::GET, ["benchmarks", id, file]) => download::download(state, id, file).await,
+        (&Method::GET, ["benchmarks", id, file]) => {
+            download::download(&state.store, id, file).await
+        }
         (
             _,
             ["benchmark"] | ["find"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _],
@@ -269,7 +263,7 @@ async fn post(state: &Arc<State>, head: &Parts, body: Incoming, mode: api::Mode)
         .unwrap_or("")
         .split('&')
         .any(|kv| matches!(kv, "wait=true" | "wait=1" | "wait"));
-    let body = match read_body(state, head, body).await {
+    let body = match intake::read_body(&state.gate, head, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -334,59 +328,6 @@ async fn post(state: &Arc<State>, head: &Parts, body: Incoming, mode: api::Mode)
         ),
         None => refuse(&Refusal::new(500, None, "the run ended without an outcome")),
     }
-}
-
-/// The call's body: JSON, at most `MAX_CALL_BODY`, within `BODY_READ`,
-/// and while fewer than the gate's cap of other bodies are being read.
-/// The declared length is checked before the body is touched: hyper sends
-/// `100 Continue` only once the body is read, so a caller that asked for
-/// it learns of the 413 without sending a byte.
-async fn read_body(state: &State, head: &Parts, body: Incoming) -> Result<Bytes, Response<Body>> {
-    guard::json_body(head).map_err(|r| refuse(&r))?;
-    let over = || {
-        closing(refuse(&Refusal::new(
-            413,
-            None,
-            format!("the request body is over {} MiB", MAX_CALL_BODY >> 20),
-        )))
-    };
-    let declared = head.headers.get(CONTENT_LENGTH);
-    let declared = declared.and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_CALL_BODY as u64) {
-        return Err(over());
-    }
-    let Some(_reading) = state.gate.take(gate::Kind::Body) else {
-        return Err(closing(refuse(&Refusal::new(
-            503,
-            None,
-            "too many calls are sending a body: try again later",
-        ))));
-    };
-    let read = Limited::new(body, MAX_CALL_BODY).collect();
-    match tokio::time::timeout(BODY_READ, read).await {
-        Ok(Ok(b)) => Ok(b.to_bytes()),
-        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(over()),
-        Ok(Err(e)) => Err(closing(refuse(&Refusal::new(
-            400,
-            None,
-            format!("the request body could not be read: {e}"),
-        )))),
-        Err(_) => Err(closing(refuse(&Refusal::new(
-            408,
-            None,
-            format!(
-                "the request body did not arrive within {} s",
-                BODY_READ.as_secs()
-            ),
-        )))),
-    }
-}
-
-/// `r`, and the connection closed after it (its request was not read whole).
-fn closing(mut r: Response<Body>) -> Response<Body> {
-    r.headers_mut()
-        .insert(CONNECTION, HeaderValue::from_static("close"));
-    r
 }
 
 /// 409: run `running` holds the one slot.
@@ -493,25 +434,6 @@ fn events(state: &State, id: &str) -> Response<Body> {
     let mut r = Response::new(Held { body, permit }.boxed());
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-fn no_run(id: &str) -> Response<Body> {
-    refuse(&Refusal::new(404, None, format!("no run '{id}'")))
-}
-
-fn refuse(r: &Refusal) -> Response<Body> {
-    answer(r.status, &r.to_json())
-}
-
-fn answer(status: u16, doc: &Value) -> Response<Body> {
-    let mut text = serde_json::to_vec_pretty(doc).unwrap_or_default();
-    text.push(b'\n');
-    let mut r = Response::new(Full::new(Bytes::from(text)).boxed());
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
