@@ -7,10 +7,15 @@
 //! arrives in one go, so half the connections sending bodies at once is
 //! an attack, and the other half stays free for the rest of the API; event
 //! streams last as long as a run, so they cannot take them all either.
-//! Beyond the connection cap a caller gets a short 503 straight from the
-//! accept loop (no parsing, no hyper), and the socket is closed after a
-//! second at most, counted under a fourth, small cap; beyond that too,
-//! it is closed at once.
+//!
+//! A connection that finds the cap full waits up to half a second for a
+//! place (first come, first served): callers turned away after their head
+//! free their places within a millisecond, so a burst of them does not
+//! shut out a `GET` that comes in the middle. Those waiting are counted
+//! too (as many as the cap, at most 1024); once the wait is over, or when too many
+//! wait, the caller gets a short 503 straight from the socket (no parsing,
+//! no hyper), and the socket is closed once the caller closes, or after a
+//! second.
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
@@ -21,16 +26,20 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// What a permit counts.
+/// What a permit counts, besides connections.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
-    Connection,
     Body,
     Stream,
-    /// A connection turned away with a 503, until it is closed.
-    TurnedAway,
+    /// A connection waiting for a place, or being turned away, until it
+    /// has one or is closed.
+    Waiting,
 }
+
+/// How long a connection waits for a place when the cap is full.
+const ADMIT_WAIT: Duration = Duration::from_millis(500);
 
 /// How long a turned-away socket waits for its caller to close first (so
 /// the caller reads the 503 rather than a reset).
@@ -40,7 +49,9 @@ const TURN_AWAY_LINGER: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct Gate {
     max: usize,
-    counts: [AtomicUsize; 4],
+    /// Connections, fair to those waiting.
+    places: Arc<Semaphore>,
+    counts: [AtomicUsize; 3],
 }
 
 /// One taken place, given back when dropped.
@@ -52,18 +63,41 @@ pub struct Permit {
 
 impl Gate {
     pub fn new(max_connections: usize) -> Arc<Gate> {
+        let max = max_connections.max(1);
         Arc::new(Gate {
-            max: max_connections.max(1),
+            max,
+            places: Arc::new(Semaphore::new(max)),
             counts: Default::default(),
         })
     }
 
     pub fn cap(&self, kind: Kind) -> usize {
         match kind {
-            Kind::Connection => self.max,
             Kind::Body | Kind::Stream => (self.max / 2).max(1),
-            Kind::TurnedAway => self.max.min(256),
+            Kind::Waiting => self.max.min(1024),
         }
+    }
+
+    /// A place for `stream`, waited for if need be; None once it has been
+    /// turned away.
+    pub async fn admit(self: &Arc<Self>, stream: &mut TcpStream) -> Option<OwnedSemaphorePermit> {
+        if let Ok(p) = self.places.clone().try_acquire_owned() {
+            return Some(p);
+        }
+        let Some(_waiting) = self.take(Kind::Waiting) else {
+            // Read what has come, so that closing sends the caller the
+            // answer and a FIN rather than a reset.
+            let mut sink = [0u8; 1024];
+            while stream.try_read(&mut sink).is_ok_and(|n| n > 0) {}
+            let _ = stream.try_write(&busy_answer());
+            return None;
+        };
+        let waited = tokio::time::timeout(ADMIT_WAIT, self.places.clone().acquire_owned());
+        if let Ok(Ok(p)) = waited.await {
+            return Some(p);
+        }
+        let _ = tokio::time::timeout(TURN_AWAY_LINGER, turn_away(stream)).await;
+        None
     }
 
     /// A place of `kind`, or None when they are all taken.
@@ -105,26 +139,15 @@ fn busy_answer() -> Vec<u8> {
     .into_bytes()
 }
 
-/// Answer `stream` 503 and close it: at once when even the turned-away
-/// are too many, else once the caller closes, or after a second.
-pub fn turn_away(gate: &Arc<Gate>, mut stream: TcpStream) {
-    let Some(permit) = gate.take(Kind::TurnedAway) else {
-        let _ = stream.try_write(&busy_answer());
-        return;
-    };
-    tokio::spawn(async move {
-        let _held = permit;
-        let _ = tokio::time::timeout(TURN_AWAY_LINGER, async {
-            stream.write_all(&busy_answer()).await?;
-            stream.shutdown().await?;
-            // Read what the caller sends, so that closing does not reset
-            // the connection before it has read the answer.
-            let mut sink = [0u8; 1024];
-            while stream.read(&mut sink).await? > 0 {}
-            Ok::<_, std::io::Error>(())
-        })
-        .await;
-    });
+/// Answer `stream` 503 and wait for the caller to close: reading what it
+/// sends, so that closing does not reset the connection before the caller
+/// has read the answer.
+async fn turn_away(stream: &mut TcpStream) -> std::io::Result<()> {
+    stream.write_all(&busy_answer()).await?;
+    stream.shutdown().await?;
+    let mut sink = [0u8; 1024];
+    while stream.read(&mut sink).await? > 0 {}
+    Ok(())
 }
 
 /// A response body that holds a permit for as long as it is sent.
@@ -160,7 +183,10 @@ mod tests {
     #[test]
     fn permits_are_counted_and_given_back() {
         let g = Gate::new(4);
-        assert_eq!((g.cap(Kind::Body), g.cap(Kind::Stream)), (2, 2));
+        assert_eq!(
+            (g.cap(Kind::Body), g.cap(Kind::Stream), g.cap(Kind::Waiting)),
+            (2, 2, 4)
+        );
         let a = g.take(Kind::Body).unwrap();
         let b = g.take(Kind::Body).unwrap();
         assert!(g.take(Kind::Body).is_none());

@@ -148,33 +148,34 @@ pub fn run(opts: Options) -> std::io::Result<()> {
                     continue;
                 }
             };
-            let Some(permit) = state.gate.take(gate::Kind::Connection) else {
-                gate::turn_away(&state.gate, stream);
-                continue;
-            };
-            let Ok(local) = stream.local_addr() else {
-                continue;
-            };
-            let state = state.clone();
-            tokio::spawn(async move {
-                let _held = permit;
-                let svc = hyper::service::service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&state, local, req).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    // A caller that never finishes its head (or sends no
-                    // next one) is let go.
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEAD_READ)
-                    // Heads over the limits `guard` names are cut here.
-                    .max_header_size(guard::MAX_HEAD)
-                    .max_buf_size(guard::MAX_HEAD + (16 << 10))
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+            tokio::spawn(serve_connection(state.clone(), stream));
         }
     })
+}
+
+/// One connection, once it has a place under `--max-api-connections`: a
+/// head within `HEAD_READ`, at most `guard::MAX_HEAD` of it, and the calls.
+async fn serve_connection(state: Arc<State>, mut stream: tokio::net::TcpStream) {
+    let Some(_place) = state.gate.admit(&mut stream).await else {
+        return;
+    };
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
+    let svc = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(handle(&state, local, req).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        // A caller that never finishes its head (or sends no next one) is
+        // let go.
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_READ)
+        // Heads over the limits `guard` names are cut here.
+        .max_header_size(guard::MAX_HEAD)
+        .max_buf_size(guard::MAX_HEAD + (16 << 10))
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
 }
 
 /// Stop the run going on, if any, and wait for its record.
