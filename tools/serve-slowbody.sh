@@ -3,7 +3,8 @@
 # each send `POST /benchmark` with `Content-Length: 1000000` and then one
 # byte every INTERVAL seconds, and open a new connection REOPEN seconds
 # after the server lets one go, for DURATION seconds. Meanwhile a second
-# process times `GET /benchmarks` every PROBE_MS (must answer within 1 s),
+# process times `GET /benchmarks` every PROBE_MS (each must be answered,
+# 200 or 503, within 1 s; the share of 200s is shown),
 # and the server's VmRSS, VmHWM and open fds are read from /proc every
 # second. After the callers go, RSS and fds once more. Prints a Markdown
 # table of what was measured and the caller's tally (503s, 408s, closes).
@@ -11,6 +12,7 @@
 #   tools/serve-slowbody.sh                         # SLOW=10000 DURATION=40
 #   SLOW=2000 DURATION=20 BLAST=target/debug/blast tools/serve-slowbody.sh
 #   SERVE_FLAGS="--max-api-connections 256" tools/serve-slowbody.sh
+#   REOPEN=1000 tools/serve-slowbody.sh             # callers never come back
 #
 # The callers need SLOW + 100 open files: the script raises `ulimit -n` to
 # the hard limit and stops if that is not enough. Everything is on
@@ -64,7 +66,7 @@ async def caller(deadline):
             r, w = await asyncio.open_connection(host, int(port))
         except OSError:
             tally["connect_errors"] += 1
-            await asyncio.sleep(reopen)
+            await asyncio.sleep(min(reopen, max(0.0, deadline - time.monotonic())))
             continue
         tally["connections"] += 1
         open_now += 1
@@ -90,7 +92,7 @@ async def caller(deadline):
         finally:
             open_now -= 1
             w.close()
-        await asyncio.sleep(reopen)
+        await asyncio.sleep(min(reopen, max(0.0, deadline - time.monotonic())))
 
 async def main():
     deadline = time.monotonic() + duration
@@ -177,7 +179,12 @@ print(f"| server RSS: start / peak during / after (high-water) | {mb(rss0)} / {m
 print(f"| server open fds: start / peak during / after | {fds0} / {p['fds_peak']} / {fds1} |")
 print(f"| slow callers: connections made, most open at once | {c['connections']}, {c['open_peak']} |")
 print(f"| answers the callers got | {c['answered']}, closed without one {c['closed_without_answer']}, connect errors {c['connect_errors']} |")
-ok = p["max_ms"] < 1000 and hwm1 < 300 * 1024 and set(p["statuses"]) == {"200"}
-print(f"\n{'PASS' if ok else 'FAIL'}: every GET 200 within 1 s, high-water RSS under 300 MB")
+# A 503 (with Retry-After) is an answer: the cap is doing its job; the share
+# of 200s is printed beside it.
+answered = set(p["statuses"]) <= {"200", "503"}
+ok = answered and p["max_ms"] < 1000 and hwm1 < 300 * 1024
+got = p["statuses"].get("200", 0)
+print(f"\n{'PASS' if ok else 'FAIL'}: every GET answered within 1 s ({got} of {p['gets']} with 200, "
+      f"the rest 503), high-water RSS under 300 MB")
 sys.exit(0 if ok else 1)
 EOF

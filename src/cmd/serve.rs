@@ -92,8 +92,9 @@ pub fn main(a: &cli::ServeArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-/// 1024 connections, or half the open-file limit where that is lower, so
-/// the API's callers leave the other half to the runs' own sockets.
+/// 1024 connections, or a quarter of the open-file limit where that is
+/// lower: with as many again waiting for a place (`serve::gate`), the API's
+/// callers leave at least half the files to the runs' own sockets.
 fn default_api_connections() -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -101,6 +102,6 @@ fn default_api_connections() -> usize {
     };
     // SAFETY: getrlimit writes the struct it is given.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
-    let half = if ok { lim.rlim_cur / 2 } else { 512 };
-    half.clamp(1, 1024) as usize
+    let quarter = if ok { lim.rlim_cur / 4 } else { 256 };
+    quarter.clamp(1, 1024) as usize
 }

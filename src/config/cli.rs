@@ -444,7 +444,7 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allow_host: Vec<String>,
-    /// Connections the API keeps open; 503 beyond [default: min(1024, open-file limit / 2)]
+    /// Connections the API keeps open; 503 beyond [default: min(1024, open-file limit / 4)]
     #[arg(long = "max-api-connections", value_name = "N", value_parser = parse_count)]
     pub max_api_connections: Option<u64>,
 }

@@ -2,7 +2,7 @@
 //! cannot take the file descriptors a run needs, or every answer.
 //!
 //! Three counts: connections (`--max-api-connections`, by default
-//! min(1024, half the open-file limit)), calls reading a body, and event
+//! min(1024, a quarter of the open-file limit)), calls reading a body, and event
 //! streams, each of the last two at most half the first. A caller's body
 //! arrives in one go, so half the connections sending bodies at once is
 //! an attack, and the other half stays free for the rest of the API; event

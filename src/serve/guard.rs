@@ -88,7 +88,10 @@ pub fn json_body(head: &Parts) -> Result<(), Refusal> {
     Err(Refusal::new(
         415,
         None,
-        format!("Content-Type must be application/json, not {shown}"),
+        format!(
+            "Content-Type must be application/json, not {shown} \
+             (with curl: --json BODY, or -H 'Content-Type: application/json' -d BODY)"
+        ),
     ))
 }
 

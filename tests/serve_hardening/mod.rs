@@ -303,7 +303,7 @@ fn expect_continue_over_the_limit_gets_413() {
 
 /// Defect 4: 50 clients that do not read a 16 MiB report.html leave the
 /// server's RSS within 48 MiB of where it was (the file is sent in chunks
-/// as the socket takes them), and it is back down after they go; a client
+/// as the socket takes them), and within 32 MiB after they go; a client
 /// that reads gets the file byte for byte.
 #[test]
 fn downloads_stream_in_bounded_memory() {
@@ -338,8 +338,10 @@ fn downloads_stream_in_bounded_memory() {
     std::thread::sleep(Duration::from_millis(500));
     let (after, hwm) = s.rss_kib();
     eprintln!("RSS after they went {after} KiB (high-water {hwm} KiB)");
+    // What the allocator keeps for reuse may stay; 50 copies of the file
+    // (800 MB before the fix, and still there after) do not.
     assert!(
-        after < before + 16 * 1024,
+        after < before + 32 * 1024,
         "RSS {after} KiB after, {before} KiB before"
     );
     let started = Instant::now();
@@ -360,4 +362,76 @@ fn downloads_stream_in_bounded_memory() {
         "the file came back changed"
     );
     eprintln!("one 16 MiB download in {:?}", started.elapsed());
+}
+
+/// The new flags' bad values: one line naming the flag, exit 2.
+#[test]
+fn bad_serve_flags_exit_2_naming_the_flag() {
+    let dir = Scratch::new("serve-flags");
+    for (flag, value) in [
+        ("--allow-host", "http://blast.lan/"),
+        ("--allow-host", "a,,b"),
+        ("--max-api-connections", "0"),
+        ("--max-api-connections", "many"),
+    ] {
+        let mut cmd = crate::support::command(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            flag,
+            value,
+        ]);
+        cmd.env_remove("BLAST_TOKEN");
+        let r = crate::support::run_cmd(cmd, Duration::from_secs(10));
+        assert_eq!(r.code, 2, "{flag} {value}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains(flag), "{flag} {value}: {}", r.stderr);
+    }
+}
+
+/// Event streams last as long as a run: at most half the connection cap
+/// follow one at once, the next gets 503, and a closed one frees its place.
+#[test]
+fn event_streams_are_capped() {
+    let t = target();
+    let dir = Scratch::new("serve-streams");
+    let s = Serve::start(&dir, &["--max-api-connections", "4"]);
+    let body = format!(
+        r#"{{"url": "http://{}/", "qps": 20, "duration": 10}}"#,
+        t.addr()
+    );
+    let r = s.post_json("/benchmark", &body);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let open = || {
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(
+            c,
+            "GET /benchmarks/{id}/events HTTP/1.1\r\nHost: {}\r\n\r\n",
+            s.addr
+        )
+        .unwrap();
+        let mut got = [0u8; 512];
+        let n = c.read(&mut got).unwrap();
+        let status = String::from_utf8_lossy(&got[9..12.min(n)]).to_string();
+        (c, status)
+    };
+    let (a, first) = open();
+    let (_b, second) = open();
+    let (_c, third) = open();
+    assert_eq!(
+        (first.as_str(), second.as_str(), third.as_str()),
+        ("200", "200", "503")
+    );
+    drop(a);
+    // The place comes back once the server sees the close.
+    crate::support::wait_until(Duration::from_secs(5), "a stream's place back", || {
+        open().1 == "200"
+    });
+    let stop = s.call("DELETE", &format!("/benchmarks/{id}"), &[], "");
+    assert_eq!(stop.status, 200, "{}", stop.body);
+    t.stop();
 }
