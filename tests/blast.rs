@@ -14,7 +14,9 @@
 //! causes, io_uring refused), `h2` (HTTP/2: -m streams, GOAWAY, RST_STREAM, ALPN),
 //! `mix_target` (scenarios and data rows against `blast target --record`),
 //! `serve` (the HTTP API of `blast serve` against `blast target`, and its
-//! web UI in headless Chromium), `stream_reports` (the streaming CSV, HTML
+//! web UI in headless Chromium), `serve_hardening` (`blast serve` against
+//! hostile callers: foreign Hosts, cross-site calls, slow bodies, big heads,
+//! stalled downloads), `stream_reports` (the streaming CSV, HTML
 //! and `blast report` of a run against `blast target --stream`), `stream`,
 //! `stream_target` and `openai` (streamed LLM responses), `arrival`
 //! (Poisson and gamma arrivals), and `layout` (the source tree itself: no

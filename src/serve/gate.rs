@@ -8,8 +8,15 @@
 //! an attack, and the other half stays free for the rest of the API; event
 //! streams last as long as a run, so they cannot take them all either.
 //!
-//! A connection that finds the cap full waits up to half a second for a
-//! place (first come, first served): callers turned away after their head
+//! A connection that finds the cap full first takes the place of the one
+//! that has waited longest for its first head, if any does: a caller that
+//! connects and says nothing (a slow head, or one that is slow to start)
+//! holds a place only until others need it, where the 10 s head limit
+//! alone would let a crowd of them shut everyone out. One that sent its
+//! head is never let go this way.
+//!
+//! Failing that, it waits up to half a second for a place (first come,
+//! first served): callers turned away after their head
 //! free their places within a millisecond, so a burst of them does not
 //! shut out a `GET` that comes in the middle. Those waiting are counted
 //! too (as many as the cap, at most 1024); once the wait is over, or when too many
@@ -19,14 +26,15 @@
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
+use std::collections::BTreeMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// What a permit counts, besides connections.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,6 +60,36 @@ pub struct Gate {
     /// Connections, fair to those waiting.
     places: Arc<Semaphore>,
     counts: [AtomicUsize; 3],
+    /// Connections yet to send their first head, oldest first, each with
+    /// what tells it to go.
+    fresh: Mutex<BTreeMap<u64, Arc<Notify>>>,
+    next: AtomicU64,
+}
+
+/// A connection's place, given back when dropped.
+#[derive(Debug)]
+pub struct Place {
+    _permit: OwnedSemaphorePermit,
+    gate: Arc<Gate>,
+    id: u64,
+    headed: AtomicBool,
+    /// Notified when a newcomer takes this place.
+    pub evicted: Arc<Notify>,
+}
+
+impl Place {
+    /// The connection sent a head: it keeps its place from now on.
+    pub fn headed(&self) {
+        if !self.headed.swap(true, Ordering::AcqRel) {
+            self.gate.fresh_list().remove(&self.id);
+        }
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.gate.fresh_list().remove(&self.id);
+    }
 }
 
 /// One taken place, given back when dropped.
@@ -68,7 +106,33 @@ impl Gate {
             max,
             places: Arc::new(Semaphore::new(max)),
             counts: Default::default(),
+            fresh: Mutex::default(),
+            next: AtomicU64::new(0),
         })
+    }
+
+    fn fresh_list(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Notify>>> {
+        self.fresh.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tell the connection that has waited longest for its first head to
+    /// go; false when none is waiting for one.
+    fn evict_oldest(&self) -> bool {
+        let oldest = self.fresh_list().pop_first();
+        oldest.map(|(_, go)| go.notify_one()).is_some()
+    }
+
+    fn place(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Place {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let evicted = Arc::new(Notify::new());
+        self.fresh_list().insert(id, evicted.clone());
+        Place {
+            _permit: permit,
+            gate: self.clone(),
+            id,
+            headed: AtomicBool::new(false),
+            evicted,
+        }
     }
 
     pub fn cap(&self, kind: Kind) -> usize {
@@ -80,10 +144,12 @@ impl Gate {
 
     /// A place for `stream`, waited for if need be; None once it has been
     /// turned away.
-    pub async fn admit(self: &Arc<Self>, stream: &mut TcpStream) -> Option<OwnedSemaphorePermit> {
+    pub async fn admit(self: &Arc<Self>, stream: &mut TcpStream) -> Option<Place> {
         if let Ok(p) = self.places.clone().try_acquire_owned() {
-            return Some(p);
+            return Some(self.place(p));
         }
+        // The place let go comes back once its connection has closed.
+        self.evict_oldest();
         let Some(_waiting) = self.take(Kind::Waiting) else {
             // Read what has come, so that closing sends the caller the
             // answer and a FIN rather than a reset.
@@ -94,7 +160,7 @@ impl Gate {
         };
         let waited = tokio::time::timeout(ADMIT_WAIT, self.places.clone().acquire_owned());
         if let Ok(Ok(p)) = waited.await {
-            return Some(p);
+            return Some(self.place(p));
         }
         let _ = tokio::time::timeout(TURN_AWAY_LINGER, turn_away(stream)).await;
         None
@@ -199,6 +265,29 @@ mod tests {
         assert!(g.take(Kind::Body).is_some());
         drop(b);
         assert_eq!(Gate::new(1).cap(Kind::Body), 1);
+        // Places: the oldest yet to send a head is let go first; one that
+        // sent a head, never.
+        let g = Gate::new(3);
+        let place = || g.place(g.places.clone().try_acquire_owned().unwrap());
+        let (p0, p1, p2) = (place(), place(), place());
+        p0.headed();
+        assert!(g.evict_oldest());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let told = |p: &Place| {
+            let wait = async {
+                tokio::time::timeout(Duration::from_millis(10), p.evicted.notified()).await
+            };
+            rt.block_on(wait).is_ok()
+        };
+        assert!(told(&p1));
+        assert!(!told(&p2));
+        drop(p2);
+        assert!(!g.evict_oldest(), "none left yet to send a head");
+        drop((p0, p1));
+        assert!(g.fresh_list().is_empty());
         assert!(String::from_utf8(busy_answer()).unwrap().contains("503"));
     }
 }

@@ -156,17 +156,20 @@ pub fn run(opts: Options) -> std::io::Result<()> {
 /// One connection, once it has a place under `--max-api-connections`: a
 /// head within `HEAD_READ`, at most `guard::MAX_HEAD` of it, and the calls.
 async fn serve_connection(state: Arc<State>, mut stream: tokio::net::TcpStream) {
-    let Some(_place) = state.gate.admit(&mut stream).await else {
+    let Some(place) = state.gate.admit(&mut stream).await else {
         return;
     };
     let Ok(local) = stream.local_addr() else {
         return;
     };
+    let place = Arc::new(place);
+    let held = place.clone();
     let svc = hyper::service::service_fn(move |req| {
+        held.headed();
         let state = state.clone();
         async move { Ok::<_, Infallible>(handle(&state, local, req).await) }
     });
-    let _ = hyper::server::conn::http1::Builder::new()
+    let conn = hyper::server::conn::http1::Builder::new()
         // A caller that never finishes its head (or sends no next one) is
         // let go.
         .timer(TokioTimer::new())
@@ -174,8 +177,12 @@ async fn serve_connection(state: Arc<State>, mut stream: tokio::net::TcpStream) 
         // Heads over the limits `guard` names are cut here.
         .max_header_size(guard::MAX_HEAD)
         .max_buf_size(guard::MAX_HEAD + (16 << 10))
-        .serve_connection(TokioIo::new(stream), svc)
-        .await;
+        .serve_connection(TokioIo::new(stream), svc);
+    // A newcomer may take the place while no head has come (`gate`).
+    tokio::select! {
+        _ = conn => {}
+        _ = place.evicted.notified() => {}
+    }
 }
 
 /// Stop the run going on, if any, and wait for its record.

@@ -122,3 +122,29 @@ fn slow_bodies_are_capped_and_let_go() {
         s.fds()
     );
 }
+
+/// Callers that connect and say nothing hold their places only until
+/// others need them: with every place taken by them, a `GET` takes the
+/// place of the one that has waited longest, and is answered at once.
+#[test]
+fn silent_callers_give_way_to_a_call() {
+    let dir = Scratch::new("serve-silent");
+    let s = Serve::start(&dir, &["--max-api-connections", "20"]);
+    let mut silent: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(s.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..5 {
+        let asked = Instant::now();
+        let r = s.call("GET", "/benchmarks", &[], "");
+        let took = asked.elapsed();
+        assert_eq!(r.status, 200, "call {i}: {}", r.body);
+        assert!(took < Duration::from_millis(300), "call {i} took {took:?}");
+    }
+    // The first call let the oldest go; each later one found the place the
+    // one before it had left. The others keep waiting (for their 10 s).
+    std::thread::sleep(Duration::from_millis(200));
+    let seen: Vec<Seen> = silent.iter_mut().map(look).collect();
+    assert_eq!(seen[0], Seen::Closed, "{seen:?}");
+    assert!(seen[1..].iter().all(|s| *s == Seen::Held), "{seen:?}");
+}
