@@ -67,7 +67,12 @@ fn slow_bodies_are_capped_and_let_go() {
         "{seen:?}"
     );
     assert!((1..=100).contains(&held), "{held} held with a cap of 100");
-    assert!(busy >= 150, "only {busy} of 300 got the 503");
+    // A connection yet to send its head may be let go for a newcomer
+    // (closed without an answer) on a busy machine; most get the 503.
+    assert!(
+        busy >= 100 && held + busy >= 150,
+        "{held} held, {busy} of 300 got the 503"
+    );
     assert!(peak_fds < base_fds + 230, "fds {base_fds} -> {peak_fds}");
     // Other callers still get through, at once.
     let asked = Instant::now();
@@ -125,11 +130,13 @@ fn slow_bodies_are_capped_and_let_go() {
 
 /// Callers that connect and say nothing hold their places only until
 /// others need them: with every place taken by them, a `GET` takes the
-/// place of the one that has waited longest, and is answered at once.
+/// place of the one that has waited longest, and is answered at once; the
+/// others go when their 10 s for a head are up.
 #[test]
 fn silent_callers_give_way_to_a_call() {
     let dir = Scratch::new("serve-silent");
     let s = Serve::start(&dir, &["--max-api-connections", "20"]);
+    let connected = Instant::now();
     let mut silent: Vec<TcpStream> = (0..20)
         .map(|_| TcpStream::connect(s.addr).unwrap())
         .collect();
@@ -147,4 +154,13 @@ fn silent_callers_give_way_to_a_call() {
     let seen: Vec<Seen> = silent.iter_mut().map(look).collect();
     assert_eq!(seen[0], Seen::Closed, "{seen:?}");
     assert!(seen[1..].iter().all(|s| *s == Seen::Held), "{seen:?}");
+    // Then the 10 s head limit (30 s before) lets the rest go.
+    while connected.elapsed() < Duration::from_millis(11_500) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen: Vec<Seen> = silent.iter_mut().map(look).collect();
+    assert!(
+        seen.iter().all(|s| *s == Seen::Closed),
+        "after 11.5 s: {seen:?}"
+    );
 }
