@@ -17,7 +17,9 @@
 //! formula cells, URL values, data-file line ends, multipart names),
 //! `serve` (the HTTP API of `blast serve` against `blast target`, and its
 //! web UI in headless Chromium), `serve_schema` (that API against its
-//! OpenAPI description, by Schemathesis), `stream_reports` (the streaming CSV, HTML
+//! OpenAPI description, by Schemathesis), `serve_hardening` (`blast serve`
+//! against hostile callers: foreign Hosts, cross-site calls, slow bodies, big
+//! heads, stalled downloads), `stream_reports` (the streaming CSV, HTML
 //! and `blast report` of a run against `blast target --stream`), `stream`,
 //! `stream_target` and `openai` (streamed LLM responses), `arrival`
 //! (Poisson and gamma arrivals), and `layout` (the source tree itself: no
@@ -64,6 +66,7 @@ mod openai;
 mod reports;
 mod scenario;
 mod serve;
+mod serve_hardening;
 mod serve_schema;
 mod stages;
 mod stream;

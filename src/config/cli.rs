@@ -441,6 +441,16 @@ pub struct ServeArgs {
     /// Most connections (num_workers) a caller may ask for
     #[arg(long = "max-connections", value_name = "N", value_parser = parse_count)]
     pub max_connections: Option<u64>,
+    /// Also answer calls with Host NAME (besides this address and the loopback names); * any
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME[,NAME...]",
+        value_delimiter = ','
+    )]
+    pub allow_host: Vec<String>,
+    /// Connections the API keeps open; 503 beyond [default: min(1024, open-file limit / 4)]
+    #[arg(long = "max-api-connections", value_name = "N", value_parser = parse_count)]
+    pub max_api_connections: Option<u64>,
 }
 
 #[cfg(test)]

@@ -14,28 +14,38 @@
 //!
 //! Security: the server listens on loopback unless a token is set; with a
 //! token every call needs `Authorization: Bearer TOKEN` (compared in
-//! constant time, `token`). `--allow-target` and the `--max-*` caps bound what a
-//! caller can ask. No CORS headers are sent, so browsers on other origins
-//! cannot read the answers. The web UI at `/` (`ui`) also takes the token
-//! as `?token=`, since a browser opening a page sends no header.
+//! constant time, `token`). Before that, every head passes `guard` (sizes,
+//! a `Host` that names this server, no cross-site change, JSON bodies), and
+//! `gate` bounds the connections, bodies and event streams kept open; a
+//! head and a body each have 10 s to arrive. `--allow-target` and the
+//! `--max-*` caps bound what a caller can ask. No CORS headers are sent, so
+//! browsers on other origins cannot read the answers. The web UI at `/`
+//! (`ui`) also takes the token as `?token=`, since a browser opening a page
+//! sends no header. Files go out in chunks from disk (`download`).
 
 pub mod api;
+mod download;
 pub mod events;
+pub mod gate;
+pub mod guard;
+mod intake;
+mod reply;
 pub mod runner;
 pub mod store;
 mod token;
 pub mod ui;
 
 use api::{Limits, Refusal};
-use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use gate::{Gate, Held};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
 };
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use reply::{answer, no_run, refuse, Body};
 use runner::{FindFn, Job, Preflight, Slot};
 use serde_json::{json, Value};
 use std::convert::Infallible;
@@ -47,12 +57,13 @@ use std::time::Duration;
 use store::Store;
 use token::same;
 
-/// The largest API call body; a run's own `body` field is capped lower
-/// (`api::MAX_BODY_FIELD`), with room for JSON escaping.
-const MAX_CALL_BODY: usize = 4 << 20;
-
 /// How long `DELETE` waits for the stopped run's report.
 const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a caller has to send a request's head (the body's limit is
+/// `intake::BODY_READ`): a caller that trickles holds a connection no
+/// longer than this.
+pub const HEAD_READ: Duration = Duration::from_secs(10);
 
 /// `blast serve`'s settings, checked by `cmd::serve`.
 pub struct Options {
@@ -60,6 +71,10 @@ pub struct Options {
     pub data_dir: PathBuf,
     pub token: Option<String>,
     pub limits: Limits,
+    /// `--allow-host`: the names this server answers to besides its own.
+    pub hosts: guard::Hosts,
+    /// `--max-api-connections`: connections kept open at once (`gate`).
+    pub max_api_connections: usize,
     /// Checks each run's settings against the process before it starts.
     pub preflight: Preflight,
     /// `blast find`'s search, for `POST /find`.
@@ -74,11 +89,11 @@ struct State {
     slot: Arc<Slot>,
     token: Option<String>,
     limits: Limits,
+    hosts: guard::Hosts,
+    gate: Arc<Gate>,
     preflight: Preflight,
     find: FindFn,
 }
-
-type Body = BoxBody<Bytes, Infallible>;
 
 /// Bind, print the address on stdout's first line, and serve until
 /// `opts.shutdown` is set.
@@ -92,6 +107,8 @@ pub fn run(opts: Options) -> std::io::Result<()> {
         slot: Arc::new(Slot::default()),
         token: opts.token,
         limits: opts.limits,
+        hosts: opts.hosts,
+        gate: Gate::new(opts.max_api_connections),
         preflight: opts.preflight,
         find: opts.find,
     });
@@ -133,21 +150,41 @@ pub fn run(opts: Options) -> std::io::Result<()> {
                     continue;
                 }
             };
-            let state = state.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&state, req).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    // A caller that never finishes its head is let go.
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+            tokio::spawn(serve_connection(state.clone(), stream));
         }
     })
+}
+
+/// One connection, once it has a place under `--max-api-connections`: a
+/// head within `HEAD_READ`, at most `guard::MAX_HEAD` of it, and the calls.
+async fn serve_connection(state: Arc<State>, mut stream: tokio::net::TcpStream) {
+    let Some(place) = state.gate.admit(&mut stream).await else {
+        return;
+    };
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
+    let place = Arc::new(place);
+    let held = place.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        held.headed();
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(handle(&state, local, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        // A caller that never finishes its head (or sends no next one) is
+        // let go.
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_READ)
+        // Heads over the limits `guard` names are cut here.
+        .max_header_size(guard::MAX_HEAD)
+        .max_buf_size(guard::MAX_HEAD + (16 << 10))
+        .serve_connection(TokioIo::new(stream), svc);
+    // A newcomer may take the place while no head has come (`gate`).
+    tokio::select! {
+        _ = conn => {}
+        _ = place.evicted.notified() => {}
+    }
 }
 
 /// Stop the run going on, if any, and wait for its record.
@@ -162,9 +199,13 @@ async fn wind_down(state: &State) {
     eprintln!("blast serve: stopped, and run {} with it (recorded)", c.id);
 }
 
-async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
-    let given = req
-        .headers()
+async fn handle(state: &Arc<State>, local: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    let (head, body) = req.into_parts();
+    if let Err(r) = guard::check(&head, local, &state.hosts) {
+        return refuse(&r);
+    }
+    let given = head
+        .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().split_once(' '))
@@ -172,11 +213,11 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
         .map_or("", |(_, t)| t.trim());
     // The web UI: a browser cannot send the header when it opens a page,
     // so `/` takes the token in its query too (see `ui`).
-    if req.uri().path() == "/" {
-        if req.method() != Method::GET {
-            return not_allowed(req.method(), "/");
+    if head.uri.path() == "/" {
+        if head.method != Method::GET {
+            return not_allowed(&head.method, "/");
         }
-        let query = req.uri().query().unwrap_or("");
+        let query = head.uri.query().unwrap_or("");
         return ui::serve(state.token.as_deref(), given, query);
     }
     if let Some(token) = &state.token {
@@ -191,18 +232,19 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
             return r;
         }
     }
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
+    let path = head.uri.path().to_string();
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let method = req.method().clone();
+    let method = head.method.clone();
     match (&method, parts.as_slice()) {
-        (&Method::POST, ["benchmark"]) => post(state, req, &query, api::Mode::Run).await,
-        (&Method::POST, ["find"]) => post(state, req, &query, api::Mode::Find).await,
+        (&Method::POST, ["benchmark"]) => post(state, &head, body, api::Mode::Run).await,
+        (&Method::POST, ["find"]) => post(state, &head, body, api::Mode::Find).await,
         (&Method::GET, ["benchmarks"]) => list(state),
         (&Method::GET, ["benchmarks", id]) => show(state, id),
         (&Method::DELETE, ["benchmarks", id]) => stop(state, id).await,
         (&Method::GET, ["benchmarks", id, "events"]) => events(state, id),
-        (&Method::GET, ["benchmarks", id, file]) => download(state, id, file),
+        (&Method::GET, ["benchmarks", id, file]) => {
+            download::download(&state.store, id, file).await
+        }
         (
             _,
             ["benchmark"] | ["find"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _],
@@ -216,25 +258,14 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
 }
 
 /// `POST /benchmark` (a run) or `POST /find` (a search).
-async fn post(
-    state: &Arc<State>,
-    req: Request<Incoming>,
-    query: &str,
-    mode: api::Mode,
-) -> Response<Body> {
-    let wait = match api::wait_of(query) {
+async fn post(state: &Arc<State>, head: &Parts, body: Incoming, mode: api::Mode) -> Response<Body> {
+    let wait = match api::wait_of(head.uri.query().unwrap_or("")) {
         Ok(w) => w,
         Err(r) => return refuse(&r),
     };
-    let body = match Limited::new(req.into_body(), MAX_CALL_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return refuse(&Refusal::new(
-                413,
-                None,
-                format!("the request body is over {} MiB", MAX_CALL_BODY >> 20),
-            ))
-        }
+    let body = match intake::read_body(&state.gate, head, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let checked = match api::check(&body, &state.limits, mode) {
         Ok(c) => c,
@@ -371,6 +402,16 @@ async fn stop(state: &Arc<State>, id: &str) -> Response<Body> {
 }
 
 fn events(state: &State, id: &str) -> Response<Body> {
+    let Some(permit) = state.gate.take(gate::Kind::Stream) else {
+        return refuse(&Refusal::new(
+            503,
+            None,
+            format!(
+                "{} event streams are open, this server's most: try again later",
+                state.gate.cap(gate::Kind::Stream)
+            ),
+        ));
+    };
     let body = match state.slot.live_of(id) {
         Some(live) => live.subscribe(),
         None => {
@@ -390,45 +431,11 @@ fn events(state: &State, id: &str) -> Response<Body> {
             }
         }
     };
-    let mut r = Response::new(body.boxed());
+    let mut r = Response::new(Held { body, permit }.boxed());
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-fn download(state: &State, id: &str, file: &str) -> Response<Body> {
-    let (stored, kind) = match file {
-        "result.json" => ("result.json", "application/json"),
-        "report.html" => ("report.html", "text/html; charset=utf-8"),
-        "stats.csv" => ("run_stats.csv", "text/csv; charset=utf-8"),
-        "stats_history.csv" => ("run_stats_history.csv", "text/csv; charset=utf-8"),
-        "run.hlog" => ("run.hlog", "text/plain; charset=utf-8"),
-        _ => return refuse(&Refusal::new(404, None, format!("no such file: {file}"))),
-    };
-    let Some(meta) = state.store.meta(id) else {
-        return no_run(id);
-    };
-    if meta["status"] == "running" {
-        return refuse(&Refusal::new(
-            409,
-            None,
-            format!("run {id} is going on: {file} is written when it ends"),
-        ));
-    }
-    match state.store.read(id, stored) {
-        Some(bytes) => {
-            let mut r = Response::new(Full::new(Bytes::from(bytes)).boxed());
-            r.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(kind));
-            r
-        }
-        None => refuse(&Refusal::new(
-            404,
-            None,
-            format!("run {id} has no {file} (status {})", meta["status"]),
-        )),
-    }
 }
 
 /// 405, with the `Allow` header a client (and RFC 9110) needs.
@@ -442,24 +449,5 @@ fn not_allowed(method: &Method, path: &str) -> Response<Body> {
         r.headers_mut()
             .insert(ALLOW, HeaderValue::from_static(allow));
     }
-    r
-}
-
-fn no_run(id: &str) -> Response<Body> {
-    refuse(&Refusal::new(404, None, format!("no run '{id}'")))
-}
-
-fn refuse(r: &Refusal) -> Response<Body> {
-    answer(r.status, &r.to_json())
-}
-
-fn answer(status: u16, doc: &Value) -> Response<Body> {
-    let mut text = serde_json::to_vec_pretty(doc).unwrap_or_default();
-    text.push(b'\n');
-    let mut r = Response::new(Full::new(Bytes::from(text)).boxed());
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }

@@ -18,8 +18,37 @@ pub(crate) struct Used {
 }
 
 /// The largest `body` a caller may send (the request blast sends, not the
-/// API call's own body).
+/// API call's own body); `scenario`, `prompt` and each `form` field too.
 pub const MAX_BODY_FIELD: usize = 1 << 20;
+
+/// The largest value of any other string field (`url`, each header, `slo`,
+/// ...): the URL and names are copied into every report row, so one call
+/// with a 4 MB URL left a 30 MB run folder.
+pub const MAX_FIELD: usize = 8 << 10;
+
+/// At most `max` bytes of `s`, or a refusal naming `name`.
+fn sized(name: &str, s: &str, max: usize) -> Result<String, Refusal> {
+    if s.len() <= max {
+        return Ok(s.to_string());
+    }
+    let shown = if max == MAX_BODY_FIELD {
+        "1 MiB"
+    } else {
+        "8 KiB"
+    };
+    Err(Refusal::bad(
+        name,
+        format!("'{name}' is {} bytes: at most {shown} ({max})", s.len()),
+    ))
+}
+
+/// How long a value of field `name` may be.
+fn max_of(name: &str) -> usize {
+    match name {
+        "body" | "scenario" | "prompt" | "form" => MAX_BODY_FIELD,
+        _ => MAX_FIELD,
+    }
+}
 
 /// How a field's JSON value becomes a flag's value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -187,18 +216,7 @@ pub fn values_of(name: &str, kind: Kind, v: &Value) -> Result<Vec<String>, Refus
         (Kind::Url, Value::String(s)) if s.trim().is_empty() => {
             Err(Refusal::bad(name, "'url' is empty"))
         }
-        (Kind::Url | Kind::Text, Value::String(s)) => {
-            if (name == "body" || name == "scenario") && s.len() > MAX_BODY_FIELD {
-                return Err(Refusal::bad(
-                    name,
-                    format!(
-                        "'{name}' is {} bytes: at most 1 MiB ({MAX_BODY_FIELD})",
-                        s.len()
-                    ),
-                ));
-            }
-            one(s.clone())
-        }
+        (Kind::Url | Kind::Text, Value::String(s)) => sized(name, s, max_of(name)).map(|s| vec![s]),
         (Kind::Url | Kind::Text, _) => Err(wrong("a string")),
         (Kind::Flag, Value::Bool(true)) => one(String::new()),
         (Kind::Flag, Value::Bool(false)) => Ok(Vec::new()),
@@ -214,8 +232,8 @@ pub fn values_of(name: &str, kind: Kind, v: &Value) -> Result<Vec<String>, Refus
         (Kind::Headers, Value::Object(m)) => m
             .iter()
             .map(|(k, v)| match v {
-                Value::String(s) => Ok(format!("{k}: {s}")),
-                Value::Number(n) => Ok(format!("{k}: {n}")),
+                Value::String(s) => sized(name, &format!("{k}: {s}"), MAX_FIELD),
+                Value::Number(n) => sized(name, &format!("{k}: {n}"), MAX_FIELD),
                 _ => Err(Refusal::bad(
                     name,
                     format!("header '{k}' must be a string, not {}", type_of(v)),
@@ -225,7 +243,7 @@ pub fn values_of(name: &str, kind: Kind, v: &Value) -> Result<Vec<String>, Refus
         (Kind::List, _) => Err(wrong("a string or an array of strings")),
         (Kind::Headers, _) => Err(wrong("a string, an array of strings or an object")),
         // Numeric fields take blast's own syntax as a string ("30s", "10k").
-        (_, Value::String(s)) => one(s.clone()),
+        (_, Value::String(s)) => sized(name, s, MAX_FIELD).map(|s| vec![s]),
         (_, Value::Number(n)) => {
             number(name, kind, n.as_f64().unwrap_or(f64::NAN)).map(|s| vec![s])
         }
@@ -236,6 +254,7 @@ pub fn values_of(name: &str, kind: Kind, v: &Value) -> Result<Vec<String>, Refus
 }
 
 fn list_item(name: &str, s: &str) -> Result<String, Refusal> {
+    let s = &sized(name, s, max_of(name))?;
     if name == "form" && s.contains("=@") {
         return Err(Refusal::bad(
             name,
