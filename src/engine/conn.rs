@@ -237,6 +237,7 @@ async fn connect<T: Transport>(
     w.stats
         .borrow_mut()
         .record_connect(connected.saturating_duration_since(started).as_micros() as u64);
+    w.life.startup.tcp_connected();
     let Some(client) = &w.conn.tls else {
         return Some(Ok(Link::Plain(sock)));
     };

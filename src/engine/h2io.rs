@@ -43,6 +43,7 @@ pub async fn connect(
         Err(_) => return Some(Err(Fault::ConnectTimeout)),
     };
     let _ = tcp.set_nodelay(true);
+    life.startup.tcp_connected();
     let connected = Instant::now();
     stats
         .get()

@@ -20,7 +20,12 @@ pub static INTERRUPT: AtomicBool = AtomicBool::new(false);
 pub struct Startup {
     pending: AtomicUsize,
     any_ok: AtomicBool,
+    /// The last first attempt's fault, as `Fault as u8 + 1`; 0 while none
+    /// has failed (a run that ends with attempts still pending has none).
     fault: AtomicU8,
+    /// Some TCP connect succeeded: an attempt still pending after it is
+    /// waiting on the TLS handshake, not on the connect.
+    connected: AtomicBool,
     /// Set when every first attempt failed: the workers stop.
     abort: AtomicBool,
     /// Some TLS handshake completed (its first exchange may still be slow).
@@ -43,7 +48,7 @@ impl Startup {
     pub fn first_attempt(&self, result: Result<(), Fault>) {
         match result {
             Ok(()) => self.any_ok.store(true, Ordering::Release),
-            Err(f) => self.fault.store(f as u8, Ordering::Release),
+            Err(f) => self.fault.store(f as u8 + 1, Ordering::Release),
         }
         self.pending.fetch_sub(1, Ordering::AcqRel);
     }
@@ -61,11 +66,38 @@ impl Startup {
                 return Ok(());
             }
             if all_failed || Instant::now() > until {
+                // Attempts still pending and none failed: they got no
+                // answer at all, to the connect or (once connected) to the
+                // TLS handshake. Named for what they waited on, not as the
+                // first entry of the table ("refused").
+                let silent = if self.connected.load(Ordering::Acquire) {
+                    Fault::TlsHandshakeTimeout
+                } else {
+                    Fault::ConnectTimeout
+                };
+                let _ = self.fault.compare_exchange(
+                    0,
+                    silent as u8 + 1,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
                 self.abort.store(true, Ordering::Release);
-                let f = self.fault.load(Ordering::Acquire) as usize;
-                return Err(Fault::ALL.get(f).copied().unwrap_or(Fault::ConnectOther));
+                return Err(self.fault().unwrap_or(silent));
             }
             std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The fault stored by a first attempt, if any failed.
+    fn fault(&self) -> Option<Fault> {
+        let f = self.fault.load(Ordering::Acquire) as usize;
+        f.checked_sub(1).and_then(|i| Fault::ALL.get(i).copied())
+    }
+
+    /// A TCP connect succeeded (before any TLS handshake).
+    pub fn tcp_connected(&self) {
+        if !self.connected.load(Ordering::Relaxed) {
+            self.connected.store(true, Ordering::Release);
         }
     }
 
@@ -89,8 +121,7 @@ impl Startup {
     /// After `wait`: Err with the fault when no connection got through.
     pub fn outcome(&self) -> Result<(), Fault> {
         if self.abort.load(Ordering::Acquire) {
-            let f = self.fault.load(Ordering::Acquire) as usize;
-            Err(Fault::ALL.get(f).copied().unwrap_or(Fault::ConnectOther))
+            Err(self.fault().unwrap_or(Fault::ConnectOther))
         } else {
             Ok(())
         }

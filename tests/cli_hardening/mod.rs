@@ -7,6 +7,7 @@
 //! and the API's whole numbers above u64 (`api_numbers`).
 
 mod framing;
+mod tls_silent;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
