@@ -6,6 +6,7 @@
 //! the certificate of `blast target --tls` in the temp dir (`tempcert`),
 //! and the API's whole numbers above u64 (`api_numbers`).
 
+mod api_numbers;
 mod framing;
 mod tls_silent;
 
