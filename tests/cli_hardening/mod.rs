@@ -8,6 +8,7 @@
 
 mod api_numbers;
 mod framing;
+mod report_edges;
 mod tls_silent;
 
 use std::io::Read;
