@@ -9,6 +9,7 @@
 mod api_numbers;
 mod framing;
 mod report_edges;
+mod signals;
 mod tls_silent;
 
 use std::io::Read;
