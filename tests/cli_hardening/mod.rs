@@ -10,6 +10,7 @@ mod api_numbers;
 mod framing;
 mod report_edges;
 mod signals;
+mod start_at;
 mod tls_silent;
 
 use std::io::Read;
