@@ -11,6 +11,7 @@ mod framing;
 mod report_edges;
 mod signals;
 mod start_at;
+mod tempcert;
 mod tls_silent;
 
 use std::io::Read;
