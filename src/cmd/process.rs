@@ -5,8 +5,8 @@ use crate::engine::{io, Settings, INTERRUPT};
 use crate::error::{self, Error};
 use crate::units::thousands;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::{flag, iterator::Signals};
-use std::sync::atomic::{AtomicBool, Ordering};
+use signal_hook::flag;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// Opt this process out of transparent huge pages. mimalloc asks for them,
@@ -23,32 +23,21 @@ pub fn limit_memory() {
 /// process) ends the run as if its time were up (the report is still
 /// printed); a second of either exits at once with 130.
 pub fn install_ctrl_c() {
-    on_stop_signals(|| INTERRUPT.store(true, Ordering::SeqCst));
+    on_stop_signals(&INTERRUPT);
 }
 
-/// Call `first` (on a thread of its own, so it may do anything) at the
-/// first SIGINT or SIGTERM; a second one exits at once with 130, from the
-/// signal handler itself, so it works however the first is being handled.
-/// Without the handlers (signal-hook refused them) the signals keep their
-/// default action, which still stops the process.
-pub fn on_stop_signals(first: fn()) {
-    let seen = Arc::new(AtomicBool::new(false));
+/// Set `stop` at the first SIGINT or SIGTERM; a second one, finding it
+/// set, exits at once with 130, from the handler itself, so it works
+/// however the first is being handled. signal-hook's own handlers: no
+/// unsafe code here, no thread, no file. Where they cannot be installed
+/// the signals keep their default action, which still stops the process.
+pub fn on_stop_signals(stop: &Arc<AtomicBool>) {
     for sig in [SIGINT, SIGTERM] {
         // In this order: the exit runs before the flag is set, so only a
         // second signal finds it set.
-        let _ = flag::register_conditional_shutdown(sig, 130, Arc::clone(&seen));
-        let _ = flag::register(sig, Arc::clone(&seen));
+        let _ = flag::register_conditional_shutdown(sig, 130, Arc::clone(stop));
+        let _ = flag::register(sig, Arc::clone(stop));
     }
-    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
-        return;
-    };
-    let _ = std::thread::Builder::new()
-        .name("blast-signals".into())
-        .spawn(move || {
-            if signals.forever().next().is_some() {
-                first();
-            }
-        });
 }
 
 /// Open files (sockets included) besides the connections and the workers'

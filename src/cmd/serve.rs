@@ -3,16 +3,17 @@
 use crate::config::cli;
 use crate::error::{self, Error};
 use crate::serve::{self, api::Limits, store};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, LazyLock};
 
 /// Set by SIGINT or SIGTERM: stop the run going on, record it, and exit.
-static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+static SHUTDOWN: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
 /// SIGINT and SIGTERM end the server the way `DELETE` ends a run, so a
 /// restart finds the run `stopped` with its report rather than `lost`; a
 /// second signal exits at once with 130.
 fn install_shutdown() {
-    super::process::on_stop_signals(|| SHUTDOWN.store(true, Ordering::SeqCst));
+    super::process::on_stop_signals(&SHUTDOWN);
 }
 
 /// `blast serve`: check the flags, then serve forever.

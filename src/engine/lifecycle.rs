@@ -6,12 +6,14 @@ use crate::stats::{Fault, TlsInfo};
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// Set by Ctrl-C (or by an embedding program) to end the run early.
-pub static INTERRUPT: AtomicBool = AtomicBool::new(false);
+/// Set by Ctrl-C or SIGTERM (or by an embedding program) to end the run
+/// early. In an `Arc` so that signal-hook can set it from its handler; read
+/// per tick, never per request.
+pub static INTERRUPT: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
 /// How the first connection attempt of every connection went, so the run can
 /// end at once (exit 3) when none could connect, without a probe connection
