@@ -237,10 +237,10 @@ async fn connect<T: Transport>(
     w.stats
         .borrow_mut()
         .record_connect(connected.saturating_duration_since(started).as_micros() as u64);
-    w.life.startup.tcp_connected();
     let Some(client) = &w.conn.tls else {
         return Some(Ok(Link::Plain(sock)));
     };
+    w.life.startup.handshaking();
     // Boxed: the handshake's state (a TLS session, about 2.5 KB) would
     // otherwise sit in every connection's future, plain ones included.
     let shake = tokio::time::timeout(

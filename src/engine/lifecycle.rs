@@ -25,9 +25,9 @@ pub struct Startup {
     /// The last first attempt's fault, as `Fault as u8 + 1`; 0 while none
     /// has failed (a run that ends with attempts still pending has none).
     fault: AtomicU8,
-    /// Some TCP connect succeeded: an attempt still pending after it is
-    /// waiting on the TLS handshake, not on the connect.
-    connected: AtomicBool,
+    /// Some TCP connect succeeded and its TLS handshake began: an attempt
+    /// still pending is waiting on a handshake, not on the connect.
+    handshaking: AtomicBool,
     /// Set when every first attempt failed: the workers stop.
     abort: AtomicBool,
     /// Some TLS handshake completed (its first exchange may still be slow).
@@ -72,7 +72,7 @@ impl Startup {
                 // answer at all, to the connect or (once connected) to the
                 // TLS handshake. Named for what they waited on, not as the
                 // first entry of the table ("refused").
-                let silent = if self.connected.load(Ordering::Acquire) {
+                let silent = if self.handshaking.load(Ordering::Acquire) {
                     Fault::TlsHandshakeTimeout
                 } else {
                     Fault::ConnectTimeout
@@ -96,10 +96,10 @@ impl Startup {
         f.checked_sub(1).and_then(|i| Fault::ALL.get(i).copied())
     }
 
-    /// A TCP connect succeeded (before any TLS handshake).
-    pub fn tcp_connected(&self) {
-        if !self.connected.load(Ordering::Relaxed) {
-            self.connected.store(true, Ordering::Release);
+    /// A TCP connect succeeded and its TLS handshake begins.
+    pub fn handshaking(&self) {
+        if !self.handshaking.load(Ordering::Relaxed) {
+            self.handshaking.store(true, Ordering::Release);
         }
     }
 
