@@ -4,7 +4,7 @@
 //! (`sigterm_records_the_run_going_on`).
 
 use crate::ok_server;
-use crate::support::{command_line, wait_child, wait_until};
+use crate::support::{command_line, wait_child, wait_until, Scratch};
 use std::time::{Duration, Instant};
 
 fn terminate_a_run(flags: &str) -> (crate::support::Run, u64) {
@@ -28,11 +28,22 @@ fn terminate_a_run(flags: &str) -> (crate::support::Run, u64) {
 
 #[test]
 fn sigterm_prints_the_report_like_ctrl_c() {
-    let (r, served) = terminate_a_run("");
+    let dir = Scratch::new("sigterm-reports");
+    let (csv, html) = (dir.path_str("run"), dir.path_str("run.html"));
+    let (r, served) = terminate_a_run(&format!("--csv {csv} --html {html}"));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Interrupted"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Interrupted by Ctrl-C or SIGTERM"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("Requests/sec:"), "{}", r.stdout);
     assert!(served >= 100);
+    // The files asked for are written too.
+    let stats = std::fs::read_to_string(format!("{csv}_stats.csv")).unwrap();
+    assert!(stats.lines().count() >= 2, "{stats}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg"), "no chart in the HTML report");
 }
 
 #[test]
