@@ -7,6 +7,8 @@
 //!
 //! One test binary, one module per subject: `faults` (SPEC's fault table on
 //! both engines), `cli` (flags, bodies, exit codes, the reports' layout),
+//! `cli_hardening` (issue 18: a silent TLS handshake, SIGTERM, `--start-at`,
+//! Transfer-Encoding, the temp-dir certificate, the API's large numbers),
 //! `open_loop` (-R, SLOs, find), `hlog` (interval logs and merge),
 //! `reports` (CSV, HTML in a browser, compare), `scenario` (--scenario,
 //! --targets and --data against a logging server), `tls` (HTTPS against nginx
@@ -54,6 +56,7 @@ mod captures;
 mod checks;
 mod checks_locust;
 mod cli;
+mod cli_hardening;
 mod faults;
 mod h2;
 mod hlog;

@@ -21,15 +21,20 @@ pub fn calibrate(a: &cli::CalibrateArgs) -> Result<(Config, Summary, TargetOptio
         .take(server_threads)
         .map(|c| c.id)
         .collect();
+    // The certificate the target makes, in a file made new in the temp dir
+    // (O_EXCL, a random name) and removed when this returns.
+    let temp = if a.tls {
+        Some(super::target::temp_pem("blast-calibrate-")?)
+    } else {
+        None
+    };
     let opts = TargetOptions {
         listen: "127.0.0.1:0"
             .parse()
             .map_err(|_| error::usage("bad listen address"))?,
         threads: server_threads,
         cpus: (!server_cpus.is_empty()).then_some(server_cpus),
-        tls_cert: a.tls.then(|| {
-            std::env::temp_dir().join(format!("blast-calibrate-{}.pem", std::process::id()))
-        }),
+        tls_cert: temp.as_ref().map(|t| t.path().to_path_buf()),
         ..Default::default()
     };
     let t = target::start(opts.clone())
@@ -63,9 +68,7 @@ pub fn calibrate(a: &cli::CalibrateArgs) -> Result<(Config, Summary, TargetOptio
     cfg.latency = true;
     let result = super::run::run(&cfg);
     t.stop();
-    if let Some(cert) = &opts.tls_cert {
-        let _ = std::fs::remove_file(cert);
-    }
+    drop(temp);
     Ok((cfg, result?, opts))
 }
 

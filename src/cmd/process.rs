@@ -1,10 +1,13 @@
-//! Process-wide settings: memory behaviour, Ctrl-C, and the open-file
-//! limit (each connection is an open file).
+//! Process-wide settings: memory behaviour, Ctrl-C and SIGTERM, and the
+//! open-file limit (each connection is an open file).
 
 use crate::engine::{io, Settings, INTERRUPT};
 use crate::error::{self, Error};
 use crate::units::thousands;
-use std::sync::atomic::{AtomicBool, Ordering};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Opt this process out of transparent huge pages. mimalloc asks for them,
 /// and a 2 MiB page backing a few touched bytes made an idle blast 18 MB
@@ -16,26 +19,24 @@ pub fn limit_memory() {
     }
 }
 
-static SIGNALLED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    if SIGNALLED.swap(true, Ordering::SeqCst) {
-        // Second Ctrl-C: leave at once.
-        unsafe { libc::_exit(130) };
-    }
-    INTERRUPT.store(true, Ordering::SeqCst);
+/// First Ctrl-C or SIGTERM (what Kubernetes and systemd send to stop a
+/// process) ends the run as if its time were up (the report is still
+/// printed); a second of either exits at once with 130.
+pub fn install_ctrl_c() {
+    on_stop_signals(&INTERRUPT);
 }
 
-/// First Ctrl-C ends the run as if its time were up (the report is still
-/// printed); a second exits at once with 130.
-pub fn install_ctrl_c() {
-    // SAFETY: the handler only touches atomics and calls _exit, both
-    // async-signal-safe.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigint as *const () as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+/// Set `stop` at the first SIGINT or SIGTERM; a second one, finding it
+/// set, exits at once with 130, from the handler itself, so it works
+/// however the first is being handled. signal-hook's own handlers: no
+/// unsafe code here, no thread, no file. Where they cannot be installed
+/// the signals keep their default action, which still stops the process.
+pub fn on_stop_signals(stop: &Arc<AtomicBool>) {
+    for sig in [SIGINT, SIGTERM] {
+        // In this order: the exit runs before the flag is set, so only a
+        // second signal finds it set.
+        let _ = flag::register_conditional_shutdown(sig, 130, Arc::clone(stop));
+        let _ = flag::register(sig, Arc::clone(stop));
     }
 }
 

@@ -4,30 +4,17 @@ use crate::config::cli;
 use crate::error::{self, Error};
 use crate::serve::api::{AllowList, Limits};
 use crate::serve::{self, store};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, LazyLock};
 
 /// Set by SIGINT or SIGTERM: stop the run going on, record it, and exit.
-static SHUTDOWN: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    if SHUTDOWN.swap(true, Ordering::SeqCst) {
-        // Second signal: leave at once.
-        unsafe { libc::_exit(130) };
-    }
-}
+static SHUTDOWN: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
 /// SIGINT and SIGTERM end the server the way `DELETE` ends a run, so a
-/// restart finds the run `stopped` with its report rather than `lost`.
+/// restart finds the run `stopped` with its report rather than `lost`; a
+/// second signal exits at once with 130.
 fn install_shutdown() {
-    // SAFETY: the handler only touches an atomic and calls _exit, both
-    // async-signal-safe.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
-        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
-    }
+    super::process::on_stop_signals(&SHUTDOWN);
 }
 
 /// `blast serve`: check the flags, then serve forever.

@@ -64,67 +64,31 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
 }
 
 /// `--start-at`: unix seconds ("1764000000", "1764000000.5") or RFC 3339
-/// ("2026-11-23T12:00:00Z", "2026-11-23T13:00:00.250+01:00").
+/// ("2026-11-23T12:00:00Z", "2026-11-23T13:00:00.250+01:00"; `t` or a space
+/// for `T`, `z` for `Z`), read by the `time` crate so that a day the month
+/// lacks (2026-02-31) or an offset out of range (+99:99) is refused rather
+/// than carried into another day. A leap second (23:59:60, only at the end
+/// of a month in UTC) is read as the last nanosecond before the next
+/// minute, as `time` does.
 pub fn parse_start_at(s: &str) -> Result<std::time::SystemTime, String> {
-    let bad = || format!("'{s}' is not unix seconds or an RFC 3339 time (2026-11-23T12:00:00Z)");
+    use std::time::UNIX_EPOCH;
+    use time::format_description::well_known::Rfc3339;
     let t = s.trim();
-    let secs: f64 = if let Ok(n) = t.parse::<f64>() {
-        n
+    let since_epoch = if let Ok(n) = t.parse::<f64>() {
+        Duration::try_from_secs_f64(n).ok()
     } else {
-        rfc3339_to_unix(t).ok_or_else(bad)?
+        let at = time::OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
+            format!("'{s}' is not a valid RFC 3339 time ({e}); e.g. 2026-11-23T12:00:00Z, or unix seconds")
+        })?;
+        u64::try_from(at.unix_timestamp_nanos())
+            .ok()
+            .map(Duration::from_nanos)
     };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(bad());
-    }
-    Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(secs))
-}
-
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)`.
-fn rfc3339_to_unix(t: &str) -> Option<f64> {
-    let b = t.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { t.get(r)?.parse().ok() };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &t[19..];
-    let mut frac = 0.0;
-    if let Some(r) = rest.strip_prefix('.') {
-        let digits = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-        frac = format!("0.{}", &r[..digits]).parse().ok()?;
-        rest = &r[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (oh, om) = rest.get(1..)?.split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
-        }
-    };
-    // Days from 1970-01-01 to y-mo-d (Howard Hinnant's days_from_civil).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = (mo + 9) % 12;
-    let doy = (153 * m + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+    since_epoch
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
+        .ok_or_else(|| {
+            format!("'{s}' is out of range (unix seconds from 1970 on, or an RFC 3339 time)")
+        })
 }
 
 /// A count with an optional metric suffix: "400", "10k", "1M". Must be >= 1.
@@ -248,9 +212,27 @@ mod tests {
         assert_eq!(secs("2026-11-23T12:00:00Z"), 1_795_435_200.0);
         assert_eq!(secs("2026-11-23T13:00:00.250+01:00"), 1_795_435_200.25);
         assert_eq!(secs("2000-02-29T23:59:59-00:30"), 951_870_599.0);
-        assert!(parse_start_at("tomorrow").is_err());
-        assert!(parse_start_at("2026-13-01T00:00:00Z").is_err());
-        assert!(parse_start_at("2026-11-23T12:00:00").is_err());
+        assert_eq!(secs("2026-11-23 13:00:00+01:00"), 1_795_435_200.0);
+        assert_eq!(secs("2026-11-23t12:00:00z"), 1_795_435_200.0);
+        // A leap second: the nanosecond before the next minute.
+        assert_eq!(secs("2016-12-31T23:59:60Z"), 1_483_228_799.999_999_999);
+        for bad in [
+            "tomorrow",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23T12:00:00",
+            "2026-02-31T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2027-02-29T00:00:00Z",
+            "2026-11-23T12:00:00+99:99",
+            "2026-11-23T12:00:00+23:60",
+            "2026-11-23T23:59:60Z",
+            "1969-12-31T23:59:59Z",
+            "1e300",
+            "inf",
+            "-5",
+        ] {
+            assert!(parse_start_at(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -240,6 +240,7 @@ async fn connect<T: Transport>(
     let Some(client) = &w.conn.tls else {
         return Some(Ok(Link::Plain(sock)));
     };
+    w.life.startup.handshaking();
     // Boxed: the handshake's state (a TLS session, about 2.5 KB) would
     // otherwise sit in every connection's future, plain ones included.
     let shake = tokio::time::timeout(
@@ -322,10 +323,12 @@ async fn exchange<T: Transport>(
         _ => conn.write_all(&request.bytes).await,
     };
     if let Err(e) = wrote {
-        return if w.life.stopped() {
-            Exchange::Stopped
-        } else if slot.timed_out.get() {
+        // Late first: the run's end also shuts every socket, and a request
+        // whose deadline had passed by then is a timeout, not a stop.
+        return if slot.timed_out.get() {
             Exchange::Failed(Fault::Timeout)
+        } else if w.life.stopped() {
+            Exchange::Stopped
         } else if reused {
             Exchange::Stale
         } else {
@@ -394,11 +397,12 @@ async fn exchange<T: Transport>(
             return Exchange::Failed(Fault::ParseHeadTooLarge);
         }
         let r = conn.read(buf).await;
-        if w.life.stopped() {
-            return Exchange::Stopped;
-        }
+        // Late first, as for the write.
         if slot.timed_out.get() {
             return Exchange::Failed(Fault::Timeout);
+        }
+        if w.life.stopped() {
+            return Exchange::Stopped;
         }
         match r {
             Ok(0) => {

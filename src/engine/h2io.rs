@@ -51,6 +51,7 @@ pub async fn connect(
     let stream = match &conn.tls {
         None => Stream::Plain(tcp),
         Some(client) => {
+            life.startup.handshaking();
             let connector = tokio_rustls::TlsConnector::from(client.config.clone());
             let shake = tokio::time::timeout(
                 conn.connect_timeout,

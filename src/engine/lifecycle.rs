@@ -6,12 +6,14 @@ use crate::stats::{Fault, TlsInfo};
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// Set by Ctrl-C (or by an embedding program) to end the run early.
-pub static INTERRUPT: AtomicBool = AtomicBool::new(false);
+/// Set by Ctrl-C or SIGTERM (or by an embedding program) to end the run
+/// early. In an `Arc` so that signal-hook can set it from its handler; read
+/// per tick, never per request.
+pub static INTERRUPT: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
 /// How the first connection attempt of every connection went, so the run can
 /// end at once (exit 3) when none could connect, without a probe connection
@@ -20,7 +22,12 @@ pub static INTERRUPT: AtomicBool = AtomicBool::new(false);
 pub struct Startup {
     pending: AtomicUsize,
     any_ok: AtomicBool,
+    /// The last first attempt's fault, as `Fault as u8 + 1`; 0 while none
+    /// has failed (a run that ends with attempts still pending has none).
     fault: AtomicU8,
+    /// Some TCP connect succeeded and its TLS handshake began: an attempt
+    /// still pending is waiting on a handshake, not on the connect.
+    handshaking: AtomicBool,
     /// Set when every first attempt failed: the workers stop.
     abort: AtomicBool,
     /// Some TLS handshake completed (its first exchange may still be slow).
@@ -43,7 +50,7 @@ impl Startup {
     pub fn first_attempt(&self, result: Result<(), Fault>) {
         match result {
             Ok(()) => self.any_ok.store(true, Ordering::Release),
-            Err(f) => self.fault.store(f as u8, Ordering::Release),
+            Err(f) => self.fault.store(f as u8 + 1, Ordering::Release),
         }
         self.pending.fetch_sub(1, Ordering::AcqRel);
     }
@@ -61,11 +68,38 @@ impl Startup {
                 return Ok(());
             }
             if all_failed || Instant::now() > until {
+                // Attempts still pending and none failed: they got no
+                // answer at all, to the connect or (once connected) to the
+                // TLS handshake. Named for what they waited on, not as the
+                // first entry of the table ("refused").
+                let silent = if self.handshaking.load(Ordering::Acquire) {
+                    Fault::TlsHandshakeTimeout
+                } else {
+                    Fault::ConnectTimeout
+                };
+                let _ = self.fault.compare_exchange(
+                    0,
+                    silent as u8 + 1,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
                 self.abort.store(true, Ordering::Release);
-                let f = self.fault.load(Ordering::Acquire) as usize;
-                return Err(Fault::ALL.get(f).copied().unwrap_or(Fault::ConnectOther));
+                return Err(self.fault().unwrap_or(silent));
             }
             std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The fault stored by a first attempt, if any failed.
+    fn fault(&self) -> Option<Fault> {
+        let f = self.fault.load(Ordering::Acquire) as usize;
+        f.checked_sub(1).and_then(|i| Fault::ALL.get(i).copied())
+    }
+
+    /// A TCP connect succeeded and its TLS handshake begins.
+    pub fn handshaking(&self) {
+        if !self.handshaking.load(Ordering::Relaxed) {
+            self.handshaking.store(true, Ordering::Release);
         }
     }
 
@@ -89,8 +123,7 @@ impl Startup {
     /// After `wait`: Err with the fault when no connection got through.
     pub fn outcome(&self) -> Result<(), Fault> {
         if self.abort.load(Ordering::Acquire) {
-            let f = self.fault.load(Ordering::Acquire) as usize;
-            Err(Fault::ALL.get(f).copied().unwrap_or(Fault::ConnectOther))
+            Err(self.fault().unwrap_or(Fault::ConnectOther))
         } else {
             Ok(())
         }

@@ -173,7 +173,10 @@ impl Session {
                 stats::Fault::ConnectUnreachable | stats::Fault::ConnectNetUnreachable => {
                     "host or network unreachable".to_string()
                 }
-                stats::Fault::ConnectTimeout => "timed out (--connect-timeout)".to_string(),
+                stats::Fault::ConnectTimeout => no_answer("TCP connect", cfg),
+                // A server that accepts and never answers the handshake (a
+                // port that is not TLS and waits for the client to speak).
+                stats::Fault::TlsHandshakeTimeout => no_answer("TLS handshake", cfg),
                 f => match f.remedy() {
                     Some(fix) => format!("{}: {fix}", f.label()),
                     None => f.label().to_string(),
@@ -186,4 +189,15 @@ impl Session {
         }
         Ok(result)
     }
+}
+
+/// Why nothing could be measured when `what` got no answer in time.
+fn no_answer(what: &str, cfg: &Settings) -> String {
+    let t = cfg.conn.connect_timeout;
+    let typed = if t.subsec_nanos() == 0 {
+        format!("{}s", t.as_secs())
+    } else {
+        format!("{}ms", t.as_millis())
+    };
+    format!("the {what} got no answer within the connect timeout ({typed}, --connect-timeout)")
 }

@@ -373,11 +373,15 @@ impl Shared {
         (n > 0).then(|| sources[((self.seat.first_conn + idx as u64) % n) as usize])
     }
 
-    /// Requests written and not yet answered.
+    /// Requests written and not yet answered. An HTTP/1.1 request the sweep
+    /// found late is not in flight: its connection counts it as a timeout
+    /// as it ends (also when the end of the run ends it). HTTP/2 streams
+    /// time out on their own clock, so their slots stay counted.
     pub(super) fn in_flight(&self) -> u64 {
+        let h1 = self.conn.h2.is_none();
         self.slots
             .iter()
-            .filter(|s| s.since.get().is_some())
+            .filter(|s| s.since.get().is_some() && !(h1 && s.timed_out.get()))
             .count() as u64
     }
 

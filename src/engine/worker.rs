@@ -282,11 +282,9 @@ async fn run_phase(
             let total = shipped + w.stats.borrow().counts.requests;
             let dt = (now - (next_sample - RATE_SAMPLE_EVERY)).as_secs_f64();
             let rate = ((total - at_last_sample) as f64 / dt).round() as u64;
-            w.stats
-                .borrow_mut()
-                .counts
-                .rate
-                .saturating_record(rate.max(1));
+            // A sample without a response is 0 req/s (a stall, or a run
+            // that got none), which the histogram holds as it is.
+            w.stats.borrow_mut().counts.rate.saturating_record(rate);
             at_last_sample = total;
             while next_sample <= now {
                 next_sample += RATE_SAMPLE_EVERY;

@@ -97,7 +97,7 @@ pub fn write_text(w: &mut impl Write, r: &FindResult) -> io::Result<()> {
     if r.interrupted {
         writeln!(
             w,
-            "  Interrupted by Ctrl-C: the result covers the steps above"
+            "  Interrupted by Ctrl-C or SIGTERM: the result covers the steps above"
         )?;
     }
     match r.max_sustainable() {

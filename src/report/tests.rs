@@ -243,7 +243,7 @@ fn text_with_errors() {
          \x20          1  timeout: no response within --timeout\n\
          \x20 In flight at end: 7\n\
          \x20 Not sent at end: 11\n\
-         \x20 Interrupted by Ctrl-C: report covers 12.50s\n\
+         \x20 Interrupted by Ctrl-C or SIGTERM: report covers 12.50s\n\
          Requests/sec:   3120.00\n\
          Transfer/sec:      1.42MB\n"
     );

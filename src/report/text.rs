@@ -137,7 +137,7 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     if s.interrupted {
         writeln!(
             w,
-            "  Interrupted by Ctrl-C: report covers {}",
+            "  Interrupted by Ctrl-C or SIGTERM: report covers {}",
             format_time_us(duration_us)
         )?;
     }

@@ -130,7 +130,7 @@ pub struct Summary {
     pub by_name: Vec<NameSummary>,
     pub in_flight_at_end: u64,
     pub not_sent_at_end: u64,
-    /// Stopped early by Ctrl-C.
+    /// Stopped early by Ctrl-C or SIGTERM.
     pub interrupted: bool,
     /// Stopped early by `--abort-on-slo`: where it broke.
     pub aborted: Option<super::abort::Aborted>,

@@ -6,7 +6,12 @@
 //! no bytes and the caller reads more behind it); bodies are only counted and
 //! skipped, whatever their size, so memory stays flat. Framing follows RFC 9112
 //! section 6: no body for HEAD, 1xx, 204 and 304; else chunked, else
-//! Content-Length, else until the server closes. Nothing here allocates.
+//! Content-Length, else until the server closes. A Transfer-Encoding whose
+//! final coding is not chunked (`gzip`) overrides Content-Length and also
+//! runs to the close (§6.3 rule 4), as curl reads it: the response is then
+//! counted when the server closes, and the connection is not reused, rather
+//! than cut at a length the server did not frame it by. Nothing here
+//! allocates.
 
 use crate::stats::Fault;
 
@@ -294,6 +299,8 @@ impl ResponseParser {
         let mut keep_alive = version >= 1;
         let mut length: Option<u64> = None;
         let mut chunked = false;
+        // A Transfer-Encoding was given: it overrides Content-Length.
+        let mut coded = false;
         for h in res.headers.iter() {
             if h.name.eq_ignore_ascii_case("content-length") {
                 let v = parse_length(h.value).ok_or(Fault::ParseFraming)?;
@@ -302,6 +309,8 @@ impl ResponseParser {
                 }
                 length = Some(v);
             } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                // The last line's last coding is the final one.
+                coded = true;
                 chunked = last_token_is(h.value, b"chunked");
             } else if h.name.eq_ignore_ascii_case("content-type") {
                 self.event_stream = self.events_always
@@ -328,6 +337,9 @@ impl ResponseParser {
             State::Done
         } else if chunked {
             State::Chunk(Chunk::Size { size: 0, digits: 0 })
+        } else if coded {
+            self.keep_alive = false;
+            State::UntilClose
         } else if let Some(l) = length {
             if l == 0 {
                 State::Done

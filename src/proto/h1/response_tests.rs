@@ -271,3 +271,36 @@ fn collecting_hands_over_the_head_and_every_body_de_chunked() {
     assert!(pr.done);
     assert_eq!(p.head_span(), None);
 }
+
+/// RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked
+/// overrides Content-Length, and the body runs until the server closes.
+#[test]
+fn final_coding_other_than_chunked_reads_to_close() {
+    for te in ["gzip", "chunked, gzip", "GZIP "] {
+        let r = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: {te}\r\nContent-Length: 3\r\n\r\nabcdefgh"
+        );
+        let r = r.as_bytes();
+        for step in [1, 2, 3, 7, 64, r.len()] {
+            let mut p = ResponseParser::new(false);
+            // Every byte is taken and none ends the response: the body
+            // runs past Content-Length, to the close.
+            assert_eq!(parse_in_steps(&mut p, r, step), Err(Fault::ReadEofMidBody));
+            assert!(
+                !p.keep_alive(),
+                "{te}: a close-delimited body ends the connection"
+            );
+            assert_eq!(p.eof(), Ok(()), "{te}: the close completes the response");
+        }
+    }
+}
+
+/// `gzip, chunked`: chunked is the final coding, so the body is chunked.
+#[test]
+fn chunked_after_another_coding_is_still_chunked() {
+    let r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\
+Content-Length: 99\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    for got in all_steps(r, false) {
+        assert_eq!(got, Ok((r.len(), 200, true)));
+    }
+}

@@ -29,7 +29,12 @@ pub fn render_find(r: &FindResult) -> String {
             ("steps", r.steps.len().to_string()),
             (
                 "interrupted",
-                if r.interrupted { "by Ctrl-C" } else { "no" }.into(),
+                if r.interrupted {
+                    "by Ctrl-C or SIGTERM"
+                } else {
+                    "no"
+                }
+                .into(),
             ),
         ],
     );

@@ -84,7 +84,7 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
         summary.push(("not sent at end", s.not_sent_at_end.to_string()));
     }
     if s.interrupted {
-        summary.push(("interrupted", "by Ctrl-C".into()));
+        summary.push(("interrupted", "by Ctrl-C or SIGTERM".into()));
     }
     if let Some(line) = crate::report::stages::broke_line(s) {
         summary.push(("stopped by --abort-on-slo", esc(&line)));

@@ -244,6 +244,9 @@ pub fn values_of(name: &str, kind: Kind, v: &Value) -> Result<Vec<String>, Refus
         (Kind::Headers, _) => Err(wrong("a string, an array of strings or an object")),
         // Numeric fields take blast's own syntax as a string ("30s", "10k").
         (_, Value::String(s)) => sized(name, s, MAX_FIELD).map(|s| vec![s]),
+        (_, Value::Number(n)) if matches!(kind, Kind::Count | Kind::Whole) => {
+            whole(name, kind, n).map(|s| vec![s])
+        }
         (_, Value::Number(n)) => {
             number(name, kind, n.as_f64().unwrap_or(f64::NAN)).map(|s| vec![s])
         }
@@ -274,12 +277,38 @@ fn number(name: &str, kind: Kind, n: f64) -> Result<String, Refusal> {
         Kind::Seconds if n <= 0.0 => Err(bad("more than 0 seconds")),
         Kind::SecondsOrZero if n < 0.0 => Err(bad("0 seconds or more")),
         Kind::Seconds | Kind::SecondsOrZero => Ok(format!("{n}s")),
-        Kind::Count if n < 1.0 || n.fract() != 0.0 => Err(bad("a whole number, 1 or more")),
-        Kind::Whole if n < 0.0 || n.fract() != 0.0 => Err(bad("a whole number, 0 or more")),
-        Kind::Count | Kind::Whole => Ok(format!("{}", n as u64)),
         Kind::Rate if n <= 0.0 => Err(bad("more than 0")),
         _ => Ok(format!("{n}")),
     }
+}
+
+/// A JSON whole number as the flag's value, exactly: one a u64 holds is
+/// taken as written (not through a float, which rounds above 2^53), and
+/// one above u64::MAX is refused rather than clamped.
+fn whole(name: &str, kind: Kind, n: &serde_json::Number) -> Result<String, Refusal> {
+    let least = u64::from(kind == Kind::Count);
+    match n.as_u64() {
+        Some(v) if v >= least => return Ok(v.to_string()),
+        _ if n.is_u64() || n.is_i64() => {}
+        // A float: a whole one a u64 holds is that u64 (1e3 is 1000).
+        _ => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f >= least as f64 && f < 18_446_744_073_709_551_616.0 {
+                return Ok((f as u64).to_string());
+            }
+            if f.is_finite() && f.fract() == 0.0 && f > 0.0 {
+                return Err(Refusal::bad(
+                    name,
+                    format!("'{name}' must be at most {} (u64), not {n}", u64::MAX),
+                ));
+            }
+        }
+    }
+    let what = if least == 1 { "1 or more" } else { "0 or more" };
+    Err(Refusal::bad(
+        name,
+        format!("'{name}' must be a whole number, {what}, not {n}"),
+    ))
 }
 
 fn type_of(v: &Value) -> &'static str {
@@ -290,5 +319,50 @@ fn type_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refused(name: &str, kind: Kind, v: Value) -> String {
+        match values_of(name, kind, &v) {
+            Ok(got) => panic!("{name}: {v} was taken as {got:?}"),
+            Err(r) => {
+                assert_eq!(r.field.as_deref(), Some(name), "{r:?}");
+                r.error
+            }
+        }
+    }
+
+    #[test]
+    fn whole_numbers_above_u64_are_refused_not_clamped() {
+        let big: Value = serde_json::from_str("18446744073709551616").unwrap();
+        let e = refused("seed", Kind::Whole, big);
+        assert!(e.contains("at most 18446744073709551615"), "{e}");
+        refused("num_workers", Kind::Count, json!(1e20));
+        refused("seed", Kind::Whole, json!(1e300));
+        refused("seed", Kind::Whole, json!(-1));
+        refused("seed", Kind::Whole, json!(1.5));
+        refused("connections", Kind::Count, json!(0));
+    }
+
+    #[test]
+    fn whole_numbers_a_u64_holds_are_kept_exactly() {
+        for (v, want) in [
+            (json!(u64::MAX), "18446744073709551615"),
+            // Above 2^53: through an f64 this became ...992.
+            (json!(9_007_199_254_740_993u64), "9007199254740993"),
+            (json!(0), "0"),
+            (json!(1e3), "1000"),
+        ] {
+            assert_eq!(values_of("seed", Kind::Whole, &v).unwrap(), [want], "{v}");
+        }
+        assert_eq!(
+            values_of("connections", Kind::Count, &json!(10)).unwrap(),
+            ["10"]
+        );
     }
 }
