@@ -6,98 +6,27 @@
 
 mod store;
 
+use crate::support::serve::{self, serve_cmd, Served};
 use crate::support::{self, have, Scratch};
 use blast::target::{self, Target, TargetOptions};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// The name the defect was found with: it looks like an address in
 /// 10.0.0.0/8, and the hosts file points it at 127.0.0.1.
 const REBOUND: &str = "10.0.0.1.attacker.test";
 
-/// A `blast serve` child, killed by its pid when dropped.
-pub struct Served {
-    child: Child,
-    pub addr: SocketAddr,
-}
-
-impl Served {
-    /// Start `cmd` (a `blast serve --listen 127.0.0.1:0 ...`, maybe wrapped)
-    /// and read its address from stdout's first line; stderr stays piped,
-    /// for `stderr_after_stop`.
-    pub fn spawn(mut cmd: Command) -> Served {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn blast serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let Some(addr) = line.trim().strip_prefix("http://") else {
-            let _ = child.kill();
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            let _ = child.wait();
-            panic!("blast serve did not start: stdout {line:?}, stderr:\n{err}");
-        };
-        let addr = addr.parse().unwrap();
-        Served { child, addr }
-    }
-
-    /// One call on its own connection; the status and the JSON answer.
-    pub fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let (head, rest) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
-        let status = head[9..12].parse().unwrap();
-        let json = serde_json::from_str(rest).unwrap_or(Value::Null);
-        (status, json)
-    }
-
-    /// Stop it (SIGKILL) and return what it wrote on stderr.
-    pub fn stderr_after_stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        err
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `blast serve` with `args`, on 127.0.0.1:0, history in `dir`.
-pub fn serve_cmd(dir: &Scratch, args: &[&str]) -> Command {
-    let mut all = vec![
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let mut cmd = support::command(&all);
-    cmd.env_remove("BLAST_TOKEN");
-    cmd
+/// One call on its own connection; the status and the JSON answer (null
+/// where the body is not JSON).
+pub fn call(s: &Served, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let headers = ["Content-Type: application/json"];
+    let r = serve::call(s.addr, method, path, &headers, body);
+    (
+        r.status,
+        serde_json::from_str(&r.body).unwrap_or(Value::Null),
+    )
 }
 
 /// Whether this process may make a mount namespace and bind-mount over
@@ -135,7 +64,9 @@ fn serve_with_hosts(dir: &Scratch, allow: &str) -> Served {
     .env_remove("BLAST_TOKEN")
     .env_remove("BLAST_URL")
     .env_remove("BLAST_PAYLOAD")
-    .stdin(Stdio::null());
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     Served::spawn(cmd)
 }
 
@@ -163,7 +94,7 @@ fn address_entries_judge_every_resolved_address_not_the_name() {
 
     let dir = Scratch::new("allow-glob");
     let s = serve_with_hosts(&dir, "10.0.0.*");
-    let (status, j) = s.call("POST", "/benchmark?wait=true", &body(REBOUND));
+    let (status, j) = call(&s, "POST", "/benchmark?wait=true", &body(REBOUND));
     assert_eq!(status, 403, "{j}");
     assert_eq!(j["field"], "url", "{j}");
     let error = j["error"].as_str().unwrap();
@@ -171,14 +102,15 @@ fn address_entries_judge_every_resolved_address_not_the_name() {
         error.contains(REBOUND) && error.contains("127.0.0.1"),
         "{error}"
     );
-    let (status, j) = s.call(
+    let (status, j) = call(
+        &s,
         "POST",
         "/benchmark?wait=true",
         &body("10.0.0.1.example.invalid"),
     );
     assert_eq!(status, 403, "{j}");
     assert!(j["error"].as_str().unwrap().contains("resolve"), "{j}");
-    let (_, list) = s.call("GET", "/benchmarks", "");
+    let (_, list) = call(&s, "GET", "/benchmarks", "");
     assert_eq!(list["benchmarks"], serde_json::json!([]), "{list}");
     // Give a run that should not have started the time to send.
     std::thread::sleep(Duration::from_millis(500));
@@ -187,7 +119,7 @@ fn address_entries_judge_every_resolved_address_not_the_name() {
 
     let dir = Scratch::new("allow-cidr");
     let s = serve_with_hosts(&dir, "127.0.0.0/8");
-    let (status, j) = s.call("POST", "/benchmark?wait=true", &body(REBOUND));
+    let (status, j) = call(&s, "POST", "/benchmark?wait=true", &body(REBOUND));
     assert_eq!(status, 200, "{j}");
     assert_eq!(j["requests"], 20, "{j}");
     assert_eq!(t.requests(), 20);
@@ -195,7 +127,7 @@ fn address_entries_judge_every_resolved_address_not_the_name() {
     drop(s);
     let dir = Scratch::new("allow-name");
     let s = serve_with_hosts(&dir, "*.attacker.test");
-    let (status, j) = s.call("POST", "/benchmark?wait=true", &body(REBOUND));
+    let (status, j) = call(&s, "POST", "/benchmark?wait=true", &body(REBOUND));
     assert_eq!(status, 200, "{j}");
     assert_eq!(t.requests(), 40);
     t.stop();

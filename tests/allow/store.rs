@@ -2,7 +2,8 @@
 //! `meta.json` files starts, keeps every good run as it was, and names each
 //! file it skipped.
 
-use super::{serve_cmd, Served};
+use super::call;
+use crate::support::serve::{serve_cmd, Served};
 use crate::support::Scratch;
 use serde_json::json;
 
@@ -51,7 +52,7 @@ fn the_folder_name_is_the_id_and_bad_records_are_skipped_by_name() {
     let torn = put(&dir, "20260101-000000-004", "meta.json", r#"{"id": "2026"#);
 
     let s = Served::spawn(serve_cmd(&dir, &[]));
-    let (status, j) = s.call("GET", &format!("/benchmarks/{GOOD}"), "");
+    let (status, j) = call(&s, "GET", &format!("/benchmarks/{GOOD}"), "");
     assert_eq!(status, 200, "{j}");
     assert_eq!(
         (&j["id"], &j["status"]),
@@ -60,10 +61,10 @@ fn the_folder_name_is_the_id_and_bad_records_are_skipped_by_name() {
     );
     assert_eq!(j["summary"], summary, "{j}");
     assert_eq!(j["result"]["requests"], 600, "{j}");
-    let (status, j) = s.call("GET", &format!("/benchmarks/{cut}"), "");
+    let (status, j) = call(&s, "GET", &format!("/benchmarks/{cut}"), "");
     assert_eq!(status, 200, "{j}");
     assert_eq!(j["status"], "lost", "{j}");
-    let (_, list) = s.call("GET", "/benchmarks", "");
+    let (_, list) = call(&s, "GET", "/benchmarks", "");
     let ids: Vec<&str> = list["benchmarks"]
         .as_array()
         .unwrap()
@@ -72,7 +73,7 @@ fn the_folder_name_is_the_id_and_bad_records_are_skipped_by_name() {
         .collect();
     assert_eq!(ids, [GOOD, cut], "{list}");
     for bad in ["20260101-000000-002", "20260101-000000-003"] {
-        let (status, j) = s.call("GET", &format!("/benchmarks/{bad}"), "");
+        let (status, j) = call(&s, "GET", &format!("/benchmarks/{bad}"), "");
         assert_eq!(status, 404, "{bad}: {j}");
     }
     let stderr = s.stderr_after_stop();

@@ -7,9 +7,10 @@
 mod raw;
 mod slow;
 
+use crate::support::serve::{send, serve_cmd};
 use crate::support::Scratch;
 use blast::target::{self, Target, TargetOptions};
-use raw::{send, Serve};
+use raw::Serve;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -391,16 +392,7 @@ fn bad_serve_flags_exit_2_naming_the_flag() {
         ("--max-api-connections", "0"),
         ("--max-api-connections", "many"),
     ] {
-        let mut cmd = crate::support::command(&[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            flag,
-            value,
-        ]);
-        cmd.env_remove("BLAST_TOKEN");
+        let cmd = serve_cmd(&dir, &[flag, value]);
         let r = crate::support::run_cmd(cmd, Duration::from_secs(10));
         assert_eq!(r.code, 2, "{flag} {value}: {}", r.stderr);
         assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);

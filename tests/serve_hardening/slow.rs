@@ -3,7 +3,8 @@
 //! 503, `GET /benchmarks` still answers within a second, and the 10 s
 //! limits on a head and on a body let every held connection go.
 
-use super::raw::{parse, Serve};
+use super::raw::Serve;
+use crate::support::serve::parse;
 use crate::support::Scratch;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;

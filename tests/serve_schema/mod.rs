@@ -12,13 +12,13 @@
 //! description was also run with 200).
 
 use crate::support::schemathesis::st_or_skip;
-use crate::support::{self, wait_until, Scratch};
+use crate::support::serve::{call, serve_cmd, Served};
+use crate::support::{wait_until, Scratch};
 use base64::Engine as _;
 use blast::target::{self, TargetOptions};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,7 @@ fn the_api_answers_as_its_description_says() {
     })
     .unwrap();
     let dir = Scratch::new("serve-schema");
-    let serve = Serve::start(&dir);
+    let serve = start_serve(&dir);
     let examples: u64 = std::env::var("BLAST_SCHEMA_EXAMPLES").map_or(25, |v| v.parse().unwrap());
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/serve-openapi.yaml");
     let hooks = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serve_schema/hooks.py");
@@ -137,7 +137,7 @@ fn the_api_answers_as_its_description_says() {
     // of the calls answered 2xx (or 502), once they have all ended.
     let mut runs = Vec::new();
     wait_until(Duration::from_secs(30), "the last run to end", || {
-        runs = serve.list();
+        runs = list(&serve);
         runs.iter().all(|r| r["status"] != "running")
     });
     let listed: HashSet<String> = runs
@@ -255,20 +255,11 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Option<i32> {
 
 /// `blast serve` with the token, caps that keep each accepted run short
 /// and light, and only 127.0.0.1 as a target; killed when dropped.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Serve {
-    fn start(dir: &Scratch) -> Serve {
-        let data = dir.path_str("data");
-        let mut cmd = support::command(&[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data,
+fn start_serve(dir: &Scratch) -> Served {
+    let data = dir.join("data");
+    let mut cmd = serve_cmd(
+        &data,
+        &[
             "--token",
             TOKEN,
             "--allow-target",
@@ -279,45 +270,16 @@ impl Serve {
             "4",
             "--max-rate",
             "1000",
-        ]);
-        cmd.env_remove("BLAST_TOKEN").stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("spawn blast serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("http://")
-            .unwrap_or_else(|| panic!("first line is not the address: {line:?}"))
-            .parse()
-            .unwrap();
-        Serve { child, addr }
-    }
-
-    /// `GET /benchmarks`' entries.
-    fn list(&self) -> Vec<Value> {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(
-            s,
-            "GET /benchmarks HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
-             Connection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        let doc: Value = serde_json::from_str(body).unwrap();
-        doc["benchmarks"].as_array().unwrap().clone()
-    }
+        ],
+    );
+    cmd.stderr(Stdio::null());
+    Served::spawn(cmd)
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `GET /benchmarks`' entries.
+fn list(serve: &Served) -> Vec<Value> {
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let r = call(serve.addr, "GET", "/benchmarks", &[&auth], "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["benchmarks"].as_array().unwrap().clone()
 }

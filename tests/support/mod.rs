@@ -4,7 +4,8 @@
 //! directory (`scratch`), a listener for async test servers (`listen`), polling with a deadline (`poll`), what a test
 //! needs from the machine (`capability`), and the servers blast was not
 //! written with (`nginx`, `python`) and the Python tools tests drive
-//! (`locust`, `schemathesis`).
+//! (`locust`, `schemathesis`), and `blast serve` with a raw HTTP client
+//! for it (`serve`).
 
 #![allow(dead_code)]
 
@@ -17,6 +18,7 @@ pub mod python;
 pub mod runner;
 pub mod schemathesis;
 pub mod scratch;
+pub mod serve;
 pub mod server;
 pub mod target;
 
