@@ -3,7 +3,7 @@
 //! (its body still coming) was reported only as in flight.
 
 use super::{read_head, RawServer};
-use crate::support::{run, wait_until};
+use crate::support::{run_line, wait_until};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Mutex;
@@ -18,7 +18,7 @@ fn silent(mut s: TcpStream) {
 fn no_request_is_zero_requests_per_second() {
     let srv = RawServer::start(silent);
     let url = format!("http://{}/", srv.addr);
-    let r = run(&["-c", "1", "-t", "1", "-d", "1s", "--timeout", "5s", &url]);
+    let r = run_line("-c 1 -t 1 -d 1s --timeout 5s", &url);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("  0 requests in"), "{}", r.stdout);
     let line = r
@@ -69,18 +69,7 @@ fn a_body_past_its_deadline_at_the_end_is_a_timeout() {
     for _ in 0..5 {
         HELD.lock().unwrap().clear();
         let before = srv.accepted();
-        let r = run(&[
-            "-c",
-            "1",
-            "-t",
-            "1",
-            "-d",
-            "1s",
-            "--timeout",
-            "950ms",
-            "--json",
-            &url,
-        ]);
+        let r = run_line("-c 1 -t 1 -d 1s --timeout 950ms --json", &url);
         let j = r.ok_json();
         let opened = srv.accepted() - before;
         wait_until(Duration::from_secs(5), "every held request closed", || {
@@ -112,18 +101,7 @@ fn a_body_past_its_deadline_at_the_end_is_a_timeout() {
 fn a_body_within_its_deadline_at_the_end_is_in_flight() {
     let srv = RawServer::start(held_body);
     let url = format!("http://{}/", srv.addr);
-    let r = run(&[
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "-d",
-        "1s",
-        "--timeout",
-        "3s",
-        "--json",
-        &url,
-    ]);
+    let r = run_line("-c 1 -t 1 -d 1s --timeout 3s --json", &url);
     let j = r.ok_json();
     assert_eq!(j["requests"], 0, "{j}");
     assert_eq!(j["errors"]["timeout"], 0, "{j}");

@@ -31,25 +31,18 @@ fn an_offset_out_of_range_is_refused() {
     refused("2026-12-06T12:00:00+23:60");
 }
 
-/// `YYYY-MM-DD hh:mm:ss` in UTC for `t`, with `sep` between date and time.
+/// `YYYY-MM-DD hh:mm:ss` in UTC for `t`, with `sep` between date and time
+/// (the `time` crate's calendar, not a copy of the store's).
 fn rfc3339(t: SystemTime, sep: char, offset: &str) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = time::OffsetDateTime::from(t);
     format!(
-        "{y:04}-{m:02}-{d:02}{sep}{:02}:{:02}:{:02}{offset}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}{offset}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 

@@ -4,7 +4,7 @@
 //! a TCP connect that gets no answer says that.
 
 use super::RawServer;
-use crate::support::{run, wait_until};
+use crate::support::{run, run_line, wait_until, Run};
 use std::io::Read;
 use std::net::TcpStream;
 use std::time::Duration;
@@ -33,6 +33,15 @@ fn silent_handshake(extra: &[&str]) {
     assert!(!r.stderr.contains("refused"), "{}", r.stderr);
 }
 
+/// Exit 3, and the message says which `step` got no answer within
+/// `--connect-timeout 1s`.
+fn no_answer_within_1s(r: &Run, step: &str) {
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let want =
+        format!("the {step} got no answer within the connect timeout (1s, --connect-timeout)");
+    assert!(r.stderr.contains(&want), "{}", r.stderr);
+}
+
 #[test]
 fn silent_tls_handshake_is_named() {
     silent_handshake(&[]);
@@ -49,26 +58,8 @@ fn silent_tls_handshake_is_named_over_http2() {
 fn silent_tls_handshake_over_a_longer_run() {
     let srv = RawServer::start(silent);
     let url = format!("https://{}/", srv.addr);
-    let r = run(&[
-        "-k",
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "-d",
-        "5s",
-        "--connect-timeout",
-        "1s",
-        &url,
-    ]);
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "the TLS handshake got no answer within the connect timeout (1s, --connect-timeout)"
-        ),
-        "{}",
-        r.stderr
-    );
+    let r = run_line("-k -c 1 -t 1 -d 5s --connect-timeout 1s", &url);
+    no_answer_within_1s(&r, "TLS handshake");
 }
 
 /// A TCP connect that gets no answer: a listener whose accept queue is full
@@ -106,25 +97,8 @@ fn silent_tcp_connect_is_named() {
         !queued.is_empty()
     });
     let url = format!("http://127.0.0.1:{port}/");
-    let r = run(&[
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "-d",
-        "2s",
-        "--connect-timeout",
-        "1s",
-        &url,
-    ]);
+    let r = run_line("-c 1 -t 1 -d 2s --connect-timeout 1s", &url);
     // SAFETY: closing the listener this test opened.
     unsafe { libc::close(fd) };
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr.contains(
-            "the TCP connect got no answer within the connect timeout (1s, --connect-timeout)"
-        ),
-        "{}",
-        r.stderr
-    );
+    no_answer_within_1s(&r, "TCP connect");
 }
