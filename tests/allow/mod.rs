@@ -7,10 +7,8 @@
 mod store;
 
 use crate::support::serve::{self, serve_cmd, Served};
-use crate::support::{self, have, Scratch};
-use blast::target::{self, Target, TargetOptions};
+use crate::support::{self, have, local_target, Scratch};
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -70,14 +68,6 @@ fn serve_with_hosts(dir: &Scratch, allow: &str) -> Served {
     Served::spawn(cmd)
 }
 
-fn target() -> Target {
-    target::start(TargetOptions {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..TargetOptions::default()
-    })
-    .unwrap()
-}
-
 /// Defect 1 as it was found: with `--allow-target "10.0.0.*"`, a name that
 /// merely starts like 10.0.0.1 and resolves to 127.0.0.1 is refused (403)
 /// and no request reaches 127.0.0.1; a name that does not resolve is 403
@@ -88,7 +78,7 @@ fn address_entries_judge_every_resolved_address_not_the_name() {
     if !mount_namespaces() {
         return;
     }
-    let t = target();
+    let t = local_target();
     let port = t.addr().port();
     let body = |host: &str| format!(r#"{{"url": "http://{host}:{port}/", "requests": 20}}"#);
 

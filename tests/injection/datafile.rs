@@ -2,8 +2,7 @@
 //! endings: lone CR (classic Mac, some spreadsheet exports), CRLF or LF,
 //! and no CR left at the end of a last field.
 
-use super::raw_server;
-use crate::support::run;
+use super::{raw_server, run_data, targets};
 use std::collections::BTreeSet;
 
 #[test]
@@ -16,22 +15,9 @@ fn cr_only_and_trailing_cr_data_files_fill_every_row() {
     ] {
         let data = s.file(name, text);
         let before = s.log().len();
-        let r = run(&[
-            "-c",
-            "1",
-            "-t",
-            "1",
-            "-n",
-            "3",
-            "--data",
-            &data,
-            &format!("{url}/d/{{{{id}}}}/{{{{name}}}}"),
-        ]);
+        let r = run_data(3, &data, &format!("{url}/d/{{{{id}}}}/{{{{name}}}}"));
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
-        let seen: BTreeSet<String> = s.log()[before..]
-            .iter()
-            .map(|e| e["p"].as_str().unwrap().to_string())
-            .collect();
+        let seen = targets(&s.log()[before..]);
         let want: BTreeSet<String> = ["/d/1/a", "/d/2/b", "/d/3/c"]
             .into_iter()
             .map(String::from)

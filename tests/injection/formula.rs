@@ -5,8 +5,7 @@
 
 use super::csv_records;
 use crate::serve::client::{data_dir, Serve};
-use crate::support::{run, Scratch};
-use blast::target::{self, TargetOptions};
+use crate::support::{local_target, run, Scratch};
 use std::collections::BTreeSet;
 
 /// Names that each start with one of the characters, and two methods
@@ -78,11 +77,7 @@ fn no_formula(file: &str, text: &str) {
 
 #[test]
 fn cli_csv_neutralises_formula_cells() {
-    let t = target::start(TargetOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..TargetOptions::default()
-    })
-    .unwrap();
+    let t = local_target();
     let dir = Scratch::new("formula-cli");
     let scenario = dir.write("s.toml", SCENARIO);
     let prefix = dir.path_str("run");
@@ -133,11 +128,7 @@ fn cli_csv_neutralises_formula_cells() {
 
 #[test]
 fn serve_stats_csv_neutralises_formula_cells() {
-    let t = target::start(TargetOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..TargetOptions::default()
-    })
-    .unwrap();
+    let t = local_target();
     let dir = data_dir("formula");
     let s = Serve::start(&dir, &[]);
     let body = serde_json::json!({

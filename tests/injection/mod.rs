@@ -11,40 +11,38 @@ mod multipart;
 mod url;
 
 use crate::support::python::LoggedPyServer;
+use crate::support::{run, Run};
+use serde_json::Value;
+use std::collections::BTreeSet;
 
-/// Stdlib only: any method, logged before its 200 as one JSON line: the
-/// request line as received (`line`, so the target is raw, undecoded),
-/// the method, and the body's bytes as Latin-1 text (`b`), so a test sees
-/// every byte of a multipart head.
-const RAW_SERVER: &str = r#"
-import http.server, socketserver, json, sys, threading
-log, lock = open(sys.argv[1], "a"), threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    def log_message(self, *a): pass
-    def __getattr__(self, name):
-        if name.startswith("do_"):
-            return self.any
-        raise AttributeError(name)
-    def any(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n) if n else b""
-        e = {"line": self.requestline, "m": self.command, "p": self.path,
-             "b": body.decode("latin-1")}
-        with lock:
-            log.write(json.dumps(e) + "\n")
-            log.flush()
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-"#;
-
+/// A server that logs every request (`LOG_EVERY_REQUEST`), and its URL.
 fn raw_server(tag: &str) -> (LoggedPyServer, String) {
-    let s = LoggedPyServer::start(RAW_SERVER, &format!("injection-{tag}"));
-    let url = format!("http://127.0.0.1:{}", s.server.port);
+    let s = LoggedPyServer::logging(&format!("injection-{tag}"));
+    let url = s.url();
     (s, url)
+}
+
+/// One connection sends `n` requests to `url`, its `{{column}}`s filled
+/// from the data file `data`.
+fn run_data(n: u32, data: &str, url: &str) -> Run {
+    run(&[
+        "-c",
+        "1",
+        "-t",
+        "1",
+        "-n",
+        &n.to_string(),
+        "--data",
+        data,
+        url,
+    ])
+}
+
+/// The distinct request targets logged.
+fn targets(log: &[Value]) -> BTreeSet<String> {
+    log.iter()
+        .map(|e| e["p"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The records of a CSV text by RFC 4180's rules (quoted fields may hold

@@ -24,7 +24,7 @@ fn form_names_cannot_add_part_headers() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let log = s.log();
     assert_eq!(log.len(), 1);
-    let body = log[0]["b"].as_str().unwrap();
+    let body = log[0]["raw"].as_str().unwrap();
     let boundary = body.lines().next().unwrap().trim_end();
     let parts: Vec<&str> = body.split(boundary).collect();
     assert_eq!(parts.len(), 5, "{body:?}");
@@ -61,7 +61,7 @@ fn api_form_names_cannot_add_part_headers() {
     assert_eq!(r.status, 200, "{}", r.body);
     let log = s.log();
     assert_eq!(log.len(), 1);
-    let body = log[0]["b"].as_str().unwrap();
+    let body = log[0]["raw"].as_str().unwrap();
     assert!(
         body.contains(
             "\r\nContent-Disposition: form-data; name=\"a%22b%0D%0AX-Evil: 1\"\r\n\r\nv\r\n"

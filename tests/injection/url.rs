@@ -3,32 +3,15 @@
 //! climbs a directory or makes an invalid escape; `{{column|raw}}` puts it
 //! in as written. The truth is the request target the server received.
 
-use super::raw_server;
+use super::{raw_server, run_data, targets};
 use crate::support::run;
 use std::collections::BTreeSet;
-
-/// The distinct request targets the server logged.
-fn targets(log: &[serde_json::Value]) -> BTreeSet<String> {
-    log.iter()
-        .map(|e| e["p"].as_str().unwrap().to_string())
-        .collect()
-}
 
 #[test]
 fn column_values_are_encoded_for_path_and_query() {
     let (s, url) = raw_server("url");
     let data = s.file("v.csv", "v\n50%\na&b=c\nx+y\na/b\n..\né\n#frag\na b\n");
-    let r = run(&[
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "-n",
-        "16",
-        "--data",
-        &data,
-        &format!("{url}/p/{{{{v}}}}/e?q={{{{v}}}}&r=1"),
-    ]);
+    let r = run_data(16, &data, &format!("{url}/p/{{{{v}}}}/e?q={{{{v}}}}&r=1"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let want: BTreeSet<String> = [
         "/p/50%25/e?q=50%25&r=1",
@@ -52,17 +35,11 @@ fn column_values_are_encoded_for_path_and_query() {
 fn raw_column_values_go_in_as_written() {
     let (s, url) = raw_server("url-raw");
     let data = s.file("v.csv", "v,w\nx/y?k=1,50%25\n../z,a&b\n");
-    let r = run(&[
-        "-c",
-        "1",
-        "-t",
-        "1",
-        "-n",
-        "4",
-        "--data",
+    let r = run_data(
+        4,
         &data,
         &format!("{url}/r/{{{{v|raw}}}}&w={{{{w|raw}}}}&e={{{{w}}}}"),
-    ]);
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // `x/y?k=1` starts the query, so `{{w}}` after it is a query component;
     // after `../z` it is still in the path, where `&` is safe.

@@ -9,43 +9,16 @@ use crate::u;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Stdlib only: every method gets 200 and a 2-byte body (none for HEAD)
-/// after its request is logged to the file in argv[1]. TCP_NODELAY: the
-/// head and body are two writes, which Nagle would hold for a delayed ACK.
-const SERVER: &str = r#"
-import http.server, socketserver, json, sys, threading
-log, lock = open(sys.argv[1], "a"), threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    def log_message(self, *a): pass
-    def any(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n) if n else b""
-        e = {"m": self.command, "p": self.path, "c": self.client_address[1],
-             "h": {k.lower(): v for k, v in self.headers.items()},
-             "b": body.decode("utf-8", "replace")}
-        with lock:
-            log.write(json.dumps(e) + "\n")
-            log.flush()
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(b"ok")
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = any
-"#;
-
 /// The logging server and a scratch folder for scenario files.
 struct LogServer(LoggedPyServer);
 
 impl LogServer {
     fn start(name: &str) -> LogServer {
-        LogServer(LoggedPyServer::start(SERVER, &format!("scenario-{name}")))
+        LogServer(LoggedPyServer::logging(&format!("scenario-{name}")))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.0.server.port)
+        self.0.url()
     }
 
     fn file(&self, name: &str, text: &str) -> String {

@@ -7,7 +7,7 @@ pub(crate) mod client;
 mod scenario;
 mod ui;
 
-use crate::support::wait_until;
+use crate::support::{local_target, wait_until};
 use blast::target::{self, Target, TargetOptions};
 use client::{data_dir, next_event, Serve};
 use serde_json::Value;
@@ -15,11 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 fn target() -> Target {
-    target::start(TargetOptions {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..TargetOptions::default()
-    })
-    .unwrap()
+    local_target()
 }
 
 fn url(t: &Target) -> String {

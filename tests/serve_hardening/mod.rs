@@ -8,20 +8,12 @@ mod raw;
 mod slow;
 
 use crate::support::serve::{send, serve_cmd};
-use crate::support::Scratch;
-use blast::target::{self, Target, TargetOptions};
+use crate::support::{local_target, Scratch};
+use blast::target::Target;
 use raw::Serve;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-fn target() -> Target {
-    target::start(TargetOptions {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..TargetOptions::default()
-    })
-    .unwrap()
-}
 
 fn run_body(t: &Target) -> String {
     format!(
@@ -34,7 +26,7 @@ fn run_body(t: &Target) -> String {
 /// for a non-JSON POST) naming what was wrong, and no run starts.
 #[test]
 fn cross_site_calls_and_foreign_hosts_are_refused() {
-    let t = target();
+    let t = local_target();
     let dir = Scratch::new("serve-cross");
     let s = Serve::start(&dir, &["--allow-host", "blast.internal"]);
     let body = run_body(&t);
@@ -191,7 +183,7 @@ fn cross_site_calls_and_foreign_hosts_are_refused() {
 /// over 8 KiB is 400 naming `url`, and nothing starts.
 #[test]
 fn heads_and_fields_over_their_limits_are_refused() {
-    let t = target();
+    let t = local_target();
     let dir = Scratch::new("serve-limits");
     let s = Serve::start(&dir, &[]);
     let long = "a".repeat(9 * 1024);
@@ -404,7 +396,7 @@ fn bad_serve_flags_exit_2_naming_the_flag() {
 /// follow one at once, the next gets 503, and a closed one frees its place.
 #[test]
 fn event_streams_are_capped() {
-    let t = target();
+    let t = local_target();
     let dir = Scratch::new("serve-streams");
     let s = Serve::start(&dir, &["--max-api-connections", "4"]);
     let body = format!(

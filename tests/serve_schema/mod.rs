@@ -13,12 +13,10 @@
 
 use crate::support::schemathesis::st_or_skip;
 use crate::support::serve::{call, serve_cmd, Served};
-use crate::support::{wait_until, Scratch};
+use crate::support::{local_target, wait_until, Scratch};
 use base64::Engine as _;
-use blast::target::{self, TargetOptions};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -37,11 +35,7 @@ fn limit(examples: u64) -> Duration {
 #[test]
 fn the_api_answers_as_its_description_says() {
     let Some(st) = st_or_skip() else { return };
-    let t = target::start(TargetOptions {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..TargetOptions::default()
-    })
-    .unwrap();
+    let t = local_target();
     let dir = Scratch::new("serve-schema");
     let serve = start_serve(&dir);
     let examples: u64 = std::env::var("BLAST_SCHEMA_EXAMPLES").map_or(25, |v| v.parse().unwrap());

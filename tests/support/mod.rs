@@ -28,4 +28,4 @@ pub use poll::wait_until;
 pub use runner::*;
 pub use scratch::Scratch;
 pub use server::*;
-pub use target::TargetProcess;
+pub use target::{local_target, TargetProcess};

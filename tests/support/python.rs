@@ -63,6 +63,43 @@ impl Drop for PyServer {
     }
 }
 
+/// The request handler most logging tests want, stdlib only: every method
+/// (any token, through `__getattr__`) gets 200 and a 2-byte body (none for
+/// HEAD) after its request is logged to the file in argv[1] as one JSON
+/// line: the request line as received (`line`, the target raw and
+/// undecoded), method `m`, path `p`, the client's port as the connection
+/// `c`, headers `h` (names lowercased), and the body as UTF-8 text (`b`)
+/// and as Latin-1 (`raw`, every byte, for a multipart head). TCP_NODELAY:
+/// the head and body are two writes, which Nagle would hold for a delayed
+/// ACK.
+pub const LOG_EVERY_REQUEST: &str = r#"
+import http.server, socketserver, json, sys, threading
+log, lock = open(sys.argv[1], "a"), threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def log_message(self, *a): pass
+    def __getattr__(self, name):
+        if name.startswith("do_"):
+            return self.any
+        raise AttributeError(name)
+    def any(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n) if n else b""
+        e = {"line": self.requestline, "m": self.command, "p": self.path,
+             "c": self.client_address[1],
+             "h": {k.lower(): v for k, v in self.headers.items()},
+             "b": body.decode("utf-8", "replace"), "raw": body.decode("latin-1")}
+        with lock:
+            log.write(json.dumps(e) + "\n")
+            log.flush()
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(b"ok")
+"#;
+
 /// A `PyServer` given the path of `log.jsonl` in its own scratch directory
 /// as its first argument, where the test also writes the files blast reads.
 pub struct LoggedPyServer {
@@ -75,6 +112,16 @@ impl LoggedPyServer {
         let dir = Scratch::new(tag);
         let server = PyServer::start(script, [dir.join("log.jsonl")]);
         LoggedPyServer { server, dir }
+    }
+
+    /// One that runs `LOG_EVERY_REQUEST`.
+    pub fn logging(tag: &str) -> LoggedPyServer {
+        LoggedPyServer::start(LOG_EVERY_REQUEST, tag)
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.port)
     }
 
     /// A file in the scratch directory, written now; its path.

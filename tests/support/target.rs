@@ -136,3 +136,13 @@ impl Drop for TargetProcess {
         }
     }
 }
+
+/// The in-process `blast::target` on 127.0.0.1:0 with its defaults, for
+/// the tests that only need something to count the requests that reach it.
+pub fn local_target() -> blast::target::Target {
+    blast::target::start(blast::target::TargetOptions {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..blast::target::TargetOptions::default()
+    })
+    .unwrap()
+}
