@@ -14,6 +14,7 @@
 //! put in a value as written. Headers and bodies take values as written.
 
 use crate::error::{usage, Error};
+use crate::proto::capture::placeholder;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// A data file: its column names and rows, each row as wide as the header.
@@ -318,15 +319,6 @@ fn column(columns: &[String], name: &str) -> Option<(usize, bool)> {
         .then(|| columns.iter().position(|c| c == base))
         .flatten()
         .map(|i| (i, true))
-}
-
-/// `{{ name }}` at the start of `s`: the trimmed name and the length taken.
-fn placeholder(s: &[u8]) -> Option<(&str, usize)> {
-    let end = s[2..].windows(2).take(200).position(|w| w == b"}}")? + 2;
-    let inner = std::str::from_utf8(&s[2..end]).ok()?;
-    let name = inner.trim();
-    let ok = !name.is_empty() && !name.contains(['{', '}', '\n', '\r', '"']);
-    ok.then_some((name, end + 2))
 }
 
 #[cfg(test)]

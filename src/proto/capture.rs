@@ -294,9 +294,10 @@ impl Template {
     }
 }
 
-/// `{{ name }}` at the start of `s`: the trimmed name and the length taken
-/// (the rule of `config::data`'s placeholders, so both read alike).
-fn placeholder(s: &[u8]) -> Option<(&str, usize)> {
+/// `{{ name }}` at the start of `s`: the trimmed name and the length taken.
+/// `config::data` reads its `{{column}}` placeholders with this too, so
+/// captures and data columns are written alike.
+pub(crate) fn placeholder(s: &[u8]) -> Option<(&str, usize)> {
     let end = s[2..].windows(2).take(200).position(|w| w == b"}}")? + 2;
     let inner = std::str::from_utf8(&s[2..end]).ok()?;
     let name = inner.trim();
