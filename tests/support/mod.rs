@@ -4,7 +4,7 @@
 //! directory (`scratch`), a listener for async test servers (`listen`), polling with a deadline (`poll`), what a test
 //! needs from the machine (`capability`), and the servers blast was not
 //! written with (`nginx`, `python`) and the Python tools tests drive
-//! (`locust`, `schemathesis`), and `blast serve` with a raw HTTP client
+//! (`locust`, `schemathesis`, in a `venv` each), and `blast serve` with a raw HTTP client
 //! for it (`serve`).
 
 #![allow(dead_code)]
@@ -21,6 +21,7 @@ pub mod scratch;
 pub mod serve;
 pub mod server;
 pub mod target;
+pub mod venv;
 
 pub use capability::{chromium, chromium_or_skip, engines, have, uring_available};
 pub use listen::{listen, Listening};
