@@ -137,9 +137,10 @@ fn serve_stats_csv_neutralises_formula_cells() {
         "num_workers": 2,
         "scenario": SCENARIO,
     });
-    let r = s.post("/benchmark?wait=true", &body.to_string());
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.json()["id"].as_str().expect("an id").to_string();
+    let id = s.run_waiting(&body.to_string())["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
     let csv = s.get(&format!("/benchmarks/{id}/stats.csv"));
     assert_eq!(csv.status, 200);
     assert_eq!(pairs(&csv.body), want(), "{}", csv.body);

@@ -57,8 +57,7 @@ fn api_form_names_cannot_add_part_headers() {
         "num_workers": 1,
         "form": ["a\"b\r\nX-Evil: 1=v"],
     });
-    let r = serve.post("/benchmark?wait=true", &body.to_string());
-    assert_eq!(r.status, 200, "{}", r.body);
+    serve.run_waiting(&body.to_string());
     let log = s.log();
     assert_eq!(log.len(), 1);
     let body = log[0]["raw"].as_str().unwrap();

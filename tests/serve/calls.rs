@@ -8,12 +8,6 @@ use crate::support::wait_until;
 use serde_json::Value;
 use std::time::Duration;
 
-fn seed_run(s: &Serve, body: &str) -> Value {
-    let r = s.post("/benchmark?wait=true", body);
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
-}
-
 #[test]
 fn concurrent_calls_leave_the_runs_numbers_as_they_are() {
     let t = target();
@@ -24,7 +18,7 @@ fn concurrent_calls_leave_the_runs_numbers_as_they_are() {
         url(&t)
     );
     // The same run twice: alone, then with 100 calls made while it runs.
-    let alone = seed_run(&s, &body);
+    let alone = s.run_waiting(&body);
     let addr = s.addr;
     let before = t.requests();
     let (busy, statuses) = std::thread::scope(|scope| {
@@ -50,7 +44,7 @@ fn concurrent_calls_leave_the_runs_numbers_as_they_are() {
                 .map(|c| c.join().unwrap())
                 .collect::<Vec<u16>>()
         });
-        let busy = seed_run(&s, &body);
+        let busy = s.run_waiting(&body);
         (busy, caller.join().unwrap())
     });
     for (i, st) in statuses.iter().enumerate() {

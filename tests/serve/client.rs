@@ -58,6 +58,14 @@ impl Serve {
         self.call("POST", path, Some(body))
     }
 
+    /// `POST /benchmark?wait=true` with `body`: answered 200, the run's
+    /// JSON.
+    pub fn run_waiting(&self, body: &str) -> Value {
+        let r = self.post("/benchmark?wait=true", body);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    }
+
     /// Open `path` (an event stream) and return its reader, past the head.
     pub fn stream(&self, path: &str) -> BufReader<TcpStream> {
         let mut s = TcpStream::connect(self.addr).unwrap();

@@ -77,9 +77,7 @@ fn errors_and_errors_status_count_failed_answers() {
         r#"{{"url": "{}", "qps": 50, "duration": 1, "num_workers": 2}}"#,
         url(&t)
     );
-    let r = s.post("/benchmark?wait=true", &body);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let j = r.json();
+    let j = s.run_waiting(&body);
     let n = t.requests();
     assert!(n >= 45, "{n}");
     assert_eq!(j["requests"].as_u64(), Some(n), "{j}");
@@ -95,9 +93,7 @@ fn errors_and_errors_status_count_failed_answers() {
              "checks": ["status == 503", "body contains zzz"]}}"#,
         url(&t)
     );
-    let r = s.post("/benchmark?wait=true", &body);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let j = r.json();
+    let j = s.run_waiting(&body);
     assert_eq!(j["requests"].as_u64(), Some(40), "{j}");
     assert_eq!(j["errors"].as_u64(), Some(40), "{j}");
     assert_eq!(j["errors_by_kind"]["status"].as_u64(), Some(0), "{j}");
@@ -441,9 +437,7 @@ fn security_token_allowed_targets_and_caps() {
     assert_eq!(t.requests(), 0);
     // Within the caps it runs.
     let body = format!(r#"{{"url": "{local}", "qps": 50, "duration": 1}}"#);
-    let r = s.post("/benchmark?wait=true", &body);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let j: Value = r.json();
+    let j: Value = s.run_waiting(&body);
     assert_eq!(
         j["config"]["connections"], 5,
         "defaults are lowered to the cap"

@@ -23,9 +23,7 @@ fn a_scenario_as_text_runs_its_mix_and_may_name_no_file() {
         "num_workers": 4,
         "scenario": scenario,
     });
-    let r = s.post("/benchmark?wait=true", &body.to_string());
-    assert_eq!(r.status, 200, "{}", r.body);
-    let j = r.json();
+    let j = s.run_waiting(&body.to_string());
     assert_eq!(j["requests"], 400);
     let (p, h) = (
         j["by_name"]["predict"]["requests"].as_u64().unwrap(),

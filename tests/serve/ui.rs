@@ -234,9 +234,7 @@ fn web_ui_with_a_token() {
              "checks": ["status == 200", "body contains zzz"]}}"#,
         url(&t)
     );
-    let r = s.post("/benchmark?wait=true", &body);
-    assert_eq!(r.status, 200, "{}", r.body);
-    let j = r.json();
+    let j = s.run_waiting(&body);
     let id = j["id"].as_str().unwrap().to_string();
     let failed = j["errors_by_kind"]["check"].as_u64().unwrap();
     assert!(failed > 0 && Some(failed) == j["requests"].as_u64(), "{j}");
