@@ -41,5 +41,15 @@ fuzz_target!(|data: &[u8]| {
         sent = by;
         let _ = shape.time_of(by);
         let _ = shape.stage_at(t);
+        // Past the end the last target holds: later requests are due later,
+        // or never.
+        if let (Some(a), Some(b)) = (shape.time_of(by + 1.0), shape.time_of(by + 1e6)) {
+            assert!(
+                a <= b,
+                "request {} due after request {}",
+                by + 1e6,
+                by + 1.0
+            );
+        }
     }
 });
