@@ -6,7 +6,7 @@
 //! other strings hold no `://` or `@` is built, so that no name is looked up
 //! and no file is read.
 #![no_main]
-use blast::serve::api::{check, Limits, Mode};
+use blast::serve::api::{check, AllowList, Limits, Mode};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use std::time::Duration;
@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mode = if m & 1 == 0 { Mode::Run } else { Mode::Find };
     let mut limits = Limits::default();
-    limits.allow_target = vec!["127.0.0.1".into()];
+    limits.allow_target = AllowList::parse(&["127.0.0.1".into()]).expect("a valid entry");
     limits.max_duration = Some(Duration::from_secs(60));
     limits.max_rate = Some(1000.0);
     limits.max_connections = Some(100);
