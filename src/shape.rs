@@ -113,7 +113,7 @@ impl Stages {
 
     /// When the area reaches `n` (the n-th request's scheduled time): the
     /// inverse of `sends_by`. None if the shape never gets there (it ends
-    /// at target 0 below `n`).
+    /// at target 0, or so near 0 that the time overflows, below `n`).
     pub fn time_of(&self, n: f64) -> Option<Duration> {
         let mut rem = n.max(0.0);
         let mut begin = 0.0;
@@ -136,7 +136,10 @@ impl Stages {
             begin += d;
         }
         let last = self.list[self.list.len() - 1].target;
-        (last > 0.0).then(|| Duration::from_secs_f64(begin + rem / last))
+        // A time past what a Duration holds (a last target near 0) is never.
+        (last > 0.0)
+            .then(|| Duration::try_from_secs_f64(begin + rem / last).ok())
+            .flatten()
     }
 
     /// The value the first stage ramps from.
@@ -185,5 +188,32 @@ impl Stages {
             begin = end;
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `stages` fuzz target: a last stage whose target is
+    /// nearly 0 puts the next request further away than a Duration holds.
+    /// That request is never due, as under a target of 0.
+    #[test]
+    fn a_request_too_far_away_is_never_due() {
+        let s = Stages::new(vec![Stage {
+            duration: Duration::from_secs(1),
+            target: 1e-20,
+        }])
+        .unwrap();
+        assert_eq!(s.time_of(0.0), Some(Duration::ZERO));
+        assert_eq!(s.time_of(1.0), None);
+        // Still due while it can be said when.
+        let slow = Stages::new(vec![Stage {
+            duration: Duration::from_secs(1),
+            target: 1e-3,
+        }])
+        .unwrap();
+        let t = slow.time_of(1.0).unwrap().as_secs_f64();
+        assert!((t - 1000.5).abs() < 1e-6, "{t}");
     }
 }

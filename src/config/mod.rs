@@ -10,6 +10,8 @@ mod checks;
 pub mod cli;
 mod data;
 mod fetch;
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod openai;
 mod plan;
 mod request_flags;

@@ -31,6 +31,17 @@ pub fn load(path: &str, data: Option<usize>) -> Result<Plan, Error> {
     parse(&text, path, data, |p| std::fs::read(p))
 }
 
+/// A targets file given as text, whose `@body` lines read no file (each
+/// fails as a missing file would): for the fuzz target (`fuzz_entry`).
+pub(super) fn parse_text(text: &str) -> Result<Plan, Error> {
+    parse(text, "targets", None, |p| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            p.to_string(),
+        ))
+    })
+}
+
 fn parse(
     text: &str,
     shown: &str,

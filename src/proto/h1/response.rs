@@ -283,7 +283,11 @@ impl ResponseParser {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => {
                 // httparse accepts any prefix; reject early what cannot become HTTP/1.x.
-                let probe = &buf[..buf.len().min(5)];
+                // Empty lines before the status line are skipped as httparse skips
+                // them, so that where the reads split does not change the verdict.
+                let start = buf.iter().position(|&b| b != b'\r' && b != b'\n');
+                let rest = &buf[start.unwrap_or(buf.len())..];
+                let probe = &rest[..rest.len().min(5)];
                 if probe != &b"HTTP/"[..probe.len()] {
                     return Err(Fault::ParseVersion);
                 }

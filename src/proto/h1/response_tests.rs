@@ -304,3 +304,18 @@ Content-Length: 99\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
         assert_eq!(got, Ok((r.len(), 200, true)));
     }
 }
+
+/// Found by the `h1_response` fuzz target: httparse skips empty lines
+/// before a status line, so a stray CRLF ahead of a response passed when it
+/// came in one read with the head, and was a version fault when it came
+/// alone or with only part of the status line.
+#[test]
+fn empty_lines_before_the_status_line_in_any_pieces() {
+    let r = b"\r\n\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    for got in all_steps(r, false) {
+        assert_eq!(got, Ok((r.len(), 200, true)));
+    }
+    // Still refused early: what cannot become a status line after them.
+    let mut p = ResponseParser::new(false);
+    assert_eq!(p.feed(b"\r\nHTX"), Err(Fault::ParseVersion));
+}

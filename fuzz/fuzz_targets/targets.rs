@@ -1,0 +1,10 @@
+//! `--targets`: a vegeta targets file's text, parsed and its requests
+//! encoded (`@body` lines read no file).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = blast::config::fuzz_entry::targets(text);
+    }
+});
