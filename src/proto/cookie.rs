@@ -16,8 +16,18 @@
 //! date is placed on that clock once, when it is stored. Cookies are kept in
 //! the order §5.4 sends them (longer paths first, then oldest first), so
 //! writing the Cookie header is one pass that does not allocate.
+//!
+//! The jar is bounded as §6.1 lets a user agent bound it, since the target
+//! may be hostile: a cookie whose name and value take over `MAX_COOKIE_BYTES`
+//! is ignored, and past `MAX_COOKIES` the oldest one is evicted, so neither
+//! the jar nor the Cookie header grows without end.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// §6.1's minimum a user agent supports per cookie (name and value here).
+pub const MAX_COOKIE_BYTES: usize = 4096;
+/// §6.1's minimum per domain; a jar serves one origin.
+pub const MAX_COOKIES: usize = 50;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Cookie {
@@ -26,12 +36,16 @@ struct Cookie {
     path: String,
     /// None: until the jar is cleared (a session cookie).
     expires: Option<Instant>,
+    /// When it was first stored, in the jar's count: the oldest goes first.
+    born: u64,
 }
 
 /// One lane's cookies.
 #[derive(Clone, Debug, Default)]
 pub struct Jar {
     cookies: Vec<Cookie>,
+    /// Cookies stored so far: the next one's `born`.
+    stored: u64,
 }
 
 impl Jar {
@@ -71,7 +85,7 @@ impl Jar {
             return;
         };
         let (name, value) = (name.trim(), value.trim());
-        if name.is_empty() {
+        if name.is_empty() || name.len() + value.len() > MAX_COOKIE_BYTES {
             return;
         }
         let mut path = None;
@@ -115,11 +129,18 @@ impl Jar {
             c.expires = expires;
             return;
         }
+        if self.cookies.len() >= MAX_COOKIES {
+            let oldest = (0..self.cookies.len()).min_by_key(|&i| self.cookies[i].born);
+            if let Some(i) = oldest {
+                self.cookies.remove(i);
+            }
+        }
         let at = self
             .cookies
             .iter()
             .position(|c| c.path.len() < path.len())
             .unwrap_or(self.cookies.len());
+        self.stored += 1;
         self.cookies.insert(
             at,
             Cookie {
@@ -127,6 +148,7 @@ impl Jar {
                 value: value.to_string(),
                 path,
                 expires,
+                born: self.stored,
             },
         );
     }

@@ -201,3 +201,29 @@ fn clear_forgets_everything() {
     assert!(j.is_empty());
     assert_eq!(header(&j, "/", now), "");
 }
+
+/// A hostile target cannot grow the jar or the Cookie header without end:
+/// past §6.1's 50 cookies the oldest goes, and one over 4096 bytes is
+/// ignored.
+#[test]
+fn the_jar_is_bounded() {
+    let (now, wall) = clocks();
+    let mut j = Jar::new();
+    for i in 0..10_000 {
+        j.store_at(&format!("c{i}=v"), "/", now, wall);
+    }
+    assert_eq!(j.len(), MAX_COOKIES);
+    let h = header(&j, "/", now);
+    assert!(h.contains("c9999=v") && h.contains("c9950=v"), "{h}");
+    assert!(!h.contains("c9949=v") && !h.contains("c0=v"), "{h}");
+    // Replacing a kept cookie keeps its place and evicts nothing.
+    j.store_at("c9950=w", "/", now, wall);
+    assert_eq!(j.len(), MAX_COOKIES);
+    assert!(header(&j, "/", now).contains("c9950=w"));
+    let big = "x".repeat(MAX_COOKIE_BYTES);
+    let mut j = Jar::new();
+    j.store_at(&format!("b={big}"), "/", now, wall);
+    assert!(j.is_empty());
+    j.store_at(&format!("b={}", &big[2..]), "/", now, wall);
+    assert_eq!(j.len(), 1);
+}
