@@ -32,7 +32,7 @@ mod intake;
 mod reply;
 pub mod runner;
 pub mod store;
-mod token;
+pub mod token;
 pub mod ui;
 
 use api::{Limits, Refusal};
