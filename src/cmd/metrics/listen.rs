@@ -87,24 +87,13 @@ fn serve(stream: &TcpStream, token: Option<&str>, render: &Render) {
         let _ = answer(stream, 404, "text/plain", "only /metrics is here\n", &[]);
         return;
     }
-    if req.method != Some("GET") && req.method != Some("HEAD") {
-        let _ = answer(
-            stream,
-            405,
-            "text/plain",
-            "GET only\n",
-            &[("Allow", "GET, HEAD")],
-        );
+    if req.method != Some("GET") {
+        let _ = answer(stream, 405, "text/plain", "GET only\n", &[("Allow", "GET")]);
         return;
     }
     let openmetrics = crate::report::prom::text::wants_openmetrics(header("accept"));
     let (ctype, body) = render(openmetrics);
-    let body = if req.method == Some("HEAD") {
-        ""
-    } else {
-        &body
-    };
-    let _ = answer(stream, 200, ctype, body, &[]);
+    let _ = answer(stream, 200, ctype, &body, &[]);
 }
 
 /// The request's head (through its blank line), or None when it is too

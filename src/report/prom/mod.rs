@@ -15,6 +15,9 @@ use crate::stats::export::{kinds, Buckets, Frame, BUCKETS_US};
 use crate::stats::RunInfo;
 use std::time::Duration;
 
+/// A sample's labels: (name, value), in the order written.
+pub type Labels = Vec<(&'static str, String)>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Counter,
@@ -29,7 +32,7 @@ pub enum Kind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     pub suffix: &'static str,
-    pub labels: Vec<(&'static str, String)>,
+    pub labels: Labels,
     pub value: f64,
 }
 
@@ -187,16 +190,15 @@ fn family(name: &'static str, help: &'static str, kind: Kind) -> Family {
 
 fn add_run(out: &mut [Family], meta: &RunMeta, f: &Frame) {
     let id = || ("id", meta.id.clone());
-    let mut push =
-        |name: &str, suffix: &'static str, labels: Vec<(&'static str, String)>, value: f64| {
-            if let Some(fam) = out.iter_mut().find(|f| f.name == name) {
-                fam.samples.push(Sample {
-                    suffix,
-                    labels,
-                    value,
-                });
-            }
-        };
+    let mut push = |name: &str, suffix: &'static str, labels: Labels, value: f64| {
+        if let Some(fam) = out.iter_mut().find(|f| f.name == name) {
+            fam.samples.push(Sample {
+                suffix,
+                labels,
+                value,
+            });
+        }
+    };
     let info = vec![
         id(),
         ("url", meta.url.clone()),
@@ -207,7 +209,7 @@ fn add_run(out: &mut [Family], meta: &RunMeta, f: &Frame) {
     push("blast_run", "_info", info, 1.0);
     push("blast_run_start_time_seconds", "", vec![id()], meta.start_s);
     let path = crate::report::csv::url_path(&meta.url);
-    let mut hists: Vec<(&str, Vec<(&'static str, String)>, &Buckets)> = Vec::new();
+    let mut hists: Vec<(&str, Labels, &Buckets)> = Vec::new();
     for n in &f.names {
         let name = n.name.clone().unwrap_or_else(|| path.clone());
         let method = n.method.clone().unwrap_or_else(|| meta.method.clone());
