@@ -63,6 +63,7 @@ mod hlog;
 mod injection;
 mod layout;
 mod limits;
+mod metrics;
 mod mix_target;
 mod open_loop;
 mod openai;

@@ -76,7 +76,7 @@ pub fn calibrate(a: &cli::CalibrateArgs) -> Result<(Config, Summary, TargetOptio
 pub fn main(a: &cli::CalibrateArgs) -> Result<i32, Error> {
     super::process::install_ctrl_c();
     let (cfg, s, opts) = calibrate(a)?;
-    super::run::print_report(&cfg, &s, None)?;
+    super::run::print_report(&cfg, &s, None, &[])?;
     if !cfg.json {
         let over = match (a.tls, a.no_keepalive) {
             (false, false) => "",

@@ -6,6 +6,7 @@
 pub mod calibrate;
 pub mod find;
 pub mod merge;
+mod metrics;
 mod output;
 pub mod process;
 pub mod report;

@@ -1,6 +1,7 @@
 //! `blast [OPTIONS] URL`: one load test, its report, its files, and the
 //! exit status (0, or 1 when the SLO fails).
 
+use super::metrics::Exporter;
 use super::output::write_out;
 use super::process;
 use crate::config::{cli, Config};
@@ -17,9 +18,12 @@ pub fn main(args: &cli::RunArgs) -> Result<i32, Error> {
         eprintln!("blast: {n}");
     }
     process::install_ctrl_c();
-    let summary = run(&cfg)?;
+    let mut exporter = Exporter::start(&cfg)?;
+    let summary = run_with(&cfg, exporter.as_ref())?;
+    // The final push goes before the report, which tells if pushes failed.
+    let warnings = exporter.as_mut().map(Exporter::finish).unwrap_or_default();
     let verdicts = cfg.slo.as_ref().map(|slo| slo.check(&summary));
-    print_report(&cfg, &summary, verdicts.as_deref())?;
+    print_report(&cfg, &summary, verdicts.as_deref(), &warnings)?;
     let asked = cfg
         .load
         .conn
@@ -33,6 +37,9 @@ pub fn main(args: &cli::RunArgs) -> Result<i32, Error> {
         );
     }
     write_files(&cfg, &summary, verdicts.as_deref())?;
+    if let Some(e) = &exporter {
+        e.linger();
+    }
     // Stopped at the breaking point (--abort-on-slo): the SLO failed,
     // whatever the totals of what ran say.
     Ok(match verdicts {
@@ -45,6 +52,11 @@ pub fn main(args: &cli::RunArgs) -> Result<i32, Error> {
 /// Run as configured: the engine, with `--hlog`'s interval log as its sink,
 /// once `-c` is known to fit under the open-file limit.
 pub fn run(cfg: &Config) -> Result<Summary, Error> {
+    run_with(cfg, None)
+}
+
+/// `run`, publishing the live metrics to `exporter` when there is one.
+fn run_with(cfg: &Config, exporter: Option<&Exporter>) -> Result<Summary, Error> {
     process::fit_open_files(&cfg.load)?;
     let hlog_err = |path: &str, e: std::io::Error| error::usage(format!("--hlog '{path}': {e}"));
     let sink = match &cfg.hlog {
@@ -59,6 +71,10 @@ pub fn run(cfg: &Config) -> Result<Summary, Error> {
             Some(Box::new(log) as Box<dyn IntervalSink>)
         }
     };
+    let sink = match exporter {
+        Some(e) => Some(e.sink(sink)),
+        None => sink,
+    };
     let summary = engine::run(&cfg.load, sink)?;
     if let Some(path) = &cfg.hlog {
         hlog::append_summary(path, &summary).map_err(|e| hlog_err(path, e))?;
@@ -71,6 +87,7 @@ pub fn print_report(
     cfg: &Config,
     s: &Summary,
     verdicts: Option<&[slo::Verdict]>,
+    warnings: &[String],
 ) -> Result<(), Error> {
     write_out(|out| {
         if cfg.json {
@@ -79,10 +96,16 @@ pub fn print_report(
                 map.insert("slo".into(), report::slo_json(v));
                 map.insert("slo_pass".into(), v.iter().all(|v| v.pass).into());
             }
+            if let (false, Some(map)) = (warnings.is_empty(), doc.as_object_mut()) {
+                map.insert("warnings".into(), warnings.into());
+            }
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         } else {
             report::write_text(out, s, cfg.latency)?;
+            for w in warnings {
+                writeln!(out, "Warning: {w}")?;
+            }
             match verdicts {
                 Some(v) => report::write_slo_text(out, v),
                 None => Ok(()),

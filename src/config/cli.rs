@@ -289,6 +289,8 @@ pub struct RunArgs {
     pub request: RequestArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub metrics: super::metrics::MetricsArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -12,6 +12,7 @@ mod data;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzz_entry;
+mod metrics;
 mod openai;
 mod plan;
 mod request_flags;
@@ -28,6 +29,7 @@ use crate::error::{usage, Error};
 use crate::proto::tls::{TlsClient, TlsOptions};
 use crate::stats::{abort::AbortRule, slo::Slo, RunInfo};
 use cli::RunArgs;
+pub use metrics::{Metrics, MetricsArgs, RemoteWrite};
 use std::time::Duration;
 use url::{resolve, Url};
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub json: bool,
     /// One-line notices for stderr (lowered -t, engine fallback).
     pub notices: Vec<String>,
+    /// `--metrics-listen`, `--prometheus-remote-write`: live metrics.
+    pub metrics: Metrics,
 }
 
 impl Config {
@@ -325,6 +329,7 @@ impl Config {
             latency: a.request.latency,
             json: a.request.json,
             notices,
+            metrics: Metrics::from_args(&a.metrics)?,
         })
     }
 }
@@ -414,6 +419,7 @@ impl FindConfig {
             load: cli::LoadArgs::default(),
             request: a.request.clone(),
             tls: a.tls.clone(),
+            metrics: MetricsArgs::default(),
         };
         let run = Config::from_args(&args, uring_probe)?;
         if run.load.mix.think != crate::engine::mix::Think::None {

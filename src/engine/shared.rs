@@ -385,6 +385,16 @@ impl Shared {
             .count() as u64
     }
 
+    /// Connections with an open socket (HTTP/2: connections running, as
+    /// its streams share one socket the slots do not hold). Read once per
+    /// interval for the live metrics.
+    pub(super) fn open_connections(&self) -> u64 {
+        if self.conn.h2.is_some() {
+            return self.life.live() as u64;
+        }
+        self.slots.iter().filter(|s| s.fd.get() >= 0).count() as u64
+    }
+
     pub(super) fn begin_phase(&self, p: &Phase, sched: Option<Schedule>) {
         {
             let mut s = self.stats.borrow_mut();

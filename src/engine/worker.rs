@@ -291,10 +291,11 @@ async fn run_phase(
             }
         }
         if phase.record && now >= next_snapshot {
-            let snap = w
-                .stats
-                .borrow_mut()
-                .take_snapshot(seat.index, seq, next_snapshot - start);
+            let mut snap =
+                w.stats
+                    .borrow_mut()
+                    .take_snapshot(seat.index, seq, next_snapshot - start);
+            (snap.open, snap.in_flight) = (w.open_connections(), w.in_flight());
             shipped += snap.counts.requests;
             let _ = tx.send(snap);
             seq += 1;

@@ -21,6 +21,7 @@ pub mod hlog;
 pub mod html;
 mod json;
 mod names;
+pub mod prom;
 pub mod stages;
 pub mod stream;
 pub mod svg;

@@ -11,6 +11,7 @@
 
 use crate::report::hlog::HlogWriter;
 use crate::report::point_json;
+use crate::stats::export::{self, Board};
 use crate::stats::{IntervalSink, TimelinePoint};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
@@ -140,10 +141,11 @@ impl Body for SseBody {
 }
 
 /// The engine's sink for a served run: each second to the live feed, and
-/// to the run's interval log.
+/// to the run's interval log; the running totals to `/metrics`' board.
 pub struct LiveSink {
     pub live: Arc<Live>,
     pub hlog: Option<HlogWriter>,
+    pub board: Arc<Board>,
 }
 
 impl IntervalSink for LiveSink {
@@ -159,6 +161,14 @@ impl IntervalSink for LiveSink {
             h.interval(start, len, latency, point, by_name);
         }
         self.live.point(point_json(point));
+    }
+
+    fn wants_frames(&self) -> bool {
+        true
+    }
+
+    fn frame(&mut self, frame: export::Frame) {
+        self.board.publish(frame);
     }
 }
 

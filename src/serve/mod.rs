@@ -29,10 +29,11 @@ pub mod events;
 pub mod gate;
 pub mod guard;
 mod intake;
+mod metrics;
 mod reply;
 pub mod runner;
 pub mod store;
-mod token;
+pub mod token;
 pub mod ui;
 
 use api::{Limits, Refusal};
@@ -239,6 +240,7 @@ async fn handle(state: &Arc<State>, local: SocketAddr, req: Request<Incoming>) -
         (&Method::POST, ["benchmark"]) => post(state, &head, body, api::Mode::Run).await,
         (&Method::POST, ["find"]) => post(state, &head, body, api::Mode::Find).await,
         (&Method::GET, ["benchmarks"]) => list(state),
+        (&Method::GET, ["metrics"]) => metrics::answer(&state.slot, &head),
         (&Method::GET, ["benchmarks", id]) => show(state, id),
         (&Method::DELETE, ["benchmarks", id]) => stop(state, id).await,
         (&Method::GET, ["benchmarks", id, "events"]) => events(state, id),
@@ -247,7 +249,12 @@ async fn handle(state: &Arc<State>, local: SocketAddr, req: Request<Incoming>) -
         }
         (
             _,
-            ["benchmark"] | ["find"] | ["benchmarks"] | ["benchmarks", _] | ["benchmarks", _, _],
+            ["benchmark"]
+            | ["find"]
+            | ["metrics"]
+            | ["benchmarks"]
+            | ["benchmarks", _]
+            | ["benchmarks", _, _],
         ) => not_allowed(&method, &path),
         _ => refuse(&Refusal::new(
             404,

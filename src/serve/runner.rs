@@ -18,7 +18,9 @@ use crate::config::{Config, FindConfig};
 use crate::engine::{self, INTERRUPT};
 use crate::error::Error;
 use crate::report::find::{FindResult, Step};
+use crate::report::prom::RunMeta;
 use crate::report::{self, csv, hlog, html};
+use crate::stats::export::Board;
 use crate::stats::{IntervalSink, Summary};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
@@ -60,12 +62,15 @@ pub struct Current {
     pub live: Arc<Live>,
     /// Set by `DELETE`: the run ends as a Ctrl-C ends it.
     pub stopping: bool,
+    /// What `/metrics` shows of it.
+    pub metrics: (RunMeta, Arc<Board>),
 }
 
-/// The one run slot.
+/// The one run slot, and the metrics of the last run that ended.
 #[derive(Default)]
 pub struct Slot {
     current: Mutex<Option<Current>>,
+    last: Mutex<Option<(RunMeta, Arc<Board>)>>,
 }
 
 impl Slot {
@@ -75,6 +80,13 @@ impl Slot {
 
     pub fn current(&self) -> Option<Current> {
         self.lock().clone()
+    }
+
+    /// The runs `/metrics` shows: the last that ended, and the one going on.
+    pub fn metrics(&self) -> Vec<(RunMeta, Arc<Board>)> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let current = self.lock().as_ref().map(|c| c.metrics.clone());
+        last.into_iter().chain(current).collect()
     }
 
     /// The live feed of run `id`, if it is the one going on.
@@ -113,10 +125,13 @@ pub fn start(
     meta["kind"] = job.kind().into();
     store.save(&meta)?;
     let live = Live::new();
+    let start = std::time::SystemTime::now() + cfg.load.shape.warmup;
+    let board = Arc::new(Board::default());
     let c = Current {
         id: id.clone(),
         live: live.clone(),
         stopping: false,
+        metrics: (RunMeta::of(&id, &cfg.load.info, start), board.clone()),
     };
     *cur = Some(c.clone());
     // A DELETE that came before this run must not stop it.
@@ -127,7 +142,7 @@ pub fn start(
         .name(format!("blast-run-{id}"))
         .spawn(move || {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &job {
-                Job::Run(cfg) => execute(&store, &id, cfg, &live),
+                Job::Run(cfg) => execute(&store, &id, cfg, &live, board),
                 Job::Find(f, find) => search(&store, &id, f, *find, &live),
             }))
             .unwrap_or_else(|_| Err("the run failed inside blast (a panic)".into()));
@@ -141,12 +156,19 @@ pub fn start(
 }
 
 /// Run the engine and write the run's files; the result document.
-fn execute(store: &Store, id: &str, cfg: &Config, live: &Arc<Live>) -> Result<Value, String> {
+fn execute(
+    store: &Store,
+    id: &str,
+    cfg: &Config,
+    live: &Arc<Live>,
+    board: Arc<Board>,
+) -> Result<Value, String> {
     let dir = store.dir(id).ok_or("the run's folder is gone")?;
     let path = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let wall = std::time::SystemTime::now() + cfg.load.shape.warmup;
     let hlog_path = path("run.hlog");
     let sink = LiveSink {
+        board,
         live: live.clone(),
         hlog: {
             let names: Vec<(&str, &str)> = (cfg.load.mix.names.iter())
@@ -203,6 +225,9 @@ fn finish(
 ) {
     let mut cur = slot.lock();
     let stopped = cur.as_ref().is_some_and(|c| c.stopping);
+    if let Some(c) = cur.as_ref() {
+        *slot.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.metrics.clone());
+    }
     INTERRUPT.store(false, Ordering::SeqCst);
     meta["finished_at"] = rfc3339(now_ms()).into();
     match &outcome {

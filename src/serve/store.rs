@@ -180,7 +180,8 @@ fn civil(ms: u64) -> [u64; 7] {
     ]
 }
 
-fn id_of(ms: u64) -> String {
+/// A run's id: its start, UTC, to the millisecond (`20260101-120000-000`).
+pub fn id_of(ms: u64) -> String {
     let [y, mo, d, h, mi, s, ms] = civil(ms);
     format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}-{ms:03}")
 }

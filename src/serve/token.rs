@@ -12,7 +12,7 @@
 use subtle::ConstantTimeEq;
 
 /// Constant-time equality: every byte is compared whatever differs.
-pub(super) fn same(given: &[u8], token: &[u8]) -> bool {
+pub fn same(given: &[u8], token: &[u8]) -> bool {
     let n = given.len().max(token.len());
     let pad = |s: &[u8]| {
         let mut v = vec![0u8; n];

@@ -4,6 +4,7 @@
 
 pub use crate::stats::abort::Judge;
 use crate::stats::abort::Second;
+use crate::stats::export::{Frame, Totals};
 use crate::stats::names::NameInterval;
 use crate::stats::{
     self, CheckTotals, Counts, Cumulative, ErrorCounts, Fault, NameSummary, RunInfo, Snapshot,
@@ -31,6 +32,15 @@ pub trait IntervalSink {
         point: &TimelinePoint,
         by_name: &[Histogram<u64>],
     );
+
+    /// True for a sink that reads the run's running totals (`frame`).
+    fn wants_frames(&self) -> bool {
+        false
+    }
+
+    /// The run so far, after each closed second and once at the end
+    /// (`done`): the live metrics read it.
+    fn frame(&mut self, _frame: Frame) {}
 }
 
 /// One interval, summed over the workers that have reported it. Its
@@ -46,6 +56,8 @@ struct Interval {
     bytes: u64,
     /// Output tokens of streamed responses.
     tokens: u64,
+    /// Open connections and requests in flight, summed over the workers.
+    gauges: (u64, u64),
     latency: Option<Histogram<u64>>,
     by_name: Vec<NameInterval>,
     point: Option<TimelinePoint>,
@@ -72,6 +84,8 @@ pub struct Aggregator {
     closed: Histogram<u64>,
     closed_totals: Cumulative,
     closed_end: Duration,
+    /// The last closed second's open connections and requests in flight.
+    gauges: (u64, u64),
     pub sink: Option<Box<dyn IntervalSink>>,
     /// Per request name, in the mix's order: set by the caller for a run
     /// with names (empty otherwise).
@@ -103,6 +117,7 @@ impl Aggregator {
             closed: stats::latency_histogram(),
             closed_totals: Cumulative::default(),
             closed_end: Duration::ZERO,
+            gauges: (0, 0),
             sink: None,
             names: Vec::new(),
             checks: CheckTotals::default(),
@@ -152,6 +167,7 @@ impl Aggregator {
             transport: 0,
             bytes: 0,
             tokens: 0,
+            gauges: (0, 0),
             latency: Some(stats::latency_histogram()),
             by_name: Vec::new(),
             point: None,
@@ -163,6 +179,8 @@ impl Aggregator {
         iv.transport += s.counts.faults.iter().sum::<u64>();
         iv.bytes += s.counts.bytes;
         iv.tokens += s.counts.stream.tokens;
+        iv.gauges.0 += s.open;
+        iv.gauges.1 += s.in_flight;
         if let Some(h) = &mut iv.latency {
             let _ = h.add(&s.counts.latency);
         }
@@ -173,7 +191,11 @@ impl Aggregator {
             acc.add(n);
         }
         let complete = iv.reports == self.workers;
+        let closed = self.next_close;
         self.close_ready(false);
+        if self.next_close > closed {
+            self.publish(false);
+        }
         if complete && self.progress && self.shown.is_none_or(|k| k < s.seq) {
             self.shown = Some(s.seq);
             self.print_progress(s.seq);
@@ -246,7 +268,23 @@ impl Aggregator {
             iv.by_name = Vec::new();
             iv.point = Some(point);
             self.closed_end = iv.end;
+            self.gauges = iv.gauges;
         }
+    }
+
+    /// Hand the running totals to a sink that reads them.
+    fn publish(&mut self, done: bool) {
+        let Some(sink) = self.sink.as_mut().filter(|s| s.wants_frames()) else {
+            return;
+        };
+        let totals = Totals {
+            counts: &self.totals,
+            status: &self.status,
+            names: &self.names,
+            elapsed: self.elapsed,
+            gauges: if done { (0, 0) } else { self.gauges },
+        };
+        sink.frame(Frame::build(&totals, done));
     }
 
     fn print_progress(&self, seq: u32) {
@@ -273,6 +311,7 @@ impl Aggregator {
 
     pub fn into_summary(mut self, info: RunInfo, interrupted: bool) -> Summary {
         self.close_ready(true);
+        self.publish(true);
         let mut details: Vec<(Fault, u64)> = Fault::ALL
             .iter()
             .zip(self.totals.faults.iter())

@@ -15,6 +15,7 @@
 pub mod abort;
 pub mod aggregate;
 pub mod checks;
+pub mod export;
 pub mod fault;
 mod histogram;
 pub mod names;
@@ -370,6 +371,8 @@ impl Stats {
             checks: self.checks.take(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
+            open: 0,
+            in_flight: 0,
             last: false,
         }
     }
@@ -393,6 +396,10 @@ pub struct Snapshot {
     pub in_flight_at_end: u64,
     /// Set on the worker's last snapshot: paced requests due but never written.
     pub not_sent_at_end: u64,
+    /// Open connections and requests in flight as the interval ended
+    /// (read once per interval by the worker, never per request).
+    pub open: u64,
+    pub in_flight: u64,
     pub last: bool,
 }
 

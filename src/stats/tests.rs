@@ -1,6 +1,8 @@
 //! Unit tests of the counters and the fault table.
 
+use super::export::Frame;
 use super::*;
+use std::sync::{Arc, Mutex};
 
 #[test]
 fn fault_table_is_complete_and_ordered() {
@@ -60,4 +62,61 @@ fn error_classes_sum() {
         }
     );
     assert_eq!(e.transport(), 10);
+}
+
+/// Keeps every frame the aggregator hands it.
+struct Keep(Arc<Mutex<Vec<Frame>>>);
+
+impl crate::stats::IntervalSink for Keep {
+    fn interval(
+        &mut self,
+        _: Duration,
+        _: Duration,
+        _: &Histogram<u64>,
+        _: &crate::stats::TimelinePoint,
+        _: &[Histogram<u64>],
+    ) {
+    }
+
+    fn wants_frames(&self) -> bool {
+        true
+    }
+
+    fn frame(&mut self, f: Frame) {
+        self.0.lock().unwrap().push(f);
+    }
+}
+
+#[test]
+fn a_frame_per_closed_second_and_the_last_equals_the_report() {
+    use crate::stats::{aggregate::Aggregator, fixture::run_info, Fault, Stats};
+    let frames = Arc::new(Mutex::new(Vec::new()));
+    let mut agg = Aggregator::new(2, false);
+    agg.sink = Some(Box::new(Keep(frames.clone())));
+    for seq in 0..3u32 {
+        for w in 0..2 {
+            let mut s = Stats::new();
+            s.record_response(200, 150, 150);
+            s.record_response(503, 3_000, 3_000);
+            s.record_fault(Fault::ReadReset);
+            let mut snap = s.take_snapshot(w, seq, Duration::from_secs(seq as u64 + 1));
+            (snap.open, snap.in_flight) = (5, 1);
+            snap.last = seq == 2;
+            agg.add(snap);
+        }
+    }
+    let sum = agg.into_summary(run_info(), false);
+    let frames = frames.lock().unwrap();
+    // Each second as both workers have reported it, then the end's.
+    assert_eq!(frames.len(), 4, "{frames:?}");
+    assert_eq!((frames[0].connections, frames[0].in_flight), (10, 2));
+    let last = frames.last().unwrap();
+    assert!(last.done && !frames[0].done);
+    let n = &last.names[0];
+    let total: u64 = n.status.iter().map(|s| s.1).sum();
+    assert_eq!(total, sum.requests);
+    assert_eq!(n.errors, sum.errors);
+    assert_eq!(n.latency.count, sum.latency.len());
+    assert_eq!(last.bytes_read, sum.bytes_read);
+    assert_eq!(n.status, vec![(200, 6), (503, 6)]);
 }

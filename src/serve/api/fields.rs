@@ -205,6 +205,17 @@ const REFUSED: &[(&str, &str)] = &[
         "start-at",
         "it would hold the one run slot until then: call when the run should start",
     ),
+    ("metrics-listen", "the service serves every run at GET /metrics"),
+    ("metrics-token", "the service serves every run at GET /metrics"),
+    ("metrics-linger", "the service serves every run at GET /metrics"),
+    (
+        "prometheus-remote-write",
+        "it would make the service send to an address of the caller's choosing: scrape GET /metrics",
+    ),
+    (
+        "prometheus-header",
+        "it would make the service send to an address of the caller's choosing: scrape GET /metrics",
+    ),
 ];
 
 /// A field's value as the flag values it stands for.

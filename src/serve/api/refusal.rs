@@ -38,7 +38,7 @@ impl Refusal {
 pub fn allow_of(path: &str) -> Option<&'static str> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match parts.as_slice() {
-        [""] | ["benchmarks"] | ["benchmarks", _, _] => Some("GET"),
+        [""] | ["benchmarks"] | ["metrics"] | ["benchmarks", _, _] => Some("GET"),
         ["benchmark"] | ["find"] => Some("POST"),
         ["benchmarks", _] => Some("GET, DELETE"),
         _ => None,

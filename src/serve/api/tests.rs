@@ -76,6 +76,14 @@ fn refusals_name_the_field() {
         (r#"{"url": "http://127.0.0.1:9/", "slo": "p99<<"}"#, "slo"),
         (r#"{"url": "http://127.0.0.1:9/", "csv": "/tmp/x"}"#, "csv"),
         (
+            r#"{"url": "http://127.0.0.1:9/", "prometheus_remote_write": "http://10.0.0.1/"}"#,
+            "prometheus_remote_write",
+        ),
+        (
+            r#"{"url": "http://127.0.0.1:9/", "metrics_listen": "0.0.0.0:9100"}"#,
+            "metrics_listen",
+        ),
+        (
             r#"{"url": "http://127.0.0.1:9/", "qps": 1, "rate": 2}"#,
             "rate",
         ),
