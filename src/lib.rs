@@ -10,7 +10,8 @@
 //!  ├─> report   text, JSON, CSV, HTML/SVG, compare, hlog, over plain data
 //!  └─> target   the built-in HTTP server (imports nothing of blast's)
 //! stats (per-thread counters, snapshots, the aggregator, SLOs, the Summary),
-//! units (number formatting), shape (the load shape of `--stages`) and error
+//! units (number formatting), reflection (gRPC reflection's messages,
+//! which the client and the target both speak), shape (the load shape of `--stages`) and error
 //! (set-up errors, exit codes) are leaves that every layer may use.
 //! ```
 //!
@@ -23,6 +24,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod proto;
+pub mod reflection;
 pub mod report;
 pub mod serve;
 pub mod shape;
