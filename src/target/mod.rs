@@ -1,6 +1,8 @@
 //! Built-in HTTP target server (`blast target`), used to calibrate the
 //! load generator and by tests. It stands apart from the load generator's
-//! layers: it imports nothing of blast's, and `cmd` and the tests start it.
+//! layers: it imports nothing of blast's but the leaf `reflection` (gRPC
+//! reflection's messages, which the client speaks too), and `cmd` and the
+//! tests start it.
 //!
 //! Design: `threads` OS threads, each (optionally) pinned to a core and each
 //! running its own tokio `current_thread` runtime. All threads accept on

@@ -4,6 +4,7 @@
 //! bytes; and `proto::grpc_reflect::fetch` against its reflection service
 //! (`reflect`).
 
+mod grpcio;
 mod reflect;
 
 use crate::support::{have, run_line, Scratch, TargetProcess};
