@@ -135,7 +135,9 @@ async fn accept_loop(
                             .0
                             .fetch_add(1, Ordering::Relaxed);
                     };
-                    return Ok::<_, Infallible>(g.answer(req, count).await.map(Either::Right));
+                    return Ok::<_, Infallible>(
+                        g.answer(req, ctx.delay, count).await.map(Either::Right),
+                    );
                 }
                 Ok(ctx.handle(req, conn).await.map(Either::Left))
             }

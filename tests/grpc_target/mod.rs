@@ -177,3 +177,23 @@ fn blast_sending_the_same_bytes_is_counted_alike() {
     assert_eq!(t.requests(), 2000);
     t.stop();
 }
+
+#[test]
+fn say_waits_for_delay() {
+    let t = target::start(TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        grpc: Some(GrpcOptions::default()),
+        delay: Duration::from_millis(150),
+        ..Default::default()
+    })
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let a = call(t.addr(), "POST", "/blast.Echo/Say", HI);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(header(&a.trailers, "grpc-status"), "0");
+    t.stop();
+}

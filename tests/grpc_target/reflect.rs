@@ -152,3 +152,16 @@ fn a_server_that_never_answers_times_out() {
     assert!(t0.elapsed() < Duration::from_secs(5));
     drop(l);
 }
+
+#[test]
+fn the_hidden_cli_switch_chooses_the_versions() {
+    use crate::support::TargetProcess;
+    let t = TargetProcess::start(&["--grpc", "--grpc-reflection", "v1alpha"]);
+    let addr: SocketAddr = t.addr().parse().unwrap();
+    assert_echo(&h2c(addr, "blast.Echo").unwrap());
+    drop(t);
+    let t = TargetProcess::start(&["--grpc", "--grpc-reflection", "off"]);
+    let addr: SocketAddr = t.addr().parse().unwrap();
+    let err = h2c(addr, "blast.Echo").unwrap_err();
+    assert!(err.contains("serves no reflection service"), "{err}");
+}

@@ -5,7 +5,8 @@
 //! request's frame goes back as the response's (one message, uncompressed,
 //! under 4 MiB), so nothing is decoded, re-encoded or copied when it came
 //! in one DATA frame, and blast and h2load sending the same bytes cost the
-//! server the same. `grpc-status: 0` follows in the trailers. Each call is
+//! server the same (after `--delay`, when given). `grpc-status: 0`
+//! follows in the trailers. Each call is
 //! counted as a request; reflection streams are not (as the stats endpoint
 //! is not).
 //!
@@ -14,6 +15,8 @@
 //! `reflect`) answers from them. Any other gRPC path is UNIMPLEMENTED, in a
 //! trailers-only response; requests that are not gRPC (no
 //! `content-type: application/grpc`) are answered as without `--grpc`.
+
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -99,16 +102,21 @@ impl Grpc {
                 .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
     }
 
-    /// Answer one call; `count` bumps this thread's request counter.
+    /// Answer one call, a Say after `delay`; `count` bumps this thread's
+    /// request counter.
     pub(super) async fn answer(
         &self,
         req: Request<Incoming>,
+        delay: Duration,
         count: impl FnOnce(),
     ) -> Response<GrpcBody> {
         let path = req.uri().path();
         if path == SAY_PATH {
             return match unary(req.into_body()).await {
                 Ok(msg) => {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     count();
                     response(GrpcBody::unary(msg))
                 }
