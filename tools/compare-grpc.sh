@@ -42,29 +42,39 @@ BLAST_ARGS=${BLAST_ARGS:-"-X POST --body-file $body -H content-type:application/
 url=
 start_target url --cpus "$TARGET_CPU" --grpc --threads 1 --cpus "$TARGET_CPU"
 
-# Calls answered and client CPU seconds (user + sys) of one run: "CALLS CPU".
+# The target's CPU seconds so far (user + sys), from /proc.
+target_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$target_pid/stat"; }
+
+# Calls answered, client CPU seconds (user + sys) and the target's CPU
+# seconds of one run: "CALLS CPU TARGET_CPU".
 run_blast() { # streams
+    local t0
+    t0=$(target_cpu)
     # shellcheck disable=SC2086 # BLAST_ARGS: flags, split into words on purpose
     /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$CLIENT_CPU" \
         "$BLAST" --http2 -c "$CONNS" -t 1 -m "$1" -d "${DURATION_S}s" --json $BLAST_ARGS \
         "$url$BLAST_PATH" 2>"$tmp/err" >"$tmp/out" || die "blast failed: $(cat "$tmp/err")"
     local n
     n=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["status_codes"].get("200", 0))' "$tmp/out")
-    echo "$n $(awk '{print $1 + $2}' "$tmp/time")"
+    echo "$n $(awk '{print $1 + $2}' "$tmp/time") $(awk -v a="$t0" -v b="$(target_cpu)" 'BEGIN {print b - a}')"
 }
 
 run_h2load() { # streams
+    local t0
+    t0=$(target_cpu)
     /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$CLIENT_CPU" \
         "$H2LOAD" -c "$CONNS" -t 1 -m "$1" -D "$DURATION_S" -d "$body" \
         -H 'content-type: application/grpc' -H 'te: trailers' "$url/blast.Echo/Say" >"$tmp/out" 2>&1 ||
         die "h2load failed: $(tail -3 "$tmp/out")"
     local n
     n=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$tmp/out")
-    echo "${n:-0} $(awk '{print $1 + $2}' "$tmp/time")"
+    echo "${n:-0} $(awk '{print $1 + $2}' "$tmp/time") $(awk -v a="$t0" -v b="$(target_cpu)" 'BEGIN {print b - a}')"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 per_cpu() { awk '{printf "%.0f\n", $1 / ($2 > 0.01 ? $2 : 0.01)}'; }
+# The target's CPU per call, in microseconds.
+target_us() { awk '{printf "%.1f\n", $3 * 1e6 / ($1 > 0 ? $1 : 1)}'; }
 
 blast_ver=$("$BLAST" --version 2>/dev/null || echo blast)
 h2load_ver=$("$H2LOAD" --version 2>&1 | head -1 || true)
@@ -80,8 +90,8 @@ cat <<EOF
 - $blast_ver, $h2load_ver
 
 EOF
-echo "| -m | blast calls/s | h2load calls/s | blast calls per CPU-s | h2load calls per CPU-s | blast/h2load per CPU-s (median of rounds) | rounds' ratios |"
-echo "|---:|---:|---:|---:|---:|---:|---|"
+echo "| -m | blast calls/s | h2load calls/s | blast calls per CPU-s | h2load calls per CPU-s | blast/h2load per CPU-s (median of rounds) | rounds' ratios | target µs per call (blast, h2load) |"
+echo "|---:|---:|---:|---:|---:|---:|---|---|"
 for m in $STREAMS; do
     : >"$tmp/b" && : >"$tmp/h" && : >"$tmp/r"
     for r in $(seq "$ROUNDS"); do
@@ -103,7 +113,9 @@ for m in $STREAMS; do
     bpc=$(per_cpu <"$tmp/b" | median)
     hpc=$(per_cpu <"$tmp/h" | median)
     ratio=$(median <"$tmp/r")
-    echo "| $m | ${bn%.*} | ${hn%.*} | ${bpc%.*} | ${hpc%.*} | **${ratio}x** | $(paste -sd' ' "$tmp/r") |"
+    bt=$(target_us <"$tmp/b" | median)
+    ht=$(target_us <"$tmp/h" | median)
+    echo "| $m | ${bn%.*} | ${hn%.*} | ${bpc%.*} | ${hpc%.*} | **${ratio}x** | $(paste -sd' ' "$tmp/r") | $bt, $ht |"
 done
 echo
 echo "load after: $(uptime | sed 's/.*load average: //')"
