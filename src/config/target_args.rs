@@ -61,6 +61,6 @@ pub struct TargetArgs {
     /// With --grpc: which reflection services answer (off and v1alpha test
     /// clients' errors and fallbacks)
     #[arg(long = "grpc-reflection", value_name = "both|v1alpha|off", default_value = "both",
-          value_parser = ["both", "v1alpha", "off"], hide = true)]
+          value_parser = ["both", "v1alpha", "off"], hide = true, requires = "grpc")]
     pub grpc_reflection: String,
 }

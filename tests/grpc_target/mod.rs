@@ -197,3 +197,13 @@ fn say_waits_for_delay() {
     assert_eq!(header(&a.trailers, "grpc-status"), "0");
     t.stop();
 }
+
+#[test]
+fn the_reflection_switch_without_grpc_is_exit_2_naming_grpc() {
+    let r = crate::support::run(&["target", "--grpc-reflection", "off"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.trim(),
+        "blast: the following required arguments were not provided: --grpc"
+    );
+}
