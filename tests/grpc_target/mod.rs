@@ -207,3 +207,24 @@ fn the_reflection_switch_without_grpc_is_exit_2_naming_grpc() {
         "blast: the following required arguments were not provided: --grpc"
     );
 }
+
+#[test]
+fn calls_over_tls_are_answered_and_counted() {
+    let dir = Scratch::new("grpc-tls");
+    let (file, cert) = (dir.join("hi.bin"), dir.join("target.pem"));
+    std::fs::write(&file, HI).unwrap();
+    let t = grpc_target(Reflection::Both, Some(&cert));
+    let flags = format!(
+        "--http2 --json -n 500 -c 2 -m 10 -X POST --body-file {} --cacert {} -H content-type:application/grpc",
+        file.display(),
+        cert.display()
+    );
+    let url = format!("https://localhost:{}/blast.Echo/Say", t.addr().port());
+    let r = run_line(&flags, &url);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(u(&j, "status_codes.200"), 500, "{j}");
+    assert_eq!(j["tls"]["alpn"], "h2", "{j}");
+    assert_eq!(t.requests(), 500);
+    t.stop();
+}
