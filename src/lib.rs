@@ -8,10 +8,12 @@
 //!  │     └─> engine   session -> pinned workers -> connections (keep-alive loop)
 //!  │           └─> proto   what is spoken on a connection: h1, tls, h2, sse
 //!  ├─> report   text, JSON, CSV, HTML/SVG, compare, hlog, over plain data
-//!  └─> target   the built-in HTTP server (imports nothing of blast's)
+//!  └─> target   the built-in HTTP server (imports nothing of blast's but reflection)
 //! stats (per-thread counters, snapshots, the aggregator, SLOs, the Summary),
-//! units (number formatting), shape (the load shape of `--stages`) and error
-//! (set-up errors, exit codes) are leaves that every layer may use.
+//! units (number formatting), shape (the load shape of `--stages`),
+//! reflection (gRPC reflection's messages, which the client and the target
+//! both speak) and error (set-up errors, exit codes) are leaves that every
+//! layer may use.
 //! ```
 //!
 //! Imports only point down this picture: `config` builds the engine's
@@ -23,6 +25,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod proto;
+pub mod reflection;
 pub mod report;
 pub mod serve;
 pub mod shape;

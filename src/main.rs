@@ -13,10 +13,12 @@ fn main() {
         Err(e) => {
             // One line naming the flag and why, not clap's whole page.
             let msg = e.to_string();
-            let line = msg
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("bad usage");
+            let mut lines = msg.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut line = lines.next().unwrap_or("bad usage").to_string();
+            // A missing argument is named on the line after the colon.
+            if line.ends_with(':') {
+                line = format!("{line} {}", lines.next().unwrap_or(""));
+            }
             eprintln!("blast: {}", line.trim_start_matches("error: "));
             std::process::exit(2);
         }

@@ -34,6 +34,13 @@ pub fn main(a: &cli::TargetArgs) -> Result<i32, Error> {
             usage: a.usage == "on",
         }),
         record: a.record,
+        grpc: a.grpc.then_some(target::GrpcOptions {
+            reflection: match a.grpc_reflection.as_str() {
+                "v1alpha" => target::Reflection::V1alphaOnly,
+                "off" => target::Reflection::Off,
+                _ => target::Reflection::Both,
+            },
+        }),
     };
     target::run_forever(opts)
         .map_err(|e| error::usage(format!("blast target --listen {}: {e}", a.listen)))?;

@@ -2,6 +2,7 @@
 //! "500ms", "10k") are in `values`. Nothing here is checked beyond its own
 //! syntax: cross-flag rules live in config/mod.rs.
 
+pub use super::target_args::TargetArgs;
 pub use super::values::{
     parse_count, parse_duration, parse_percent, parse_rate, parse_size, parse_start_at,
     parse_tokens,
@@ -342,55 +343,6 @@ pub struct MergeArgs {
     /// Write a self-contained HTML report with charts
     #[arg(long, value_name = "FILE")]
     pub html: Option<String>,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct TargetArgs {
-    /// Address to listen on (port 0 picks a free one)
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Server threads
-    #[arg(long, default_value = "1", value_parser = parse_count)]
-    pub threads: u64,
-    /// Wait this long before answering each request
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
-    pub delay: Duration,
-    /// Response body size in bytes (k/M suffixes allowed)
-    #[arg(long = "body-size", default_value = "13", value_parser = parse_size)]
-    pub body_size: u64,
-    /// Response status code
-    #[arg(long, default_value = "200", value_parser = clap::value_parser!(u16).range(100..=999))]
-    pub status: u16,
-    /// Pin server threads to these CPUs, e.g. 1 or 2,3
-    #[arg(long, value_delimiter = ',')]
-    pub cpus: Vec<usize>,
-    /// Serve HTTPS with a self-signed certificate made at start
-    #[arg(long)]
-    pub tls: bool,
-    /// With --tls: write the certificate (PEM) here [default: a file in the temp dir]
-    #[arg(long = "cert-out", value_name = "FILE", requires = "tls")]
-    pub cert_out: Option<std::path::PathBuf>,
-    /// Also serve HTTP/2: h2c by prior knowledge, and h2 through ALPN with --tls
-    #[arg(long = "http2")]
-    pub http2: bool,
-    /// Answer each request with an OpenAI-style SSE stream of N tokens (0: off):
-    /// a role event at once, N content events, a finish_reason "stop" chunk,
-    /// the usage event, data: [DONE]. It replaces --body-size; --delay and --status still apply
-    #[arg(long = "stream", value_name = "N", default_value = "0", value_parser = parse_tokens)]
-    pub stream: u64,
-    /// With --stream: from the response's start to the first token
-    #[arg(long = "first-token", value_name = "D", default_value = "0s", value_parser = parse_duration)]
-    pub first_token: Duration,
-    /// With --stream: between tokens (token k is due first-token + k×D after the response starts)
-    #[arg(long = "token-interval", value_name = "D", default_value = "0s", value_parser = parse_duration)]
-    pub token_interval: Duration,
-    /// With --stream: send the usage event (completion_tokens = N) before [DONE]
-    #[arg(long = "usage", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
-    pub usage: String,
-    /// Count requests per path and keep the first N (connection, method,
-    /// path, body): GET /__blast/requests answers them as JSON (0: off)
-    #[arg(long = "record", value_name = "N", default_value = "0")]
-    pub record: usize,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -20,6 +20,7 @@ mod requests;
 mod scenario;
 pub mod source;
 pub mod stages;
+mod target_args;
 mod targets;
 pub mod url;
 mod values;

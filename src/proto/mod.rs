@@ -5,11 +5,13 @@
 //! `sse`: the event-stream parser that finds token events in LLM responses;
 //! `check`, `capture`, `cookie`: how a response is judged (`--check`), what
 //! a sequence step takes from it for the next (`capture`), and a user's
-//! cookie jar.
+//! cookie jar; `grpc_reflect`: a gRPC service's descriptors fetched from
+//! the server's reflection service before the run.
 
 pub mod capture;
 pub mod check;
 pub mod cookie;
+pub mod grpc_reflect;
 pub mod h1;
 pub mod h2;
 pub mod sse;

@@ -14,6 +14,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::counters::Counters;
+use super::grpc::Grpc;
 use super::record::{Recorder, RECORD_PATH};
 use super::stream::{self, SseBody, StreamOptions};
 
@@ -31,10 +32,12 @@ pub(super) struct ThreadCtx {
     pub(super) counters: Arc<Counters>,
     pub(super) stream: Option<StreamOptions>,
     pub(super) recorder: Option<Arc<Recorder>>,
+    /// With `--grpc`: its calls are answered by this instead.
+    pub(super) grpc: Option<Grpc>,
 }
 
 /// A fixed body, or an SSE stream with `--stream`.
-type RespBody = Either<Full<Bytes>, SseBody>;
+pub(super) type RespBody = Either<Full<Bytes>, SseBody>;
 
 impl ThreadCtx {
     pub(super) async fn handle(&self, mut req: Request<Incoming>, conn: u64) -> Response<RespBody> {

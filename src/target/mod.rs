@@ -1,6 +1,8 @@
 //! Built-in HTTP target server (`blast target`), used to calibrate the
 //! load generator and by tests. It stands apart from the load generator's
-//! layers: it imports nothing of blast's, and `cmd` and the tests start it.
+//! layers: it imports nothing of blast's but the leaf `reflection` (gRPC
+//! reflection's messages, which the client speaks too), and `cmd` and the
+//! tests start it.
 //!
 //! Design: `threads` OS threads, each (optionally) pinned to a core and each
 //! running its own tokio `current_thread` runtime. All threads accept on
@@ -15,6 +17,10 @@
 //!
 //! With `stream`, every other request is answered with an OpenAI-compatible
 //! Server-Sent Events stream at a set pace (see [`stream`]).
+//!
+//! With `grpc`, gRPC calls (POST, `content-type: application/grpc`) go to
+//! the echo service and server reflection instead (see [`grpc`]); HTTP/2 is
+//! then on, as gRPC needs it.
 //!
 //! `GET /__blast/stats` answers `{"requests": N, "connections": M}` and is not
 //! itself counted as a request; with `record`, `GET /__blast/requests` tells
@@ -35,6 +41,8 @@ use hyper::StatusCode;
 use tokio::sync::watch;
 
 use counters::Counters;
+use grpc::Grpc;
+pub use grpc::{GrpcOptions, Reflection};
 use handler::ThreadCtx;
 pub use handler::STATS_PATH;
 use record::Recorder;
@@ -66,6 +74,8 @@ pub struct TargetOptions {
     pub stream: Option<StreamOptions>,
     /// Count requests per path and keep the first this many (0: off).
     pub record: usize,
+    /// Serve gRPC's echo and reflection (and HTTP/2, which it needs).
+    pub grpc: Option<GrpcOptions>,
 }
 
 impl Default for TargetOptions {
@@ -81,6 +91,7 @@ impl Default for TargetOptions {
             http2: false,
             stream: None,
             record: 0,
+            grpc: None,
         }
     }
 }
@@ -159,8 +170,10 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
     deepen_backlog(&listener);
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let http2 = opts.http2 || opts.grpc.is_some();
+    let grpc = opts.grpc.map(Grpc::new).transpose()?;
     let tls = match &opts.tls_cert {
-        Some(path) => Some(tls::self_signed(addr, path, opts.http2)?),
+        Some(path) => Some(tls::self_signed(addr, path, http2)?),
         None => None,
     };
 
@@ -182,12 +195,12 @@ pub fn start(opts: TargetOptions) -> io::Result<Target> {
                 counters: Arc::clone(&counters),
                 stream: opts.stream,
                 recorder: recorder.clone(),
+                grpc: grpc.clone(),
             });
             let core = opts.cpus.as_ref().map(|c| c[index % c.len()]);
             let stop = shutdown.subscribe();
             let ready = ready_tx.clone();
             let tls = tls.clone().map(tokio_rustls::TlsAcceptor::from);
-            let http2 = opts.http2;
             std::thread::Builder::new()
                 .name(format!("blast-target-{index}"))
                 .spawn(move || server_thread(l, ctx, (tls, http2), core, stop, ready))
@@ -272,6 +285,7 @@ pub fn run_forever(opts: TargetOptions) -> io::Result<()> {
 }
 
 mod counters;
+pub mod grpc;
 mod handler;
 pub mod record;
 mod server;

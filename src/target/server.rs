@@ -10,12 +10,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use http_body_util::Either;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::sync::watch;
 
+use super::grpc::Grpc;
 use super::handler::ThreadCtx;
 
 /// std listens with a backlog of 128: when thousands of connections open
@@ -126,7 +128,19 @@ async fn accept_loop(
         let conn_ctx = Arc::clone(&ctx);
         let service = service_fn(move |req| {
             let ctx = Arc::clone(&conn_ctx);
-            async move { Ok::<_, Infallible>(ctx.handle(req, conn).await) }
+            async move {
+                if let Some(g) = ctx.grpc.as_ref().filter(|_| Grpc::is_call(&req)) {
+                    let count = || {
+                        ctx.counters.requests[ctx.index]
+                            .0
+                            .fetch_add(1, Ordering::Relaxed);
+                    };
+                    return Ok::<_, Infallible>(
+                        g.answer(req, ctx.delay, count).await.map(Either::Right),
+                    );
+                }
+                Ok(ctx.handle(req, conn).await.map(Either::Left))
+            }
         });
         if let Some(auto) = &auto {
             let (tls, auto) = (tls.clone(), auto.clone());
