@@ -289,6 +289,8 @@ pub struct RunArgs {
     pub request: RequestArgs,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub grpc: super::grpc::GrpcArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -12,7 +12,9 @@ mod data;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzz_entry;
+pub mod grpc;
 mod openai;
+mod place;
 mod plan;
 mod request_flags;
 mod requests;
@@ -68,6 +70,9 @@ impl Config {
         uring_probe: impl FnOnce() -> Result<(), String>,
     ) -> Result<Config, Error> {
         let mut notices = Vec::new();
+        // --grpc speaks HTTP/2; a grpc[s]:// URL is http[s]://.
+        let normalized = grpc::normalize(a)?;
+        let a = normalized.as_ref().unwrap_or(a);
 
         let mut duration = match (a.load.duration, a.load.requests) {
             (Some(d), _) => Some(d),
@@ -414,6 +419,7 @@ impl FindConfig {
             load: cli::LoadArgs::default(),
             request: a.request.clone(),
             tls: a.tls.clone(),
+            grpc: Default::default(),
         };
         let run = Config::from_args(&args, uring_probe)?;
         if run.load.mix.think != crate::engine::mix::Think::None {

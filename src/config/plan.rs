@@ -10,7 +10,11 @@
 use super::captures::{self, Caps, FlowNames};
 use super::checks::CheckSets;
 use super::data::{Table, Template};
-use super::url::{parse_url, percent_decode, Url};
+pub use super::place::origin_of;
+use super::place::place;
+#[cfg(test)]
+use super::place::{basic_auth, split_userinfo};
+use super::url::Url;
 use crate::engine::flow::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
@@ -20,7 +24,6 @@ use crate::proto::h1::request::{
 };
 use crate::proto::h1::spliced::Spliced;
 use crate::proto::h2::H2Request;
-use base64::Engine as _;
 
 /// Where a request goes.
 #[derive(Clone, Debug)]
@@ -63,6 +66,9 @@ pub struct ReqSpec {
     /// Its checks (`checks = [...]`: the scenario's top level, then its
     /// own), validated where they were read.
     pub checks: Vec<String>,
+    /// A gRPC call (`pkg.Service/Method`): the body is its message in
+    /// JSON, framed as protobuf per row (`config::grpc`).
+    pub grpc: Option<String>,
 }
 
 /// A weighted entry: one request, or a sequence of steps.
@@ -89,6 +95,8 @@ pub struct Plan {
     pub cookies: bool,
     /// A scenario's `[[stage]]`s (empty: none).
     pub stages: Vec<super::stages::Stage>,
+    /// The descriptors gRPC requests are encoded with (`--proto`).
+    pub grpc: Option<super::grpc::Schema>,
 }
 
 /// Settings every request shares.
@@ -113,10 +121,10 @@ pub struct Built {
 
 /// A request after the origin is settled: its target and headers still
 /// templates.
-struct Placed<'a> {
-    spec: &'a ReqSpec,
-    target: String,
-    headers: Vec<(String, String)>,
+pub(super) struct Placed<'a> {
+    pub spec: &'a ReqSpec,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -329,7 +337,7 @@ impl Plan {
                     (b, Some(t))
                 }
             };
-            let spec = RequestSpec {
+            let mut spec = RequestSpec {
                 method: s.method.clone(),
                 target,
                 host: origin.host_header(),
@@ -338,10 +346,17 @@ impl Plan {
                 body_type,
                 close: c.close,
             };
+            let call = match &s.grpc {
+                None => None,
+                Some(m) => Some(
+                    super::grpc::prepare(self.grpc.as_ref(), m, c.http2, &mut spec)
+                        .map_err(|e| usage(format!("{}: {e}", at_row())))?,
+                ),
+            };
             let h2 = if c.http2 {
                 let r = H2Request::build(&spec, origin.tls)
                     .map_err(|e| usage(format!("{}: {e}", at_row())))?;
-                Some(r)
+                Some(r.with_grpc(call))
             } else {
                 None
             };
@@ -372,118 +387,6 @@ impl Plan {
         }
         Ok(rows.len() as u32)
     }
-}
-
-/// Settle where `s` goes: its origin-form target (still a template) and its
-/// headers with `user:password@` turned into Authorization.
-fn place<'a>(
-    s: &'a ReqSpec,
-    c: &Common,
-    origin: &mut Option<(Url, String)>,
-) -> Result<Placed<'a>, Error> {
-    // -H first, unless the request has its own of that name.
-    let mut headers: Vec<(String, String)> = c
-        .headers
-        .iter()
-        .filter(|h| {
-            !s.headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(&h.name))
-        })
-        .map(|h| (h.name.clone(), h.value.clone()))
-        .collect();
-    headers.extend(s.headers.iter().cloned());
-    let target = match &s.target {
-        Target::Exact(t) => t.clone(),
-        Target::Path(p) => join(c.url.map_or("/", |u| u.target.as_str()), p),
-        Target::Url(raw) => {
-            let (bare, user) = split_userinfo(raw);
-            let u = parse_url(&bare).map_err(|e| usage(format!("{}: {e}", s.at)))?;
-            if let Some(user) = user {
-                if !headers
-                    .iter()
-                    .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-                {
-                    headers.push(("Authorization".into(), basic_auth(&user)));
-                }
-            }
-            match origin {
-                None => *origin = Some((u.clone(), s.at.clone())),
-                // The command line's URL aims every request.
-                Some((_, first)) if first.is_empty() => {}
-                Some((o, first)) => {
-                    if (o.tls, &o.host, o.port) != (u.tls, &u.host, u.port) {
-                        return Err(usage(format!(
-                            "{}: {bare} is not on the origin of {first} ({}): a run speaks to one origin; give a URL on the command line to aim every request at it",
-                            s.at,
-                            origin_of(o)
-                        )));
-                    }
-                }
-            }
-            u.target
-        }
-    };
-    Ok(Placed {
-        spec: s,
-        target,
-        headers,
-    })
-}
-
-/// `scheme://host[:port]` of `u`.
-pub fn origin_of(u: &Url) -> String {
-    format!(
-        "{}://{}",
-        if u.tls { "https" } else { "http" },
-        u.host_header()
-    )
-}
-
-/// A relative path on the base URL's path, as Locust joins host and path:
-/// `/api` + `/users` is `/api/users`.
-fn join(base: &str, path: &str) -> String {
-    let base = base.split('?').next().unwrap_or("").trim_end_matches('/');
-    let joined = if path.starts_with('/') || path.starts_with('?') {
-        format!("{base}{path}")
-    } else {
-        format!("{base}/{path}")
-    };
-    if joined.starts_with('/') {
-        joined
-    } else {
-        format!("/{joined}")
-    }
-}
-
-/// `http://user:pass@host/x` -> (`http://host/x`, Some("user:pass")),
-/// percent-decoded as Go's URL.User is.
-pub fn split_userinfo(raw: &str) -> (String, Option<String>) {
-    let Some((scheme, rest)) = raw.split_once("://") else {
-        return (raw.to_string(), None);
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((user, host)) => (
-            format!("{scheme}://{host}{tail}"),
-            Some(percent_decode(user)),
-        ),
-        None => (raw.to_string(), None),
-    }
-}
-
-/// `Basic base64(user:password)`, as Go's `SetBasicAuth` writes it.
-fn basic_auth(userinfo: &str) -> String {
-    let pair = if userinfo.contains(':') {
-        userinfo.to_string()
-    } else {
-        format!("{userinfo}:")
-    };
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
 }
 
 #[cfg(test)]

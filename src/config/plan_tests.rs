@@ -13,6 +13,7 @@ fn spec(target: Target) -> ReqSpec {
         data: None,
         captures: Vec::new(),
         checks: Vec::new(),
+        grpc: None,
     }
 }
 

@@ -18,6 +18,7 @@
 pub mod collect;
 mod conn;
 pub mod flow;
+mod grpccall;
 mod h2conn;
 mod h2io;
 pub mod io;

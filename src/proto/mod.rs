@@ -10,6 +10,7 @@
 pub mod capture;
 pub mod check;
 pub mod cookie;
+pub mod grpc;
 pub mod h1;
 pub mod h2;
 pub mod sse;

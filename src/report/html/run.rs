@@ -77,6 +77,9 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
     if e.check > 0 || !s.checks.is_empty() {
         summary.push(("failed checks", e.check.to_string()));
     }
+    if e.grpc > 0 {
+        summary.push(("gRPC errors", e.grpc.to_string()));
+    }
     if s.in_flight_at_end > 0 {
         summary.push(("in flight at end", s.in_flight_at_end.to_string()));
     }
