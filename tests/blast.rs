@@ -58,6 +58,7 @@ mod checks_locust;
 mod cli;
 mod cli_hardening;
 mod faults;
+mod grpc;
 mod h2;
 mod hlog;
 mod injection;

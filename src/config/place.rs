@@ -75,7 +75,7 @@ pub fn origin_of(u: &Url) -> String {
 
 /// A relative path on the base URL's path, as Locust joins host and path:
 /// `/api` + `/users` is `/api/users`.
-fn join(base: &str, path: &str) -> String {
+pub(super) fn join(base: &str, path: &str) -> String {
     let base = base.split('?').next().unwrap_or("").trim_end_matches('/');
     let joined = if path.starts_with('/') || path.starts_with('?') {
         format!("{base}{path}")

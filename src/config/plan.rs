@@ -13,7 +13,7 @@ use super::data::{Table, Template};
 pub use super::place::origin_of;
 use super::place::place;
 #[cfg(test)]
-use super::place::{basic_auth, split_userinfo};
+use super::place::{basic_auth, join, split_userinfo};
 use super::url::Url;
 use crate::engine::flow::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};

@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::url::parse_url;
 
 fn spec(target: Target) -> ReqSpec {
     ReqSpec {

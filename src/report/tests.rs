@@ -80,6 +80,7 @@ fn faulty() -> Summary {
         parse: 4,
         tls: 0,
         check: 0,
+        grpc: 0,
     };
     s.error_details = vec![
         (Fault::ParseChunk, 4),

@@ -2,7 +2,9 @@
 
 argv: WORKDIR [CERT KEY]. WORKDIR holds echo.proto; the stubs are made
 there with grpc_tools.protoc. Logs, one JSON line each, in WORKDIR:
-say.log (every Say and Limited request as protobuf's JSON), limited.log
+say.log (every Say and Limited request: "msg", its message as protobuf's
+JSON; "tenant", its x-tenant metadata; "deadline", whether it came with a
+grpc-timeout), limited.log
 (each RESOURCE_EXHAUSTED answer). Prints its port, then serves on
 127.0.0.1 (TLS with CERT and KEY), with reflection.
 """
@@ -28,18 +30,21 @@ calls = {"limited": 0, "all": 0}
 
 
 class Echo(echo_pb2_grpc.EchoServicer):
-    def _log(self, request):
+    def _log(self, request, context):
+        md = dict(context.invocation_metadata())
+        line = {"msg": MessageToDict(request), "tenant": md.get("x-tenant"),
+                "deadline": context.time_remaining() is not None}
         with lock:
             calls["all"] += 1
-            say_log.write(json.dumps(MessageToDict(request)) + "\n")
+            say_log.write(json.dumps(line) + "\n")
             return calls["all"]
 
     def Say(self, request, context):
-        call = self._log(request)
+        call = self._log(request, context)
         return echo_pb2.SayReply(text=request.text, n=request.n, call=call)
 
     def Limited(self, request, context):
-        call = self._log(request)
+        call = self._log(request, context)
         with lock:
             calls["limited"] += 1
             refused = calls["limited"] % 5 == 0

@@ -97,7 +97,7 @@ pub fn timeout_value(d: std::time::Duration) -> String {
         ("S", 1_000_000),
         ("M", 60_000_000),
     ] {
-        if us % per == 0 && us / per < 100_000_000 || unit == "M" {
+        if us.is_multiple_of(per) && us / per < 100_000_000 || unit == "M" {
             let v = (us / per).clamp(1, 99_999_999);
             return format!("{v}{unit}");
         }
