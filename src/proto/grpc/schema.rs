@@ -11,7 +11,9 @@
 use super::{frame, messages, GrpcCall};
 use miette::Diagnostic;
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor, SerializeOptions,
+};
 use std::path::{Path, PathBuf};
 
 /// Compile `files` with `imports` as the include paths (none given: each
@@ -122,7 +124,8 @@ pub fn encode_json(input: &MessageDescriptor, json: &[u8]) -> Result<Vec<u8>, St
 }
 
 /// A response's framed messages as JSON into `out`: the message of a
-/// unary call, an array of a stream's messages.
+/// unary call, an array of a stream's messages; every field, defaults
+/// included.
 pub fn to_json(
     output: &MessageDescriptor,
     framed: &[u8],
@@ -140,12 +143,26 @@ pub fn to_json(
             .map_err(|e| format!("not a {}: {e}", output.full_name()))?;
         decoded.push(m);
     }
-    let r = match (streaming, decoded.as_slice()) {
-        (true, all) => serde_json::to_writer(&mut *out, all),
-        (false, [one]) => serde_json::to_writer(&mut *out, one),
-        (false, _) => return Err(format!("{} messages to a unary call", decoded.len())),
-    };
-    r.map_err(|e| e.to_string())
+    if !streaming && decoded.len() != 1 {
+        return Err(format!("{} messages to a unary call", decoded.len()));
+    }
+    // Every field, defaults too: a check can test `json /n == 0`.
+    let opts = SerializeOptions::new().skip_default_fields(false);
+    if streaming {
+        out.push(b'[');
+    }
+    for (i, m) in decoded.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut ser = serde_json::Serializer::new(&mut *out);
+        m.serialize_with_options(&mut ser, &opts)
+            .map_err(|e| e.to_string())?;
+    }
+    if streaming {
+        out.push(b']');
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -190,10 +207,10 @@ service Echo {
         let mut out = Vec::new();
         let reply = encode_json(&m.output(), br#"{"text": "hi"}"#).unwrap();
         to_json(&m.output(), &reply, false, &mut out).unwrap();
-        assert_eq!(out, br#"{"text":"hi"}"#);
+        assert_eq!(out, br#"{"text":"hi","tags":[]}"#);
         let two = [reply.clone(), reply].concat();
         to_json(&m.output(), &two, true, &mut out).unwrap();
-        assert_eq!(out, br#"[{"text":"hi"},{"text":"hi"}]"#);
+        assert_eq!(out, br#"[{"text":"hi","tags":[]},{"text":"hi","tags":[]}]"#);
         assert!(to_json(&m.output(), &two, false, &mut out).is_err());
     }
 
