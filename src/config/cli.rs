@@ -290,7 +290,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
-    pub grpc: super::grpc::GrpcArgs,
+    pub grpc: super::grpc_flags::GrpcArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -13,6 +13,7 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzz_entry;
 pub mod grpc;
+pub mod grpc_flags;
 mod openai;
 mod place;
 mod plan;

@@ -1,68 +1,10 @@
-//! Where a request goes, settled before it is encoded: the run's one
-//! origin (see `plan`), its origin-form target, and `user:password@` in a
-//! URL turned into an Authorization header as Go's URL.User is.
+//! The pieces of a request's URL that `plan` settles before encoding:
+//! an origin as the reports show it, a relative path on the base URL, and
+//! `user:password@` in a URL turned into an Authorization header as Go's
+//! URL.User is.
 
-use super::plan::{Common, Placed, ReqSpec, Target};
-use super::url::{parse_url, percent_decode, Url};
-use crate::error::{usage, Error};
+use super::url::{percent_decode, Url};
 use base64::Engine as _;
-
-/// Settle where `s` goes: its origin-form target (still a template) and its
-/// headers with `user:password@` turned into Authorization.
-pub(super) fn place<'a>(
-    s: &'a ReqSpec,
-    c: &Common,
-    origin: &mut Option<(Url, String)>,
-) -> Result<Placed<'a>, Error> {
-    // -H first, unless the request has its own of that name.
-    let mut headers: Vec<(String, String)> = c
-        .headers
-        .iter()
-        .filter(|h| {
-            !s.headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(&h.name))
-        })
-        .map(|h| (h.name.clone(), h.value.clone()))
-        .collect();
-    headers.extend(s.headers.iter().cloned());
-    let target = match &s.target {
-        Target::Exact(t) => t.clone(),
-        Target::Path(p) => join(c.url.map_or("/", |u| u.target.as_str()), p),
-        Target::Url(raw) => {
-            let (bare, user) = split_userinfo(raw);
-            let u = parse_url(&bare).map_err(|e| usage(format!("{}: {e}", s.at)))?;
-            if let Some(user) = user {
-                if !headers
-                    .iter()
-                    .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-                {
-                    headers.push(("Authorization".into(), basic_auth(&user)));
-                }
-            }
-            match origin {
-                None => *origin = Some((u.clone(), s.at.clone())),
-                // The command line's URL aims every request.
-                Some((_, first)) if first.is_empty() => {}
-                Some((o, first)) => {
-                    if (o.tls, &o.host, o.port) != (u.tls, &u.host, u.port) {
-                        return Err(usage(format!(
-                            "{}: {bare} is not on the origin of {first} ({}): a run speaks to one origin; give a URL on the command line to aim every request at it",
-                            s.at,
-                            origin_of(o)
-                        )));
-                    }
-                }
-            }
-            u.target
-        }
-    };
-    Ok(Placed {
-        spec: s,
-        target,
-        headers,
-    })
-}
 
 /// `scheme://host[:port]` of `u`.
 pub fn origin_of(u: &Url) -> String {

@@ -11,10 +11,8 @@ use super::captures::{self, Caps, FlowNames};
 use super::checks::CheckSets;
 use super::data::{Table, Template};
 pub use super::place::origin_of;
-use super::place::place;
-#[cfg(test)]
 use super::place::{basic_auth, join, split_userinfo};
-use super::url::Url;
+use super::url::{parse_url, Url};
 use crate::engine::flow::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
@@ -387,6 +385,63 @@ impl Plan {
         }
         Ok(rows.len() as u32)
     }
+}
+
+/// Settle where `s` goes: its origin-form target (still a template) and its
+/// headers with `user:password@` turned into Authorization.
+fn place<'a>(
+    s: &'a ReqSpec,
+    c: &Common,
+    origin: &mut Option<(Url, String)>,
+) -> Result<Placed<'a>, Error> {
+    // -H first, unless the request has its own of that name.
+    let mut headers: Vec<(String, String)> = c
+        .headers
+        .iter()
+        .filter(|h| {
+            !s.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(&h.name))
+        })
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
+    headers.extend(s.headers.iter().cloned());
+    let target = match &s.target {
+        Target::Exact(t) => t.clone(),
+        Target::Path(p) => join(c.url.map_or("/", |u| u.target.as_str()), p),
+        Target::Url(raw) => {
+            let (bare, user) = split_userinfo(raw);
+            let u = parse_url(&bare).map_err(|e| usage(format!("{}: {e}", s.at)))?;
+            if let Some(user) = user {
+                if !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+                {
+                    headers.push(("Authorization".into(), basic_auth(&user)));
+                }
+            }
+            match origin {
+                None => *origin = Some((u.clone(), s.at.clone())),
+                // The command line's URL aims every request.
+                Some((_, first)) if first.is_empty() => {}
+                Some((o, first)) => {
+                    if (o.tls, &o.host, o.port) != (u.tls, &u.host, u.port) {
+                        return Err(usage(format!(
+                            "{}: {bare} is not on the origin of {first} ({}): a run speaks to one origin; give a URL on the command line to aim every request at it",
+                            s.at,
+                            origin_of(o)
+                        )));
+                    }
+                }
+            }
+            u.target
+        }
+    };
+    Ok(Placed {
+        spec: s,
+        target,
+        headers,
+    })
 }
 
 #[cfg(test)]

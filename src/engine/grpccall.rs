@@ -11,8 +11,8 @@
 //! JSON, decoded only for a request that has checks reading the body.
 
 use super::collect::{self, CheckSet, Judge};
-use super::h2conn::{failure, Conn, Outcome};
 use super::h2io::SendRequest;
+use super::h2stream::{failure, Conn, Outcome};
 use super::lane::Kept;
 use super::mix::Pick;
 use super::shared::Shared;

@@ -25,41 +25,18 @@
 use super::collect::{self, Judge};
 use super::grpccall;
 use super::h2io::{connect, SendRequest};
+use super::h2stream::{failure, Conn, Outcome};
 use super::lane::{Kept, Lane};
 use super::lifecycle::next_backoff;
 use super::mix::Pick;
 use super::shared::{Held, Shared, StatsHandle};
 use super::tokens::TokenClock;
-use crate::proto::h2::{classify, io_fault, Failure};
 use crate::stats::{ErrorClass, Fault, Judged};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
-
-/// How one stream ended.
-pub(super) enum Outcome {
-    /// Complete, with its status; whether its time to first byte was
-    /// taken; its verdict, where the exchange gave one (gRPC).
-    Done(u16, bool, Option<Judged>),
-    /// Not sent: the connection takes no new stream.
-    NotSent,
-    /// Not processed by the server: send again.
-    Again,
-    /// Cut with no answer on a connection that answered before: an idle
-    /// close, as HTTP/1.1's stale connection. Send again on a new one.
-    Stale,
-    Failed(Fault),
-}
-
-/// One connection, as its lanes see it.
-pub(super) struct Conn {
-    /// Responses completed on it.
-    answered: Cell<u64>,
-    /// Whether it took any stream.
-    pub sent: Cell<bool>,
-}
 
 /// The connection a lane sends on: cloned from the task's current one.
 #[derive(Clone)]
@@ -477,15 +454,5 @@ async fn exchange(
         Err(_) => Outcome::Failed(Fault::Timeout),
         Ok(Ok(status)) => Outcome::Done(status, ttfb_taken, None),
         Ok(Err(e)) => failure(&e, conn, answered),
-    }
-}
-
-/// A stream that failed with `e`; `answered`: after the response's head.
-pub(super) fn failure(e: &::h2::Error, conn: &Conn, answered: bool) -> Outcome {
-    match classify(e) {
-        Failure::Unprocessed => Outcome::Again,
-        Failure::Fault(f) => Outcome::Failed(f),
-        Failure::Io(_) if !answered && conn.answered.get() > 0 => Outcome::Stale,
-        Failure::Io(kind) => Outcome::Failed(io_fault(kind, answered)),
     }
 }

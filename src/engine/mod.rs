@@ -21,6 +21,7 @@ pub mod flow;
 mod grpccall;
 mod h2conn;
 mod h2io;
+mod h2stream;
 pub mod io;
 pub mod lane;
 mod lifecycle;

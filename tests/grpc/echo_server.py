@@ -3,8 +3,8 @@
 argv: WORKDIR [CERT KEY]. WORKDIR holds echo.proto; the stubs are made
 there with grpc_tools.protoc. Logs, one JSON line each, in WORKDIR:
 say.log (every Say and Limited request: "msg", its message as protobuf's
-JSON; "tenant", its x-tenant metadata; "deadline", whether it came with a
-grpc-timeout), limited.log
+JSON; "tenant", its x-tenant metadata; "deadline_s", the seconds its
+grpc-timeout left, or null), limited.log
 (each RESOURCE_EXHAUSTED answer). Prints its port, then serves on
 127.0.0.1 (TLS with CERT and KEY), with reflection.
 """
@@ -32,8 +32,9 @@ calls = {"limited": 0, "all": 0}
 class Echo(echo_pb2_grpc.EchoServicer):
     def _log(self, request, context):
         md = dict(context.invocation_metadata())
+        left = context.time_remaining()
         line = {"msg": MessageToDict(request), "tenant": md.get("x-tenant"),
-                "deadline": context.time_remaining() is not None}
+                "deadline_s": round(left) if left is not None and left < 86400 else None}
         with lock:
             calls["all"] += 1
             say_log.write(json.dumps(line) + "\n")

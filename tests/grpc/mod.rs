@@ -65,7 +65,7 @@ fn ten_thousand_calls_arrive_as_the_json_given() {
     assert_eq!(u(&j, "errors.grpc"), 0, "{j}");
     assert_eq!(j["error_details"], json!([]), "{j}");
     assert_eq!(j["config"]["protocol"], "h2c", "{j}");
-    let want = json!({"msg": {"text": "hi", "tags": ["a", "b"]}, "tenant": "t1", "deadline": true});
+    let want = json!({"msg": {"text": "hi", "tags": ["a", "b"]}, "tenant": "t1", "deadline_s": 5});
     for (i, line) in log.iter().enumerate() {
         assert_eq!(line, &want, "message {i}");
     }
@@ -106,6 +106,7 @@ fn data_rows_fill_the_message() {
     let mut seen = std::collections::BTreeMap::new();
     for line in &log {
         let m = &line["msg"];
+        assert!(line["deadline_s"].is_null(), "no --grpc-timeout: {line}");
         let text = m["text"].as_str().unwrap().to_string();
         let i: i64 = text.trim_start_matches("word").parse().unwrap();
         // proto3's JSON leaves out a default 0.
