@@ -138,3 +138,7 @@ pub fn prepare(
     }
     Ok(Arc::new(call))
 }
+
+#[cfg(test)]
+#[path = "grpc_tests.rs"]
+mod tests;
