@@ -24,6 +24,10 @@ use crate::stats::{Fault, Judged};
 use std::io::Write;
 use std::time::Instant;
 
+/// Looked up on every answer: named once, not parsed from text per call.
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: http::HeaderName = http::HeaderName::from_static("grpc-message");
+
 /// What the end of a call said.
 struct Ended {
     http: u16,
@@ -101,8 +105,8 @@ pub(super) async fn exchange(
         }
         if code.is_none() {
             if let Some(t) = body.trailers().await? {
-                code = t.get("grpc-status").map(|v| parse_status(v.as_bytes()));
-                message = t.get("grpc-message").cloned();
+                code = t.get(&GRPC_STATUS).map(|v| parse_status(v.as_bytes()));
+                message = t.get(&GRPC_MESSAGE).cloned();
             }
         }
         Ok::<_, ::h2::Error>(Ended {

@@ -128,6 +128,8 @@ fn resource_exhausted_is_counted_by_code() {
             "1000",
             "-c",
             "4",
+            "-m",
+            "10",
             "--json",
             "--grpc",
             "test.Echo/Limited",
@@ -443,4 +445,20 @@ fn checks_read_the_message_as_json() {
     assert_eq!(passes, [50, 50, 0], "{j}");
     assert_eq!(u(&j, "errors.check"), 50, "{j}");
     assert_eq!(u(&j, "grpc_status.OK"), 50, "{j}");
+}
+
+/// A deadline (`--grpc-timeout`) the server cannot meet: DEADLINE_EXCEEDED
+/// by name, every call.
+#[test]
+fn a_missed_deadline_is_deadline_exceeded() {
+    let Some(s) = server() else { return };
+    let args = "-n 10 -c 2 --json --grpc test.Echo/Tokens --grpc-timeout 100ms";
+    let mut all: Vec<&str> = args.split(' ').collect();
+    all.extend(["-b", r#"{"count": 3, "first_ms": 400}"#]);
+    let j = json_of(&blast(&s, &all, Duration::from_secs(30)));
+    assert_eq!(u(&j, "grpc_status.DEADLINE_EXCEEDED"), 10, "{j}");
+    assert_eq!(u(&j, "errors.grpc"), 10, "{j}");
+    assert_eq!(j["error_details"][0]["kind"], "grpc", "{j}");
+    let cause = j["error_details"][0]["cause"].as_str().unwrap_or("");
+    assert!(cause.starts_with("DEADLINE_EXCEEDED"), "{j}");
 }
