@@ -138,3 +138,23 @@ path = "/health"
     let m = refused(config(&d3, &["--http2", "--scenario", &s3, url]));
     assert!(m.contains("s.toml line 2") && m.contains("not path"), "{m}");
 }
+
+#[test]
+fn a_call_captures_nothing() {
+    let scenario = r#"
+[[sequence]]
+[[sequence.step]]
+grpc = "test.Echo/Say"
+capture = { id = "json /text" }
+"#;
+    let d = folder(&[("echo.proto", ECHO), ("s.toml", scenario)]);
+    let s = d.path().join("s.toml").display().to_string();
+    let m = refused(config(
+        &d,
+        &["--http2", "--scenario", &s, "http://127.0.0.1:1"],
+    ));
+    assert!(
+        m.contains("s.toml line 5") && m.contains("not from a grpc call"),
+        "{m}"
+    );
+}

@@ -301,6 +301,11 @@ impl Ctx<'_> {
             return Ok(Vec::new());
         };
         let at = format!("{shown} line {}", line_of(self.text, c.span().start));
+        if st.grpc.is_some() {
+            return Err(usage(format!(
+                "{at}: capture: not from a grpc call (its answer is protobuf, read only by checks)"
+            )));
+        }
         let mut out = Vec::new();
         for (name, expr) in c.get_ref() {
             let Some(expr) = expr.as_str() else {
