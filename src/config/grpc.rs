@@ -31,9 +31,9 @@ impl Schema {
     }
 }
 
-/// The run's flags as the rest of config reads them: with `--grpc` (or a
-/// grpc:// URL) HTTP/2 is on and a grpc[s]:// URL is http[s]://. None:
-/// nothing to change.
+/// The run's flags as the rest of config reads them: with `--grpc`,
+/// HTTP/2 is on (grpc:// and grpcs:// URLs, which `url` reads as http://
+/// and https://, need it). None: nothing to change.
 pub fn normalize(a: &RunArgs) -> Result<Option<RunArgs>, Error> {
     let g = &a.grpc;
     let url = a.pool.url.as_deref().unwrap_or("");
@@ -74,14 +74,6 @@ pub fn normalize(a: &RunArgs) -> Result<Option<RunArgs>, Error> {
     }
     let mut n = a.clone();
     n.request.http2 = true;
-    if let (true, Some((s, rest))) = (grpc_url, url.split_once("://")) {
-        let s = if s.eq_ignore_ascii_case("grpcs") {
-            "https"
-        } else {
-            "http"
-        };
-        n.pool.url = Some(format!("{s}://{rest}"));
-    }
     Ok(Some(n))
 }
 

@@ -71,7 +71,7 @@ impl Config {
         uring_probe: impl FnOnce() -> Result<(), String>,
     ) -> Result<Config, Error> {
         let mut notices = Vec::new();
-        // --grpc speaks HTTP/2; a grpc[s]:// URL is http[s]://.
+        // --grpc speaks HTTP/2.
         let normalized = grpc::normalize(a)?;
         let a = normalized.as_ref().unwrap_or(a);
 
