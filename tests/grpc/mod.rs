@@ -149,20 +149,12 @@ fn resource_exhausted_is_counted_by_code() {
     let details =
         json!([{"kind": "grpc", "cause": "RESOURCE_EXHAUSTED: over quota", "count": refused}]);
     assert_eq!(j["error_details"], details, "{j}");
-    let text = blast(
-        &s,
-        &[
-            "-n",
-            "10",
-            "-c",
-            "1",
-            "--grpc",
-            "test.Echo/Limited",
-            "-b",
-            "{}",
-        ],
-        Duration::from_secs(30),
-    );
+    let dir = Scratch::new("grpc-html");
+    let html = dir.path_str("r.html");
+    let args = "-n 10 -c 1 --grpc test.Echo/Limited -b {} --html";
+    let mut all: Vec<&str> = args.split(' ').collect();
+    all.push(&html);
+    let text = blast(&s, &all, Duration::from_secs(30));
     assert!(text.stdout.contains("gRPC errors: 2"), "{}", text.stdout);
     assert!(
         text.stdout.contains("grpc: RESOURCE_EXHAUSTED: over quota"),
@@ -175,6 +167,11 @@ fn resource_exhausted_is_counted_by_code() {
         "{}",
         text.stdout
     );
+    // The HTML report's status chart names the codes; its summary counts them.
+    let page = std::fs::read_to_string(&html).unwrap();
+    for w in ["RESOURCE_EXHAUSTED", "gRPC OK", "gRPC error", "gRPC errors"] {
+        assert!(page.contains(w), "{w} not in the HTML report");
+    }
 }
 
 /// Acceptance 2: a server that ends mid-call (its process exits after the
