@@ -158,3 +158,23 @@ capture = { id = "json /text" }
         "{m}"
     );
 }
+
+#[test]
+fn a_call_takes_no_captured_value() {
+    let scenario = r#"
+[[sequence]]
+[[sequence.step]]
+path = "/login"
+capture = { token = "json /token" }
+[[sequence.step]]
+grpc = "test.Echo/Say"
+body = '{"text": "{{token}}"}'
+"#;
+    let d = folder(&[("echo.proto", ECHO), ("s.toml", scenario)]);
+    let s = d.path().join("s.toml").display().to_string();
+    let m = refused(config(
+        &d,
+        &["--http2", "--scenario", &s, "http://127.0.0.1:1"],
+    ));
+    assert!(m.contains("{{token}}, a captured value"), "{m}");
+}

@@ -256,6 +256,16 @@ impl Plan {
             headers.push((n.clone(), t));
         }
         let body = match &s.body {
+            // A call's body is encoded before the run: no captured value
+            // can be spliced into its protobuf.
+            Body::Bytes(b) if s.grpc.is_some() => {
+                let t = Template::parse_with(b, columns, captured.map(|_| &[][..]));
+                let t = t.map_err(|name| match caps.all.contains(&name.as_str()) {
+                    true => usage(format!("{}: the body of a grpc call uses {{{{{name}}}}}, a captured value: a call's message is encoded before the run, so it takes data columns only", s.at)),
+                    false => unknown("the body")(name),
+                })?;
+                vec![(None, t)]
+            }
             Body::Bytes(b) => {
                 vec![(None, parse(b).map_err(unknown("the body"))?)]
             }
