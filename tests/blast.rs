@@ -23,7 +23,8 @@
 //! against hostile callers: foreign Hosts, cross-site calls, slow bodies, big
 //! heads, stalled downloads), `stream_reports` (the streaming CSV, HTML
 //! and `blast report` of a run against `blast target --stream`), `stream`,
-//! `stream_target` and `openai` (streamed LLM responses), `arrival`
+//! `stream_target` and `openai` (streamed LLM responses), `grpc` (`--grpc`
+//! against a Python grpcio server that logs what it received), `arrival`
 //! (Poisson and gamma arrivals), and `layout` (the source tree itself: no
 //! import cycle, no file over 500 lines, README's length, every link).
 
@@ -59,6 +60,7 @@ mod cli;
 mod cli_hardening;
 mod faults;
 mod grpc_target;
+mod grpc;
 mod h2;
 mod hlog;
 mod injection;

@@ -292,6 +292,8 @@ pub struct RunArgs {
     pub tls: TlsArgs,
     #[command(flatten)]
     pub metrics: super::metrics::MetricsArgs,
+    #[command(flatten)]
+    pub grpc: super::grpc_flags::GrpcArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -13,7 +13,10 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzz_entry;
 mod metrics;
+pub mod grpc;
+pub mod grpc_flags;
 mod openai;
+mod place;
 mod plan;
 mod request_flags;
 mod requests;
@@ -73,6 +76,9 @@ impl Config {
         uring_probe: impl FnOnce() -> Result<(), String>,
     ) -> Result<Config, Error> {
         let mut notices = Vec::new();
+        // --grpc speaks HTTP/2.
+        let normalized = grpc::normalize(a)?;
+        let a = normalized.as_ref().unwrap_or(a);
 
         let mut duration = match (a.load.duration, a.load.requests) {
             (Some(d), _) => Some(d),
@@ -421,6 +427,7 @@ impl FindConfig {
             request: a.request.clone(),
             tls: a.tls.clone(),
             metrics: MetricsArgs::default(),
+            grpc: Default::default(),
         };
         let run = Config::from_args(&args, uring_probe)?;
         if run.load.mix.think != crate::engine::mix::Think::None {

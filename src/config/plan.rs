@@ -10,7 +10,9 @@
 use super::captures::{self, Caps, FlowNames};
 use super::checks::CheckSets;
 use super::data::{Table, Template};
-use super::url::{parse_url, percent_decode, Url};
+pub use super::place::origin_of;
+use super::place::{basic_auth, join, split_userinfo};
+use super::url::{parse_url, Url};
 use crate::engine::flow::FlowStep;
 use crate::engine::mix::{self, Entry, Mix, RequestName, RowOrder, Step, Think, Variant};
 use crate::error::{usage, Error};
@@ -20,7 +22,6 @@ use crate::proto::h1::request::{
 };
 use crate::proto::h1::spliced::Spliced;
 use crate::proto::h2::H2Request;
-use base64::Engine as _;
 
 /// Where a request goes.
 #[derive(Clone, Debug)]
@@ -63,6 +64,9 @@ pub struct ReqSpec {
     /// Its checks (`checks = [...]`: the scenario's top level, then its
     /// own), validated where they were read.
     pub checks: Vec<String>,
+    /// A gRPC call (`pkg.Service/Method`): the body is its message in
+    /// JSON, framed as protobuf per row (`config::grpc`).
+    pub grpc: Option<String>,
 }
 
 /// A weighted entry: one request, or a sequence of steps.
@@ -89,6 +93,8 @@ pub struct Plan {
     pub cookies: bool,
     /// A scenario's `[[stage]]`s (empty: none).
     pub stages: Vec<super::stages::Stage>,
+    /// The descriptors gRPC requests are encoded with (`--proto`).
+    pub grpc: Option<super::grpc::Schema>,
 }
 
 /// Settings every request shares.
@@ -113,10 +119,10 @@ pub struct Built {
 
 /// A request after the origin is settled: its target and headers still
 /// templates.
-struct Placed<'a> {
-    spec: &'a ReqSpec,
-    target: String,
-    headers: Vec<(String, String)>,
+pub(super) struct Placed<'a> {
+    pub spec: &'a ReqSpec,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -250,6 +256,16 @@ impl Plan {
             headers.push((n.clone(), t));
         }
         let body = match &s.body {
+            // A call's body is encoded before the run: no captured value
+            // can be spliced into its protobuf.
+            Body::Bytes(b) if s.grpc.is_some() => {
+                let t = Template::parse_with(b, columns, captured.map(|_| &[][..]));
+                let t = t.map_err(|name| match caps.all.contains(&name.as_str()) {
+                    true => usage(format!("{}: the body of a grpc call uses {{{{{name}}}}}, a captured value: a call's message is encoded before the run, so it takes data columns only", s.at)),
+                    false => unknown("the body")(name),
+                })?;
+                vec![(None, t)]
+            }
             Body::Bytes(b) => {
                 vec![(None, parse(b).map_err(unknown("the body"))?)]
             }
@@ -329,7 +345,7 @@ impl Plan {
                     (b, Some(t))
                 }
             };
-            let spec = RequestSpec {
+            let mut spec = RequestSpec {
                 method: s.method.clone(),
                 target,
                 host: origin.host_header(),
@@ -338,10 +354,17 @@ impl Plan {
                 body_type,
                 close: c.close,
             };
+            let call = match &s.grpc {
+                None => None,
+                Some(m) => Some(
+                    super::grpc::prepare(self.grpc.as_ref(), m, c.http2, &mut spec)
+                        .map_err(|e| usage(format!("{}: {e}", at_row())))?,
+                ),
+            };
             let h2 = if c.http2 {
                 let r = H2Request::build(&spec, origin.tls)
                     .map_err(|e| usage(format!("{}: {e}", at_row())))?;
-                Some(r)
+                Some(r.with_grpc(call))
             } else {
                 None
             };
@@ -429,61 +452,6 @@ fn place<'a>(
         target,
         headers,
     })
-}
-
-/// `scheme://host[:port]` of `u`.
-pub fn origin_of(u: &Url) -> String {
-    format!(
-        "{}://{}",
-        if u.tls { "https" } else { "http" },
-        u.host_header()
-    )
-}
-
-/// A relative path on the base URL's path, as Locust joins host and path:
-/// `/api` + `/users` is `/api/users`.
-fn join(base: &str, path: &str) -> String {
-    let base = base.split('?').next().unwrap_or("").trim_end_matches('/');
-    let joined = if path.starts_with('/') || path.starts_with('?') {
-        format!("{base}{path}")
-    } else {
-        format!("{base}/{path}")
-    };
-    if joined.starts_with('/') {
-        joined
-    } else {
-        format!("/{joined}")
-    }
-}
-
-/// `http://user:pass@host/x` -> (`http://host/x`, Some("user:pass")),
-/// percent-decoded as Go's URL.User is.
-pub fn split_userinfo(raw: &str) -> (String, Option<String>) {
-    let Some((scheme, rest)) = raw.split_once("://") else {
-        return (raw.to_string(), None);
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((user, host)) => (
-            format!("{scheme}://{host}{tail}"),
-            Some(percent_decode(user)),
-        ),
-        None => (raw.to_string(), None),
-    }
-}
-
-/// `Basic base64(user:password)`, as Go's `SetBasicAuth` writes it.
-fn basic_auth(userinfo: &str) -> String {
-    let pair = if userinfo.contains(':') {
-        userinfo.to_string()
-    } else {
-        format!("{userinfo}:")
-    };
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
 }
 
 #[cfg(test)]

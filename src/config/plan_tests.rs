@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::url::parse_url;
 
 fn spec(target: Target) -> ReqSpec {
     ReqSpec {
@@ -13,6 +14,7 @@ fn spec(target: Target) -> ReqSpec {
         data: None,
         captures: Vec::new(),
         checks: Vec::new(),
+        grpc: None,
     }
 }
 

@@ -71,6 +71,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             plan
         };
         order(a, &mut plan)?;
+        plan.grpc = super::grpc::load(a)?;
         plan.cookies |= r.cookies;
         if plan.think != Think::None && a.load.rate.is_some() {
             return Err(usage(format!(
@@ -126,6 +127,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         data: None,
         captures: Vec::new(),
         checks: Vec::new(),
+        grpc: None,
     };
     match openai::bodies(a, raw_url, &mut parsed)? {
         Some((bodies, s)) => {
@@ -168,6 +170,11 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             let has_body = !body.is_empty() || !r.form.is_empty();
             let mut s = spec(method(has_body)?, body, body_type, &parsed.target);
             s.sniff = r.body.is_some();
+            if let Some(m) = &a.grpc.grpc {
+                let base = parsed.target.split('?').next().unwrap_or("");
+                s.target = Target::Exact(format!("{}/{m}", base.trim_end_matches('/')));
+                s.grpc = Some(m.clone());
+            }
             if let Some(d) = &r.data {
                 plan.tables.push(Table::load(d.as_ref(), d)?);
                 s.data = Some(0);
@@ -180,6 +187,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         }
     }
     order(a, &mut plan)?;
+    plan.grpc = super::grpc::load(a)?;
     plan.cookies = r.cookies;
     let built = plan.build(&Common {
         url: Some(&parsed),

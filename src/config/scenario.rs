@@ -77,6 +77,8 @@ struct Request {
     capture: Option<Spanned<toml::Table>>,
     #[serde(default)]
     checks: Vec<String>,
+    /// A gRPC call, `pkg.Service/Method`; `body` is its message in JSON.
+    grpc: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -299,6 +301,11 @@ impl Ctx<'_> {
             return Ok(Vec::new());
         };
         let at = format!("{shown} line {}", line_of(self.text, c.span().start));
+        if st.grpc.is_some() {
+            return Err(usage(format!(
+                "{at}: capture: not from a grpc call (its answer is protobuf, read only by checks)"
+            )));
+        }
         let mut out = Vec::new();
         for (name, expr) in c.get_ref() {
             let Some(expr) = expr.as_str() else {
@@ -322,6 +329,20 @@ impl Ctx<'_> {
 
     fn request(&mut self, r: &Request, at: &str, data: Option<usize>) -> Result<ReqSpec, Error> {
         let target = match (&r.path, &r.url) {
+            // A gRPC call's path is its method; `url` gives its origin.
+            (Some(_), _) if r.grpc.is_some() => {
+                return Err(usage(format!(
+                    "{at}: grpc gives the path (/PACKAGE.Service/Method): give url (the origin) or neither, not path"
+                )));
+            }
+            (None, Some(u)) if r.grpc.is_some() => Target::Url(format!(
+                "{}/{}",
+                u.trim_end_matches('/'),
+                r.grpc.as_deref().unwrap_or_default()
+            )),
+            (None, None) if r.grpc.is_some() => {
+                Target::Exact(format!("/{}", r.grpc.as_deref().unwrap_or_default()))
+            }
             (Some(p), None) => Target::Path(p.clone()),
             (None, Some(u)) => Target::Url(u.clone()),
             (Some(_), Some(_)) => {
@@ -364,6 +385,10 @@ impl Ctx<'_> {
                 Body::Bytes(data),
                 Some(content_type_for_path(f).to_string()),
             )
+        } else if let (Some(_), Some(_)) = (&r.form, &r.grpc) {
+            return Err(usage(format!(
+                "{at}: form: not with grpc (its body is the message in JSON)"
+            )));
         } else if let Some(form) = &r.form {
             let mut parts = Vec::new();
             for f in form {
@@ -406,10 +431,11 @@ impl Ctx<'_> {
             headers,
             body,
             body_type,
-            sniff: r.body.is_some(),
+            sniff: r.body.is_some() && r.grpc.is_none(),
             data,
             captures: Vec::new(),
             checks: self.checks.iter().chain(&r.checks).cloned().collect(),
+            grpc: r.grpc.clone(),
         })
     }
 }

@@ -142,6 +142,7 @@ fn parse(
                 data,
                 captures: Vec::new(),
                 checks: Vec::new(),
+                grpc: None,
             }],
         });
     }

@@ -51,8 +51,9 @@ pub fn parse_url(raw: &str) -> Result<Url, Error> {
         .split_once("://")
         .ok_or_else(|| bad("no scheme (expected http://host[:port]/path)"))?;
     let tls = match scheme.to_ascii_lowercase().as_str() {
-        "http" => false,
-        "https" => true,
+        // gRPC's names for the same two (`--grpc` checks they go together).
+        "http" | "grpc" => false,
+        "https" | "grpcs" => true,
         _ => {
             return Err(bad(&format!(
                 "unsupported scheme '{scheme}' (use http:// or https://)"

@@ -23,42 +23,20 @@
 //! kept.
 
 use super::collect::{self, Judge};
+use super::grpccall;
 use super::h2io::{connect, SendRequest};
+use super::h2stream::{failure, Conn, Outcome};
 use super::lane::{Kept, Lane};
 use super::lifecycle::next_backoff;
 use super::mix::Pick;
 use super::shared::{Held, Shared, StatsHandle};
 use super::tokens::TokenClock;
-use crate::proto::h2::{classify, Failure};
 use crate::stats::{ErrorClass, Fault, Judged};
 use std::cell::{Cell, RefCell};
-use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
-
-/// How one stream ended.
-enum Outcome {
-    /// Complete, with its status; whether its time to first byte was taken.
-    Done(u16, bool),
-    /// Not sent: the connection takes no new stream.
-    NotSent,
-    /// Not processed by the server: send again.
-    Again,
-    /// Cut with no answer on a connection that answered before: an idle
-    /// close, as HTTP/1.1's stale connection. Send again on a new one.
-    Stale,
-    Failed(Fault),
-}
-
-/// One connection, as its lanes see it.
-struct Conn {
-    /// Responses completed on it.
-    answered: Cell<u64>,
-    /// Whether it took any stream.
-    sent: Cell<bool>,
-}
 
 /// The connection a lane sends on: cloned from the task's current one.
 #[derive(Clone)]
@@ -304,12 +282,13 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
             });
         }
         match outcome {
-            Outcome::Done(status, ttfb_taken) => {
+            Outcome::Done(status, ttfb_taken, verdict) => {
                 let name = held.pick.name;
                 let set = w.mix.checks_of(w.variant(held.pick));
-                let judged = match (set, tokens.as_deref()) {
-                    (None, None) => Judged::of_status(status),
-                    (set, clock) => {
+                let judged = match (verdict, set, tokens.as_deref()) {
+                    (Some(j), _, _) => j,
+                    (None, None, None) => Judged::of_status(status),
+                    (None, set, clock) => {
                         let judge = Judge {
                             stats: &w.stats,
                             max_body_detail: &w.conn.max_body_detail,
@@ -393,6 +372,10 @@ async fn exchange(
     let Some(req) = &variant.h2 else {
         return Outcome::Failed(Fault::H2Protocol);
     };
+    if let Some(call) = &req.grpc {
+        let (s, k) = (&mut *send, (tokens, kept));
+        return grpccall::exchange(w, conn, s, k, pick, (req, call), (from, t0)).await;
+    }
     // One test per request: a request without checks collects nothing.
     let set = w.mix.checks_of(variant);
     let keep = set.and_then(|s| s.body.then_some(w.conn.max_body));
@@ -469,23 +452,7 @@ async fn exchange(
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),
-        Ok(Ok(status)) => Outcome::Done(status, ttfb_taken),
-        Ok(Err(e)) => match classify(&e) {
-            Failure::Unprocessed => Outcome::Again,
-            Failure::Fault(f) => Outcome::Failed(f),
-            Failure::Io(_) if !answered && conn.answered.get() > 0 => Outcome::Stale,
-            Failure::Io(kind) => Outcome::Failed(io_fault(kind, answered)),
-        },
-    }
-}
-
-/// A connection that failed under a stream, as HTTP/1.1 names it.
-fn io_fault(kind: io::ErrorKind, answered: bool) -> Fault {
-    use io::ErrorKind as K;
-    match kind {
-        K::ConnectionReset | K::ConnectionAborted => Fault::ReadReset,
-        K::UnexpectedEof | K::BrokenPipe if answered => Fault::ReadEofMidBody,
-        K::UnexpectedEof | K::BrokenPipe => Fault::ReadEofBeforeResponse,
-        _ => Fault::ReadOther,
+        Ok(Ok(status)) => Outcome::Done(status, ttfb_taken, None),
+        Ok(Err(e)) => failure(&e, conn, answered),
     }
 }

@@ -18,8 +18,10 @@
 pub mod collect;
 mod conn;
 pub mod flow;
+mod grpccall;
 mod h2conn;
 mod h2io;
+mod h2stream;
 pub mod io;
 pub mod lane;
 mod lifecycle;

@@ -114,6 +114,20 @@ impl TokenClock {
         sse.feed_with(bytes, on, on_data);
     }
 
+    /// A message of a gRPC server stream arrived at `at`: a token, as a
+    /// content event is.
+    pub fn message(&mut self, at: Instant) {
+        self.fed = true;
+        match self.last {
+            Some(l) => self
+                .gaps
+                .push(at.saturating_duration_since(l).as_micros() as u64),
+            None => self.first = Some(at),
+        }
+        self.last = Some(at);
+        self.events += 1;
+    }
+
     /// The response completed at `end` (it was due at `from`): record its
     /// TTFT, ITLs, TPOT and tokens into `s` if it carried any content, as
     /// vLLM's bench serve defines them, and whether it met every condition

@@ -14,11 +14,13 @@
 //! only let h2 queue more frames ahead of the reader: measured, 16/32 MiB
 //! cost 10 MB more peak RSS on a 50 MB body and were no faster on loopback).
 
+use super::grpc::GrpcCall;
 use super::h1::request::RequestSpec;
 use crate::stats::Fault;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Uri};
+use std::sync::Arc;
 
 /// Initial flow-control window of each stream.
 pub const STREAM_WINDOW: u32 = 8 << 20;
@@ -42,6 +44,8 @@ const HOP_BY_HOP: [&str; 6] = [
 pub struct H2Request {
     head: Request<()>,
     pub body: Bytes,
+    /// A gRPC call: how its response is read (`engine::grpccall`).
+    pub grpc: Option<Arc<GrpcCall>>,
 }
 
 impl H2Request {
@@ -105,7 +109,19 @@ impl H2Request {
         Ok(H2Request {
             head,
             body: Bytes::from(spec.body.clone()),
+            grpc: None,
         })
+    }
+
+    /// As a gRPC call (`call`, if any): with `te: trailers`, which gRPC
+    /// servers require and `build` drops as a hop-by-hop header.
+    pub fn with_grpc(mut self, call: Option<Arc<GrpcCall>>) -> Self {
+        if call.is_some() {
+            let te = HeaderValue::from_static("trailers");
+            self.head.headers_mut().insert(http::header::TE, te);
+        }
+        self.grpc = call;
+        self
     }
 
     /// The head of one stream: a clone of the template.
@@ -200,6 +216,17 @@ pub fn reset_fault(r: h2::Reason) -> Fault {
         Reason::ENHANCE_YOUR_CALM => Fault::H2ResetEnhanceYourCalm,
         Reason::HTTP_1_1_REQUIRED => Fault::H2ResetHttp11Required,
         _ => Fault::H2ResetOther,
+    }
+}
+
+/// A connection that failed under a stream, as HTTP/1.1 names it.
+pub fn io_fault(kind: std::io::ErrorKind, answered: bool) -> Fault {
+    use std::io::ErrorKind as K;
+    match kind {
+        K::ConnectionReset | K::ConnectionAborted => Fault::ReadReset,
+        K::UnexpectedEof | K::BrokenPipe if answered => Fault::ReadEofMidBody,
+        K::UnexpectedEof | K::BrokenPipe => Fault::ReadEofBeforeResponse,
+        _ => Fault::ReadOther,
     }
 }
 

@@ -177,6 +177,10 @@ pub fn write_failures(w: &mut impl Write, s: &Summary) -> io::Result<()> {
 /// (single quotes unless the text holds one and no double quote; `\\`,
 /// the quote and control characters escaped).
 pub fn catch_response_error(detail: &str) -> String {
+    // A gRPC call's status is no check: its detail as the JSON has it.
+    if detail.starts_with(crate::stats::checks::GRPC_DETAIL) {
+        return detail.to_string();
+    }
     let quote = if detail.contains('\'') && !detail.contains('"') {
         '"'
     } else {

@@ -2,6 +2,7 @@
 
 use super::stages;
 use super::*;
+use crate::stats::checks::GRPC_DETAIL;
 use crate::stats::slo::Verdict;
 use crate::stats::{
     CheckSummary, ErrorCounts, Fault, NamePoint, NameSummary, TimelinePoint, TlsSummary,
@@ -64,6 +65,19 @@ fn spectrum_json(h: &Histogram<u64>) -> Value {
     Value::Array(points)
 }
 
+/// gRPC's codes of the status table (0-16) by name; null without any.
+fn grpc_status_json(codes: &BTreeMap<u16, u64>) -> Value {
+    let grpc: serde_json::Map<String, Value> = codes
+        .iter()
+        .filter(|(c, _)| **c < 100)
+        .map(|(c, n)| (crate::proto::grpc::code_name(*c).to_string(), json!(n)))
+        .collect();
+    match grpc.is_empty() {
+        true => Value::Null,
+        false => Value::Object(grpc),
+    }
+}
+
 fn status_codes_json(codes: &BTreeMap<u16, u64>) -> Value {
     Value::Object(
         codes
@@ -83,6 +97,7 @@ fn errors_json(e: &ErrorCounts) -> Value {
         "parse": e.parse,
         "tls": e.tls,
         "check": e.check,
+        "grpc": e.grpc,
     })
 }
 
@@ -95,7 +110,10 @@ fn error_details_json(faults: &[(Fault, u64)], checks: &[(String, u64)]) -> Valu
         .chain(
             checks
                 .iter()
-                .map(|(detail, n)| (*n, json!({"kind": "check", "cause": detail, "count": n}))),
+                .map(|(detail, n)| match detail.strip_prefix(GRPC_DETAIL) {
+                    Some(cause) => (*n, json!({"kind": "grpc", "cause": cause, "count": n})),
+                    None => (*n, json!({"kind": "check", "cause": detail, "count": n})),
+                }),
         )
         .collect();
     // Stable: equal counts keep faults before checks.
@@ -128,6 +146,7 @@ fn name_json(n: &NameSummary, duration: Duration) -> Value {
         "bytes_read": n.bytes_read,
         "skipped": n.skipped,
         "status_codes": status_codes_json(&n.status_codes),
+        "grpc_status": grpc_status_json(&n.status_codes),
         "errors": errors_json(&n.errors),
         "error_details": error_details_json(&n.error_details, &n.check_details),
         "latency_us": latency_json(&n.latency),
@@ -223,6 +242,7 @@ pub fn to_json(s: &Summary) -> Value {
         "bytes_read": s.bytes_read,
         "skipped": s.skipped(),
         "status_codes": status_codes_json(&s.status_codes),
+        "grpc_status": grpc_status_json(&s.status_codes),
         "errors": errors_json(&s.errors),
         "latency_us": latency_json(&s.latency),
         "service_time_us": latency_json(&s.service),

@@ -219,7 +219,7 @@ fn json_by_name_keyed_by_name() {
     assert_eq!(
         p["errors"],
         serde_json::json!({"connect": 0, "read": 3, "write": 0, "timeout": 0,
-                           "status": 5, "parse": 0, "tls": 0, "check": 0})
+                           "status": 5, "parse": 0, "tls": 0, "check": 0, "grpc": 0})
     );
     assert_eq!(p["error_details"][0]["kind"], "read");
     assert_eq!(p["error_details"][0]["count"], 3);

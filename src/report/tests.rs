@@ -80,6 +80,7 @@ fn faulty() -> Summary {
         parse: 4,
         tls: 0,
         check: 0,
+        grpc: 0,
     };
     s.error_details = vec![
         (Fault::ParseChunk, 4),
@@ -326,8 +327,10 @@ fn json_has_every_key() {
     assert_eq!(v["status_codes"], json!({"200": 38995, "503": 5}));
     assert_eq!(
         v["errors"],
-        json!({"connect": 2, "read": 3, "write": 0, "timeout": 1, "status": 5, "parse": 4, "tls": 0, "check": 0})
+        json!({"connect": 2, "read": 3, "write": 0, "timeout": 1, "status": 5, "parse": 4, "tls": 0, "check": 0, "grpc": 0})
     );
+    // No gRPC call, no gRPC status table.
+    assert!(v["grpc_status"].is_null());
 
     let lat = &v["latency_us"];
     assert_eq!(lat["min"], 100);
@@ -394,9 +397,9 @@ fn json_has_every_key() {
         assert_eq!(v[k], Value::Null, "{k}: no response was streamed");
     }
     // 30 keys (`aborted` among them), `by_name` (empty for a run without
-    // request names), `checks` (empty without --check) and `skipped` (0
-    // without captures).
-    assert_eq!(v.as_object().unwrap().len(), 33);
+    // request names), `checks` (empty without --check), `skipped` (0
+    // without captures) and `grpc_status` (null without gRPC calls).
+    assert_eq!(v.as_object().unwrap().len(), 34);
     assert_eq!(v["skipped"], 0);
     assert_eq!(v["by_name"], json!({}));
     assert_eq!(v["checks"], json!([]));

@@ -1,6 +1,7 @@
 //! The text report, in wrk 4.1's layout.
 
 use super::*;
+use crate::stats::checks::GRPC_DETAIL;
 use crate::stats::slo::Verdict;
 use crate::stats::{CheckSummary, Streaming, TlsSummary};
 use crate::units::thousands;
@@ -110,6 +111,10 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     if e.check > 0 {
         writeln!(w, "  Check failures: {}", e.check)?;
     }
+    if e.grpc > 0 {
+        writeln!(w, "  gRPC errors: {}", e.grpc)?;
+    }
+    write_grpc_status(w, &s.status_codes)?;
 
     if let Some(t) = &s.tls {
         write_tls(w, t)?;
@@ -123,7 +128,10 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
             writeln!(w, "    {count:>8}  {}", fault.label())?;
         }
         for (detail, count) in &s.check_details {
-            writeln!(w, "    {count:>8}  check: {detail}")?;
+            match detail.starts_with(GRPC_DETAIL) {
+                true => writeln!(w, "    {count:>8}  {detail}")?,
+                false => writeln!(w, "    {count:>8}  check: {detail}")?,
+            }
         }
     }
     write_checks(w, &s.checks)?;
@@ -314,4 +322,21 @@ fn write_skipped(w: &mut impl Write, s: &Summary) -> io::Result<()> {
         write!(w, "{sep}{} {}", n.name, n.skipped)?;
     }
     writeln!(w, ")")
+}
+
+/// gRPC's status codes by name, as the status table counts them: codes
+/// 0-16 (HTTP's start at 100). Nothing for a run without gRPC calls.
+fn write_grpc_status(
+    w: &mut impl Write,
+    codes: &std::collections::BTreeMap<u16, u64>,
+) -> io::Result<()> {
+    let grpc: Vec<String> = codes
+        .iter()
+        .filter(|(c, _)| **c < 100)
+        .map(|(c, n)| format!("{} {n}", crate::proto::grpc::code_name(*c)))
+        .collect();
+    if !grpc.is_empty() {
+        writeln!(w, "  gRPC status: {}", grpc.join(", "))?;
+    }
+    Ok(())
 }

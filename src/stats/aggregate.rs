@@ -327,6 +327,7 @@ impl Aggregator {
         let t = self.totals;
         let mut errors = ErrorCounts::from_faults(&t.faults, t.status_errors);
         errors.check = t.check_errors;
+        errors.grpc = t.grpc_errors;
         let names: Vec<String> = self.names.iter().map(|n| n.name.clone()).collect();
         let mut by_name = self.names;
         for (i, n) in by_name.iter_mut().enumerate() {

@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub const MAX_DETAILS: usize = 16;
 /// The detail of stream errors past the first [`MAX_DETAILS`] messages.
 pub const OTHER_STREAM_ERROR: &str = "stream error: (other)";
+/// Details that begin so are `grpc` errors (`grpc: UNAVAILABLE: why`),
+/// kept in the same bounded table as checks' own details.
+pub const GRPC_DETAIL: &str = "grpc: ";
 
 /// How the worker judged one response: the error kind it counts as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub enum Judged {
     Status,
     /// A check failed (or the stream carried an error event).
     Check,
+    /// A gRPC call ended with a status other than OK.
+    Grpc,
 }
 
 impl Judged {

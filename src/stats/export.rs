@@ -135,6 +135,7 @@ impl Frame {
                 parse: acc.parse + e.parse,
                 tls: acc.tls + e.tls,
                 check: acc.check + e.check,
+                grpc: acc.grpc + e.grpc,
             }
         });
         let unowned = ErrorCounts {
@@ -146,6 +147,7 @@ impl Frame {
             parse: all.parse.saturating_sub(owned.parse),
             tls: all.tls.saturating_sub(owned.tls),
             check: all.check.saturating_sub(owned.check),
+            grpc: all.grpc.saturating_sub(owned.grpc),
         };
         Frame {
             elapsed: t.elapsed,
@@ -164,7 +166,7 @@ impl Frame {
 }
 
 /// The error kinds, as the report names them, with their counts.
-pub fn kinds(e: &ErrorCounts) -> [(&'static str, u64); 8] {
+pub fn kinds(e: &ErrorCounts) -> [(&'static str, u64); 9] {
     [
         ("connect", e.connect),
         ("read", e.read),
@@ -174,6 +176,7 @@ pub fn kinds(e: &ErrorCounts) -> [(&'static str, u64); 8] {
         ("parse", e.parse),
         ("tls", e.tls),
         ("check", e.check),
+        ("grpc", e.grpc),
     ]
 }
 

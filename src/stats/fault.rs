@@ -349,6 +349,8 @@ pub struct ErrorCounts {
     pub parse: u64,
     pub tls: u64,
     pub check: u64,
+    /// gRPC calls that ended with a status other than OK.
+    pub grpc: u64,
 }
 
 impl ErrorCounts {
@@ -359,7 +361,7 @@ impl ErrorCounts {
 
     /// Every failed request: transport errors, status and check failures.
     pub fn total(&self) -> u64 {
-        self.transport() + self.status + self.check
+        self.transport() + self.status + self.check + self.grpc
     }
 
     pub fn from_faults(faults: &[u64; Fault::COUNT], status: u64) -> Self {

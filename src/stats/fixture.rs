@@ -76,6 +76,7 @@ pub fn two_names() -> Summary {
             faults,
             status_errors: errs,
             check_errors: 0,
+            grpc_errors: 0,
             latency: p,
         });
         let no_faults = [0u64; Fault::COUNT];
@@ -87,6 +88,7 @@ pub fn two_names() -> Summary {
             faults: no_faults,
             status_errors: 0,
             check_errors: 0,
+            grpc_errors: 0,
             latency: h,
         });
         let _ = latency.add(&all);

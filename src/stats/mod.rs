@@ -68,6 +68,8 @@ pub struct Counts {
     /// is applied, since a status check can make a 404 a success.
     pub status_errors: u64,
     pub check_errors: u64,
+    /// gRPC calls that ended with a status other than OK.
+    pub grpc_errors: u64,
 }
 
 impl Default for Counts {
@@ -92,6 +94,7 @@ impl Counts {
             faults: [0; Fault::COUNT],
             status_errors: 0,
             check_errors: 0,
+            grpc_errors: 0,
         }
     }
 
@@ -113,11 +116,12 @@ impl Counts {
         }
         self.status_errors += o.status_errors;
         self.check_errors += o.check_errors;
+        self.grpc_errors += o.grpc_errors;
     }
 
     /// Every failed request: transport faults, status and check failures.
     pub fn errors(&self) -> u64 {
-        self.faults.iter().sum::<u64>() + self.status_errors + self.check_errors
+        self.faults.iter().sum::<u64>() + self.status_errors + self.check_errors + self.grpc_errors
     }
 }
 
@@ -285,6 +289,7 @@ impl Stats {
         self.counts.requests += 1;
         self.counts.status_errors += u64::from(outcome == Judged::Status);
         self.counts.check_errors += u64::from(outcome == Judged::Check);
+        self.counts.grpc_errors += u64::from(outcome == Judged::Grpc);
         let slot = (status as usize).min(STATUS_SLOTS - 1);
         self.status[slot] += 1;
         // saturating_record never allocates: the histograms do not auto-resize.

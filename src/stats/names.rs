@@ -29,6 +29,7 @@ pub struct NameStats {
     /// As the worker judged them (see `Counts::status_errors`).
     pub status_errors: u64,
     pub check_errors: u64,
+    pub grpc_errors: u64,
 }
 
 impl Default for NameStats {
@@ -42,6 +43,7 @@ impl Default for NameStats {
             faults: [0; Fault::COUNT],
             status_errors: 0,
             check_errors: 0,
+            grpc_errors: 0,
         }
     }
 }
@@ -52,6 +54,7 @@ impl NameStats {
         self.requests += 1;
         self.status_errors += u64::from(outcome == Judged::Status);
         self.check_errors += u64::from(outcome == Judged::Check);
+        self.grpc_errors += u64::from(outcome == Judged::Grpc);
         match self.status.iter_mut().find(|(c, _)| *c == status) {
             Some((_, n)) => *n += 1,
             None => self.status.push((status, 1)),
@@ -69,6 +72,7 @@ impl NameStats {
         self.faults = [0; Fault::COUNT];
         self.status_errors = 0;
         self.check_errors = 0;
+        self.grpc_errors = 0;
     }
 
     /// Move the counts since the last snapshot out.
@@ -83,6 +87,7 @@ impl NameStats {
             faults: self.faults,
             status_errors: self.status_errors,
             check_errors: self.check_errors,
+            grpc_errors: self.grpc_errors,
             latency,
         };
         self.reset();
@@ -99,6 +104,7 @@ pub struct NameSnapshot {
     pub faults: [u64; Fault::COUNT],
     pub status_errors: u64,
     pub check_errors: u64,
+    pub grpc_errors: u64,
     pub latency: Histogram<u64>,
 }
 
@@ -191,8 +197,10 @@ impl NameSummary {
             .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let status_errors = self.errors.status + s.status_errors;
         let check_errors = self.errors.check + s.check_errors;
+        let grpc_errors = self.errors.grpc + s.grpc_errors;
         self.errors = ErrorCounts::from_faults(&faults, status_errors);
         self.errors.check = check_errors;
+        self.errors.grpc = grpc_errors;
     }
 }
 
@@ -216,7 +224,8 @@ impl Default for NameInterval {
 impl NameInterval {
     pub fn add(&mut self, s: &NameSnapshot) {
         self.requests += s.requests;
-        self.errors += s.faults.iter().sum::<u64>() + s.status_errors + s.check_errors;
+        self.errors +=
+            s.faults.iter().sum::<u64>() + s.status_errors + s.check_errors + s.grpc_errors;
         let _ = self.latency.add(&s.latency);
     }
 

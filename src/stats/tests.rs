@@ -59,6 +59,7 @@ fn error_classes_sum() {
             parse: 4,
             tls: 0,
             check: 0,
+            grpc: 0,
         }
     );
     assert_eq!(e.transport(), 10);

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod capability;
+pub mod grpcio;
 pub mod listen;
 pub mod locust;
 pub mod nginx;

@@ -16,7 +16,8 @@ pub fn dir(name: &str) -> PathBuf {
 }
 
 /// Whether the venv at `dir` is `ready`, after making it (`python3 -m
-/// venv`, `pip install REQUIREMENT`) where it was not.
+/// venv`, `pip install REQUIREMENT`, several separated by spaces) where
+/// it was not.
 pub fn ensure(dir: &Path, requirement: &str, ready: impl Fn() -> bool) -> bool {
     ready() || make(dir, requirement, &ready).is_ok_and(|()| ready())
 }
@@ -42,7 +43,8 @@ fn make(dir: &Path, requirement: &str, ready: &impl Fn() -> bool) -> Result<(), 
     }
     let pip = quiet(
         Command::new(dir.join("bin/pip"))
-            .args(["install", "-q", requirement])
+            .args(["install", "-q"])
+            .args(requirement.split_whitespace())
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
     )?;
     if !pip.status.success() {

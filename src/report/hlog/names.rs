@@ -96,7 +96,7 @@ pub fn parse_interval_counts(v: &Value) -> Vec<(u64, u64)> {
 pub fn errors_json(e: &ErrorCounts) -> Value {
     json!({"connect": e.connect, "read": e.read, "write": e.write,
            "timeout": e.timeout, "status": e.status, "parse": e.parse, "tls": e.tls,
-           "check": e.check})
+           "check": e.check, "grpc": e.grpc})
 }
 
 /// `check` failures by detail, as `[[detail, count], ...]`.
@@ -141,7 +141,7 @@ pub fn summary_json(s: &Summary) -> Value {
 }
 
 /// Add a summary line's `errors` object into `acc` (a log from before
-/// checks has no `check`: none failed).
+/// checks has no `check`, one from before gRPC no `grpc`: none failed).
 pub fn add_errors(acc: &mut ErrorCounts, e: &Value) {
     let n = |k: &str| e[k].as_u64().unwrap_or(0);
     acc.connect += n("connect");
@@ -152,6 +152,7 @@ pub fn add_errors(acc: &mut ErrorCounts, e: &Value) {
     acc.parse += n("parse");
     acc.tls += n("tls");
     acc.check += n("check");
+    acc.grpc += n("grpc");
 }
 
 /// One log's tagged intervals, by name.

@@ -50,10 +50,11 @@ pub fn error_causes(s: &Summary) -> Vec<(String, u64)> {
     s.error_details
         .iter()
         .map(|(f, n)| (f.label().to_string(), *n))
-        .chain(
-            s.check_details
-                .iter()
-                .map(|(d, n)| (format!("check: {d}"), *n)),
-        )
+        .chain(s.check_details.iter().map(|(d, n)| {
+            match d.starts_with(crate::stats::checks::GRPC_DETAIL) {
+                true => (d.clone(), *n),
+                false => (format!("check: {d}"), *n),
+            }
+        }))
         .collect()
 }

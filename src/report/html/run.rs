@@ -77,6 +77,9 @@ pub fn render_run(s: &Summary, verdicts: Option<&[Verdict]>) -> String {
     if e.check > 0 || !s.checks.is_empty() {
         summary.push(("failed checks", e.check.to_string()));
     }
+    if e.grpc > 0 {
+        summary.push(("gRPC errors", e.grpc.to_string()));
+    }
     if s.in_flight_at_end > 0 {
         summary.push(("in flight at end", s.in_flight_at_end.to_string()));
     }
@@ -226,13 +229,23 @@ fn run_charts(s: &Summary) -> Vec<String> {
 
     let codes: Vec<(u16, u64)> = s.status_codes.iter().map(|(c, n)| (*c, *n)).collect();
     let mut status = BarChart::new("Responses by status code", "status code", "responses");
-    status.categories = codes.iter().map(|(c, _)| c.to_string()).collect();
+    // gRPC's codes (0-16) by name, beside HTTP's by number.
+    let label = |c: u16| match c {
+        0..100 => crate::proto::grpc::code_name(c).to_string(),
+        _ => c.to_string(),
+    };
+    status.categories = codes.iter().map(|(c, _)| label(*c)).collect();
     status.series.push(BarSeries {
         name: "responses".into(),
         color: PALETTE[0].into(),
         values: codes.iter().map(|(_, n)| Some(*n as f64)).collect(),
     });
-    status.bar_colors = Some(codes.iter().map(|(c, _)| status_color(*c).into()).collect());
+    let color = |c: u16| match c {
+        0 => status_color(200),
+        1..100 => status_color(500),
+        _ => status_color(c),
+    };
+    status.bar_colors = Some(codes.iter().map(|(c, _)| color(*c).into()).collect());
     for (class, lo, hi) in [
         ("2xx", 200, 299),
         ("3xx", 300, 399),
@@ -243,7 +256,17 @@ fn run_charts(s: &Summary) -> Vec<String> {
             status.legend.push((class.into(), status_color(lo).into()));
         }
     }
-    if codes.iter().any(|(c, _)| !(200..600).contains(c)) {
+    for (class, code, wanted) in [("gRPC OK", 200, 0..1), ("gRPC error", 500, 1..100)] {
+        if codes.iter().any(|(c, _)| wanted.contains(c)) {
+            status
+                .legend
+                .push((class.into(), status_color(code).into()));
+        }
+    }
+    if codes
+        .iter()
+        .any(|(c, _)| *c >= 100 && !(200..600).contains(c))
+    {
         status.legend.push(("other".into(), status_color(0).into()));
     }
     status.value_label = |v| format!("{v:.0}");
