@@ -5,13 +5,17 @@
 //! are filled, is encoded to protobuf and framed (`prepare`), so the
 //! engine sends prepared bytes as it does for HTTP.
 //!
-//! The descriptors come from .proto files here; `Schema::from_pool` is the
-//! way in for any other source (the server's reflection service).
+//! The descriptors come from .proto files, or with `--grpc-reflect` from
+//! the server's reflection service, asked once at the address and with the
+//! TLS settings the run itself will use; `Schema::from_pool` takes either.
 
 use super::cli::RunArgs;
+use super::url::{resolve, Url};
 use crate::error::{usage, Error};
 use crate::proto::grpc::{schema, timeout_value, GrpcCall};
+use crate::proto::grpc_reflect::{fetch, FetchError};
 use crate::proto::h1::request::{Header, RequestSpec};
+use crate::proto::tls::{TlsClient, TlsOptions};
 use prost_reflect::DescriptorPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,13 +81,35 @@ pub fn normalize(a: &RunArgs) -> Result<Option<RunArgs>, Error> {
     Ok(Some(n))
 }
 
-/// The descriptors of the run's gRPC requests, if it gives any.
-pub fn load(a: &RunArgs) -> Result<Option<Schema>, Error> {
+/// The descriptors of the run's gRPC requests, if it gives any. `origin`:
+/// the run's URL and TLS flags, where `--grpc-reflect` asks (None for a
+/// scenario, whose requests take --proto).
+pub fn load(a: &RunArgs, origin: Option<(&Url, &TlsOptions)>) -> Result<Option<Schema>, Error> {
     let g = &a.grpc;
+    if g.grpc_reflect {
+        for (flag, given) in [
+            ("--proto", !g.proto.is_empty()),
+            ("--import-path", !g.import_path.is_empty()),
+        ] {
+            if given {
+                return Err(usage(format!(
+                    "{flag}: not with --grpc-reflect, which takes the descriptors from the server"
+                )));
+            }
+        }
+        let (Some(m), Some((url, tls))) = (&g.grpc, origin) else {
+            return Err(usage(
+                "--grpc-reflect: needs --grpc PACKAGE.Service/Method (a scenario's grpc requests take --proto)",
+            ));
+        };
+        let pool = reflect(a, m, url, tls)?;
+        schema::find(&pool, m).map_err(|e| usage(format!("--grpc-reflect: --grpc {e}")))?;
+        return Ok(Some(Schema::from_pool(pool, g.grpc_timeout)));
+    }
     if g.proto.is_empty() {
         return match &g.grpc {
             Some(m) => Err(usage(format!(
-                "--grpc {m}: give the service's .proto with --proto FILE"
+                "--grpc {m}: give the service's .proto with --proto FILE, or --grpc-reflect"
             ))),
             None => Ok(None),
         };
@@ -93,6 +119,37 @@ pub fn load(a: &RunArgs) -> Result<Option<Schema>, Error> {
         schema::find(&pool, m).map_err(|e| usage(format!("--grpc {e}")))?;
     }
     Ok(Some(Schema::from_pool(pool, g.grpc_timeout)))
+}
+
+/// The descriptors of `method`'s service from the server `url` names, at
+/// the address the run will connect to (`resolve`, so a pinned lookup holds)
+/// and through the run's TLS settings. A server that is not reached exits 3
+/// as the run's own connect failures do; one that answers without the
+/// service (or without reflection) is bad input, exit 2.
+fn reflect(
+    a: &RunArgs,
+    method: &str,
+    url: &Url,
+    tls: &TlsOptions,
+) -> Result<prost_reflect::DescriptorPool, Error> {
+    let service = method
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
+    let addr = resolve(url, a.pool.pinned.as_ref())?;
+    let client = if url.tls {
+        let mut o = tls.clone();
+        o.alpn = vec![b"h2".to_vec()];
+        Some(TlsClient::new(&url.host, &o).map_err(usage)?)
+    } else {
+        None
+    };
+    let limit = a.request.connect_timeout + a.request.timeout;
+    fetch(addr, &url.host_header(), client.as_ref(), service, limit).map_err(|e| match e {
+        FetchError::Unreached(m) => Error::Unreachable(format!("--grpc-reflect: {m}")),
+        FetchError::Refused(m) => usage(format!("--grpc-reflect: {m}")),
+    })
 }
 
 /// Make `spec` the gRPC call `method`: its JSON body encoded and framed,

@@ -1,4 +1,5 @@
-//! gRPC's flags (`--grpc`, `--proto`, `--import-path`, `--grpc-timeout`),
+//! gRPC's flags (`--grpc`, `--proto`, `--import-path`, `--grpc-reflect`,
+//! `--grpc-timeout`),
 //! flattened into the run's; `grpc` reads them.
 
 use super::values::parse_duration;
@@ -19,6 +20,10 @@ pub struct GrpcArgs {
     /// Where the .proto files and their imports are found (repeatable) [default: each --proto file's folder]
     #[arg(long = "import-path", value_name = "DIR")]
     pub import_path: Vec<String>,
+
+    /// With --grpc: take the service's descriptors from the server's reflection service (grpc.reflection.v1, else v1alpha), asked once at start, instead of --proto files
+    #[arg(long = "grpc-reflect")]
+    pub grpc_reflect: bool,
 
     /// With --grpc: the call's deadline, sent as grpc-timeout
     #[arg(long = "grpc-timeout", value_name = "D", value_parser = parse_duration)]

@@ -12,9 +12,9 @@ mod data;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzz_entry;
-mod metrics;
 pub mod grpc;
 pub mod grpc_flags;
+mod metrics;
 mod openai;
 mod place;
 mod plan;

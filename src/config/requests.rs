@@ -71,7 +71,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
             plan
         };
         order(a, &mut plan)?;
-        plan.grpc = super::grpc::load(a)?;
+        plan.grpc = super::grpc::load(a, None)?;
         plan.cookies |= r.cookies;
         if plan.think != Think::None && a.load.rate.is_some() {
             return Err(usage(format!(
@@ -187,7 +187,7 @@ pub fn build(a: &RunArgs, headers: &[Header], tls: &TlsOptions) -> Result<Reques
         }
     }
     order(a, &mut plan)?;
-    plan.grpc = super::grpc::load(a)?;
+    plan.grpc = super::grpc::load(a, Some((&parsed, tls)))?;
     plan.cookies = r.cookies;
     let built = plan.build(&Common {
         url: Some(&parsed),

@@ -11,8 +11,8 @@
 pub mod capture;
 pub mod check;
 pub mod cookie;
-pub mod grpc_reflect;
 pub mod grpc;
+pub mod grpc_reflect;
 pub mod h1;
 pub mod h2;
 pub mod sse;

@@ -5,6 +5,8 @@
 //! TTFT and ITL, a server that dies mid-call, TLS, and the inputs that
 //! stop a run before it starts.
 
+mod reflect;
+
 use crate::support::grpcio::{python_or_skip, GrpcServer};
 use crate::support::nginx::make_certificates;
 use crate::support::{run, run_cmd, Run, Scratch};

@@ -110,6 +110,6 @@ fn fetch_reads_a_grpcio_servers_reflection() {
     assert!(
         matches!(at.kind(), prost_reflect::Kind::Message(m) if m.full_name() == "google.protobuf.Timestamp")
     );
-    let err = missing.unwrap_err();
+    let err = missing.unwrap_err().to_string();
     assert!(err.starts_with("reflection: service test.Nope: "), "{err}");
 }

@@ -4,7 +4,7 @@
 
 use super::grpc_target;
 use crate::support::Scratch;
-use blast::proto::grpc_reflect::fetch;
+use blast::proto::grpc_reflect::{fetch, FetchError};
 use blast::proto::tls::{TlsClient, TlsOptions};
 use blast::target::{self, Reflection, TargetOptions};
 use prost_reflect::Kind;
@@ -14,7 +14,11 @@ use std::time::Duration;
 const LIMIT: Duration = Duration::from_secs(10);
 
 fn h2c(addr: SocketAddr, service: &str) -> Result<prost_reflect::DescriptorPool, String> {
-    fetch(addr, &addr.to_string(), None, service, LIMIT)
+    fetch(addr, &addr.to_string(), None, service, LIMIT).map_err(|e| {
+        // A server that answers, whatever it says, was reached.
+        assert!(matches!(e, FetchError::Refused(_)), "{e:?}");
+        e.to_string()
+    })
 }
 
 /// The pool holds blast.Echo/Say and what its message imports.
@@ -130,6 +134,9 @@ fn over_tls_the_ca_is_checked() {
         LIMIT,
     )
     .unwrap_err();
+    let FetchError::Unreached(err) = err else {
+        panic!("{err:?}")
+    };
     assert!(err.contains("TLS") && err.contains("certificate"), "{err}");
     t.stop();
 }
@@ -148,6 +155,9 @@ fn a_server_that_never_answers_times_out() {
         Duration::from_millis(300),
     )
     .unwrap_err();
+    let FetchError::Unreached(err) = err else {
+        panic!("{err:?}")
+    };
     assert!(err.contains("no answer") && err.contains("within"), "{err}");
     assert!(t0.elapsed() < Duration::from_secs(5));
     drop(l);

@@ -10,9 +10,10 @@
 //! It asks `file_containing_symbol` for the service, then `file_by_filename`
 //! for every import not yet sent, one question per stream (servers may send imports along, or not),
 //! and builds a `prost_reflect::DescriptorPool` that holds the service. The
-//! error is one line without a flag's name, for the caller to prefix: no
-//! reflection service, the service unknown to it, a file that does not
-//! build, TLS or connection failures, the timeout.
+//! error is one line without a flag's name, for the caller to prefix, and
+//! says whether the server was reached ([`FetchError`]): a run that cannot
+//! reach its target exits 3, one that asks for what the server does not
+//! serve exits 2.
 //!
 //! The state of the asking, `resolver::Resolver`, knows no I/O (unit-tested on canned
 //! answers); `stream` moves its questions and answers over h2.
@@ -23,6 +24,7 @@ use std::time::Duration;
 use prost_reflect::DescriptorPool;
 
 use super::tls::TlsClient;
+pub use stream::FetchError;
 
 /// The descriptors of `service` (`package.Service`) from the server at
 /// `addr`; `authority` is the `:authority` sent (the URL's host[:port]).
@@ -32,15 +34,20 @@ pub fn fetch(
     tls: Option<&TlsClient>,
     service: &str,
     timeout: Duration,
-) -> Result<DescriptorPool, String> {
+) -> Result<DescriptorPool, FetchError> {
+    let unreached = FetchError::Unreached;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()
-        .map_err(|e| format!("reflection: cannot start a runtime: {e}"))?;
+        .map_err(|e| unreached(format!("reflection: cannot start a runtime: {e}")))?;
     let ask = stream::ask(addr, authority, tls, service);
     rt.block_on(async { tokio::time::timeout(timeout, ask).await })
-        .map_err(|_| format!("reflection: no answer from {authority} within {timeout:?}"))?
+        .map_err(|_| {
+            unreached(format!(
+                "reflection: no answer from {authority} within {timeout:?}"
+            ))
+        })?
 }
 
 mod resolver;

@@ -16,6 +16,24 @@ use crate::proto::tls::TlsClient;
 use crate::reflection::{frame, next_message, Next, ServerReflectionResponse, MAX_MESSAGE};
 use crate::reflection::{V1ALPHA_PATH, V1_PATH};
 
+/// Why [`fetch`] gave no pool; each holds one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchError {
+    /// No HTTP/2 conversation: connect, TLS, the handshake, the timeout.
+    Unreached(String),
+    /// The server answered but cannot give the service: no reflection
+    /// service, the service unknown, an answer or a file that does not build.
+    Refused(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Unreached(m) | FetchError::Refused(m) => f.write_str(m),
+        }
+    }
+}
+
 /// How one version's stream failed: only UNIMPLEMENTED moves on to the next.
 enum Failed {
     Unimplemented,
@@ -33,10 +51,13 @@ pub(super) async fn ask(
     authority: &str,
     tls: Option<&TlsClient>,
     service: &str,
-) -> Result<DescriptorPool, String> {
-    let tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("reflection: cannot connect to {authority} ({addr}): {e}"))?;
+) -> Result<DescriptorPool, FetchError> {
+    let unreached = FetchError::Unreached;
+    let tcp = TcpStream::connect(addr).await.map_err(|e| {
+        unreached(format!(
+            "reflection: cannot connect to {authority} ({addr}): {e}"
+        ))
+    })?;
     let _ = tcp.set_nodelay(true);
     let Some(t) = tls else {
         return over(tcp, "http", authority, service).await;
@@ -47,7 +68,7 @@ pub(super) async fn ask(
     let io = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(t.name.clone(), tcp)
         .await
-        .map_err(|e| format!("reflection: TLS with {authority}: {e}"))?;
+        .map_err(|e| unreached(format!("reflection: TLS with {authority}: {e}")))?;
     over(io, "https", authority, service).await
 }
 
@@ -56,13 +77,13 @@ async fn over<T>(
     scheme: &str,
     authority: &str,
     service: &str,
-) -> Result<DescriptorPool, String>
+) -> Result<DescriptorPool, FetchError>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (send, conn) = client::handshake(io)
         .await
-        .map_err(|e| format!("reflection: HTTP/2 with {authority}: {e}"))?;
+        .map_err(|e| FetchError::Unreached(format!("reflection: HTTP/2 with {authority}: {e}")))?;
     let driver = tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -81,7 +102,7 @@ where
     };
     drop(send);
     driver.abort();
-    result
+    result.map_err(FetchError::Refused)
 }
 
 /// One version's questions, each on a stream of its own that the question
