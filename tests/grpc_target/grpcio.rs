@@ -1,6 +1,6 @@
 //! `blast target --grpc` against gRPC's own Python stack (grpcio and
-//! grpcio-reflection from PyPI, in a venv at `target/grpcio-client`, made
-//! once by .ci/run or by the first test that needs it): the client finds
+//! grpcio-reflection from PyPI, in the venv at `target/grpcio` that
+//! tests/grpc's server runs in: `support::grpcio`): the client finds
 //! the service through reflection (its v1alpha client, with the import of
 //! google/protobuf/timestamp.proto asked by name), builds the message type
 //! from what it was told, and makes 100 calls whose answers must equal what
@@ -8,33 +8,14 @@
 //! And the other way round: `proto::grpc_reflect::fetch` against a grpcio
 //! server, whose reflection is v1alpha only and sends imports along.
 
-use crate::support::{have, venv, TargetProcess};
+use crate::support::grpcio::python_or_skip;
+use crate::support::TargetProcess;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const CLIENT: &str = include_str!("grpcio_client.py");
 const SERVER: &str = include_str!("grpcio_server.py");
-
-/// The venv's python, made now if missing; None (after `have` said why)
-/// where it cannot be had.
-fn python_or_skip() -> Option<PathBuf> {
-    let dir = venv::dir("grpcio-client");
-    let python = dir.join("bin/python");
-    let ready = || {
-        Command::new(&python)
-            .args(["-c", "import grpc_reflection, grpc"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let how = format!(
-        "no grpcio in {}; make it with `python3 -m venv {0} && {0}/bin/pip install grpcio-reflection` (.ci/run does)",
-        dir.display()
-    );
-    let made = venv::ensure(&dir, "grpcio-reflection", ready);
-    have("grpcio", made, &how).then_some(python)
-}
 
 #[test]
 fn grpcio_finds_the_service_by_reflection_and_its_calls_echo() {

@@ -1,7 +1,8 @@
 //! The Python gRPC server tests/grpc runs blast against: grpcio,
 //! grpcio-tools and grpcio-reflection from PyPI in a venv at
 //! `target/grpcio` (made once by .ci/run or, when missing, by the first
-//! test that needs it), running tests/grpc/echo_server.py on a copy of
+//! test that needs it; tests/grpc_target's grpcio client and server use
+//! it too), running tests/grpc/echo_server.py on a copy of
 //! tests/grpc/echo.proto in a scratch directory, where it makes its stubs
 //! with grpc_tools.protoc and writes its logs. Killed, by its own pid,
 //! when dropped.
