@@ -28,6 +28,7 @@ pub mod mix;
 pub mod pace;
 mod pacer;
 mod precise;
+pub mod ring;
 pub mod session;
 mod shared;
 mod tokens;
