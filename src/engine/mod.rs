@@ -2,8 +2,9 @@
 //! starts them and hands them phases), each running its slice of the
 //! connections on its own runtime (the batched io_uring runtime of `ring`,
 //! tokio-uring or epoll, behind the seam in `io`; shared code reaches
-//! timers and tasks through the `rt` facade). A connection is `conn` over HTTP/1.1 (through `link`, plain or
-//! TLS) or `h2conn` over HTTP/2 (made by `h2io`).
+//! timers and tasks through the `rt` facade). A connection is `conn` over
+//! HTTP/1.1 (through `link`, plain or TLS) or `h2conn` over HTTP/2 (made
+//! by `h2io`).
 //!
 //! A worker's connections share its state (`shared`), composed of one part
 //! per concern: the run's `ConnSettings`, what they send (`mix`), the

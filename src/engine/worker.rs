@@ -108,7 +108,7 @@ fn run_thread(
     // The ring engine needs EXT_ARG (5.11), buffer rings (5.19) and
     // multishot receive (6.0); a kernel without them runs tokio-uring.
     let ring_rt = match engine {
-        Engine::Uring => ring::Runtime::new(seat.connections, ring::BATCH).ok(),
+        Engine::Uring => ring::Runtime::new(seat.connections, ring::Batch::from_env()).ok(),
         _ => None,
     };
     match (engine, ring_rt) {

@@ -38,6 +38,21 @@ pub const BATCH: Batch = Batch {
     wait_us: 50,
 };
 
+impl Batch {
+    /// `BATCH`, or what BLAST_RING_BATCH (`N` or `N/US`) sets: a knob for
+    /// the measurements of docs/performance.md, not a user setting.
+    pub fn from_env() -> Batch {
+        let Ok(v) = std::env::var("BLAST_RING_BATCH") else {
+            return BATCH;
+        };
+        let (n, us) = v.split_once('/').unwrap_or((&v, ""));
+        Batch {
+            batch: n.parse().unwrap_or(BATCH.batch).max(1),
+            wait_us: us.parse().unwrap_or(BATCH.wait_us),
+        }
+    }
+}
+
 struct Core {
     exec: Exec,
     timers: RefCell<Timers>,
