@@ -6,12 +6,12 @@
 //! operations (connect polls, owned sends).
 
 use super::bufring::{BufRing, BGID};
-use super::sock::Socks;
+use super::socks::Socks;
 use io_uring::{opcode, squeue, types, IoUring};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const IORING_REGISTER_RING_FDS: libc::c_uint = 20;
 const IORING_ENTER_GETEVENTS: libc::c_uint = 1;
@@ -75,6 +75,9 @@ pub(super) struct Driver {
     min_wait: bool,
     batch: Batch,
     cqes: Vec<(u64, i32, u32)>,
+    /// Completions per µs lately, and when the last turn ended.
+    rate: f64,
+    last_turn: Instant,
     /// The features the kernel accepted, for the engine's one-line notice.
     pub features: Vec<&'static str>,
 }
@@ -117,6 +120,8 @@ impl Driver {
             min_wait: true,
             batch,
             cqes: Vec::with_capacity(cq as usize),
+            rate: 0.0,
+            last_turn: Instant::now(),
             features,
         };
         d.min_wait = has_min_timeout();
@@ -202,14 +207,33 @@ impl Driver {
     pub fn turn(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
         let want = match (wait, self.min_wait) {
             (false, _) => 0,
-            (true, true) => self.batch.batch.min(self.waiting as u32).max(1),
+            (true, true) => self.batch_now(),
             (true, false) => 1,
         };
         let min_wait = if want > 1 { self.batch.wait_us } else { 0 };
         let n = self.take_queued();
         self.enter_raw(n, want, timeout, min_wait)?;
-        self.reap();
+        let reaped = self.reap();
+        // Completions per µs, smoothed over the last few turns.
+        let now = Instant::now();
+        let us = now.saturating_duration_since(self.last_turn).as_secs_f64() * 1e6;
+        self.last_turn = now;
+        if us > 0.0 {
+            self.rate += (reaped as f64 / us - self.rate) / 8.0;
+        }
         Ok(())
+    }
+
+    /// Completions to wait for: as many as arrive within the bound at the
+    /// recent rate, at most `batch` and the tasks waiting. While they keep
+    /// coming, a wait ends when its batch is in, well before the bound;
+    /// when they slow down, it asks for one and adds no wait at all.
+    fn batch_now(&self) -> u32 {
+        let expected = (self.rate * self.batch.wait_us as f64) as u32;
+        expected
+            .min(self.batch.batch)
+            .min(self.waiting as u32)
+            .max(1)
     }
 
     fn enter_raw(
@@ -259,7 +283,7 @@ impl Driver {
         Ok(())
     }
 
-    fn reap(&mut self) {
+    fn reap(&mut self) -> usize {
         let mut cqes = std::mem::take(&mut self.cqes);
         // SAFETY: the only completion queue view alive.
         for cqe in unsafe { self.ring.completion_shared() } {
@@ -280,9 +304,11 @@ impl Driver {
                 _ => {}
             }
         }
+        let n = cqes.len();
         cqes.clear();
         self.cqes = cqes;
         self.bufs.publish();
+        n
     }
 
     /// Start a one-shot operation; poll it with `op_poll`.

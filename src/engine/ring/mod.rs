@@ -12,14 +12,18 @@
 //! the latencies it holds.
 
 mod bufring;
+mod core;
 mod driver;
 mod exec;
 mod sock;
+mod socks;
 mod timer;
 
 pub use driver::Batch;
 pub use sock::Conn;
 
+pub use self::core::active;
+use self::core::{with_core, Core, CORE};
 use driver::Driver;
 use exec::Exec;
 use std::cell::RefCell;
@@ -32,10 +36,11 @@ use std::time::Instant;
 use timer::{Key, Timers};
 
 /// Completions one wait asks for at most, and how long (µs) it waits for
-/// more once one is there: the batch the measurements kept (docs/performance.md).
+/// more once one is there: the bound a batch adds to a latency at most
+/// (docs/performance.md has what was measured).
 pub const BATCH: Batch = Batch {
     batch: 16,
-    wait_us: 50,
+    wait_us: 20,
 };
 
 impl Batch {
@@ -51,35 +56,6 @@ impl Batch {
             wait_us: us.parse().unwrap_or(BATCH.wait_us),
         }
     }
-}
-
-struct Core {
-    exec: Exec,
-    timers: RefCell<Timers>,
-    driver: RefCell<Driver>,
-}
-
-thread_local! {
-    static CORE: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
-}
-
-fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
-    CORE.with(|c| c.borrow().as_deref().map(f))
-}
-
-/// Whether this thread runs the ring runtime (the `rt` facade asks).
-pub fn active() -> bool {
-    CORE.with(|c| c.borrow().is_some())
-}
-
-/// The driver of this thread's ring; only ring sockets call it, and they
-/// exist only on a ring thread.
-fn driver<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
-    with_core(|c| f(&mut c.driver.borrow_mut())).expect("ring I/O outside the ring runtime")
-}
-
-fn try_driver(f: impl FnOnce(&mut Driver)) {
-    with_core(|c| f(&mut c.driver.borrow_mut()));
 }
 
 pub struct Runtime {

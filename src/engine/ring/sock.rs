@@ -7,113 +7,17 @@
 //! nonblocking connect completed by a ring poll (IORING_OP_CONNECT stalls
 //! when thousands are opened at once, measured with tokio-uring).
 
-use super::bufring::{BufRing, BGID};
+use super::bufring::BGID;
+use super::core::{driver, try_driver};
 use super::driver::{ud, Driver, K_RECV, K_SEND};
-use super::{driver, try_driver};
 use crate::engine::io::{RecvBuf, Transport};
 use io_uring::{opcode, squeue, types};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
-
-#[derive(Default)]
-struct Sock {
-    gen: u32,
-    fd: RawFd,
-    /// Received and not yet read: (buffer id, from, to).
-    data: VecDeque<(u16, u16, u16)>,
-    eof: bool,
-    /// A receive or send error (negative errno), seen after the data.
-    err: i32,
-    armed: bool,
-    /// Dropped while its receive was armed: freed at the last completion.
-    closing: bool,
-    reader: Option<Waker>,
-    /// The enter that will submit its latest entry.
-    epoch: u64,
-}
-
-/// The ring's sockets, by slot; a slot's generation tells a late
-/// completion of an earlier socket from one of the socket there now.
-#[derive(Default)]
-pub(super) struct Socks {
-    slots: Vec<Sock>,
-    free: Vec<u32>,
-}
-
-impl Socks {
-    fn open(&mut self, fd: RawFd) -> (u32, u32) {
-        let i = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push(Sock::default());
-                self.slots.len() as u32 - 1
-            }
-        };
-        let s = &mut self.slots[i as usize];
-        s.fd = fd;
-        (i, s.gen)
-    }
-
-    fn get(&mut self, i: u32, gen: u32) -> Option<&mut Sock> {
-        self.slots.get_mut(i as usize).filter(|s| s.gen == gen)
-    }
-
-    fn free(&mut self, i: u32, bufs: &mut BufRing) {
-        let s = &mut self.slots[i as usize];
-        for (bid, _, _) in s.data.drain(..) {
-            bufs.put(bid);
-        }
-        s.gen = (s.gen + 1) & 0xff_ffff;
-        s.fd = -1;
-        (s.eof, s.err, s.armed, s.closing, s.reader) = (false, 0, false, false, None);
-        self.free.push(i);
-    }
-
-    /// A multishot receive completed; true if it woke a reader.
-    pub fn received(&mut self, i: u32, gen: u32, res: i32, flags: u32, bufs: &mut BufRing) -> bool {
-        let bid = io_uring::cqueue::buffer_select(flags);
-        let Some(s) = self.get(i, gen) else {
-            if let Some(b) = bid {
-                bufs.put(b);
-            }
-            return false;
-        };
-        match bid {
-            Some(b) if res > 0 && !s.closing => s.data.push_back((b, 0, res as u16)),
-            Some(b) => bufs.put(b),
-            None if res == 0 => s.eof = true,
-            // Out of buffers: the receive ended; the next read arms it again.
-            None if res == -libc::ENOBUFS => {}
-            None if res < 0 && s.err == 0 => s.err = res,
-            None => {}
-        }
-        if !io_uring::cqueue::more(flags) {
-            s.armed = false;
-            if s.closing {
-                self.free(i, bufs);
-                return false;
-            }
-        }
-        s.reader.take().map(Waker::wake).is_some()
-    }
-
-    /// A send failed (successful sends post nothing); true if it woke a reader.
-    pub fn send_failed(&mut self, i: u32, gen: u32, res: i32) -> bool {
-        let Some(s) = self.get(i, gen) else {
-            return false;
-        };
-        if s.err == 0 {
-            // A short send under MSG_WAITALL ends only on an error.
-            s.err = if res < 0 { res } else { -libc::EPIPE };
-        }
-        s.reader.take().map(Waker::wake).is_some()
-    }
-}
+use std::task::{Context, Poll};
 
 impl Driver {
     fn sock_read(
