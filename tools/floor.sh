@@ -144,7 +144,10 @@ for c in "${clients[@]}"; do
         read -r req _ < <(parse_out "$c" "$tmp/out")
         python3 - "$c" "$req" "$tmp/perf" >>"$tmp/syscalls" <<'EOF'
 import sys
-c, req = sys.argv[1], int(sys.argv[2])
+c, req = sys.argv[1], int(sys.argv[2] or 0)
+if req == 0:  # the run answered nothing (a stalled box): no ratio to print
+    print(c, "-", "no requests in this run", sep="\t")
+    sys.exit()
 tot, parts = 0, []
 for line in open(sys.argv[3]):
     f = line.strip().split(",")
@@ -164,7 +167,10 @@ EOF
         read -r req _ < <(parse_out "$c" "$tmp/out")
         python3 - "$c" "$req" "$tmp/strace" >>"$tmp/syscalls" <<'EOF'
 import sys
-c, req = sys.argv[1], int(sys.argv[2])
+c, req = sys.argv[1], int(sys.argv[2] or 0)
+if req == 0:  # the run answered nothing (a stalled box): no ratio to print
+    print(c, "-", "no requests in this run", sep="\t")
+    sys.exit()
 tot, parts = 0, []
 for line in open(sys.argv[3]):
     f = line.split()

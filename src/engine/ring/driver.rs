@@ -75,8 +75,8 @@ pub(super) struct Driver {
     min_wait: bool,
     batch: Batch,
     cqes: Vec<(u64, i32, u32)>,
-    /// Completions per µs lately, and when the last turn ended.
-    rate: f64,
+    /// Completions per turn and µs per turn lately, and when the last turn ended.
+    recent: (f64, f64),
     last_turn: Instant,
     /// The features the kernel accepted, for the engine's one-line notice.
     pub features: Vec<&'static str>,
@@ -120,7 +120,7 @@ impl Driver {
             min_wait: true,
             batch,
             cqes: Vec::with_capacity(cq as usize),
-            rate: 0.0,
+            recent: (0.0, 1.0),
             last_turn: Instant::now(),
             features,
         };
@@ -214,13 +214,14 @@ impl Driver {
         let n = self.take_queued();
         self.enter_raw(n, want, timeout, min_wait)?;
         let reaped = self.reap();
-        // Completions per µs, smoothed over the last few turns.
+        // Completions and time, each smoothed over the last few turns: their
+        // ratio is the recent rate (an average of per-turn ratios would be
+        // inflated by the short turns that find a few completions waiting).
         let now = Instant::now();
         let us = now.saturating_duration_since(self.last_turn).as_secs_f64() * 1e6;
         self.last_turn = now;
-        if us > 0.0 {
-            self.rate += (reaped as f64 / us - self.rate) / 8.0;
-        }
+        self.recent.0 += (reaped as f64 - self.recent.0) / 8.0;
+        self.recent.1 += (us - self.recent.1) / 8.0;
         Ok(())
     }
 
@@ -229,7 +230,8 @@ impl Driver {
     /// coming, a wait ends when its batch is in, well before the bound;
     /// when they slow down, it asks for one and adds no wait at all.
     fn batch_now(&self) -> u32 {
-        let expected = (self.rate * self.batch.wait_us as f64) as u32;
+        let (n, us) = self.recent;
+        let expected = (n / us.max(1.0) * self.batch.wait_us as f64) as u32;
         expected
             .min(self.batch.batch)
             .min(self.waiting as u32)
