@@ -5,9 +5,10 @@
 //! buffer ring of `bufring`), and the sockets behind `Transport` (`sock`).
 //!
 //! Its loop: run the ready tasks, then ONE `io_uring_enter` that submits
-//! everything they queued and waits for a batch of completions, bounded by
-//! the next timer and (kernel 6.12+) by a min-wait after the first, then
-//! dispatch every completion. A completion's time is taken when its task
+//! everything they queued and waits for a batch of completions (as many as
+//! the recent rate brings within the bound), bounded by the next timer and
+//! (kernel 6.12+) by a min-wait after the first, then dispatch every
+//! completion. A completion's time is taken when its task
 //! runs, right after the reap, so a batch wait adds at most its bound to
 //! the latencies it holds.
 
