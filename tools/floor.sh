@@ -10,7 +10,9 @@
 #   ROUNDS=3 DURATION=3 CLIENTS="floor wrk" tools/floor.sh
 #
 # floor-batch is floor waiting for up to BATCH (16) completions per
-# io_uring_enter instead of one: fewer wake-ups, more latency.
+# io_uring_enter instead of one: fewer wake-ups, more latency. blast-uring
+# is blast's ring engine (batched completions), blast-tokio-uring the
+# tokio-uring engine it replaced, kept for this side-by-side table.
 #
 # Env: CONNS (64) DURATION (seconds, 5) ROUNDS (5) SYSCALL_S (2) TARGET
 #      (blast|nginx) TARGET_CPU (1) CLIENT_CPU (0) CLIENTS BATCH BLAST FLOOR
@@ -26,7 +28,7 @@ SYSCALL_S=${SYSCALL_S:-2}
 TARGET=${TARGET:-blast}
 TARGET_CPU=${TARGET_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
-CLIENTS=${CLIENTS:-floor floor-batch blast-uring blast-epoll wrk h2load}
+CLIENTS=${CLIENTS:-floor floor-batch blast-uring blast-tokio-uring blast-epoll wrk h2load}
 BATCH=${BATCH:-16}
 WRK=${WRK:-wrk}
 H2LOAD=${H2LOAD:-h2load}
@@ -40,7 +42,7 @@ for c in $CLIENTS; do
     case $c in
     wrk) command -v "$WRK" >/dev/null || die "wrk not found" ;;
     h2load) command -v "$H2LOAD" >/dev/null || die "h2load not found (nghttp2-client)" ;;
-    floor | floor-batch | blast-uring | blast-epoll) ;;
+    floor | floor-batch | blast-uring | blast-tokio-uring | blast-epoll) ;;
     *) echo "floor.sh: unknown client $c" >&2; exit 2 ;;
     esac
 done
@@ -70,6 +72,7 @@ client_cmd() {
     floor) echo "$FLOOR" -c "$CONNS" -d "$2" --cpu "$CLIENT_CPU" "$url" ;;
     floor-batch) echo "$FLOOR" -c "$CONNS" -d "$2" --cpu "$CLIENT_CPU" --batch "$BATCH" "$url" ;;
     blast-uring) echo "$BLAST" -c "$CONNS" -t 1 -d "${2}s" --engine uring --json "$url" ;;
+    blast-tokio-uring) echo "$BLAST" -c "$CONNS" -t 1 -d "${2}s" --engine tokio-uring --json "$url" ;;
     blast-epoll) echo "$BLAST" -c "$CONNS" -t 1 -d "${2}s" --engine epoll --json "$url" ;;
     wrk) echo "$WRK" -c "$CONNS" -t 1 -d "${2}s" "$url" ;;
     h2load) echo "$H2LOAD" --h1 -c "$CONNS" -t 1 -D "$2" "$url" ;;
@@ -141,7 +144,10 @@ for c in "${clients[@]}"; do
         read -r req _ < <(parse_out "$c" "$tmp/out")
         python3 - "$c" "$req" "$tmp/perf" >>"$tmp/syscalls" <<'EOF'
 import sys
-c, req = sys.argv[1], int(sys.argv[2])
+c, req = sys.argv[1], int(sys.argv[2] or 0)
+if req == 0:  # the run answered nothing (a stalled box): no ratio to print
+    print(c, "-", "no requests in this run", sep="\t")
+    sys.exit()
 tot, parts = 0, []
 for line in open(sys.argv[3]):
     f = line.strip().split(",")
@@ -161,7 +167,10 @@ EOF
         read -r req _ < <(parse_out "$c" "$tmp/out")
         python3 - "$c" "$req" "$tmp/strace" >>"$tmp/syscalls" <<'EOF'
 import sys
-c, req = sys.argv[1], int(sys.argv[2])
+c, req = sys.argv[1], int(sys.argv[2] or 0)
+if req == 0:  # the run answered nothing (a stalled box): no ratio to print
+    print(c, "-", "no requests in this run", sep="\t")
+    sys.exit()
 tot, parts = 0, []
 for line in open(sys.argv[3]):
     f = line.split()
@@ -180,12 +189,12 @@ cat <<EOF
 
 ### The floor: $TARGET target, -c $CONNS, one client thread
 
-- machine: $(machine)
+- machine: $(machine); load before the table: $(uptime | sed 's/.*load/load/')
 - target: $target_desc on CPU $TARGET_CPU, $url; clients on CPU $CLIENT_CPU
 - $ROUNDS rounds of ${DURATION}s, order rotating each round, medians; client CPU is user+sys from /usr/bin/time
 - system calls: $( ((use_perf)) && echo "perf stat -e raw_syscalls:sys_enter" || echo "strace -f -c") on a separate ${SYSCALL_S}s run of each client
 - script: TARGET=$TARGET CONNS=$CONNS DURATION=$DURATION ROUNDS=$ROUNDS tools/floor.sh
-- floor: \`$(client_cmd floor "$DURATION" | sed "s|$root/||")\` (floor-batch: \`--batch $BATCH\`); blast: \`$(client_cmd blast-uring "$DURATION" | sed "s|$root/||")\` (and \`--engine epoll\`)
+- floor: \`$(client_cmd floor "$DURATION" | sed "s|$root/||")\` (floor-batch: \`--batch $BATCH\`); blast: \`$(client_cmd blast-uring "$DURATION" | sed "s|$root/||")\` (and \`--engine tokio-uring\`, \`--engine epoll\`)
 - wrk: \`$(client_cmd wrk "$DURATION")\` ($("$WRK" -v 2>&1 | head -1 | awk '{ print $1, $2 }' || true)); h2load: \`$(client_cmd h2load "$DURATION")\` ($("$H2LOAD" --version 2>&1 | head -1))
 
 EOF
@@ -208,16 +217,16 @@ base = med.get("floor")
 # of each round's figure to the floor's in the same round is steadier than
 # the ratio of two medians, so both are shown.
 per_round = {(x[0], x[1]): int(x[2]) / max(float(x[4]), 1e-9) for x in rows}
-def paired(c):
-    rs = [per_round[(c, k)] / per_round[("floor", k)]
-          for (cc, k) in per_round if cc == c and ("floor", k) in per_round]
+def paired(c, b="floor"):
+    rs = [per_round[(c, k)] / per_round[(b, k)]
+          for (cc, k) in per_round if cc == c and (b, k) in per_round]
     return f"{statistics.median(rs):.2f}x" if rs else ""
-print("| client | req/s | client CPU s | req per client CPU-s | of the floor | of the floor, same round | syscalls per request | of which |")
-print("|---|---:|---:|---:|---:|---:|---:|---|")
+print("| client | req/s | client CPU s | req per client CPU-s | of the floor | of the floor, same round | of floor-batch, same round | of wrk, same round | syscalls per request | of which |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for c in clients:
     rps, cpu, per, err = med[c]
     of = f"{per / base[2]:.2f}x" if base else ""
     s = sc.get(c, ["", ""])
     e = f" ({err:g} errors)" if err else ""
-    print(f"| {c}{e} | {rps:,.0f} | {cpu:.2f} | {per:,.0f} | {of} | {paired(c)} | {s[0]} | {s[1]} |")
+    print(f"| {c}{e} | {rps:,.0f} | {cpu:.2f} | {per:,.0f} | {of} | {paired(c)} | {paired(c, 'floor-batch')} | {paired(c, 'wrk')} | {s[0]} | {s[1]} |")
 EOF

@@ -237,8 +237,8 @@ pub struct RequestArgs {
     #[arg(long = "html", value_name = "FILE")]
     pub html: Option<String>,
 
-    /// I/O engine: auto, uring or epoll
-    #[arg(long = "engine", value_name = "E", default_value = "auto", value_parser = ["auto", "uring", "epoll"])]
+    /// I/O engine: auto, uring, tokio-uring or epoll
+    #[arg(long = "engine", value_name = "E", default_value = "auto", value_parser = ["auto", "uring", "tokio-uring", "epoll"])]
     pub engine: String,
 
     /// Send "Connection: close": one request per connection
@@ -355,8 +355,8 @@ pub struct CalibrateArgs {
     /// Connections
     #[arg(short = 'c', long = "connections", default_value = "64", value_parser = parse_count)]
     pub connections: u64,
-    /// I/O engine: auto, uring or epoll
-    #[arg(long = "engine", default_value = "auto", value_parser = ["auto", "uring", "epoll"])]
+    /// I/O engine: auto, uring, tokio-uring or epoll
+    #[arg(long = "engine", default_value = "auto", value_parser = ["auto", "uring", "tokio-uring", "epoll"])]
     pub engine: String,
     /// Measure over HTTPS (the target makes a certificate at start)
     #[arg(long = "tls")]

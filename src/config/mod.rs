@@ -208,20 +208,24 @@ impl Config {
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
             // h2 needs tokio's AsyncRead/AsyncWrite: the epoll engine's runtime.
-            "uring" if h2.is_some() => return Err(usage(
+            "uring" | "tokio-uring" if h2.is_some() => return Err(usage(
                 "--engine uring: HTTP/2 runs on the epoll engine only (use --engine epoll or auto)",
             )),
             _ if h2.is_some() => {
                 notices.push("HTTP/2 runs on the epoll engine".into());
                 Engine::Epoll
             }
-            "uring" => {
-                uring_probe().map_err(|e| {
+            e @ ("uring" | "tokio-uring") => {
+                uring_probe().map_err(|err| {
                     Error::EngineUnavailable(format!(
-                        "--engine uring: io_uring is unavailable here ({e})"
+                        "--engine {e}: io_uring is unavailable here ({err})"
                     ))
                 })?;
-                Engine::Uring
+                if e == "uring" {
+                    Engine::Uring
+                } else {
+                    Engine::TokioUring
+                }
             }
             _ => match uring_probe() {
                 Ok(()) => Engine::Uring,

@@ -227,7 +227,7 @@ async fn connect<T: Transport>(
     source: Option<IpAddr>,
     started: Instant,
 ) -> Option<Result<Link<T>, Fault>> {
-    let attempt = tokio::time::timeout(w.conn.connect_timeout, T::connect(w.conn.addr, source));
+    let attempt = super::rt::timeout(w.conn.connect_timeout, T::connect(w.conn.addr, source));
     let sock = match w.life.unless_stopped(attempt).await? {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
@@ -243,7 +243,7 @@ async fn connect<T: Transport>(
     w.life.startup.handshaking();
     // Boxed: the handshake's state (a TLS session, about 2.5 KB) would
     // otherwise sit in every connection's future, plain ones included.
-    let shake = tokio::time::timeout(
+    let shake = super::rt::timeout(
         w.conn.connect_timeout,
         Box::pin(link::handshake(sock, client)),
     );

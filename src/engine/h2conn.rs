@@ -448,7 +448,7 @@ async fn exchange(
         }
         Ok::<u16, ::h2::Error>(status)
     };
-    let result = tokio::time::timeout_at((t0 + w.conn.timeout).into(), read).await;
+    let result = super::rt::timeout_at(t0 + w.conn.timeout, read).await;
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),

@@ -36,7 +36,7 @@ pub async fn connect(
     source: Option<IpAddr>,
     started: Instant,
 ) -> Option<Result<Connected, Fault>> {
-    let attempt = tokio::time::timeout(conn.connect_timeout, tcp_connect(conn.addr, source));
+    let attempt = super::rt::timeout(conn.connect_timeout, tcp_connect(conn.addr, source));
     let tcp = match life.unless_stopped(attempt).await? {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
@@ -53,7 +53,7 @@ pub async fn connect(
         Some(client) => {
             life.startup.handshaking();
             let connector = tokio_rustls::TlsConnector::from(client.config.clone());
-            let shake = tokio::time::timeout(
+            let shake = super::rt::timeout(
                 conn.connect_timeout,
                 connector.connect(client.name.clone(), tcp),
             );
@@ -83,7 +83,7 @@ pub async fn connect(
         .max_frame_size(MAX_FRAME)
         .handshake::<_, Bytes>(io);
     let (send, connection) = match life
-        .unless_stopped(tokio::time::timeout(conn.connect_timeout, shake))
+        .unless_stopped(super::rt::timeout(conn.connect_timeout, shake))
         .await?
     {
         Ok(Ok(pair)) => pair,

@@ -1,10 +1,10 @@
-//! The one seam between blast and its I/O runtimes. Everything io_uring- or
-//! epoll-specific is here: the socket type behind `Transport` and the
-//! per-thread runtime that drives it. The connection loop, worker, stats and
-//! reports are shared by both engines (tokio-uring has had no release since
-//! 2024; a change of runtime should touch this file and no other).
+//! The one seam between blast and its I/O runtimes: `Transport`, the
+//! receive buffer, and the tokio-uring and epoll sockets and runtimes (the
+//! ring engine's own runtime is `engine::ring`). The connection loop,
+//! worker, stats and reports are shared by every engine, and reach timers
+//! and tasks through `engine::rt`.
 //!
-//! Both runtimes run a `LocalSet` on one pinned thread, so connection tasks
+//! Every runtime runs its tasks on one pinned thread, so connection tasks
 //! can share the worker's state through `Rc` and `Cell` without atomics.
 
 use std::future::Future;
@@ -106,8 +106,9 @@ impl RecvBuf {
 }
 
 /// Open files one worker's runtime holds besides its connections, measured
-/// in /proc/PID/fd: io_uring has its ring, the epoll instances of tokio's
-/// reactor and its waker eventfd (4); epoll has the last three.
+/// in /proc/PID/fd: tokio-uring has its ring, the epoll instances of
+/// tokio's reactor and its waker eventfd (4); epoll has the last three; the
+/// ring engine only its ring (1). The most of the three, whichever runs.
 pub const FILES_PER_WORKER: u64 = 4;
 
 /// One TCP connection of one engine.

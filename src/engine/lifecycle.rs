@@ -198,7 +198,7 @@ impl Lifecycle {
 
     /// Sleep (connect back-off, ramp); false if the worker stopped meanwhile.
     pub async fn sleep_unless_stopped(&self, d: Duration) -> bool {
-        self.unless_stopped(tokio::time::sleep(d)).await.is_some()
+        self.unless_stopped(super::rt::sleep(d)).await.is_some()
     }
 }
 

@@ -1,8 +1,10 @@
 //! The load engine: pinned workers, one per core (`worker`; `session`
 //! starts them and hands them phases), each running its slice of the
-//! connections on its own runtime (io_uring or epoll, behind the seam in
-//! `io`). A connection is `conn` over HTTP/1.1 (through `link`, plain or
-//! TLS) or `h2conn` over HTTP/2 (made by `h2io`).
+//! connections on its own runtime (the batched io_uring runtime of `ring`,
+//! tokio-uring or epoll, behind the seam in `io`; shared code reaches
+//! timers and tasks through the `rt` facade). A connection is `conn` over
+//! HTTP/1.1 (through `link`, plain or TLS) or `h2conn` over HTTP/2 (made
+//! by `h2io`).
 //!
 //! A worker's connections share its state (`shared`), composed of one part
 //! per concern: the run's `ConnSettings`, what they send (`mix`), the
@@ -30,6 +32,8 @@ pub mod mix;
 pub mod pace;
 mod pacer;
 mod precise;
+pub mod ring;
+pub mod rt;
 pub mod session;
 mod shared;
 mod tokens;
@@ -52,7 +56,10 @@ use std::time::{Duration, SystemTime};
 /// The I/O engine of the workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
+    /// The ring runtime (`ring`): batched completions on io_uring.
     Uring,
+    /// The tokio-uring runtime, kept one release for side-by-side tables.
+    TokioUring,
     Epoll,
 }
 
@@ -60,6 +67,7 @@ impl Engine {
     pub fn name(self) -> &'static str {
         match self {
             Engine::Uring => "uring",
+            Engine::TokioUring => "tokio-uring",
             Engine::Epoll => "epoll",
         }
     }

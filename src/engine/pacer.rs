@@ -5,7 +5,6 @@
 
 use super::lifecycle::Lifecycle;
 use super::pace::{Arrival, Schedule};
-use super::precise;
 use crate::shape::Stages;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -213,7 +212,7 @@ impl Pacer {
             if wake - now > LONG_WAIT {
                 return life.sleep_unless_stopped(wake - now).await;
             }
-            tokio::time::sleep_until(wake.into()).await;
+            super::rt::sleep_until(wake).await;
         }
         !life.stopped()
     }
@@ -309,10 +308,7 @@ async fn wait_precisely(at: Instant, life: &Lifecycle) -> bool {
     if at > now + LONG_WAIT && !life.sleep_unless_stopped(at - now - EARLY).await {
         return false;
     }
-    if precise::sleep_until(at).await.is_err() {
-        // No timerfd (fd limit): fall back to the millisecond timer.
-        tokio::time::sleep_until(at.into()).await;
-    }
+    super::rt::precise_sleep_until(at).await;
     !life.stopped()
 }
 

@@ -12,7 +12,7 @@ use super::mix::Mix;
 use super::pace::{Rate, Schedule};
 use super::pacer::{PaceSpec, Phase};
 use super::shared::{Assignment, Shared};
-use super::{conn, h2conn};
+use super::{conn, h2conn, ring, rt};
 use super::{ConnSettings, Engine, Settings};
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -105,15 +105,25 @@ fn run_thread(
     };
     // The worker's state is built here, on its own thread, which so first
     // touches its stats and slots.
-    match engine {
-        Engine::Uring => match io::uring::runtime(seat.connections) {
+    // The ring engine needs EXT_ARG (5.11), buffer rings (5.19) and
+    // multishot receive (6.0); a kernel without them runs tokio-uring.
+    let ring_rt = match engine {
+        Engine::Uring => ring::Runtime::new(seat.connections, ring::Batch::from_env()).ok(),
+        _ => None,
+    };
+    match (engine, ring_rt) {
+        (Engine::Uring, Some(rt)) => ring::block_on(
+            &rt,
+            main::<ring::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
+        ),
+        (Engine::Uring | Engine::TokioUring, _) => match io::uring::runtime(seat.connections) {
             Ok(rt) => io::uring::block_on(
                 &rt,
                 main::<io::uring::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
             ),
             Err(e) => failed(e),
         },
-        Engine::Epoll => match io::epoll::runtime() {
+        (Engine::Epoll, _) => match io::epoll::runtime() {
             Ok(rt) => io::epoll::block_on(
                 &rt,
                 main::<io::epoll::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
@@ -178,9 +188,9 @@ async fn main<T: Transport + 'static>(
             spawned = true;
             for i in 0..seat.connections as usize {
                 if w.conn.h2.is_some() {
-                    tokio::task::spawn_local(h2conn::run(w.clone(), i));
+                    rt::spawn_local(h2conn::run(w.clone(), i));
                 } else {
-                    tokio::task::spawn_local(conn::run::<T>(w.clone(), i));
+                    rt::spawn_local(conn::run::<T>(w.clone(), i));
                 }
             }
         }
@@ -193,7 +203,7 @@ async fn main<T: Transport + 'static>(
             w.stop_all();
             stopped = true;
             if w.life.live() > 0 {
-                let _ = tokio::time::timeout(STOP_GRACE, w.life.all_exited()).await;
+                let _ = rt::timeout(STOP_GRACE, w.life.all_exited()).await;
             }
         } else {
             // Between phases nothing is sent; a late response of this phase
@@ -221,7 +231,7 @@ async fn main<T: Transport + 'static>(
 async fn drain(w: &Shared, timeout: Duration, tick: Duration) {
     let until = Instant::now() + timeout + tick;
     while w.in_flight() > 0 && Instant::now() < until && !stop_requested(w) {
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        rt::sleep(Duration::from_millis(1)).await;
         sweep_timeouts(w, Instant::now(), timeout);
     }
 }
@@ -243,7 +253,7 @@ async fn next_phase(
         if stop_requested(w) {
             return None;
         }
-        tokio::time::sleep(tick.min(Duration::from_millis(1))).await;
+        rt::sleep(tick.min(Duration::from_millis(1))).await;
         sweep_timeouts(w, Instant::now(), timeout);
     }
 }
@@ -270,7 +280,7 @@ async fn run_phase(
         let wake = end.map_or(next_tick, |e| e.min(next_tick));
         let exited = w.life.all_exited();
         tokio::select! {
-            _ = tokio::time::sleep_until(wake.into()) => {}
+            _ = rt::sleep_until(wake) => {}
             _ = exited => return (seq, Instant::now(), true),
         }
         let now = Instant::now();
