@@ -17,7 +17,7 @@
 # target/serverbound when missing.
 #
 # Env: ENGINES (uring epoll) TARGETS (fastapi delay) CONNS (16) ROUNDS (3)
-#      DURATION (seconds, 4) PERF_S (seconds, 2) STEPS (24) TARGET_CPU (1)
+#      DURATION (seconds, 4) SHORT (seconds, 1) PERF_S (seconds, 2) STEPS (24) TARGET_CPU (1)
 #      CLIENT_CPU (0) VENV BLAST WRK
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -28,6 +28,7 @@ TARGETS=${TARGETS:-fastapi delay}
 CONNS=${CONNS:-16}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-4}
+SHORT=${SHORT:-1}
 PERF_S=${PERF_S:-2}
 STEPS=${STEPS:-24}
 TARGET_CPU=${TARGET_CPU:-1}
@@ -163,6 +164,23 @@ done
 events+=(-e syscalls:sys_exit_read --filter 'ret == -11' -e syscalls:sys_exit_recvfrom --filter 'ret == -11')
 events+=(-e io_uring:io_uring_submit_req --filter 'opcode == 22 || opcode == 27' -e io_uring:io_uring_poll_arm)
 
+# measure CLIENT SECONDS: runs it on CLIENT_CPU under perf stat and sets
+# req, cpu_ms (task-clock: user+sys of all its threads), vol (voluntary
+# context switches: the thread went to sleep, so one wake-up each) and all
+# (every context switch).
+measure() {
+    client_cmd "$1" "$2"
+    taskset -c "$CLIENT_CPU" perf stat -x, -o "$tmp/stat" -e task-clock -e context-switches \
+        -e sched:sched_switch --filter 'prev_state == 1' -- "${cmd[@]}" >"$tmp/out" 2>"$tmp/err" ||
+        { echo "$me: $1 failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
+    local err
+    read -r req err < <(parse_out "$1" "$tmp/out")
+    [[ -n ${req:-} && $req -gt 0 ]] || { echo "$me: no requests from $1:" >&2; cat "$tmp/out" >&2; exit 1; }
+    ((err == 0)) || { echo "$me: $1 had $err errors against $url:" >&2; cat "$tmp/out" >&2; exit 1; }
+    read -r cpu_ms all vol < <(awk -F, '/task-clock/ { t = $1 } /,context-switches,/ { a = $1 }
+        /sched:sched_switch/ { v = $1 } END { print t, a, v }' "$tmp/stat")
+}
+
 clients=()
 for e in $ENGINES; do clients+=("$e"); done
 clients+=(wrk)
@@ -179,24 +197,21 @@ for t in $TARGETS; do
     for round in $(seq "$ROUNDS"); do
         for i in $(seq 0 $((n - 1))); do
             c=${clients[$(((i + round - 1) % n))]}
-            t0=$(target_ticks)
-            # %U %S: CPU seconds; %w: voluntary context switches (the thread
-            # went to sleep, so one wake-up each); %c: involuntary ones.
-            client_cmd "$c" "$DURATION"
-            taskset -c "$CLIENT_CPU" /usr/bin/time -f '%U %S %w %c' -o "$tmp/time" "${cmd[@]}" \
-                >"$tmp/out" 2>"$tmp/err" || { echo "$me: $c failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
-            t1=$(target_ticks)
-            read -r req err < <(parse_out "$c" "$tmp/out")
-            [[ -n ${req:-} && $req -gt 0 ]] || { echo "$me: no requests from $c:" >&2; cat "$tmp/out" >&2; exit 1; }
-            ((err == 0)) || { echo "$me: $c had $err errors against $t:" >&2; cat "$tmp/out" >&2; exit 1; }
-            read -r user sys vcs ics <"$tmp/time"
-            echo "$t $round $c $req $user $sys $vcs $ics $((t1 - t0)) $hz" >>"$tmp/results"
+            # A short run and a long one: what the long one costs beyond the
+            # short one, per request beyond its requests, is the steady cost
+            # per request, without the run's fixed cost (start, exit).
+            for secs in "$SHORT" "$DURATION"; do
+                t0=$(target_ticks)
+                measure "$c" "$secs"
+                t1=$(target_ticks)
+                echo "$t $round $c $secs $req $cpu_ms $vol $all $((t1 - t0)) $hz" >>"$tmp/results"
+            done
             python3 -c '
 import sys
-t, r, c, req, u, s, v, i = sys.argv[1:9]
+t, r, c, secs, req, ms, vol = sys.argv[1:8]
 req = int(req)
-print(f"  {t:8} round {r} {c:6} {req / float(sys.argv[9]):8.0f} req/s  {(float(u) + float(s)) * 1e6 / req:6.1f} us CPU/req  {int(v) / req:5.2f} wake-ups/req", file=sys.stderr)' \
-                "$t" "$round" "$c" "$req" "$user" "$sys" "$vcs" "$ics" "$DURATION"
+print(f"  {t:8} round {r} {c:6} {req / float(secs):8.0f} req/s  {float(ms) * 1e3 / req:6.1f} us CPU/req  {int(vol) / req:5.2f} wake-ups/req", file=sys.stderr)' \
+                "$t" "$round" "$c" "$DURATION" "$req" "$cpu_ms" "$vol"
         done
     done
     for c in "${clients[@]}"; do
@@ -236,40 +251,59 @@ cat <<EOF
 ### When the server is the bottleneck: client CPU per request, -c $CONNS, one client thread
 
 - machine: $(machine); load before the table: $(uptime | sed 's/.*load average/load average/')
-- targets on CPU $TARGET_CPU, clients on CPU $CLIENT_CPU (taskset); $ROUNDS rounds of ${DURATION}s per target, order rotating each round; medians
+- targets on CPU $TARGET_CPU, clients on CPU $CLIENT_CPU (taskset); $ROUNDS rounds per target, each client in turn (order rotating each round) runs ${SHORT}s then ${DURATION}s; medians
 EOF
 while read -r t desc; do echo "- $t: $desc"; done <"$tmp/cases"
 cat <<EOF
 - blast: \`$(url=URL; client_cmd "${clients[0]}" "$DURATION"; printf '%q ' "${cmd[@]}" | sed "s|$root/||; s| \$||")\` for each engine in ENGINES="$ENGINES"
 - wrk: \`$(url=URL; client_cmd wrk "$DURATION"; echo "${cmd[@]/#"$tmp"\//}")\` (post.lua: wrk.method = "POST", the same body, Content-Type: application/json)
-- CPU: user+sys of the client (GNU time); wake-ups: its voluntary context switches (each is a sleep that ended in a wake-up)
+- CPU: the client's task-clock (user+sys, all threads) from perf stat; per request over the ${DURATION}s run, and steady: (CPU of the ${DURATION}s run - CPU of the ${SHORT}s run) / (their difference in requests), which leaves out the fixed cost of a run (start-up, exit); fixed: the ${SHORT}s run's CPU less its requests at the steady cost
+- wake-ups: voluntary context switches (perf stat, sched:sched_switch with prev_state == 1): each is a sleep that ended in a wake-up
 - per response, from a separate ${PERF_S}s run under \`perf stat\`: system calls (raw_syscalls:sys_enter); reads (read + recvfrom, or io_uring READ/RECV submitted), of them empty (EAGAIN, or io_uring armed a poll); io_uring_enter; epoll_wait
-- script: ENGINES="$ENGINES" TARGETS="$TARGETS" CONNS=$CONNS ROUNDS=$ROUNDS DURATION=$DURATION STEPS=$STEPS tools/server-bound.sh
+- script: ENGINES="$ENGINES" TARGETS="$TARGETS" CONNS=$CONNS ROUNDS=$ROUNDS DURATION=$DURATION SHORT=$SHORT STEPS=$STEPS tools/server-bound.sh
 
 EOF
-python3 - "$tmp/results" "$tmp/perf_results" "$DURATION" "${clients[@]}" <<'EOF'
+python3 - "$tmp/results" "$tmp/perf_results" "$DURATION" "$SHORT" "${clients[@]}" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 perf = {(l.split()[0], l.split()[1]): [int(x) for x in l.split()[2:]] for l in open(sys.argv[2])}
-dur, clients = float(sys.argv[3]), sys.argv[4:]
+long_s, short_s, clients = sys.argv[3], sys.argv[4], sys.argv[5:]
 targets = list(dict.fromkeys(r[0] for r in rows))
-print("| target | client | req/s | client CPU us/req | of wrk's, same round | wake-ups/req | syscalls/req | reads/resp | empty reads/resp | io_uring_enter/req | epoll_wait/req | target CPU us/req |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+# (target, client, round) -> {seconds: (requests, cpu_ms, voluntary switches, target ticks, hz)}
+run = {}
+for t, rnd, c, secs, req, ms, vol, _all, ticks, hz in rows:
+    run.setdefault((t, c, rnd), {})[secs] = (int(req), float(ms), int(vol), int(ticks), int(hz))
+med = statistics.median
+print("| target | client | req/s | client CPU us/req | of wrk's, same round | steady us/req | of wrk's, same round | fixed ms | wake-ups/req | syscalls/req | reads/resp | empty reads/resp | io_uring_enter/req | epoll_wait/req | target CPU us/req |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for t in targets:
-    cpu = {(r[2], r[1]): (float(r[4]) + float(r[5])) * 1e6 / int(r[3]) for r in rows if r[0] == t}
+    per, steady, fixed = {}, {}, {}
+    for (tt, c, rnd), v in run.items():
+        if tt != t:
+            continue
+        (rl, ml, _, _, _), (rs, ms, _, _, _) = v[long_s], v[short_s]
+        per[(c, rnd)] = ml * 1e3 / rl
+        st = (ml - ms) * 1e3 / max(rl - rs, 1)
+        steady[(c, rnd)] = st
+        fixed[(c, rnd)] = ms - rs * st / 1e3
     for c in clients:
-        rs = [r for r in rows if r[0] == t and r[2] == c]
-        rps = statistics.median(int(r[3]) / dur for r in rs)
-        us = statistics.median(cpu[(c, r[1])] for r in rs)
-        ratio = [cpu[(c, r[1])] / cpu[("wrk", r[1])] for r in rs if ("wrk", r[1]) in cpu]
-        wake = statistics.median(int(r[6]) / int(r[3]) for r in rs)
-        tcpu = statistics.median(int(r[8]) / int(r[9]) * 1e6 / int(r[3]) for r in rs)
+        rnds = [k[2] for k in run if k[0] == t and k[1] == c]
+        L = [run[(t, c, r)][long_s] for r in rnds]
+        def ratio(d):
+            rs = [d[(c, r)] / d[("wrk", r)] for r in rnds if ("wrk", r) in d]
+            return f"{med(rs):.2f}x" if rs else ""
         p = perf.get((t, c))
         if p:
             req, sc, reads, empty, enter, waits = p[:6]
-            pc = [f"{sc / req:.2f}", f"{reads / req:.2f}", f"{empty / req:.2f}", f"{enter / req:.2f}", f"{waits / req:.2f}"]
+            pc = [f"{x / req:.2f}" for x in (sc, reads, empty, enter, waits)]
         else:
             pc = [""] * 5
-        name = c if c == "wrk" else f"blast {c}"
-        print(f"| {t} | {name} | {rps:,.0f} | {us:.1f} | {statistics.median(ratio):.2f}x | {wake:.2f} | " + " | ".join(pc) + f" | {tcpu:.0f} |")
+        cells = [t, c if c == "wrk" else f"blast {c}",
+                 f"{med(x[0] / float(long_s) for x in L):,.0f}",
+                 f"{med(per[(c, r)] for r in rnds):.1f}", ratio(per),
+                 f"{med(steady[(c, r)] for r in rnds):.1f}", ratio(steady),
+                 f"{med(fixed[(c, r)] for r in rnds):.1f}",
+                 f"{med(x[2] / x[0] for x in L):.2f}"] + pc + [
+                 f"{med(x[3] / x[4] * 1e6 / x[0] for x in L):.0f}"]
+        print("| " + " | ".join(cells) + " |")
 EOF
