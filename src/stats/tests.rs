@@ -61,3 +61,16 @@ fn error_classes_sum() {
     );
     assert_eq!(e.transport(), 10);
 }
+
+#[test]
+fn final_snapshot_takes_everything_and_stops_recording() {
+    let mut s = Stats::new();
+    s.record_response(200, 100, 100);
+    let last = s.take_final_snapshot(0, 3, Duration::from_secs(4));
+    assert_eq!((last.counts.requests, last.counts.latency.len()), (1, 1));
+    // Full bounds, so the aggregator can add it to anything.
+    assert_eq!(last.counts.latency.high(), Counts::new().latency.high());
+    s.record_response(200, 3_600_000_000, 1);
+    s.record_fault(Fault::Timeout);
+    assert_eq!((s.counts.requests, s.counts.errors()), (0, 0));
+}
