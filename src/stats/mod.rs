@@ -94,37 +94,6 @@ impl Counts {
         }
     }
 
-    /// Back to empty in place: the histograms keep their memory, zeroed
-    /// again, where `new` would fault in ~1.6 MB afresh. Every field is
-    /// named, so that a new one cannot be forgotten here.
-    pub fn reset(&mut self) {
-        let Counts {
-            latency,
-            service,
-            ttfb,
-            stream,
-            connect,
-            tls,
-            tls_resumed,
-            rate,
-            requests,
-            bytes,
-            faults,
-            status_errors,
-            check_errors,
-        } = self;
-        for h in [latency, service, ttfb, connect, tls, rate] {
-            h.reset();
-        }
-        stream.reset();
-        *tls_resumed = 0;
-        *requests = 0;
-        *bytes = 0;
-        *faults = [0; Fault::COUNT];
-        *status_errors = 0;
-        *check_errors = 0;
-    }
-
     /// What a worker's stats hold after the run's last snapshot, when
     /// nothing is recorded any more: histograms of a few bytes, where
     /// `new` would zero-fill some 1.6 MB at the end of every run.
@@ -396,7 +365,7 @@ impl Stats {
 
     /// Drop everything counted so far (end of warm-up).
     pub fn reset(&mut self) {
-        self.counts.reset();
+        self.counts = Counts::new();
         self.status.fill(0);
         self.names.iter_mut().for_each(NameStats::reset);
         self.checks.reset();

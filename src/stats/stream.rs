@@ -47,26 +47,6 @@ impl Streaming {
         }
     }
 
-    /// Back to empty in place, keeping the histograms' memory.
-    pub fn reset(&mut self) {
-        let Streaming {
-            ttft,
-            itl,
-            tpot,
-            tokens,
-            responses,
-            from_usage,
-            good,
-        } = self;
-        for h in [ttft, itl, tpot] {
-            h.reset();
-        }
-        *tokens = 0;
-        *responses = 0;
-        *from_usage = 0;
-        *good = 0;
-    }
-
     /// Histograms of a few bytes, for stats that record nothing more.
     pub(super) fn spent() -> Self {
         let tiny = || Histogram::new_with_bounds(1, 2, 0).expect("valid histogram bounds");

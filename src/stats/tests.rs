@@ -74,39 +74,3 @@ fn final_snapshot_takes_everything_and_stops_recording() {
     s.record_fault(Fault::Timeout);
     assert_eq!((s.counts.requests, s.counts.errors()), (0, 0));
 }
-
-#[test]
-fn reset_in_place_empties_every_count() {
-    let mut s = Stats::new();
-    s.record_response(200, 100, 90);
-    s.record_bytes(42);
-    s.record_fault(Fault::ReadReset);
-    s.record_connect(250);
-    s.record_tls(900, true);
-    s.counts.rate.saturating_record(1000);
-    s.counts.stream.record(700, Some(20), 12, true, true);
-    s.counts.stream.record_itl(15);
-    s.counts.status_errors = 1;
-    s.counts.check_errors = 1;
-    s.reset();
-    let c = &s.counts;
-    for h in [&c.latency, &c.service, &c.ttfb, &c.connect, &c.tls, &c.rate] {
-        assert_eq!((h.len(), h.max(), h.min()), (0, 0, 0));
-    }
-    for h in [&c.stream.ttft, &c.stream.itl, &c.stream.tpot] {
-        assert_eq!(h.len(), 0);
-    }
-    assert_eq!(
-        (c.requests, c.bytes, c.errors(), c.tls_resumed),
-        (0, 0, 0, 0)
-    );
-    let st = &c.stream;
-    assert_eq!(
-        (st.tokens, st.responses, st.from_usage, st.good),
-        (0, 0, 0, 0)
-    );
-    // The bounds stay, so these counts still add to fresh ones.
-    let fresh = Counts::new();
-    assert_eq!(c.latency.high(), fresh.latency.high());
-    assert_eq!(c.rate.high(), fresh.rate.high());
-}
