@@ -55,13 +55,7 @@ pub struct Aggregator {
     workers: usize,
     finished: usize,
     /// Every snapshot's counts, summed.
-    /// The first snapshot's counts, moved in, and every later one added:
-    /// a fresh `Counts` would zero-fill and fault in ~1.6 MB of histograms
-    /// (HdrHistogram fills its counts at creation), a third of a short
-    /// run's page faults. None until a snapshot comes.
-    totals: Option<Counts>,
-    /// Requests in the snapshots so far, for the progress line.
-    requests: u64,
+    totals: Counts,
     status: BTreeMap<u16, u64>,
     in_flight_at_end: u64,
     not_sent_at_end: u64,
@@ -96,8 +90,7 @@ impl Aggregator {
         Aggregator {
             workers,
             finished: 0,
-            totals: None,
-            requests: 0,
+            totals: Counts::new(),
             status: BTreeMap::new(),
             in_flight_at_end: 0,
             not_sent_at_end: 0,
@@ -133,16 +126,7 @@ impl Aggregator {
     }
 
     pub fn add(&mut self, s: Snapshot) {
-        self.add_interval(&s);
-        match &mut self.totals {
-            Some(t) => t.add(&s.counts),
-            None => self.totals = Some(s.counts),
-        }
-    }
-
-    /// Everything of a snapshot but the totals.
-    fn add_interval(&mut self, s: &Snapshot) {
-        self.requests += s.counts.requests;
+        self.totals.add(&s.counts);
         for &(code, n) in &s.status {
             *self.status.entry(code).or_default() += n;
         }
@@ -279,7 +263,7 @@ impl Aggregator {
             "\r\x1b[K{}[{:>5.1}s] {} requests, {} req/s, p99 {}, {} errors",
             self.label,
             iv.end.as_secs_f64(),
-            self.requests,
+            self.totals.requests,
             units::format_metric(point.rps),
             units::format_time_us(point.p99_us as f64),
             errors
@@ -289,10 +273,9 @@ impl Aggregator {
 
     pub fn into_summary(mut self, info: RunInfo, interrupted: bool) -> Summary {
         self.close_ready(true);
-        let t = self.totals.take().unwrap_or_default();
         let mut details: Vec<(Fault, u64)> = Fault::ALL
             .iter()
-            .zip(t.faults.iter())
+            .zip(self.totals.faults.iter())
             .filter(|(_, &n)| n > 0)
             .map(|(&f, &n)| (f, n))
             .collect();
@@ -302,6 +285,7 @@ impl Aggregator {
             .into_values()
             .filter_map(|iv| iv.point)
             .collect();
+        let t = self.totals;
         let mut errors = ErrorCounts::from_faults(&t.faults, t.status_errors);
         errors.check = t.check_errors;
         let names: Vec<String> = self.names.iter().map(|n| n.name.clone()).collect();
