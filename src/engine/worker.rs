@@ -212,7 +212,13 @@ async fn main<T: Transport + 'static>(
         }
         if phase.record {
             let elapsed = ended_at.saturating_duration_since(phase.start);
-            let mut snap = w.stats.borrow_mut().take_snapshot(seat.index, seq, elapsed);
+            let mut stats = w.stats.borrow_mut();
+            let mut snap = if finish {
+                stats.take_final_snapshot(seat.index, seq, elapsed)
+            } else {
+                stats.take_snapshot(seat.index, seq, elapsed)
+            };
+            drop(stats);
             snap.in_flight_at_end = in_flight;
             snap.not_sent_at_end = not_sent;
             snap.last = true;

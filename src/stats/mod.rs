@@ -98,6 +98,29 @@ impl Counts {
         }
     }
 
+    /// What a worker's stats hold after the run's last snapshot, when
+    /// nothing is recorded any more: histograms of a few bytes, where
+    /// `new` would zero-fill some 1.6 MB at the end of every run.
+    fn spent() -> Self {
+        let tiny = || Histogram::new_with_bounds(1, 2, 0).expect("valid histogram bounds");
+        Counts {
+            latency: tiny(),
+            service: tiny(),
+            ttfb: tiny(),
+            stream: Streaming::spent(),
+            connect: tiny(),
+            tls: tiny(),
+            tls_resumed: 0,
+            rate: tiny(),
+            requests: 0,
+            bytes: 0,
+            faults: [0; Fault::COUNT],
+            status_errors: 0,
+            check_errors: 0,
+            grpc_errors: 0,
+        }
+    }
+
     /// Sum `o` into these counts (HdrHistogram `add`, as wrk2's hdr_add).
     pub fn add(&mut self, o: &Counts) {
         // Same bounds everywhere, so `add` cannot fail.
@@ -358,6 +381,24 @@ impl Stats {
     /// Move the counts since the last snapshot into a message. Called once
     /// per interval, never per request.
     pub fn take_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
+        // Empty counts with the same bounds take their place.
+        self.snapshot_leaving(Counts::new(), worker, seq, elapsed)
+    }
+
+    /// The run's last snapshot: nothing is recorded after it, so what stays
+    /// behind holds no histograms worth the name.
+    pub fn take_final_snapshot(&mut self, worker: usize, seq: u32, elapsed: Duration) -> Snapshot {
+        self.recording = false;
+        self.snapshot_leaving(Counts::spent(), worker, seq, elapsed)
+    }
+
+    fn snapshot_leaving(
+        &mut self,
+        left: Counts,
+        worker: usize,
+        seq: u32,
+        elapsed: Duration,
+    ) -> Snapshot {
         let mut status = Vec::new();
         for (code, n) in self.status.iter_mut().enumerate() {
             if *n > 0 {
@@ -369,8 +410,7 @@ impl Stats {
             worker,
             seq,
             elapsed,
-            // Empty counts with the same bounds take their place.
-            counts: std::mem::take(&mut self.counts),
+            counts: std::mem::replace(&mut self.counts, left),
             status,
             names: self.names.iter_mut().map(NameStats::take).collect(),
             checks: self.checks.take(),

@@ -47,6 +47,20 @@ impl Streaming {
         }
     }
 
+    /// Histograms of a few bytes, for stats that record nothing more.
+    pub(super) fn spent() -> Self {
+        let tiny = || Histogram::new_with_bounds(1, 2, 0).expect("valid histogram bounds");
+        Streaming {
+            ttft: tiny(),
+            itl: tiny(),
+            tpot: tiny(),
+            tokens: 0,
+            responses: 0,
+            from_usage: 0,
+            good: 0,
+        }
+    }
+
     /// One complete streamed response: its TTFT and TPOT in microseconds,
     /// its token count and where that came from. ITL gaps are recorded
     /// separately (`record_itl`), only for complete responses too.

@@ -121,3 +121,16 @@ fn a_frame_per_closed_second_and_the_last_equals_the_report() {
     assert_eq!(last.bytes_read, sum.bytes_read);
     assert_eq!(n.status, vec![(200, 6), (503, 6)]);
 }
+
+#[test]
+fn final_snapshot_takes_everything_and_stops_recording() {
+    let mut s = Stats::new();
+    s.record_response(200, 100, 100);
+    let last = s.take_final_snapshot(0, 3, Duration::from_secs(4));
+    assert_eq!((last.counts.requests, last.counts.latency.len()), (1, 1));
+    // Full bounds, so the aggregator can add it to anything.
+    assert_eq!(last.counts.latency.high(), Counts::new().latency.high());
+    s.record_response(200, 3_600_000_000, 1);
+    s.record_fault(Fault::Timeout);
+    assert_eq!((s.counts.requests, s.counts.errors()), (0, 0));
+}
