@@ -2,6 +2,7 @@
 //! "500ms", "10k") are in `values`. Nothing here is checked beyond its own
 //! syntax: cross-flag rules live in config/mod.rs.
 
+pub use super::cli_tls::TlsArgs;
 pub use super::values::{
     parse_count, parse_duration, parse_percent, parse_rate, parse_size, parse_start_at,
     parse_tokens,
@@ -252,30 +253,6 @@ pub struct RequestArgs {
     /// No live progress line on stderr
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
-}
-
-/// TLS, for https:// URLs (and --body-file https://).
-#[derive(Args, Debug, Clone, Default)]
-pub struct TlsArgs {
-    /// Trust the CA certificates in this PEM file instead of the system's
-    #[arg(long = "cacert", value_name = "FILE")]
-    pub cacert: Option<String>,
-
-    /// Do not verify the server's certificate
-    #[arg(short = 'k', long = "insecure")]
-    pub insecure: bool,
-
-    /// Client certificate chain (PEM), for servers that require one; with --key
-    #[arg(long = "cert", value_name = "FILE")]
-    pub cert: Option<String>,
-
-    /// Private key (PEM) of --cert
-    #[arg(long = "key", value_name = "FILE")]
-    pub key: Option<String>,
-
-    /// Resume TLS sessions when reconnecting: on or off
-    #[arg(long = "tls-resume", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
-    pub tls_resume: String,
 }
 
 /// The flags of a run: `blast [OPTIONS] URL`.

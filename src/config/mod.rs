@@ -8,6 +8,7 @@
 mod captures;
 mod checks;
 pub mod cli;
+mod cli_tls;
 mod data;
 mod fetch;
 #[doc(hidden)]
