@@ -110,6 +110,10 @@ pub struct LoadArgs {
     #[arg(long = "abort-on-slo", value_name = "GRACE", num_args = 0..=1, default_missing_value = "3s", value_parser = parse_duration)]
     pub abort_on_slo: Option<Duration>,
 
+    /// HTTP/1.1 pipelining: write N requests at once per connection, read their N responses in order (closed loop) [default: 1]
+    #[arg(long = "pipeline", value_name = "N", value_parser = super::pipeline::parse)]
+    pub pipeline: Option<u64>,
+
     /// Run this long first without recording
     #[arg(long = "warmup", value_name = "D", value_parser = parse_duration)]
     pub warmup: Option<Duration>,

@@ -14,6 +14,7 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzz_entry;
 mod openai;
+mod pipeline;
 mod plan;
 mod request_flags;
 mod requests;
@@ -140,6 +141,7 @@ impl Config {
             mix,
             stages,
         } = requests::build(a, &headers, &tls_opts)?;
+        let pipeline = pipeline::depth(a, &mix)?;
         let given_c = a.pool.connections;
         let stages = stages::resolve(&a.load, given_c, a.request.http2, stages).map_err(usage)?;
         let connections = match &stages {
@@ -193,7 +195,9 @@ impl Config {
             (Some(_), true) => "h2",
             (Some(_), false) => "h2c",
         };
-        let streams = h2.as_ref().map_or(1, |h| h.max_concurrent);
+        let streams = h2
+            .as_ref()
+            .map_or(u64::from(pipeline), |h| h.max_concurrent);
 
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
@@ -269,6 +273,7 @@ impl Config {
                 force_stream: a.request.stream,
                 tls,
                 h2,
+                pipeline,
                 goodput: slo.as_ref().map(Slo::per_request).unwrap_or_default(),
                 max_body: a.request.max_body as usize,
                 max_body_detail: format!(

@@ -12,7 +12,7 @@ use super::mix::Mix;
 use super::pace::{Rate, Schedule};
 use super::pacer::{PaceSpec, Phase};
 use super::shared::{Assignment, Shared};
-use super::{conn, h2conn};
+use super::{conn, h2conn, pipeline};
 use super::{ConnSettings, Engine, Settings};
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -179,6 +179,8 @@ async fn main<T: Transport + 'static>(
             for i in 0..seat.connections as usize {
                 if w.conn.h2.is_some() {
                     tokio::task::spawn_local(h2conn::run(w.clone(), i));
+                } else if w.conn.pipelined() {
+                    tokio::task::spawn_local(pipeline::run::<T>(w.clone(), i));
                 } else {
                     tokio::task::spawn_local(conn::run::<T>(w.clone(), i));
                 }
