@@ -24,7 +24,8 @@
 //! heads, stalled downloads), `stream_reports` (the streaming CSV, HTML
 //! and `blast report` of a run against `blast target --stream`), `stream`,
 //! `stream_target` and `openai` (streamed LLM responses), `arrival`
-//! (Poisson and gamma arrivals), and `layout` (the source tree itself: no
+//! (Poisson and gamma arrivals), `pipeline` (`--pipeline N`: HTTP/1.1
+//! pipelining against `blast target`, nginx and misbehaving servers), and `layout` (the source tree itself: no
 //! import cycle, no file over 500 lines, README's length, every link).
 
 use serde_json::Value;
@@ -66,6 +67,7 @@ mod limits;
 mod mix_target;
 mod open_loop;
 mod openai;
+mod pipeline;
 mod reports;
 mod scenario;
 mod serve;

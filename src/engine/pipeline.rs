@@ -152,6 +152,12 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
             for s in slots {
                 s.since.set(None);
             }
+            // What was answered leaves the batch; what was not stays for
+            // the next one (a failure counts it below).
+            if !matches!(outcome, Batch::Failed(_)) {
+                p.picks.drain(..p.head);
+                p.head = 0;
+            }
             if first && !matches!(outcome, Batch::Stale | Batch::Stopped) {
                 first = false;
                 w.life.startup.first_attempt(match outcome {
@@ -183,8 +189,11 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                             stats.record_request_fault(pick.name, f);
                         }
                     }
+                    drop(stats);
+                    let answered = p.head;
+                    p.head = 0;
                     turned_away = !reused
-                        && p.head == 0
+                        && answered == 0
                         && matches!(
                             fault,
                             Fault::ReadEofBeforeResponse | Fault::ReadReset | Fault::WriteReset
@@ -193,9 +202,6 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                 }
                 Batch::Stopped => break 'connection,
             }
-            // What was answered leaves the batch; what was not stays.
-            p.picks.drain(..p.head);
-            p.head = 0;
         }
         for s in slots {
             s.fd.set(-1);
