@@ -389,6 +389,9 @@ pub struct CalibrateArgs {
     /// A new connection (and TLS handshake) per request
     #[arg(long = "no-keepalive")]
     pub no_keepalive: bool,
+    /// HTTP/1.1 pipelining: N requests per write on each connection (TechEmpower's 16)
+    #[arg(long = "pipeline", value_name = "N", value_parser = super::pipeline::parse)]
+    pub pipeline: Option<u64>,
     /// Print the JSON report instead of text
     #[arg(long = "json")]
     pub json: bool,

@@ -236,3 +236,19 @@ fn combinations_it_cannot_run_are_exit_2() {
     let r = run_line("--pipeline 1 -R 200 -d 300ms -c 2 --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn calibrate_prints_the_pipelined_capacity() {
+    let r = crate::support::run(&["calibrate", "-d", "500ms", "-c", "16", "--pipeline", "16"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Calibration: "))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(
+        line.contains("req/s, 16 requests pipelined per write, with")
+            && line.contains("16 connections"),
+        "{line}"
+    );
+}
