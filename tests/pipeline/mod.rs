@@ -14,6 +14,7 @@ use std::time::Duration;
 both_engines!(
     exact_n_at_blast_target,
     exact_n_at_nginx,
+    exact_n_over_tls_at_nginx,
     duration_run_counts_match_the_target,
     connection_close_mid_batch_resends_the_rest,
     cut_mid_batch_is_one_read_error_and_the_rest,
@@ -89,6 +90,19 @@ fn exact_n_at_nginx(engine: &str) {
     // One connection per 100 requests, but for the last of each of the 8.
     let conns = n.connections();
     assert!((50..=58).contains(&conns), "{conns} connections");
+}
+
+fn exact_n_over_tls_at_nginx(engine: &str) {
+    // A batch is encrypted into one run of TLS records and written at once.
+    let n = Nginx::start(NginxOptions {
+        keepalive_requests: Some(100),
+        ..NginxOptions::tls()
+    });
+    let flags = format!("-n 2000 -c 4 -t 1 --pipeline 16 --cacert {}", n.ca());
+    let j = json_run(engine, &flags, &n.url("/"));
+    assert_eq!((u(&j, "requests"), settled(&j)), (2000, 2000), "{j}");
+    assert_eq!(n.requests(), 2000);
+    assert!(n.log().iter().all(|l| l.tls.starts_with("TLS")));
 }
 
 fn duration_run_counts_match_the_target(engine: &str) {
