@@ -182,16 +182,13 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
                         _ if fault == Fault::ReadReset => fault,
                         _ => Fault::ReadEofBeforeResponse,
                     };
+                    let answered = std::mem::take(&mut p.head);
                     let mut stats = w.stats.borrow_mut();
-                    for (i, pick) in p.picks.drain(..).enumerate() {
-                        let f = if i == p.head { fault } else { rest };
-                        if i >= p.head {
-                            stats.record_request_fault(pick.name, f);
-                        }
+                    for (i, pick) in p.picks.drain(..).enumerate().skip(answered) {
+                        let f = if i == answered { fault } else { rest };
+                        stats.record_request_fault(pick.name, f);
                     }
                     drop(stats);
-                    let answered = p.head;
-                    p.head = 0;
                     turned_away = !reused
                         && answered == 0
                         && matches!(
