@@ -61,6 +61,8 @@ struct Pipe {
     buf: RecvBuf,
     parser: ResponseParser,
     cursor: usize,
+    /// When the last read returned: every response it completed ends then.
+    read_at: Instant,
     tokens: Option<Box<TokenClock>>,
     collected: Collected,
 }
@@ -92,6 +94,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         buf: RecvBuf::with_capacity(recv_buf(depth)),
         parser: ResponseParser::new(false).events_always(w.conn.force_stream),
         cursor: 0,
+        read_at: Instant::now(),
         tokens: None,
         collected: Collected::default(),
     };
@@ -317,6 +320,7 @@ async fn response<T: Transport>(
         buf,
         parser,
         cursor,
+        read_at,
         tokens,
         collected,
         ..
@@ -340,10 +344,9 @@ async fn response<T: Transport>(
     loop {
         if *cursor < buf.len() {
             began = true;
-            let mut read_at: Option<Instant> = None;
             let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b, events| {
                 if events {
-                    let at = *read_at.get_or_insert_with(Instant::now);
+                    let at = *read_at;
                     let clock = tokens.get_or_insert_with(Default::default);
                     clock.keep = keep;
                     clock.feed(b, at);
@@ -362,13 +365,17 @@ async fn response<T: Transport>(
                 w.record_ttfb(t0);
             }
             if pr.done {
-                let ended = Ended {
-                    from: t0,
-                    t0,
-                    ttfb: !ttfb_taken,
-                    lane: None,
-                };
-                conn::finish(w, pick.name, parser.status(), set, collected, tokens, ended);
+                if set.is_none() && tokens.is_none() {
+                    w.record_piped(pick.name, parser.status(), t0, !ttfb_taken, *read_at);
+                } else {
+                    let ended = Ended {
+                        from: t0,
+                        t0,
+                        ttfb: !ttfb_taken,
+                        lane: None,
+                    };
+                    conn::finish(w, pick.name, parser.status(), set, collected, tokens, ended);
+                }
                 let keep_alive = parser.keep_alive();
                 parser.reset();
                 if *cursor == buf.len() {
@@ -388,6 +395,7 @@ async fn response<T: Transport>(
             return Err(Batch::Failed(Fault::ParseHeadTooLarge));
         }
         let r = link.read(buf).await;
+        *read_at = Instant::now();
         if slot.timed_out.get() {
             return Err(Batch::Failed(Fault::Timeout));
         }
