@@ -67,7 +67,7 @@ for t in $TARGETS; do
 done
 
 # Requests the target has answered so far (stub_status counts its own
-# request too; the difference of two readings then counts one of them).
+# request too: run_one takes the later reading's off the difference).
 target_count() {
     python3 - "$1" <<'EOF'
 import json, re, sys, urllib.request
@@ -75,7 +75,7 @@ body = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
 if body.lstrip().startswith("{"):
     print(json.loads(body)["requests"])
 else:
-    print(int(re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s*$", body, re.M).group(3)) - 1)
+    print(int(re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s*$", body, re.M).group(3)))
 EOF
 }
 
@@ -112,6 +112,7 @@ run_one() {
         >"$tmp/out" 2>"$tmp/err" || { echo "pipeline.sh: $c failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
     sleep 0.2
     after=$(target_count "${stats[$t]}")
+    if [[ $t == nginx ]]; then after=$((after - 1)); fi
     read -r req err inflight < <(parse_out "$c" "$tmp/out")
     [[ -n "$req" ]] || { echo "pipeline.sh: no request count from $c" >&2; cat "$tmp/out" >&2; exit 1; }
     read -r user sys <"$tmp/time"
@@ -123,6 +124,7 @@ run_one() {
         $((after - before)) "$inflight" >&2
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "pipeline.sh: targets $TARGETS, $ROUNDS rounds of ${DURATION}s, -c $CONNS, depth $DEPTH, clients: $CLIENTS" >&2
 : >"$tmp/results"
 read -r -a clients <<<"$CLIENTS"
@@ -141,7 +143,7 @@ for t in $TARGETS; do
 
 ### Pipelining, $t target: -c $CONNS, $DEPTH requests per write, one client thread
 
-- machine: $(machine); load average before the table: $(cut -d' ' -f1-3 /proc/loadavg)
+- machine: $(machine); load average (1, 5, 15 min) before the run: $load_before, after it: $(cut -d' ' -f1-3 /proc/loadavg)
 - target: ${desc[$t]} on CPU $TARGET_CPU, ${url[$t]}; clients on CPU $CLIENT_CPU (taskset)
 - $ROUNDS rounds of ${DURATION}s, targets and clients interleaved, order rotating each round; medians; client CPU is user+sys from /usr/bin/time
 - script: TARGETS=$t CONNS=$CONNS DEPTH=$DEPTH DURATION=$DURATION ROUNDS=$ROUNDS tools/pipeline.sh
