@@ -17,6 +17,8 @@ both_engines!(
     exact_n_over_tls_at_nginx,
     duration_run_counts_match_the_target,
     connection_close_mid_batch_resends_the_rest,
+    silent_close_between_batches_is_stale,
+    silent_close_mid_batch_is_read_errors,
     cut_mid_batch_is_one_read_error_and_the_rest,
     timeout_counts_the_whole_batch,
     scenario_mix_matches_the_targets_counts,
@@ -135,6 +137,34 @@ fn connection_close_mid_batch_resends_the_rest(engine: &str) {
     assert_eq!(settled(&j), 160, "not errors: {j}");
     assert_eq!(s.requests(), 160, "the server answered each once");
     assert_eq!(s.connections(), 32);
+}
+
+fn silent_close_between_batches_is_stale(engine: &str) {
+    // The server closes without a word after every 16th response: the next
+    // batch finds the reused connection closed before any answer, an idle
+    // close, and goes again on a new one, as one request would.
+    let s = Server::start(Behavior::CloseAfter {
+        n: 16,
+        connection_header: false,
+    });
+    let j = json_run(engine, "-n 160 -c 1 -t 1 --pipeline 16", &s.url());
+    assert_eq!((u(&j, "requests"), settled(&j)), (160, 160), "{j}");
+    assert_eq!(s.requests(), 160);
+    assert_eq!(s.connections(), 10);
+}
+
+fn silent_close_mid_batch_is_read_errors(engine: &str) {
+    // Closed without a word after 5 answers: the 11 others of the batch
+    // were never answered, and nothing said they would not be: read errors.
+    let s = Server::start(Behavior::CloseAfter {
+        n: 5,
+        connection_header: false,
+    });
+    let j = json_run(engine, "-n 160 -c 1 -t 1 --pipeline 16", &s.url());
+    assert_eq!(u(&j, "requests"), 50, "{j}");
+    assert_eq!(u(&j, "errors.read"), 110, "{j}");
+    assert_eq!(s.requests(), 50);
+    assert_eq!(s.connections(), 10);
 }
 
 fn cut_mid_batch_is_one_read_error_and_the_rest(engine: &str) {
