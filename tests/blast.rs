@@ -25,8 +25,10 @@
 //! and `blast report` of a run against `blast target --stream`), `stream`,
 //! `stream_target` and `openai` (streamed LLM responses), `grpc` (`--grpc`
 //! against a Python grpcio server that logs what it received), `arrival`
-//! (Poisson and gamma arrivals), and `layout` (the source tree itself: no
-//! import cycle, no file over 500 lines, README's length, every link).
+//! (Poisson and gamma arrivals), `pipeline` (`--pipeline N`: HTTP/1.1
+//! pipelining against `blast target`, nginx and misbehaving servers), and
+//! `layout` (the source tree itself: no import cycle, no file over 500
+//! lines, README's length, every link).
 
 use serde_json::Value;
 use support::{run, Behavior, Server};
@@ -70,6 +72,7 @@ mod metrics;
 mod mix_target;
 mod open_loop;
 mod openai;
+mod pipeline;
 mod reports;
 mod scenario;
 mod serve;

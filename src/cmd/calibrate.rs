@@ -59,6 +59,10 @@ pub fn calibrate(a: &cli::CalibrateArgs) -> Result<(Config, Summary, TargetOptio
     if a.no_keepalive {
         argv.push("--no-keepalive".into());
     }
+    if let Some(n) = a.pipeline {
+        argv.push("--pipeline".into());
+        argv.push(n.to_string());
+    }
     argv.push(url);
     let run_args = <cli::Cli as clap::Parser>::try_parse_from(argv)
         .map_err(|e| error::usage(e.to_string()))?
@@ -84,8 +88,12 @@ pub fn main(a: &cli::CalibrateArgs) -> Result<i32, Error> {
             (false, true) => " with a new connection per request",
             (true, true) => " over HTTPS with a new connection (TLS handshake) per request",
         };
+        let piped = match cfg.load.conn.pipeline {
+            n if n > 1 => format!(", {n} requests pipelined per write,"),
+            _ => String::new(),
+        };
         println!(
-            "Calibration: this box generates {:.0} req/s{over} with {} blast thread(s) and {} connections \
+            "Calibration: this box generates {:.0} req/s{over}{piped} with {} blast thread(s) and {} connections \
              ({} engine) against the built-in target on {} other thread(s).",
             s.rps(),
             cfg.load.shape.threads,

@@ -3,6 +3,7 @@
 //! syntax: cross-flag rules live in config/mod.rs.
 
 pub use super::target_args::TargetArgs;
+pub use super::cli_tls::TlsArgs;
 pub use super::values::{
     parse_count, parse_duration, parse_percent, parse_rate, parse_size, parse_start_at,
     parse_tokens,
@@ -109,6 +110,10 @@ pub struct LoadArgs {
     /// With --slo: stop the run when a condition has failed in every second of a window of GRACE
     #[arg(long = "abort-on-slo", value_name = "GRACE", num_args = 0..=1, default_missing_value = "3s", value_parser = parse_duration)]
     pub abort_on_slo: Option<Duration>,
+
+    /// HTTP/1.1 pipelining: write N requests at once per connection, read their N responses in order (closed loop) [default: 1]
+    #[arg(long = "pipeline", value_name = "N", value_parser = super::pipeline::parse)]
+    pub pipeline: Option<u64>,
 
     /// Run this long first without recording
     #[arg(long = "warmup", value_name = "D", value_parser = parse_duration)]
@@ -255,30 +260,6 @@ pub struct RequestArgs {
     pub quiet: bool,
 }
 
-/// TLS, for https:// URLs (and --body-file https://).
-#[derive(Args, Debug, Clone, Default)]
-pub struct TlsArgs {
-    /// Trust the CA certificates in this PEM file instead of the system's
-    #[arg(long = "cacert", value_name = "FILE")]
-    pub cacert: Option<String>,
-
-    /// Do not verify the server's certificate
-    #[arg(short = 'k', long = "insecure")]
-    pub insecure: bool,
-
-    /// Client certificate chain (PEM), for servers that require one; with --key
-    #[arg(long = "cert", value_name = "FILE")]
-    pub cert: Option<String>,
-
-    /// Private key (PEM) of --cert
-    #[arg(long = "key", value_name = "FILE")]
-    pub key: Option<String>,
-
-    /// Resume TLS sessions when reconnecting: on or off
-    #[arg(long = "tls-resume", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
-    pub tls_resume: String,
-}
-
 /// The flags of a run: `blast [OPTIONS] URL`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -364,6 +345,9 @@ pub struct CalibrateArgs {
     /// A new connection (and TLS handshake) per request
     #[arg(long = "no-keepalive")]
     pub no_keepalive: bool,
+    /// HTTP/1.1 pipelining: N requests per write on each connection (TechEmpower's 16)
+    #[arg(long = "pipeline", value_name = "N", value_parser = super::pipeline::parse)]
+    pub pipeline: Option<u64>,
     /// Print the JSON report instead of text
     #[arg(long = "json")]
     pub json: bool,

@@ -8,6 +8,7 @@
 mod captures;
 mod checks;
 pub mod cli;
+mod cli_tls;
 mod data;
 mod fetch;
 #[doc(hidden)]
@@ -17,6 +18,7 @@ pub mod grpc_flags;
 mod metrics;
 mod openai;
 mod place;
+mod pipeline;
 mod plan;
 mod request_flags;
 mod requests;
@@ -150,6 +152,7 @@ impl Config {
             mix,
             stages,
         } = requests::build(a, &headers, &tls_opts)?;
+        let pipeline = pipeline::depth(a, &mix)?;
         let given_c = a.pool.connections;
         let stages = stages::resolve(&a.load, given_c, a.request.http2, stages).map_err(usage)?;
         let connections = match &stages {
@@ -203,7 +206,9 @@ impl Config {
             (Some(_), true) => "h2",
             (Some(_), false) => "h2c",
         };
-        let streams = h2.as_ref().map_or(1, |h| h.max_concurrent);
+        let streams = h2
+            .as_ref()
+            .map_or(u64::from(pipeline), |h| h.max_concurrent);
 
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
@@ -283,6 +288,7 @@ impl Config {
                 force_stream: a.request.stream,
                 tls,
                 h2,
+                pipeline,
                 goodput: slo.as_ref().map(Slo::per_request).unwrap_or_default(),
                 max_body: a.request.max_body as usize,
                 max_body_detail: format!(

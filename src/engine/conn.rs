@@ -222,7 +222,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
 
 /// Connect within `--connect-timeout`, then (over https) shake hands
 /// within it again; None if the worker stops first. Records both times.
-async fn connect<T: Transport>(
+pub(super) async fn connect<T: Transport>(
     w: &Shared,
     source: Option<IpAddr>,
     started: Instant,
@@ -445,11 +445,11 @@ async fn exchange<T: Transport>(
 /// When a complete response's request was due and written, whether its
 /// time to first byte is still to be taken, and the lane that reads it
 /// (captures, cookies) with the request.
-struct Ended<'a> {
-    from: Instant,
-    t0: Instant,
-    ttfb: bool,
-    lane: Option<(&'a mut Lane, &'a super::mix::Variant)>,
+pub(super) struct Ended<'a> {
+    pub(super) from: Instant,
+    pub(super) t0: Instant,
+    pub(super) ttfb: bool,
+    pub(super) lane: Option<(&'a mut Lane, &'a super::mix::Variant)>,
 }
 
 /// A complete response: judge it (by its status alone unless it has
@@ -457,7 +457,7 @@ struct Ended<'a> {
 /// (a capture that finds nothing fails a response the checks passed, as
 /// `check`), then record it and its tokens. True: the rest of the
 /// sequence run is skipped.
-fn finish(
+pub(super) fn finish(
     w: &Shared,
     name: u16,
     status: u16,

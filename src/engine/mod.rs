@@ -3,8 +3,8 @@
 //! connections on its own runtime (the batched io_uring runtime of `ring`,
 //! tokio-uring or epoll, behind the seam in `io`; shared code reaches
 //! timers and tasks through the `rt` facade). A connection is `conn` over
-//! HTTP/1.1 (through `link`, plain or TLS) or `h2conn` over HTTP/2 (made
-//! by `h2io`).
+//! HTTP/1.1 (through `link`, plain or TLS; `pipeline` with `--pipeline`)
+//! or `h2conn` over HTTP/2 (made by `h2io`).
 //!
 //! A worker's connections share its state (`shared`), composed of one part
 //! per concern: the run's `ConnSettings`, what they send (`mix`), the
@@ -31,6 +31,7 @@ mod link;
 pub mod mix;
 pub mod pace;
 mod pacer;
+mod pipeline;
 mod precise;
 pub mod ring;
 pub mod rt;
@@ -113,6 +114,8 @@ pub struct ConnSettings {
     pub tls: Option<TlsClient>,
     /// `--http2`: speak HTTP/2 (epoll engine only).
     pub h2: Option<H2Settings>,
+    /// `--pipeline`: HTTP/1.1 requests written per batch (1: one at a time).
+    pub pipeline: u32,
     /// `--slo`'s per-request conditions (ttft, tpot, e2el): a streamed
     /// response that meets them all counts toward goodput.
     pub goodput: Vec<Condition>,
@@ -155,9 +158,17 @@ pub struct H2Settings {
 }
 
 impl ConnSettings {
-    /// Requests one connection carries at once: `-m` over HTTP/2, else one.
+    /// Requests one connection carries at once: `-m` over HTTP/2, else
+    /// `--pipeline`'s batch (1 without it).
     pub fn per_conn(&self) -> u64 {
-        self.h2.as_ref().map_or(1, |h| h.max_concurrent)
+        self.h2
+            .as_ref()
+            .map_or(u64::from(self.pipeline), |h| h.max_concurrent)
+    }
+
+    /// HTTP/1.1 with batches of more than one request (`pipeline`).
+    pub fn pipelined(&self) -> bool {
+        self.h2.is_none() && self.pipeline > 1
     }
 }
 

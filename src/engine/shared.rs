@@ -199,6 +199,21 @@ impl Shared {
         }
     }
 
+    /// A pipelined response judged by its status alone, written (and due)
+    /// at `written`, complete at `now`: the clock reading taken when the
+    /// read that completed it returned, one for every response it held.
+    #[inline]
+    pub fn record_piped(&self, name: u16, status: u16, written: Instant, ttfb: bool, now: Instant) {
+        let us = now.saturating_duration_since(written).as_micros() as u64;
+        let outcome = Judged::of_status(status);
+        let mut stats = self.stats.borrow_mut();
+        stats.record_judged(status, outcome, us, us);
+        stats.record_name_response(name, status, outcome, us);
+        if ttfb {
+            stats.record_ttfb(us);
+        }
+    }
+
     /// A streamed response completed now: its token metrics (if it carried
     /// any content) go into this worker's counts.
     /// A response that `failed` (a check) never counts toward goodput.

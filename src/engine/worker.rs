@@ -12,7 +12,7 @@ use super::mix::Mix;
 use super::pace::{Rate, Schedule};
 use super::pacer::{PaceSpec, Phase};
 use super::shared::{Assignment, Shared};
-use super::{conn, h2conn, ring, rt};
+use super::{conn, h2conn, pipeline, ring, rt};
 use super::{ConnSettings, Engine, Settings};
 use crate::stats::{Snapshot, Stats};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -189,6 +189,8 @@ async fn main<T: Transport + 'static>(
             for i in 0..seat.connections as usize {
                 if w.conn.h2.is_some() {
                     rt::spawn_local(h2conn::run(w.clone(), i));
+                } else if w.conn.pipelined() {
+                    rt::spawn_local(pipeline::run::<T>(w.clone(), i));
                 } else {
                     rt::spawn_local(conn::run::<T>(w.clone(), i));
                 }

@@ -60,6 +60,8 @@ pub fn write_text(w: &mut impl Write, s: &Summary, latency_distribution: bool) -
     )?;
     if info.protocol != "http/1.1" {
         write!(w, ", {} with {} streams each", info.protocol, info.streams)?;
+    } else if info.streams > 1 {
+        write!(w, ", {} requests pipelined on each", info.streams)?;
     }
     writeln!(w)?;
 

@@ -65,7 +65,8 @@ pub struct RunInfo {
     pub engine: String,
     /// What was spoken: `http/1.1`, `h2` (over TLS) or `h2c`.
     pub protocol: String,
-    /// Concurrent requests per connection: HTTP/2 streams (`-m`), else 1.
+    /// Concurrent requests per connection: HTTP/2 streams (`-m`), HTTP/1.1
+    /// requests per batch (`--pipeline`), else 1.
     pub streams: u64,
     /// `--slo` holds per-request conditions (ttft, tpot, e2el): goodput is
     /// reported.
