@@ -2,8 +2,8 @@
 //! "500ms", "10k") are in `values`. Nothing here is checked beyond its own
 //! syntax: cross-flag rules live in config/mod.rs.
 
-pub use super::target_args::TargetArgs;
 pub use super::cli_tls::TlsArgs;
+pub use super::target_args::TargetArgs;
 pub use super::values::{
     parse_count, parse_duration, parse_percent, parse_rate, parse_size, parse_start_at,
     parse_tokens,
