@@ -7,17 +7,18 @@
 # 10 ms, 10 us at 100 us). See tools/README.md.
 #
 #   tools/latency-accuracy.sh
-#   ENGINES="uring epoll batch" BASE=uring tools/latency-accuracy.sh
+#   ENGINES="uring-unbatched uring tokio-uring epoll" tools/latency-accuracy.sh
 #   ROUNDS=5 DURATION=5s CASES=100us tools/latency-accuracy.sh
 #
-# Env: ENGINES (uring epoll) BASE (uring) CASES (10ms 100us) ROUNDS (3)
+# Env: ENGINES (uring-unbatched uring epoll: uring-unbatched is the ring
+#      engine with BLAST_RING_BATCH=1) BASE (the first of ENGINES) CASES (10ms 100us) ROUNDS (3)
 #      DURATION (3s) CONNS (4) SLOW (10ms) FAST_US (100) TARGET_CPU (1)
 #      CLIENT_CPU (0) BLAST WRK CC
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ENGINES=${ENGINES:-uring epoll}
+ENGINES=${ENGINES:-uring-unbatched uring epoll}
 BASE=${BASE:-${ENGINES%% *}}
 CASES=${CASES:-10ms 100us}
 ROUNDS=${ROUNDS:-3}
@@ -73,6 +74,8 @@ describe_case() {
 client_cmd() {
     case $1 in
     wrk) echo "$WRK" -c "$CONNS" -t 1 -d "$DURATION" --latency "$url" ;;
+    # The ring engine with its batch off: one completion per wait.
+    uring-unbatched) echo env BLAST_RING_BATCH=1 "$BLAST" -c "$CONNS" -t 1 -d "$DURATION" --engine uring --json "$url" ;;
     *) echo "$BLAST" -c "$CONNS" -t 1 -d "$DURATION" --engine "$1" --json "$url" ;;
     esac
 }

@@ -73,9 +73,9 @@ pub(super) async fn exchange(
         // A trailers-only answer (an error, mostly) has its status here.
         let mut code = parts
             .headers
-            .get("grpc-status")
+            .get(&GRPC_STATUS)
             .map(|v| parse_status(v.as_bytes()));
-        let mut message = parts.headers.get("grpc-message").cloned();
+        let mut message = parts.headers.get(&GRPC_MESSAGE).cloned();
         if set.is_some_and(|s| s.headers) {
             kept.headers = Some(parts.headers);
         }
@@ -115,7 +115,7 @@ pub(super) async fn exchange(
             message,
         })
     };
-    let result = tokio::time::timeout_at((t0 + w.conn.timeout).into(), read).await;
+    let result = super::rt::timeout_at(t0 + w.conn.timeout, read).await;
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),
