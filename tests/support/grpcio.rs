@@ -9,7 +9,7 @@
 
 use super::{have, venv, Scratch};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
@@ -61,13 +61,7 @@ impl GrpcServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start echo_server.py");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("echo_server.py printed {line:?}, not its port"));
+        let (out, port) = super::python::read_port(&mut child, "echo_server.py");
         GrpcServer {
             child,
             _out: out,

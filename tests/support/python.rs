@@ -41,13 +41,7 @@ impl PyServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 starts the test server (Debian: apt-get install python3)");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("the test server printed {line:?}, not its port"));
+        let (out, port) = read_port(&mut child, "the test server");
         PyServer {
             child,
             _out: out,
@@ -147,4 +141,17 @@ pub fn blast_json(args: &[&str]) -> Value {
     let r = super::run(&all);
     assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
     r.json()
+}
+
+/// The port a Python server prints as its first line on stdout, and the
+/// stdout kept open (the server is not sent SIGPIPE while it runs).
+pub fn read_port(child: &mut Child, what: &str) -> (BufReader<ChildStdout>, u16) {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{what} printed {line:?}, not its port"));
+    (out, port)
 }
