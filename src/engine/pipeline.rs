@@ -94,7 +94,9 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         bytes: Vec::new(),
         copies: 0,
         buf: RecvBuf::with_capacity(recv_buf(depth)),
-        parser: ResponseParser::new(false).events_always(w.conn.force_stream),
+        parser: ResponseParser::new(false)
+            .events_always(w.conn.force_stream)
+            .memo_heads(),
         cursor: 0,
         read_at: Instant::now(),
         tokens: None,
