@@ -34,7 +34,7 @@ use super::io::{RecvBuf, Transport};
 use super::lifecycle::next_backoff;
 use super::link::Link;
 use super::mix::Pick;
-use super::shared::{Held, Shared, Slot};
+use super::shared::{Held, PipedRun, Shared, Slot};
 use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
@@ -67,6 +67,7 @@ struct Pipe {
     read_at: Instant,
     tokens: Option<Box<TokenClock>>,
     collected: Collected,
+    run: PipedRun,
 }
 
 /// How a batch ended.
@@ -87,6 +88,7 @@ enum Batch {
 
 pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let depth = w.conn.per_conn() as usize;
+    let now = Instant::now();
     let slots = &w.slots[idx * depth..(idx + 1) * depth];
     let mut p = Pipe {
         picks: Vec::with_capacity(depth),
@@ -101,13 +103,20 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         read_at: Instant::now(),
         tokens: None,
         collected: Collected::default(),
+        run: PipedRun {
+            name: 0,
+            status: 0,
+            n: 0,
+            ttfb: 0,
+            written: now,
+            read_at: now,
+        },
     };
     let mut held = Held::default();
     let mut backoff = Duration::ZERO;
     let mut first = true;
     let source = w.source_of(idx);
     let open_at = w.conn_start(idx);
-    let now = Instant::now();
     if open_at > now && !w.life.sleep_unless_stopped(open_at - now).await {
         w.life.conn_exited();
         return;
@@ -266,6 +275,18 @@ async fn batch<T: Transport>(
     p: &mut Pipe,
     reused: bool,
 ) -> Batch {
+    let b = write_and_read(w, slots, link, p, reused).await;
+    p.run.flush(w);
+    b
+}
+
+async fn write_and_read<T: Transport>(
+    w: &Shared,
+    slots: &[Slot],
+    link: &mut Link<T>,
+    p: &mut Pipe,
+    reused: bool,
+) -> Batch {
     encode(w, p);
     let t0 = Instant::now();
     for s in &slots[..p.picks.len()] {
@@ -327,6 +348,7 @@ async fn response<T: Transport>(
         read_at,
         tokens,
         collected,
+        run,
         ..
     } = p;
     if let Some(t) = tokens {
@@ -370,7 +392,7 @@ async fn response<T: Transport>(
             }
             if pr.done {
                 if set.is_none() && tokens.is_none() {
-                    w.record_piped(pick.name, parser.status(), t0, !ttfb_taken, *read_at);
+                    run.push(w, pick.name, parser.status(), !ttfb_taken, t0, *read_at);
                 } else {
                     let ended = Ended {
                         from: t0,
@@ -398,6 +420,7 @@ async fn response<T: Transport>(
         if buf.is_full() && !buf.grow(MAX_HEAD) {
             return Err(Batch::Failed(Fault::ParseHeadTooLarge));
         }
+        run.flush(w);
         let r = link.read(buf).await;
         *read_at = Instant::now();
         if slot.timed_out.get() {
