@@ -56,10 +56,8 @@ struct Pipe {
     /// answered; kept across a reconnect.
     picks: Vec<Pick>,
     head: usize,
-    /// Their bytes as written; for a single request, how many copies
-    /// those bytes hold.
+    /// A mix's batch, as written (a single request's is `Shared::batch`).
     bytes: Vec<u8>,
-    copies: usize,
     buf: RecvBuf,
     parser: ResponseParser,
     cursor: usize,
@@ -94,7 +92,6 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         picks: Vec::with_capacity(depth),
         head: 0,
         bytes: Vec::new(),
-        copies: 0,
         buf: RecvBuf::with_capacity(recv_buf(depth)),
         parser: ResponseParser::new(false)
             .events_always(w.conn.force_stream)
@@ -253,17 +250,29 @@ async fn fill(w: &Shared, held: &mut Held, p: &mut Pipe, depth: usize) -> bool {
     !p.picks.is_empty() && !w.life.stopped()
 }
 
-/// The batch's bytes: a single request's copies are written once and kept
-/// while the batch size stays; a mix's variants are copied per batch.
+/// A mix's batch: its variants copied into the connection's buffer, which
+/// moves to the write and back. A single request's needs none: its copies
+/// are built once for the worker (`Shared::batch`).
 fn encode(w: &Shared, p: &mut Pipe) {
-    if w.mix.single && p.copies == p.picks.len() {
+    if w.mix.single {
         return;
     }
     p.bytes.clear();
     for pick in &p.picks {
         p.bytes.extend_from_slice(&w.variant(*pick).bytes);
     }
-    p.copies = p.picks.len();
+}
+
+/// Write the batch: a single request's copies in place (on the ring, a
+/// send that posts no completion, as one request's is; a failed one is
+/// seen by the read), a mix's from the connection's buffer.
+async fn write<T: Transport>(w: &Shared, link: &mut Link<T>, p: &mut Pipe) -> std::io::Result<()> {
+    if w.mix.single {
+        return link.write_all(w.batch_bytes(p.picks.len())).await;
+    }
+    let (wrote, bytes) = link.write_buf(std::mem::take(&mut p.bytes)).await;
+    p.bytes = bytes;
+    wrote
 }
 
 /// Write the batch in one write, then read its responses in order,
@@ -292,9 +301,7 @@ async fn write_and_read<T: Transport>(
     for s in &slots[..p.picks.len()] {
         s.since.set(Some(t0));
     }
-    let (wrote, bytes) = link.write_buf(std::mem::take(&mut p.bytes)).await;
-    p.bytes = bytes;
-    if let Err(e) = wrote {
+    if let Err(e) = write(w, link, p).await {
         return if slots[0].timed_out.get() {
             Batch::Failed(Fault::Timeout)
         } else if w.life.stopped() {

@@ -122,6 +122,9 @@ pub struct Shared {
     pub conn: Arc<ConnSettings>,
     /// What the connections send, and the worker's draw state for it.
     pub mix: Arc<Mix>,
+    /// A pipelined single request's batch: `--pipeline` copies of its
+    /// bytes, built once, written in place (`batch_bytes`); else empty.
+    pub batch: Arc<[u8]>,
     chooser: Cell<Chooser>,
     pub pacer: Pacer,
     pub life: Lifecycle,
@@ -160,7 +163,14 @@ impl Shared {
         let slots = (0..seat.connections * conn.per_conn())
             .map(|_| Slot::default())
             .collect();
+        let batch: Arc<[u8]> = match mix.variants.first() {
+            Some(v) if mix.single && conn.pipelined() => {
+                v.bytes.repeat(conn.pipeline as usize).into()
+            }
+            _ => Arc::from(&[][..]),
+        };
         Shared {
+            batch,
             chooser: Cell::new(Chooser::new(seat.seed, seat.index)),
             life: Lifecycle::new(seat.connections, startup),
             stats: RefCell::new(
@@ -172,6 +182,15 @@ impl Shared {
             seat,
             slots,
         }
+    }
+
+    /// The first `k` copies of a pipelined single request (`batch`).
+    pub fn batch_bytes(&self, k: usize) -> &'static [u8] {
+        let b = &self.batch[..self.batch.len() / self.conn.pipeline.max(1) as usize * k];
+        // SAFETY: as for `variant`: the worker thread holds an `Arc` of
+        // the batch (`worker::run_thread`) until after its runtime, and so
+        // every write it submitted, is dropped.
+        unsafe { &*(b as *const [u8]) }
     }
 
     /// Record a complete response: latency from when it was due (`from`)
