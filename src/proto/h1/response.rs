@@ -14,7 +14,7 @@
 //! allocates.
 
 use crate::stats::Fault;
-use chunk::chunk_step;
+use chunk::{chunk_step, Chunk};
 use memo::{HeadMemo, Recalled};
 
 mod chunk;
@@ -30,30 +30,6 @@ enum State {
     UntilClose,
     Chunk(Chunk),
     Done,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chunk {
-    /// Reading the hex size; `digits` counts those seen.
-    Size {
-        size: u64,
-        digits: u8,
-    },
-    /// After `;` or whitespace on the size line, until LF.
-    Extension {
-        size: u64,
-    },
-    /// Saw CR after the size, want LF.
-    SizeLf {
-        size: u64,
-    },
-    Data(u64),
-    DataCr,
-    DataLf,
-    /// At the start of a trailer line (or the final empty line).
-    TrailerStart,
-    TrailerLine,
-    TrailerLf,
 }
 
 /// How far one `feed` got.
@@ -83,7 +59,7 @@ pub struct ResponseParser {
     /// The last final head's place in the slice last fed (when collecting).
     head_span: Option<(usize, usize)>,
     /// The last final head and its outcome (`memo_heads`).
-    memo: Option<Box<HeadMemo>>,
+    memo: Option<Box<HeadMemo<State>>>,
 }
 
 impl ResponseParser {
@@ -106,7 +82,7 @@ impl ResponseParser {
     /// Remember the last final head and take the same bytes again without
     /// parsing them (a pipelined connection's run of identical answers).
     pub fn memo_heads(mut self) -> Self {
-        self.memo = Some(HeadMemo::new());
+        self.memo = Some(HeadMemo::new(State::Head));
         self
     }
 
@@ -393,7 +369,7 @@ impl ResponseParser {
             self.keep_alive = false;
             State::UntilClose
         };
-        if let Some(m) = &mut self.memo {
+        if let Some(m) = self.memo.as_mut().filter(|_| self.state != State::Head) {
             let (status, keep_alive, event_stream, state) =
                 (self.status, self.keep_alive, typed, self.state);
             let r = Recalled {

@@ -1,8 +1,31 @@
 //! The chunked body's state machine (RFC 9112 §7.1): sizes, data, the
 //! CRLF after each chunk, and the trailer section after the last.
 
-use super::Chunk;
 use crate::stats::Fault;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Chunk {
+    /// Reading the hex size; `digits` counts those seen.
+    Size {
+        size: u64,
+        digits: u8,
+    },
+    /// After `;` or whitespace on the size line, until LF.
+    Extension {
+        size: u64,
+    },
+    /// Saw CR after the size, want LF.
+    SizeLf {
+        size: u64,
+    },
+    Data(u64),
+    DataCr,
+    DataLf,
+    /// At the start of a trailer line (or the final empty line).
+    TrailerStart,
+    TrailerLine,
+    TrailerLf,
+}
 
 /// Advance the chunked-body machine over `buf`. Returns the bytes taken and
 /// the next state, or `None` when the body (with its trailers) is complete.

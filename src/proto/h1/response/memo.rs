@@ -7,13 +7,11 @@
 //! parsing would give. Pipelined connections keep one (allocated with the
 //! connection, never per response).
 
-use super::State;
-
 /// Longest head remembered (nginx's is about 150 bytes).
 const MAX: usize = 256;
 
 #[derive(Clone, Debug)]
-pub(super) struct HeadMemo {
+pub(super) struct HeadMemo<S> {
     /// `bytes[..len]` is the head; 0: nothing remembered.
     len: usize,
     bytes: [u8; MAX],
@@ -23,20 +21,21 @@ pub(super) struct HeadMemo {
     keep_alive: bool,
     /// What its Content-Type set `event_stream` to, if it had one.
     event_stream: Option<bool>,
-    state: State,
+    state: S,
 }
 
 /// What a remembered head sets.
-pub(super) struct Recalled {
+pub(super) struct Recalled<S> {
     pub len: usize,
     pub status: u16,
     pub keep_alive: bool,
     pub event_stream: Option<bool>,
-    pub state: State,
+    pub state: S,
 }
 
-impl HeadMemo {
-    pub fn new() -> Box<HeadMemo> {
+impl<S: Copy> HeadMemo<S> {
+    /// `state`: the parser's state for "nothing remembered" (never read).
+    pub fn new(state: S) -> Box<HeadMemo<S>> {
         Box::new(HeadMemo {
             len: 0,
             bytes: [0; MAX],
@@ -44,13 +43,13 @@ impl HeadMemo {
             status: 0,
             keep_alive: false,
             event_stream: None,
-            state: State::Head,
+            state,
         })
     }
 
     /// The remembered head, if `buf` starts with it.
     #[inline]
-    pub fn recall(&self, buf: &[u8], head_request: bool) -> Option<Recalled> {
+    pub fn recall(&self, buf: &[u8], head_request: bool) -> Option<Recalled<S>> {
         let n = self.len;
         if n == 0
             || head_request != self.head_request
@@ -68,10 +67,10 @@ impl HeadMemo {
         })
     }
 
-    /// Remember `head` and what parsing it set (a final head only: an
-    /// interim one leaves the parser in `State::Head`).
-    pub fn store(&mut self, head: &[u8], head_request: bool, r: Recalled) {
-        if head.len() > MAX || r.state == State::Head {
+    /// Remember `head` and what parsing it set (the caller passes final
+    /// heads only: an interim one's outcome is to read another head).
+    pub fn store(&mut self, head: &[u8], head_request: bool, r: Recalled<S>) {
+        if head.len() > MAX {
             self.len = 0;
             return;
         }
