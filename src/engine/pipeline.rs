@@ -34,7 +34,7 @@ use super::io::{RecvBuf, Transport};
 use super::lifecycle::next_backoff;
 use super::link::Link;
 use super::mix::Pick;
-use super::shared::{Held, Shared, Slot};
+use super::shared::{Held, PipedRun, Shared, Slot};
 use super::tokens::TokenClock;
 use crate::proto::h1::response::ResponseParser;
 use crate::proto::tls;
@@ -56,10 +56,8 @@ struct Pipe {
     /// answered; kept across a reconnect.
     picks: Vec<Pick>,
     head: usize,
-    /// Their bytes as written; for a single request, how many copies
-    /// those bytes hold.
+    /// A mix's batch, as written (a single request's is `Shared::batch`).
     bytes: Vec<u8>,
-    copies: usize,
     buf: RecvBuf,
     parser: ResponseParser,
     cursor: usize,
@@ -67,6 +65,7 @@ struct Pipe {
     read_at: Instant,
     tokens: Option<Box<TokenClock>>,
     collected: Collected,
+    run: PipedRun,
 }
 
 /// How a batch ended.
@@ -87,25 +86,34 @@ enum Batch {
 
 pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let depth = w.conn.per_conn() as usize;
+    let now = Instant::now();
     let slots = &w.slots[idx * depth..(idx + 1) * depth];
     let mut p = Pipe {
         picks: Vec::with_capacity(depth),
         head: 0,
         bytes: Vec::new(),
-        copies: 0,
         buf: RecvBuf::with_capacity(recv_buf(depth)),
-        parser: ResponseParser::new(false).events_always(w.conn.force_stream),
+        parser: ResponseParser::new(false)
+            .events_always(w.conn.force_stream)
+            .memo_heads(),
         cursor: 0,
         read_at: Instant::now(),
         tokens: None,
         collected: Collected::default(),
+        run: PipedRun {
+            name: 0,
+            status: 0,
+            n: 0,
+            ttfb: 0,
+            written: now,
+            read_at: now,
+        },
     };
     let mut held = Held::default();
     let mut backoff = Duration::ZERO;
     let mut first = true;
     let source = w.source_of(idx);
     let open_at = w.conn_start(idx);
-    let now = Instant::now();
     if open_at > now && !w.life.sleep_unless_stopped(open_at - now).await {
         w.life.conn_exited();
         return;
@@ -242,17 +250,29 @@ async fn fill(w: &Shared, held: &mut Held, p: &mut Pipe, depth: usize) -> bool {
     !p.picks.is_empty() && !w.life.stopped()
 }
 
-/// The batch's bytes: a single request's copies are written once and kept
-/// while the batch size stays; a mix's variants are copied per batch.
+/// A mix's batch: its variants copied into the connection's buffer, which
+/// moves to the write and back. A single request's needs none: its copies
+/// are built once for the worker (`Shared::batch`).
 fn encode(w: &Shared, p: &mut Pipe) {
-    if w.mix.single && p.copies == p.picks.len() {
+    if w.mix.single {
         return;
     }
     p.bytes.clear();
     for pick in &p.picks {
         p.bytes.extend_from_slice(&w.variant(*pick).bytes);
     }
-    p.copies = p.picks.len();
+}
+
+/// Write the batch: a single request's copies in place (on the ring, a
+/// send that posts no completion, as one request's is; a failed one is
+/// seen by the read), a mix's from the connection's buffer.
+async fn write<T: Transport>(w: &Shared, link: &mut Link<T>, p: &mut Pipe) -> std::io::Result<()> {
+    if w.mix.single {
+        return link.write_all(w.batch_bytes(p.picks.len())).await;
+    }
+    let (wrote, bytes) = link.write_buf(std::mem::take(&mut p.bytes)).await;
+    p.bytes = bytes;
+    wrote
 }
 
 /// Write the batch in one write, then read its responses in order,
@@ -264,14 +284,24 @@ async fn batch<T: Transport>(
     p: &mut Pipe,
     reused: bool,
 ) -> Batch {
+    let b = write_and_read(w, slots, link, p, reused).await;
+    p.run.flush(w);
+    b
+}
+
+async fn write_and_read<T: Transport>(
+    w: &Shared,
+    slots: &[Slot],
+    link: &mut Link<T>,
+    p: &mut Pipe,
+    reused: bool,
+) -> Batch {
     encode(w, p);
     let t0 = Instant::now();
     for s in &slots[..p.picks.len()] {
         s.since.set(Some(t0));
     }
-    let (wrote, bytes) = link.write_buf(std::mem::take(&mut p.bytes)).await;
-    p.bytes = bytes;
-    if let Err(e) = wrote {
+    if let Err(e) = write(w, link, p).await {
         return if slots[0].timed_out.get() {
             Batch::Failed(Fault::Timeout)
         } else if w.life.stopped() {
@@ -325,6 +355,7 @@ async fn response<T: Transport>(
         read_at,
         tokens,
         collected,
+        run,
         ..
     } = p;
     if let Some(t) = tokens {
@@ -368,7 +399,7 @@ async fn response<T: Transport>(
             }
             if pr.done {
                 if set.is_none() && tokens.is_none() {
-                    w.record_piped(pick.name, parser.status(), t0, !ttfb_taken, *read_at);
+                    run.push(w, pick.name, parser.status(), !ttfb_taken, t0, *read_at);
                 } else {
                     let ended = Ended {
                         from: t0,
@@ -396,6 +427,7 @@ async fn response<T: Transport>(
         if buf.is_full() && !buf.grow(MAX_HEAD) {
             return Err(Batch::Failed(Fault::ParseHeadTooLarge));
         }
+        run.flush(w);
         let r = link.read(buf).await;
         *read_at = Instant::now();
         if slot.timed_out.get() {

@@ -122,6 +122,9 @@ pub struct Shared {
     pub conn: Arc<ConnSettings>,
     /// What the connections send, and the worker's draw state for it.
     pub mix: Arc<Mix>,
+    /// A pipelined single request's batch: `--pipeline` copies of its
+    /// bytes, built once, written in place (`batch_bytes`); else empty.
+    pub batch: Arc<[u8]>,
     chooser: Cell<Chooser>,
     pub pacer: Pacer,
     pub life: Lifecycle,
@@ -160,7 +163,14 @@ impl Shared {
         let slots = (0..seat.connections * conn.per_conn())
             .map(|_| Slot::default())
             .collect();
+        let batch: Arc<[u8]> = match mix.variants.first() {
+            Some(v) if mix.single && conn.pipelined() => {
+                v.bytes.repeat(conn.pipeline as usize).into()
+            }
+            _ => Arc::from(&[][..]),
+        };
         Shared {
+            batch,
             chooser: Cell::new(Chooser::new(seat.seed, seat.index)),
             life: Lifecycle::new(seat.connections, startup),
             stats: RefCell::new(
@@ -172,6 +182,15 @@ impl Shared {
             seat,
             slots,
         }
+    }
+
+    /// The first `k` copies of a pipelined single request (`batch`).
+    pub fn batch_bytes(&self, k: usize) -> &'static [u8] {
+        let b = &self.batch[..self.batch.len() / self.conn.pipeline.max(1) as usize * k];
+        // SAFETY: as for `variant`: the worker thread holds an `Arc` of
+        // the batch (`worker::run_thread`) until after its runtime, and so
+        // every write it submitted, is dropped.
+        unsafe { &*(b as *const [u8]) }
     }
 
     /// Record a complete response: latency from when it was due (`from`)
@@ -199,19 +218,22 @@ impl Shared {
         }
     }
 
-    /// A pipelined response judged by its status alone, written (and due)
-    /// at `written`, complete at `now`: the clock reading taken when the
-    /// read that completed it returned, one for every response it held.
+    /// `run.n` pipelined responses judged by their status alone, all to
+    /// the request named `run.name` with the same status, written (and due)
+    /// at `run.written`, complete at `run.read_at`: the clock reading taken
+    /// when the read that completed them returned. `run.ttfb` of them began
+    /// in that read too.
     #[inline]
-    pub fn record_piped(&self, name: u16, status: u16, written: Instant, ttfb: bool, now: Instant) {
-        let us = now.saturating_duration_since(written).as_micros() as u64;
-        let outcome = Judged::of_status(status);
-        let mut stats = self.stats.borrow_mut();
-        stats.record_judged(status, outcome, us, us);
-        stats.record_name_response(name, status, outcome, us);
-        if ttfb {
-            stats.record_ttfb(us);
-        }
+    pub fn record_piped(&self, run: &PipedRun) {
+        let us = run
+            .read_at
+            .saturating_duration_since(run.written)
+            .as_micros() as u64;
+        let outcome = Judged::of_status(run.status);
+        let (name, status, n, ttfb) = (run.name, run.status, run.n, run.ttfb);
+        self.stats
+            .borrow_mut()
+            .record_piped(name, status, outcome, us, n, ttfb);
     }
 
     /// A streamed response completed now: its token metrics (if it carried
@@ -424,6 +446,54 @@ impl Shared {
         self.pacer.wake_all();
         for s in &self.slots {
             io::shutdown_fd(s.fd.get());
+        }
+    }
+}
+
+/// Responses alike (same name and status, same batch, completed by the
+/// same read, so the same latency), recorded together: a read that
+/// completes 16 answers records once, not 16 times. Recorded before the
+/// connection waits for anything (the next read, the end of the batch),
+/// so no other task ever sees it part-way.
+pub struct PipedRun {
+    pub name: u16,
+    pub status: u16,
+    /// How many; `ttfb` of them began in the read that completed them.
+    pub n: u64,
+    pub ttfb: u64,
+    pub written: Instant,
+    pub read_at: Instant,
+}
+
+impl PipedRun {
+    #[inline]
+    pub fn push(
+        &mut self,
+        w: &Shared,
+        name: u16,
+        status: u16,
+        ttfb: bool,
+        written: Instant,
+        read_at: Instant,
+    ) {
+        let alike = self.name == name
+            && self.status == status
+            && self.written == written
+            && self.read_at == read_at;
+        if !alike {
+            self.flush(w);
+            (self.name, self.status, self.written, self.read_at) = (name, status, written, read_at);
+        }
+        self.n += 1;
+        self.ttfb += u64::from(ttfb);
+    }
+
+    #[inline]
+    pub fn flush(&mut self, w: &Shared) {
+        if self.n > 0 {
+            w.record_piped(self);
+            self.n = 0;
+            self.ttfb = 0;
         }
     }
 }

@@ -107,27 +107,25 @@ fn run_thread(
     // touches its stats and slots.
     // The ring engine needs EXT_ARG (5.11), buffer rings (5.19) and
     // multishot receive (6.0); a kernel without them runs tokio-uring.
+    let connections = seat.connections;
+    let shared = Shared::new(conn, mix, seat, startup);
+    // A pipelined single request's batch is written in place too: held
+    // as long as the mix.
+    let _batch = shared.batch.clone();
     let ring_rt = match engine {
-        Engine::Uring => ring::Runtime::new(seat.connections, ring::Batch::from_env()).ok(),
+        Engine::Uring => ring::Runtime::new(connections, ring::Batch::from_env()).ok(),
         _ => None,
     };
     match (engine, ring_rt) {
-        (Engine::Uring, Some(rt)) => ring::block_on(
-            &rt,
-            main::<ring::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
-        ),
-        (Engine::Uring | Engine::TokioUring, _) => match io::uring::runtime(seat.connections) {
-            Ok(rt) => io::uring::block_on(
-                &rt,
-                main::<io::uring::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
-            ),
+        (Engine::Uring, Some(rt)) => {
+            ring::block_on(&rt, main::<ring::Conn>(shared, phases, tx.clone()))
+        }
+        (Engine::Uring | Engine::TokioUring, _) => match io::uring::runtime(connections) {
+            Ok(rt) => io::uring::block_on(&rt, main::<io::uring::Conn>(shared, phases, tx.clone())),
             Err(e) => failed(e),
         },
         (Engine::Epoll, _) => match io::epoll::runtime() {
-            Ok(rt) => io::epoll::block_on(
-                &rt,
-                main::<io::epoll::Conn>(Shared::new(conn, mix, seat, startup), phases, tx.clone()),
-            ),
+            Ok(rt) => io::epoll::block_on(&rt, main::<io::epoll::Conn>(shared, phases, tx.clone())),
             Err(e) => failed(e),
         },
     }

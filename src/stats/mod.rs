@@ -324,6 +324,41 @@ impl Stats {
             .saturating_record(service_us.clamp(1, MAX_LATENCY_US));
     }
 
+    /// `n` pipelined responses alike, completed by one read: named
+    /// `name`, judged `outcome`, `latency_us` from their batch's write (also
+    /// their service time), `ttfb` of them with that as their time to
+    /// first byte too. What `n` calls of `record_judged`,
+    /// `record_name_response` and `record_ttfb` would record.
+    #[inline]
+    pub fn record_piped(
+        &mut self,
+        name: u16,
+        status: u16,
+        outcome: Judged,
+        us: u64,
+        n: u64,
+        ttfb: u64,
+    ) {
+        if !self.recording || n == 0 {
+            return;
+        }
+        let c = &mut self.counts;
+        c.requests += n;
+        c.status_errors += n * u64::from(outcome == Judged::Status);
+        c.check_errors += n * u64::from(outcome == Judged::Check);
+        c.grpc_errors += n * u64::from(outcome == Judged::Grpc);
+        self.status[(status as usize).min(STATUS_SLOTS - 1)] += n;
+        let us = us.clamp(1, MAX_LATENCY_US);
+        c.latency.saturating_record_n(us, n);
+        c.service.saturating_record_n(us, n);
+        if ttfb > 0 {
+            c.ttfb.saturating_record_n(us, ttfb);
+        }
+        if let Some(s) = self.names.get_mut(name as usize) {
+            s.record_n(status, outcome, us, n);
+        }
+    }
+
     /// Time to the first byte of a response's body, recorded as that byte
     /// arrives (before the response is complete).
     #[inline]

@@ -51,16 +51,22 @@ impl Default for NameStats {
 impl NameStats {
     #[inline]
     pub fn record(&mut self, status: u16, outcome: Judged, latency_us: u64) {
-        self.requests += 1;
-        self.status_errors += u64::from(outcome == Judged::Status);
-        self.check_errors += u64::from(outcome == Judged::Check);
-        self.grpc_errors += u64::from(outcome == Judged::Grpc);
+        self.record_n(status, outcome, latency_us, 1);
+    }
+
+    /// `n` responses alike (a pipelined read's).
+    #[inline]
+    pub fn record_n(&mut self, status: u16, outcome: Judged, latency_us: u64, n: u64) {
+        self.requests += n;
+        self.status_errors += n * u64::from(outcome == Judged::Status);
+        self.check_errors += n * u64::from(outcome == Judged::Check);
+        self.grpc_errors += n * u64::from(outcome == Judged::Grpc);
         match self.status.iter_mut().find(|(c, _)| *c == status) {
-            Some((_, n)) => *n += 1,
-            None => self.status.push((status, 1)),
+            Some((_, k)) => *k += n,
+            None => self.status.push((status, n)),
         }
         self.latency
-            .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
+            .saturating_record_n(latency_us.clamp(1, MAX_LATENCY_US), n);
     }
 
     pub fn reset(&mut self) {

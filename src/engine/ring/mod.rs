@@ -41,7 +41,7 @@ use timer::{Key, Timers};
 /// (docs/performance.md has what was measured).
 pub const BATCH: Batch = Batch {
     batch: 16,
-    wait_us: 20,
+    wait_us: 5,
 };
 
 impl Batch {

@@ -14,6 +14,11 @@
 //! allocates.
 
 use crate::stats::Fault;
+use chunk::{chunk_step, Chunk};
+use memo::{HeadMemo, Recalled};
+
+mod chunk;
+mod memo;
 
 /// Most header lines accepted in one response head.
 const MAX_HEADERS: usize = 100;
@@ -25,30 +30,6 @@ enum State {
     UntilClose,
     Chunk(Chunk),
     Done,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chunk {
-    /// Reading the hex size; `digits` counts those seen.
-    Size {
-        size: u64,
-        digits: u8,
-    },
-    /// After `;` or whitespace on the size line, until LF.
-    Extension {
-        size: u64,
-    },
-    /// Saw CR after the size, want LF.
-    SizeLf {
-        size: u64,
-    },
-    Data(u64),
-    DataCr,
-    DataLf,
-    /// At the start of a trailer line (or the final empty line).
-    TrailerStart,
-    TrailerLine,
-    TrailerLf,
 }
 
 /// How far one `feed` got.
@@ -77,6 +58,8 @@ pub struct ResponseParser {
     collect: bool,
     /// The last final head's place in the slice last fed (when collecting).
     head_span: Option<(usize, usize)>,
+    /// The last final head and its outcome (`memo_heads`).
+    memo: Option<Box<HeadMemo<State>>>,
 }
 
 impl ResponseParser {
@@ -92,7 +75,15 @@ impl ResponseParser {
             events_always: false,
             collect: false,
             head_span: None,
+            memo: None,
         }
+    }
+
+    /// Remember the last final head and take the same bytes again without
+    /// parsing them (a pipelined connection's run of identical answers).
+    pub fn memo_heads(mut self) -> Self {
+        self.memo = Some(HeadMemo::new(State::Head));
+        self
     }
 
     /// Hand every body's content to `on_body` for the next response (a
@@ -277,6 +268,19 @@ impl ResponseParser {
 
     /// Parse one head at the front of `buf`. `None`: incomplete.
     fn parse_head(&mut self, buf: &[u8]) -> Result<Option<usize>, Fault> {
+        if let Some(r) = self
+            .memo
+            .as_ref()
+            .and_then(|m| m.recall(buf, self.head_request))
+        {
+            self.status = r.status;
+            self.keep_alive = r.keep_alive;
+            if let Some(e) = r.event_stream {
+                self.event_stream = e;
+            }
+            self.state = r.state;
+            return Ok(Some(r.len));
+        }
         // Left uninitialised: httparse writes the lines it finds, and zeroing
         // 100 of them (3.2 KB) cost more than parsing a small head.
         let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
@@ -312,6 +316,8 @@ impl ResponseParser {
         let mut chunked = false;
         // A Transfer-Encoding was given: it overrides Content-Length.
         let mut coded = false;
+        // What a Content-Type set `event_stream` to (else it stays).
+        let mut typed = None;
         for h in res.headers.iter() {
             if h.name.eq_ignore_ascii_case("content-length") {
                 let v = parse_length(h.value).ok_or(Fault::ParseFraming)?;
@@ -324,10 +330,12 @@ impl ResponseParser {
                 coded = true;
                 chunked = last_token_is(h.value, b"chunked");
             } else if h.name.eq_ignore_ascii_case("content-type") {
-                self.event_stream = self.events_always
+                let events = self.events_always
                     || trim(h.value)
                         .get(..17)
                         .is_some_and(|t| t.eq_ignore_ascii_case(b"text/event-stream"));
+                self.event_stream = events;
+                typed = Some(events);
             } else if h.name.eq_ignore_ascii_case("connection") {
                 if has_token(h.value, b"close") {
                     keep_alive = false;
@@ -361,6 +369,18 @@ impl ResponseParser {
             self.keep_alive = false;
             State::UntilClose
         };
+        if let Some(m) = self.memo.as_mut().filter(|_| self.state != State::Head) {
+            let (status, keep_alive, event_stream, state) =
+                (self.status, self.keep_alive, typed, self.state);
+            let r = Recalled {
+                len: n,
+                status,
+                keep_alive,
+                event_stream,
+                state,
+            };
+            m.store(&buf[..n], self.head_request, r);
+        }
         Ok(Some(n))
     }
 }
@@ -399,90 +419,6 @@ fn last_token_is(v: &[u8], token: &[u8]) -> bool {
     v.split(|&b| b == b',')
         .next_back()
         .is_some_and(|t| trim(t).eq_ignore_ascii_case(token))
-}
-
-/// Advance the chunked-body machine over `buf`. Returns the bytes taken and
-/// the next state, or `None` when the body (with its trailers) is complete.
-fn chunk_step(
-    mut c: Chunk,
-    buf: &[u8],
-    on_body: &mut impl FnMut(&[u8]),
-) -> Result<(usize, Option<Chunk>), Fault> {
-    let mut i = 0;
-    while i < buf.len() {
-        if let Chunk::Data(left) = c {
-            let take = left.min((buf.len() - i) as u64);
-            on_body(&buf[i..i + take as usize]);
-            i += take as usize;
-            c = if take == left {
-                Chunk::DataCr
-            } else {
-                Chunk::Data(left - take)
-            };
-            continue;
-        }
-        let b = buf[i];
-        i += 1;
-        c = match c {
-            Chunk::Size { size, digits } => match b {
-                b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
-                    if digits >= 15 {
-                        return Err(Fault::ParseChunk);
-                    }
-                    let d = (b as char).to_digit(16).unwrap_or(0) as u64;
-                    Chunk::Size {
-                        size: size * 16 + d,
-                        digits: digits + 1,
-                    }
-                }
-                _ if digits == 0 => return Err(Fault::ParseChunk),
-                b'\r' => Chunk::SizeLf { size },
-                b'\n' => end_of_size_line(size),
-                b';' | b' ' | b'\t' => Chunk::Extension { size },
-                _ => return Err(Fault::ParseChunk),
-            },
-            Chunk::Extension { size } => match b {
-                b'\n' => end_of_size_line(size),
-                _ => Chunk::Extension { size },
-            },
-            Chunk::SizeLf { size } => match b {
-                b'\n' => end_of_size_line(size),
-                _ => return Err(Fault::ParseChunk),
-            },
-            Chunk::DataCr => match b {
-                b'\r' => Chunk::DataLf,
-                b'\n' => Chunk::Size { size: 0, digits: 0 },
-                _ => return Err(Fault::ParseChunk),
-            },
-            Chunk::DataLf => match b {
-                b'\n' => Chunk::Size { size: 0, digits: 0 },
-                _ => return Err(Fault::ParseChunk),
-            },
-            Chunk::TrailerStart => match b {
-                b'\r' => Chunk::TrailerLf,
-                b'\n' => return Ok((i, None)),
-                _ => Chunk::TrailerLine,
-            },
-            Chunk::TrailerLine => match b {
-                b'\n' => Chunk::TrailerStart,
-                _ => Chunk::TrailerLine,
-            },
-            Chunk::TrailerLf => match b {
-                b'\n' => return Ok((i, None)),
-                _ => return Err(Fault::ParseChunk),
-            },
-            Chunk::Data(_) => unreachable!("handled above"),
-        };
-    }
-    Ok((i, Some(c)))
-}
-
-fn end_of_size_line(size: u64) -> Chunk {
-    if size == 0 {
-        Chunk::TrailerStart
-    } else {
-        Chunk::Data(size)
-    }
 }
 
 #[cfg(test)]

@@ -319,3 +319,49 @@ fn empty_lines_before_the_status_line_in_any_pieces() {
     let mut p = ResponseParser::new(false);
     assert_eq!(p.feed(b"\r\nHTX"), Err(Fault::ParseVersion));
 }
+
+/// A remembered head gives what parsing it gives, for every response
+/// that repeats it, and a different head (or a HEAD request) is parsed.
+#[test]
+fn remembered_heads_match_parsing() {
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    let sse = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata";
+    let close = b"HTTP/1.1 503 No\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let seq: [(&[u8], bool); 9] = [
+        (ok, false),
+        (ok, false),
+        (ok, true),
+        (sse, false),
+        (sse, false),
+        (close, false),
+        (close, false),
+        (chunked, false),
+        (chunked, false),
+    ];
+    let mut memo = ResponseParser::new(false).memo_heads();
+    for (input, head) in seq {
+        let mut plain = ResponseParser::new(head);
+        memo.set_head_request(head);
+        for step in [1, 7, input.len()] {
+            let a = parse_in_steps(&mut plain, input, step);
+            let b = parse_in_steps(&mut memo, input, step);
+            let at = |p: &ResponseParser| (p.status(), p.keep_alive(), p.event_stream());
+            assert_eq!(
+                (a, at(&plain)),
+                (b, at(&memo)),
+                "{input:?} head {head} step {step}"
+            );
+            plain.reset();
+            memo.reset();
+        }
+    }
+    // The same head followed by the start of a different one: only the
+    // remembered bytes are taken.
+    let mut two = ok.to_vec();
+    two.extend_from_slice(b"HTTP/1.1 204 No Content\r\n\r\n");
+    assert_eq!(memo.feed(&two), Ok(done(ok.len())));
+    memo.reset();
+    assert_eq!(memo.feed(&two[ok.len()..]), Ok(done(two.len() - ok.len())));
+    assert_eq!(memo.status(), 204);
+}
