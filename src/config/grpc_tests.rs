@@ -65,6 +65,10 @@ fn a_call_is_framed_and_headed_before_the_run() {
     assert_eq!(head.headers()["content-type"], "application/grpc");
     assert_eq!(head.headers()["te"], "trailers");
     assert_eq!(head.headers()["grpc-timeout"], "250000u");
+    // What gRPC's own clients send: no HTTP accept or content-length.
+    assert!(head.headers().get("accept").is_none());
+    assert!(head.headers().get("content-length").is_none());
+    assert!(head.headers()["user-agent"].to_str().unwrap().starts_with("blast/"));
     let c = config(&d, &["--grpc", "test.Echo/Say", "grpcs://localhost:1"]).unwrap();
     assert_eq!(c.load.info.protocol, "h2");
     // No body: the empty message.
@@ -120,6 +124,12 @@ path = "/health"
     let v = &c.load.mix.variants;
     assert!(v[0].h2.as_ref().unwrap().grpc.is_some());
     assert!(v[1].h2.as_ref().unwrap().grpc.is_none());
+    // HTTP requests keep HTTP's defaults; -H still adds a call's.
+    assert_eq!(v[1].h2.as_ref().unwrap().head().headers()["accept"], "*/*");
+    let c = config(&d, &["--grpc", "test.Echo/Say", "-H", "accept: x/y", url]).unwrap();
+    let head = c.load.mix.first().h2.as_ref().unwrap().head();
+    assert_eq!(head.headers()["accept"], "x/y");
+    assert!(head.headers().get("te").is_some_and(|v| v == "trailers"));
     let m = refused(config(&d, &["--scenario", &s, url]));
     assert!(
         m.contains("s.toml line 2") && m.contains("needs HTTP/2"),

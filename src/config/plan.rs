@@ -362,9 +362,9 @@ impl Plan {
                 ),
             };
             let h2 = if c.http2 {
-                let r = H2Request::build(&spec, origin.tls)
+                let r = H2Request::build_call(&spec, origin.tls, call)
                     .map_err(|e| usage(format!("{}: {e}", at_row())))?;
-                Some(r.with_grpc(call))
+                Some(r)
             } else {
                 None
             };

@@ -12,15 +12,16 @@
 
 use super::collect::{self, CheckSet, Judge};
 use super::h2io::SendRequest;
-use super::h2stream::{failure, Conn, Outcome};
+use super::h2stream::{failure, Conn, FirstByte, Outcome, UnlessLate};
 use super::lane::Kept;
 use super::mix::Pick;
-use super::shared::Shared;
+use super::shared::{Shared, Slot};
 use super::tokens::TokenClock;
 use crate::proto::grpc::{code_name, parse_status, schema, Deframer, GrpcCall, INTERNAL};
 use crate::proto::h2::H2Request;
 use crate::stats::checks::GRPC_DETAIL;
 use crate::stats::{Fault, Judged};
+use std::future::poll_fn;
 use std::io::Write;
 use std::time::Instant;
 
@@ -44,7 +45,7 @@ pub(super) async fn exchange(
     (tokens, kept): (&mut Option<Box<TokenClock>>, &mut Kept),
     pick: Pick,
     (req, call): (&H2Request, &GrpcCall),
-    (from, t0): (Instant, Instant),
+    (from, slot): (Instant, &Slot),
 ) -> Outcome {
     let set = w.mix.checks_of(w.variant(pick));
     if let Some(set) = set {
@@ -64,7 +65,7 @@ pub(super) async fn exchange(
     conn.sent.set(true);
     let _ = tx.send_data(req.body.clone(), true);
     let mut answered = false;
-    let mut ttfb_taken = false;
+    let mut first = FirstByte::default();
     let read = async {
         let resp = response.await?;
         answered = true;
@@ -84,7 +85,7 @@ pub(super) async fn exchange(
             false => None,
         };
         let mut frames = Deframer::default();
-        while let Some(chunk) = body.data().await {
+        while let Some(chunk) = poll_fn(|cx| first.poll(w, from, body.poll_data(cx))).await {
             let chunk = chunk?;
             let n = chunk.len();
             if w.mix.named() {
@@ -97,14 +98,14 @@ pub(super) async fn exchange(
             if set.is_some() {
                 kept.body.take_body(&chunk);
             }
-            if !ttfb_taken && n > 0 && !body.is_end_stream() {
-                ttfb_taken = true;
-                w.record_ttfb(from);
+            if n > 0 {
+                first.arrived();
             }
             let _ = body.flow_control().release_capacity(n);
         }
         if code.is_none() {
-            if let Some(t) = body.trailers().await? {
+            let trailers = poll_fn(|cx| first.poll(w, from, body.poll_trailers(cx)));
+            if let Some(t) = trailers.await? {
                 code = t.get(&GRPC_STATUS).map(|v| parse_status(v.as_bytes()));
                 message = t.get(&GRPC_MESSAGE).cloned();
             }
@@ -115,14 +116,14 @@ pub(super) async fn exchange(
             message,
         })
     };
-    let result = super::rt::timeout_at(t0 + w.conn.timeout, read).await;
+    let result = UnlessLate { f: read, slot }.await;
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),
         Ok(Err(e)) => failure(&e, conn, answered),
         Ok(Ok(end)) => {
             let (status, judged) = settle(w, pick.name, end, set, kept, call);
-            Outcome::Done(status, ttfb_taken, Some(judged))
+            Outcome::Done(status, first.taken(), Some(judged))
         }
     }
 }

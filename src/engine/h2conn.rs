@@ -19,20 +19,21 @@
 //! A graceful GOAWAY (the server's limit of requests per connection) or a
 //! REFUSED_STREAM is no error: the streams the server did not process are
 //! sent again. Any other reset is an error naming its code. `--timeout` is
-//! per stream: a late stream is cancelled (RST_STREAM) and the connection
-//! kept.
+//! per stream: the worker's sweep marks a late stream's slot and wakes its
+//! lane, which cancels the stream (RST_STREAM) and keeps the connection.
 
 use super::collect::{self, Judge};
 use super::grpccall;
 use super::h2io::{connect, SendRequest};
-use super::h2stream::{failure, Conn, Outcome};
+use super::h2stream::{failure, Conn, FirstByte, Outcome, UnlessLate};
 use super::lane::{Kept, Lane};
 use super::lifecycle::next_backoff;
 use super::mix::Pick;
-use super::shared::{Held, Shared, StatsHandle};
+use super::shared::{Held, Shared, Slot, StatsHandle};
 use super::tokens::TokenClock;
 use crate::stats::{ErrorClass, Fault, Judged};
 use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -268,11 +269,11 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
             (&mut tokens, &mut kept),
             held.pick,
             from,
-            t0,
+            slot,
         )
         .await;
         slot.since.set(None);
-        // The worker's sweep marks late slots; here timeouts are per stream.
+        // The sweep marked it late, and the stream was cancelled.
         slot.timed_out.set(false);
         if link.first_pending.get() && !matches!(outcome, Outcome::NotSent | Outcome::Again) {
             link.first_pending.set(false);
@@ -299,8 +300,7 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                 };
                 // The lane takes cookies and captures; one that finds
                 // nothing fails the step and skips the rest of its run.
-                let (v, now) = (w.variant(held.pick), Instant::now());
-                let missing = kept.absorb(v, status, now);
+                let missing = kept.absorb(w.variant(held.pick), status, Instant::now);
                 let judged = match (judged, missing) {
                     (Judged::Ok, Some(detail)) => {
                         w.stats.borrow_mut().record_check_detail(name, detail);
@@ -363,7 +363,7 @@ async fn exchange(
     (tokens, kept): (&mut Option<Box<TokenClock>>, &mut Kept),
     pick: Pick,
     from: Instant,
-    t0: Instant,
+    slot: &Slot,
 ) -> Outcome {
     if let Some(t) = tokens.as_mut() {
         t.reset();
@@ -374,7 +374,7 @@ async fn exchange(
     };
     if let Some(call) = &req.grpc {
         let (s, k) = (&mut *send, (tokens, kept));
-        return grpccall::exchange(w, conn, s, k, pick, (req, call), (from, t0)).await;
+        return grpccall::exchange(w, conn, s, k, pick, (req, call), (from, slot)).await;
     }
     // One test per request: a request without checks collects nothing.
     let set = w.mix.checks_of(variant);
@@ -411,7 +411,7 @@ async fn exchange(
     let mut answered = false;
     // Time to first byte of the body: taken when a DATA frame arrives before
     // the end of the stream, else at the end with the latency.
-    let mut ttfb_taken = false;
+    let mut first = FirstByte::default();
     let read = async {
         let resp = response.await?;
         answered = true;
@@ -426,7 +426,7 @@ async fn exchange(
             kept.headers = Some(parts.headers);
         }
         if !head_request {
-            while let Some(chunk) = body.data().await {
+            while let Some(chunk) = poll_fn(|cx| first.poll(w, from, body.poll_data(cx))).await {
                 let chunk = chunk?;
                 let n = chunk.len();
                 if w.mix.named() {
@@ -439,20 +439,19 @@ async fn exchange(
                 } else if set.is_some() || kept.lane_reads {
                     kept.body.take_body(&chunk);
                 }
-                if !ttfb_taken && n > 0 && !body.is_end_stream() {
-                    ttfb_taken = true;
-                    w.record_ttfb(from);
+                if n > 0 {
+                    first.arrived();
                 }
                 let _ = body.flow_control().release_capacity(n);
             }
         }
         Ok::<u16, ::h2::Error>(status)
     };
-    let result = super::rt::timeout_at(t0 + w.conn.timeout, read).await;
+    let result = UnlessLate { f: read, slot }.await;
     drop(tx);
     match result {
         Err(_) => Outcome::Failed(Fault::Timeout),
-        Ok(Ok(status)) => Outcome::Done(status, ttfb_taken, None),
+        Ok(Ok(status)) => Outcome::Done(status, first.taken(), None),
         Ok(Err(e)) => failure(&e, conn, answered),
     }
 }

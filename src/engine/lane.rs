@@ -200,8 +200,14 @@ pub struct Kept {
 impl Kept {
     /// `Lane::absorb` for the response to `v` over HTTP/2: its headers as
     /// a head's lines (one allocation, as h2 makes per stream anyway).
-    /// Some: the `check` detail of a capture that found nothing.
-    pub fn absorb<'v>(&mut self, v: &'v Variant, status: u16, now: Instant) -> Option<&'v str> {
+    /// Some: the `check` detail of a capture that found nothing. `now`
+    /// reads the clock only for a lane that reads (cookie expiry).
+    pub fn absorb<'v>(
+        &mut self,
+        v: &'v Variant,
+        status: u16,
+        now: impl FnOnce() -> Instant,
+    ) -> Option<&'v str> {
         let lane = self.lane.as_deref_mut().filter(|_| self.lane_reads)?;
         let mut head = format!("HTTP/1.1 {status} -\r\n").into_bytes();
         for (name, value) in self.headers.iter().flatten() {
@@ -211,7 +217,7 @@ impl Kept {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"\r\n");
-        lane.absorb(v, status, &head, &self.body.body, now).err()
+        lane.absorb(v, status, &head, &self.body.body, now()).err()
     }
 }
 
@@ -386,7 +392,7 @@ mod tests {
         let mut hs = http::HeaderMap::new();
         hs.append("set-cookie", "session=s1; Path=/".parse().unwrap());
         kept.headers = Some(hs);
-        assert_eq!(kept.absorb(&m.variants[0], 200, now), None);
+        assert_eq!(kept.absorb(&m.variants[0], 200, || now), None);
         let lane = kept.lane.as_deref_mut().unwrap();
         assert!(lane.prepare(&m.variants[1], now));
         assert_eq!(

@@ -20,6 +20,7 @@ use std::net::IpAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// A worker's assignment: its place among the workers, its core, its
@@ -49,6 +50,9 @@ pub struct Slot {
     pub since: Cell<Option<Instant>>,
     /// Set by the worker's sweep when `since` is older than `--timeout`.
     pub timed_out: Cell<bool>,
+    /// An HTTP/2 stream's lane, woken by the sweep that marks it late (an
+    /// HTTP/1.1 request's read ends when the sweep shuts its socket).
+    pub waker: Cell<Option<Waker>>,
 }
 
 impl Default for Slot {
@@ -57,6 +61,7 @@ impl Default for Slot {
             fd: Cell::new(-1),
             since: Cell::new(None),
             timed_out: Cell::new(false),
+            waker: Cell::new(None),
         }
     }
 }

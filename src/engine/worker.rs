@@ -335,6 +335,9 @@ fn sweep_timeouts(w: &Shared, now: Instant, timeout: Duration) {
             if !s.timed_out.get() && now.saturating_duration_since(since) >= timeout {
                 s.timed_out.set(true);
                 io::shutdown_fd(s.fd.get());
+                if let Some(waker) = s.waker.take() {
+                    waker.wake();
+                }
             }
         }
     }
