@@ -68,7 +68,10 @@ fn a_call_is_framed_and_headed_before_the_run() {
     // What gRPC's own clients send: no HTTP accept or content-length.
     assert!(head.headers().get("accept").is_none());
     assert!(head.headers().get("content-length").is_none());
-    assert!(head.headers()["user-agent"].to_str().unwrap().starts_with("blast/"));
+    assert!(head.headers()["user-agent"]
+        .to_str()
+        .unwrap()
+        .starts_with("blast/"));
     let c = config(&d, &["--grpc", "test.Echo/Say", "grpcs://localhost:1"]).unwrap();
     assert_eq!(c.load.info.protocol, "h2");
     // No body: the empty message.
