@@ -76,7 +76,7 @@ pub(super) async fn exchange(
             .headers
             .get(&GRPC_STATUS)
             .map(|v| parse_status(v.as_bytes()));
-        let mut message = parts.headers.get(&GRPC_MESSAGE).cloned();
+        let mut message = failed_message(&parts.headers, code);
         if set.is_some_and(|s| s.headers) {
             kept.headers = Some(parts.headers);
         }
@@ -107,7 +107,7 @@ pub(super) async fn exchange(
             let trailers = poll_fn(|cx| first.poll(w, from, body.poll_trailers(cx)));
             if let Some(t) = trailers.await? {
                 code = t.get(&GRPC_STATUS).map(|v| parse_status(v.as_bytes()));
-                message = t.get(&GRPC_MESSAGE).cloned();
+                message = failed_message(&t, code);
             }
         }
         Ok::<_, ::h2::Error>(Ended {
@@ -125,6 +125,15 @@ pub(super) async fn exchange(
             let (status, judged) = settle(w, pick.name, end, set, kept, call);
             Outcome::Done(status, first.taken(), Some(judged))
         }
+    }
+}
+
+/// `grpc-message`, looked up only beside a status other than OK (an OK
+/// call's message is never reported, and each look-up hashes the name).
+fn failed_message(h: &http::HeaderMap, code: Option<u16>) -> Option<http::HeaderValue> {
+    match code {
+        Some(0) | None => None,
+        Some(_) => h.get(&GRPC_MESSAGE).cloned(),
     }
 }
 
