@@ -99,7 +99,7 @@ pub(super) async fn exchange(
             }
             if !ttfb_taken && n > 0 && !body.is_end_stream() {
                 ttfb_taken = true;
-                w.record_ttfb(from);
+                w.record_ttfb(from, Instant::now());
             }
             let _ = body.flow_control().release_capacity(n);
         }

@@ -203,8 +203,9 @@ impl Driver {
     }
 
     /// One turn: submit everything, wait (if `wait`) for a batch of
-    /// completions, at most `timeout`, then dispatch them all.
-    pub fn turn(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+    /// completions, at most `timeout`, then dispatch them all. Returns the
+    /// time read right after: the time of every completion it reaped.
+    pub fn turn(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<Instant> {
         let want = match (wait, self.min_wait) {
             (false, _) => 0,
             (true, true) => self.batch_now(),
@@ -222,7 +223,7 @@ impl Driver {
         self.last_turn = now;
         self.recent.0 += (reaped as f64 - self.recent.0) / 8.0;
         self.recent.1 += (us - self.recent.1) / 8.0;
-        Ok(())
+        Ok(now)
     }
 
     /// Completions to wait for: as many as arrive within the bound at the

@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 impl Driver {
     fn sock_read(
@@ -215,6 +216,12 @@ impl Transport for Conn {
 
     fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    /// The last reap's time: one clock reading for all it reaped.
+    #[inline]
+    fn now() -> Instant {
+        super::now()
     }
 }
 
