@@ -308,10 +308,11 @@ async fn exchange<T: Transport>(
         let body = lane.as_deref().is_some_and(|l| l.reads_body(request));
         collected.keep_for_lane(set.is_some(), body, w.conn.max_body);
     }
-    let t0 = Instant::now();
     // Latency counts from when the request was due (if it waited for a
     // connection, the wait counts); a request sent a little early counts
-    // from its write.
+    // from its write. On the ring `t0` is the reap this task runs after:
+    // the write is submitted later, so no latency is shortened.
+    let t0 = T::now();
     let from = held.from(t0);
     slot.since.set(Some(t0));
     let wrote = match lane.as_deref_mut() {
@@ -346,7 +347,7 @@ async fn exchange<T: Transport>(
             let mut read_at: Option<Instant> = None;
             let fed = parser.feed_body(&buf.data()[*cursor..], &mut |b, events| {
                 if events {
-                    let at = *read_at.get_or_insert_with(Instant::now);
+                    let at = *read_at.get_or_insert_with(T::now);
                     let clock = tokens.get_or_insert_with(Default::default);
                     clock.keep = keep;
                     clock.feed(b, at);
@@ -364,12 +365,13 @@ async fn exchange<T: Transport>(
                     *cursor += pr.consumed;
                     if !pr.done && !ttfb_taken && parser.body_started() {
                         ttfb_taken = true;
-                        w.record_ttfb(from);
+                        w.record_ttfb(from, T::now());
                     }
                     if pr.done {
                         let ended = Ended {
                             from,
                             t0,
+                            at: T::now(),
                             ttfb: !ttfb_taken,
                             lane: lane.filter(|_| lane_reads).map(|l| (l, request)),
                         };
@@ -411,6 +413,7 @@ async fn exchange<T: Transport>(
                         let ended = Ended {
                             from,
                             t0,
+                            at: T::now(),
                             ttfb: !ttfb_taken,
                             lane: lane.filter(|_| lane_reads).map(|l| (l, request)),
                         };
@@ -442,12 +445,13 @@ async fn exchange<T: Transport>(
     }
 }
 
-/// When a complete response's request was due and written, whether its
-/// time to first byte is still to be taken, and the lane that reads it
-/// (captures, cookies) with the request.
+/// When a complete response's request was due and written and when it
+/// completed, whether its time to first byte is still to be taken, and
+/// the lane that reads it (captures, cookies) with the request.
 pub(super) struct Ended<'a> {
     pub(super) from: Instant,
     pub(super) t0: Instant,
+    pub(super) at: Instant,
     pub(super) ttfb: bool,
     pub(super) lane: Option<(&'a mut Lane, &'a super::mix::Variant)>,
 }
@@ -484,7 +488,10 @@ pub(super) fn finish(
         w.stats.borrow_mut().record_check_detail(name, detail);
         judged = Judged::Check;
     }
-    w.record_response(name, status, judged, e.from, e.t0, e.ttfb);
+    w.record_response(name, status, judged, e.from, e.t0, e.at);
+    if e.ttfb {
+        w.record_ttfb(e.from, e.at);
+    }
     if let Some(t) = tokens {
         w.record_tokens(t, e.from, judged != Judged::Ok);
     }

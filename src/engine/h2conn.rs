@@ -308,7 +308,11 @@ async fn lane(w: Rc<Shared>, link: Rc<Link>, slot: usize) {
                     }
                     (j, _) => j,
                 };
-                w.record_response(name, status, judged, from, t0, !ttfb_taken);
+                let end = Instant::now();
+                w.record_response(name, status, judged, from, t0, end);
+                if !ttfb_taken {
+                    w.record_ttfb(from, end);
+                }
                 if let Some(t) = &mut tokens {
                     w.record_tokens(t, from, judged != Judged::Ok);
                 }

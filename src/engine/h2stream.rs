@@ -68,7 +68,7 @@ impl FirstByte {
         if self.due && p.is_pending() {
             self.due = false;
             self.taken = true;
-            w.record_ttfb(from);
+            w.record_ttfb(from, Instant::now());
         }
         p
     }

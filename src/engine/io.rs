@@ -11,6 +11,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
+use std::time::Instant;
 use tokio::net::TcpStream;
 
 /// A connection's receive buffer: allocated once, handed to the kernel for
@@ -123,6 +124,13 @@ pub trait Transport: Sized {
     fn read(&mut self, buf: &mut RecvBuf) -> impl Future<Output = io::Result<usize>>;
     /// The socket, so the worker can `shutdown` it to end a pending read.
     fn fd(&self) -> RawFd;
+    /// The time of a completion this transport just delivered, or of a
+    /// write it is about to make: the clock, unless the runtime has read
+    /// it already for the completions it reaped (the ring does, per turn).
+    #[inline]
+    fn now() -> Instant {
+        Instant::now()
+    }
 }
 
 /// Connect through tokio's reactor (both engines do). With `--source` the

@@ -36,6 +36,8 @@ pub struct Startup {
     tls: OnceLock<TlsInfo>,
     /// Set by the aggregator when `--abort-on-slo` stops the run.
     pub halt: Arc<AtomicBool>,
+    /// Interval counts the aggregator hands back to the workers.
+    pub spares: crate::stats::spare::Spares,
 }
 
 impl Startup {

@@ -297,7 +297,8 @@ async fn write_and_read<T: Transport>(
     reused: bool,
 ) -> Batch {
     encode(w, p);
-    let t0 = Instant::now();
+    // The ring's last reap, as for one request (`conn::exchange`).
+    let t0 = T::now();
     for s in &slots[..p.picks.len()] {
         s.since.set(Some(t0));
     }
@@ -395,7 +396,7 @@ async fn response<T: Transport>(
             *cursor += pr.consumed;
             if !pr.done && !ttfb_taken && parser.body_started() {
                 ttfb_taken = true;
-                w.record_ttfb(t0);
+                w.record_ttfb(t0, *read_at);
             }
             if pr.done {
                 if set.is_none() && tokens.is_none() {
@@ -404,6 +405,7 @@ async fn response<T: Transport>(
                     let ended = Ended {
                         from: t0,
                         t0,
+                        at: T::now(),
                         ttfb: !ttfb_taken,
                         lane: None,
                     };
@@ -429,7 +431,7 @@ async fn response<T: Transport>(
         }
         run.flush(w);
         let r = link.read(buf).await;
-        *read_at = Instant::now();
+        *read_at = T::now();
         if slot.timed_out.get() {
             return Err(Batch::Failed(Fault::Timeout));
         }
@@ -443,6 +445,7 @@ async fn response<T: Transport>(
                         let ended = Ended {
                             from: t0,
                             t0,
+                            at: T::now(),
                             ttfb: !ttfb_taken,
                             lane: None,
                         };

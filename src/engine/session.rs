@@ -124,6 +124,7 @@ impl Session {
             .collect();
         agg.checks = stats::CheckTotals::new(cfg.mix.check_slots.clone());
         agg.sink = sink;
+        agg.spares = self.startup.spares.clone();
         if let Some(rule) = &cfg.shape.abort {
             agg.judge = Some(aggregate::Judge::new(rule.clone()));
             agg.halt = Some(self.startup.halt.clone());

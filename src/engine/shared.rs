@@ -199,9 +199,9 @@ impl Shared {
     }
 
     /// Record a complete response: latency from when it was due (`from`)
-    /// and service time from its write (`written`), off one clock reading;
-    /// with `ttfb`, also its time to first byte (a body that arrived with
-    /// the end of the response, or none).
+    /// and service time from its write (`written`) to its end (`now`, one
+    /// clock reading the caller took: the ring's reap, or the clock). Its
+    /// time to first byte, if still to be taken, is `record_ttfb` at `now`.
     #[inline]
     pub fn record_response(
         &self,
@@ -210,17 +210,13 @@ impl Shared {
         outcome: Judged,
         from: Instant,
         written: Instant,
-        ttfb: bool,
+        now: Instant,
     ) {
-        let now = Instant::now();
         let us = |t: Instant| now.saturating_duration_since(t).as_micros() as u64;
         let mut stats = self.stats.borrow_mut();
         let latency = us(from);
         stats.record_judged(status, outcome, latency, us(written));
         stats.record_name_response(name, status, outcome, latency);
-        if ttfb {
-            stats.record_ttfb(us(from));
-        }
     }
 
     /// `run.n` pipelined responses judged by their status alone, all to
@@ -259,10 +255,10 @@ impl Shared {
         }
     }
 
-    /// Record a time to first byte now: the body began before the end.
+    /// Record a time to first byte, at `now`: the body began before the end.
     #[inline]
-    pub fn record_ttfb(&self, from: Instant) {
-        let us = Instant::now().saturating_duration_since(from).as_micros() as u64;
+    pub fn record_ttfb(&self, from: Instant, now: Instant) {
+        let us = now.saturating_duration_since(from).as_micros() as u64;
         self.stats.borrow_mut().record_ttfb(us);
     }
 

@@ -213,10 +213,14 @@ async fn main<T: Transport + 'static>(
         if phase.record {
             let elapsed = ended_at.saturating_duration_since(phase.start);
             let mut stats = w.stats.borrow_mut();
+            // The aggregator hands a phase's last counts back too: one
+            // taken here for each, so `blast find`'s steps (a phase each)
+            // do not pile sets up in the return channel.
             let mut snap = if finish {
                 stats.take_final_snapshot(seat.index, seq, elapsed)
             } else {
-                stats.take_snapshot(seat.index, seq, elapsed)
+                let left = w.life.startup.spares.take();
+                stats.snapshot_leaving(left, seat.index, seq, elapsed)
             };
             drop(stats);
             snap.in_flight_at_end = in_flight;
@@ -307,10 +311,12 @@ async fn run_phase(
             }
         }
         if phase.record && now >= next_snapshot {
+            // The interval's counts leave a set the aggregator handed back.
+            let left = w.life.startup.spares.take();
             let mut snap =
                 w.stats
                     .borrow_mut()
-                    .take_snapshot(seat.index, seq, next_snapshot - start);
+                    .snapshot_leaving(left, seat.index, seq, next_snapshot - start);
             (snap.open, snap.in_flight) = (w.open_connections(), w.in_flight());
             shipped += snap.counts.requests;
             let _ = tx.send(snap);

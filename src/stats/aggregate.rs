@@ -97,6 +97,8 @@ pub struct Aggregator {
     /// `halt` (the workers poll it) when the SLO broke.
     pub judge: Option<Judge>,
     pub halt: Option<Arc<AtomicBool>>,
+    /// Where merged counts go back to the workers.
+    pub spares: stats::spare::Spares,
 }
 
 impl Aggregator {
@@ -123,6 +125,7 @@ impl Aggregator {
             checks: CheckTotals::default(),
             judge: None,
             halt: None,
+            spares: Default::default(),
         }
     }
 
@@ -190,6 +193,7 @@ impl Aggregator {
         for (acc, n) in iv.by_name.iter_mut().zip(&s.names) {
             acc.add(n);
         }
+        self.spares.give(s.counts);
         let complete = iv.reports == self.workers;
         let closed = self.next_close;
         self.close_ready(false);

@@ -8,9 +8,9 @@
 //! `RefCell` on the same thread (a borrow flag, no lock, no atomic). Failures
 //! on the hot path are counters indexed by `Fault`, never strings: the label of
 //! a fault is only looked up when the report is written. Once per interval the
-//! worker swaps its `Counts` out for empty ones (`mem::take`, histograms of
-//! the same bounds) and ships them in a `Snapshot`; nothing is sent per
-//! request.
+//! worker swaps its `Counts` out for empty ones (histograms of the same
+//! bounds, handed back by the aggregator: `spare`) and ships them in a
+//! `Snapshot`; nothing is sent per request.
 
 pub mod abort;
 pub mod aggregate;
@@ -20,6 +20,7 @@ pub mod fault;
 mod histogram;
 pub mod names;
 pub mod slo;
+pub mod spare;
 pub mod stream;
 mod summary;
 
@@ -427,7 +428,9 @@ impl Stats {
         self.snapshot_leaving(Counts::spent(), worker, seq, elapsed)
     }
 
-    fn snapshot_leaving(
+    /// `take_snapshot`, leaving `left` (empty, of the same bounds: a set
+    /// the aggregator handed back) in place of the counts it ships.
+    pub fn snapshot_leaving(
         &mut self,
         left: Counts,
         worker: usize,

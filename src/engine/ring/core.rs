@@ -4,8 +4,9 @@
 use super::driver::Driver;
 use super::exec::Exec;
 use super::timer::Timers;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Instant;
 
 pub(super) struct Core {
     pub exec: Exec,
@@ -15,6 +16,9 @@ pub(super) struct Core {
 
 thread_local! {
     pub(super) static CORE: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// When the driver last reaped completions (set by `block_on` at its
+    /// start and after each turn; None outside the runtime).
+    pub(super) static REAPED: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 pub(super) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
@@ -24,6 +28,17 @@ pub(super) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 /// Whether this thread runs the ring runtime (the `rt` facade asks).
 pub fn active() -> bool {
     CORE.with(|c| c.borrow().is_some())
+}
+
+/// The time of the last reap: what the tasks it woke take as the time of
+/// their completions, one clock reading for every completion of a turn
+/// instead of one per read and per response. A completion is never older
+/// than its reap, so a latency ends no earlier than the reap that saw it;
+/// a request written by such a task is submitted at the next enter, after
+/// this time, so one that starts here is counted no shorter either.
+/// Outside the ring runtime: the clock.
+pub fn now() -> Instant {
+    REAPED.with(Cell::get).unwrap_or_else(Instant::now)
 }
 
 /// The driver of this thread's ring; only ring sockets call it, and they

@@ -72,6 +72,9 @@ pub(super) struct Driver {
     queued: u32,
     pub epoch: u64,
     reg: Option<u32>,
+    /// The registered file table (empty without one): socket slot `i`
+    /// below its length is file `i`, its entry the fd an update reads.
+    pub files: Box<[RawFd]>,
     min_wait: bool,
     batch: Batch,
     cqes: Vec<(u64, i32, u32)>,
@@ -107,6 +110,10 @@ impl Driver {
         if ring.params().is_feature_skip_cqe_on_success() {
             features.push("send_skip_success");
         }
+        let files = register_files(&ring, connections);
+        if !files.is_empty() {
+            features.push("fixed_files");
+        }
         let mut d = Driver {
             ring,
             bufs,
@@ -117,6 +124,7 @@ impl Driver {
             queued: 0,
             epoch: 0,
             reg,
+            files,
             min_wait: true,
             batch,
             cqes: Vec::with_capacity(cq as usize),
@@ -203,8 +211,9 @@ impl Driver {
     }
 
     /// One turn: submit everything, wait (if `wait`) for a batch of
-    /// completions, at most `timeout`, then dispatch them all.
-    pub fn turn(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+    /// completions, at most `timeout`, then dispatch them all. Returns the
+    /// time read right after: the time of every completion it reaped.
+    pub fn turn(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<Instant> {
         let want = match (wait, self.min_wait) {
             (false, _) => 0,
             (true, true) => self.batch_now(),
@@ -222,7 +231,7 @@ impl Driver {
         self.last_turn = now;
         self.recent.0 += (reaped as f64 - self.recent.0) / 8.0;
         self.recent.1 += (us - self.recent.1) / 8.0;
-        Ok(())
+        Ok(now)
     }
 
     /// Completions to wait for: as many as arrive within the bound at the
@@ -434,6 +443,31 @@ fn has_min_timeout() -> bool {
     // SAFETY: the fd made above.
     unsafe { libc::close(fd as RawFd) };
     p[5] & IORING_FEAT_MIN_TIMEOUT != 0
+}
+
+/// A sparse table of registered files (5.19), one per socket slot, so an
+/// entry names its socket by slot and the kernel skips the fd lookup and
+/// its reference count (`fget`/`fput`) per operation. Sized for twice the
+/// connections (a closing socket holds its slot until its receive ends),
+/// within RLIMIT_NOFILE; a slot beyond it, or no table, uses plain fds.
+fn register_files(ring: &IoUring, connections: u64) -> Box<[RawFd]> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a plain getrlimit into a struct of the right type.
+    let nofile = match unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } {
+        0 => lim.rlim_cur,
+        _ => 1024,
+    };
+    let n = connections
+        .saturating_mul(2)
+        .clamp(64, 65536)
+        .min(nofile as u64) as u32;
+    match ring.submitter().register_files_sparse(n) {
+        Ok(()) => vec![-1; n as usize].into_boxed_slice(),
+        Err(_) => Box::default(),
+    }
 }
 
 /// Register the ring's own fd (5.18): each enter skips the fd lookup.

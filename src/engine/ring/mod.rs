@@ -8,9 +8,9 @@
 //! everything they queued and waits for a batch of completions (as many as
 //! the recent rate brings within the bound), bounded by the next timer and
 //! (kernel 6.12+) by a min-wait after the first, then dispatch every
-//! completion. A completion's time is taken when its task
-//! runs, right after the reap, so a batch wait adds at most its bound to
-//! the latencies it holds.
+//! completion. A completion's time is the time it was reaped (`now`, one
+//! clock reading per turn), so a batch wait adds at most its bound to the
+//! latencies it holds, and the tasks that run after it none.
 
 mod bufring;
 mod core;
@@ -23,8 +23,8 @@ mod timer;
 pub use driver::Batch;
 pub use sock::Conn;
 
-pub use self::core::active;
-use self::core::{with_core, Core, CORE};
+pub use self::core::{active, now};
+use self::core::{with_core, Core, CORE, REAPED};
 use driver::Driver;
 use exec::Exec;
 use std::cell::RefCell;
@@ -94,6 +94,7 @@ pub fn block_on<F: Future + 'static>(rt: &Runtime, f: F) -> F::Output {
     let out = Rc::new(RefCell::new(None));
     let o = out.clone();
     CORE.with(|c| *c.borrow_mut() = Some(rt.core.clone()));
+    REAPED.with(|r| r.set(Some(Instant::now())));
     let core = &rt.core;
     core.exec.spawn(async move {
         let v = f.await;
@@ -112,13 +113,15 @@ pub fn block_on<F: Future + 'static>(rt: &Runtime, f: F) -> F::Output {
             let next = core.timers.borrow_mut().next();
             (true, next.map(|t| t.saturating_duration_since(now)))
         };
-        if let Err(e) = core.driver.borrow_mut().turn(wait, timeout) {
+        match core.driver.borrow_mut().turn(wait, timeout) {
+            Ok(reaped) => REAPED.with(|r| r.set(Some(reaped))),
             // Only a broken ring gets here (EFAULT, EBADF): nothing to recover.
-            panic!("blast: io_uring_enter failed: {e}");
+            Err(e) => panic!("blast: io_uring_enter failed: {e}"),
         }
     }
     core.exec.shutdown();
     CORE.with(|c| *c.borrow_mut() = None);
+    REAPED.with(|r| r.set(None));
     let v = out.borrow_mut().take();
     v.expect("the main task finished")
 }

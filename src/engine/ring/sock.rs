@@ -9,7 +9,7 @@
 
 use super::bufring::BGID;
 use super::core::{driver, try_driver};
-use super::driver::{ud, Driver, K_RECV, K_SEND};
+use super::driver::{ud, Driver, K_NONE, K_RECV, K_SEND};
 use crate::engine::io::{RecvBuf, Transport};
 use io_uring::{opcode, squeue, types};
 use std::future::Future;
@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 impl Driver {
     fn sock_read(
@@ -27,7 +28,8 @@ impl Driver {
         cx: &mut Context<'_>,
         buf: &mut RecvBuf,
     ) -> Poll<io::Result<usize>> {
-        let (epoch, Driver { socks, bufs, .. }) = (self.epoch, &mut *self);
+        let (epoch, fixed) = (self.epoch, self.fixed(i));
+        let Driver { socks, bufs, .. } = &mut *self;
         let Some(s) = socks.get(i, gen) else {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         };
@@ -59,12 +61,11 @@ impl Driver {
         if !s.armed {
             s.armed = true;
             s.epoch = epoch;
-            let fd = s.fd;
-            self.push(
-                &opcode::RecvMulti::new(types::Fd(fd), BGID)
-                    .build()
-                    .user_data(ud(K_RECV, gen, i)),
-            );
+            let e = match fixed {
+                Some(f) => opcode::RecvMulti::new(f, BGID).build(),
+                None => opcode::RecvMulti::new(types::Fd(s.fd), BGID).build(),
+            };
+            self.push(&e.user_data(ud(K_RECV, gen, i)));
         }
         let s = &mut self.socks.slots[i as usize];
         match &s.reader {
@@ -79,21 +80,58 @@ impl Driver {
     }
 
     fn sock_send(&mut self, i: u32, gen: u32, req: &'static [u8]) {
-        let epoch = self.epoch;
+        let (epoch, fixed) = (self.epoch, self.fixed(i));
         let Some(s) = self.socks.get(i, gen) else {
             return;
         };
         s.epoch = epoch;
-        let e = opcode::Send::new(types::Fd(s.fd), req.as_ptr(), req.len() as u32)
+        let (p, n) = (req.as_ptr(), req.len() as u32);
+        let e = match fixed {
+            Some(f) => opcode::Send::new(f, p, n),
+            None => opcode::Send::new(types::Fd(s.fd), p, n),
+        };
+        let e = e
             .flags(libc::MSG_WAITALL | libc::MSG_NOSIGNAL)
             .build()
             .flags(squeue::Flags::SKIP_SUCCESS);
         self.push(&e.user_data(ud(K_SEND, gen, i)));
     }
 
+    /// The registered file of socket slot `i`, if it has one.
+    fn fixed(&self, i: u32) -> Option<types::Fixed> {
+        ((i as usize) < self.files.len()).then_some(types::Fixed(i))
+    }
+
+    /// A connected socket takes a slot, and the file of that slot when
+    /// there is one: the update is queued ahead of the socket's entries,
+    /// and the kernel issues them in order, so they find it in place.
+    fn sock_open(&mut self, fd: RawFd) -> (u32, u32) {
+        let (i, gen) = self.socks.open(fd);
+        if self.fixed(i).is_some() {
+            self.files[i as usize] = fd;
+            self.socks.slots[i as usize].epoch = self.epoch;
+            self.update_file(i);
+        }
+        (i, gen)
+    }
+
+    /// Queue the update of file `i` to `files[i]` (an fd, or -1 to empty
+    /// it), read when the kernel issues it: `files` never moves.
+    fn update_file(&mut self, i: u32) {
+        let fd = &self.files[i as usize] as *const RawFd;
+        let e = opcode::FilesUpdate::new(fd, 1)
+            .offset(i as i32)
+            .build()
+            .flags(squeue::Flags::SKIP_SUCCESS);
+        self.push(&e.user_data(ud(K_NONE, 0, 0)));
+    }
+
     /// The socket is closing: its entries must reach the kernel before its
     /// fd number can name another socket, and an armed receive is ended by
     /// `shutdown` (its slot is freed when the receive's last completion comes).
+    /// Its registered file is emptied, after its entries in the queue: the
+    /// kernel keeps the socket open until the entries in flight are done,
+    /// and the slot (so the file) names no other socket before it is freed.
     fn sock_close(&mut self, i: u32, gen: u32) {
         let epoch = self.epoch;
         let Some(s) = self.socks.get(i, gen) else {
@@ -105,6 +143,10 @@ impl Driver {
         }
         if unsubmitted {
             self.flush();
+        }
+        if self.fixed(i).is_some() {
+            self.files[i as usize] = -1;
+            self.update_file(i);
         }
         if armed {
             // SAFETY: our socket, still open (the caller closes it next).
@@ -180,7 +222,7 @@ impl Transport for Conn {
             }
         }
         finish_connect(fd.as_raw_fd())?;
-        let slot = driver(|d| d.socks.open(fd.as_raw_fd()));
+        let slot = driver(|d| d.sock_open(fd.as_raw_fd()));
         Ok(Conn { slot, fd })
     }
 
@@ -191,11 +233,14 @@ impl Transport for Conn {
 
     async fn write_owned(&mut self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
         let (mut buf, mut off) = (buf, 0);
+        let fixed = driver(|d| d.fixed(self.slot.0));
         while off < buf.len() {
             let (p, n) = (buf[off..].as_ptr(), (buf.len() - off).min(1 << 30) as u32);
-            let e = opcode::Send::new(types::Fd(self.fd.as_raw_fd()), p, n)
-                .flags(libc::MSG_NOSIGNAL)
-                .build();
+            let e = match fixed {
+                Some(f) => opcode::Send::new(f, p, n),
+                None => opcode::Send::new(types::Fd(self.fd.as_raw_fd()), p, n),
+            };
+            let e = e.flags(libc::MSG_NOSIGNAL).build();
             let mut op = Op::start(e, Some(buf));
             let r = (&mut op).await;
             buf = op.buf.take().unwrap_or_default();
@@ -215,6 +260,12 @@ impl Transport for Conn {
 
     fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    /// The last reap's time: one clock reading for all it reaped.
+    #[inline]
+    fn now() -> Instant {
+        super::now()
     }
 }
 
