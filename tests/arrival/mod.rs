@@ -104,8 +104,9 @@ struct Seen {
 /// against a recorder, and compare the gaps the server saw with those
 /// scheduled. A box that stalls a thread for tens of milliseconds (the
 /// suite's neighbours on a 2-core machine) shows as a gap far longer than
-/// any scheduled one; such a run is measured once more. A pacer that
-/// stalls would do it again and fail.
+/// any scheduled one, and one that wakes threads late all along as a CV
+/// above the schedule's; such a run is measured once more. A pacer that
+/// stalls or strays would do it again and fail.
 fn measure(flags: &str, rate: f64, arrival: Arrival, secs: f64) -> Seen {
     let sched = scheduled_gaps_ms(rate, arrival, secs);
     let (want_mean, want_cv) = mean_cv(&sched);
@@ -129,6 +130,14 @@ fn measure(flags: &str, rate: f64, arrival: Arrival, secs: f64) -> Seen {
         );
         if max > longest + 25.0 && attempt == 1 {
             eprintln!("  a {max:.1} ms gap: the box stalled; measuring again");
+            continue;
+        }
+        // Wake-up jitter of a busy box (the host's other guests too) adds
+        // to the CV, spread over the run rather than one stall: measured
+        // 1.07 and 1.36-1.50 against a schedule of 0.99, with the commit
+        // before as with this one. A pacer that strays does it twice.
+        if (cv - want_cv).abs() > 0.04 && attempt == 1 {
+            eprintln!("  cv {cv:.4} against {want_cv:.4} scheduled: measuring again");
             continue;
         }
         return Seen {
