@@ -56,4 +56,5 @@ class H(http.server.BaseHTTPRequestHandler):
 if len(sys.argv) > 2:
     class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
+        request_queue_size = 1024
     S(("127.0.0.1", int(sys.argv[2])), H).serve_forever()

@@ -11,10 +11,15 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-/// What every test server runs after its handler.
+/// What every test server runs after its handler. The listen backlog is
+/// socketserver's 5 unless raised: a run that opens 64 connections at once
+/// then has SYNs dropped and sent again a second later (TCP's first
+/// retransmission), which shows as a worker silent for a second or two at
+/// the start of a timed test.
 const SERVE: &str = r#"
 class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
+    request_queue_size = 1024
 s = S(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
 s.serve_forever()
