@@ -3,7 +3,7 @@
 argv: WORKDIR [CERT KEY]. WORKDIR holds echo.proto; the stubs are made
 there with grpc_tools.protoc. Logs, one JSON line each, in WORKDIR:
 say.log (every Say and Limited request: "msg", its message as protobuf's
-JSON; "tenant", its x-tenant metadata; "deadline_s", the seconds its
+JSON; "tenant", its x-tenant metadata; "accept", its accept header; "deadline_s", the seconds its
 grpc-timeout left, or null), limited.log
 (each RESOURCE_EXHAUSTED answer). Prints its port, then serves on
 127.0.0.1 (TLS with CERT and KEY), with reflection.
@@ -34,6 +34,7 @@ class Echo(echo_pb2_grpc.EchoServicer):
         md = dict(context.invocation_metadata())
         left = context.time_remaining()
         line = {"msg": MessageToDict(request), "tenant": md.get("x-tenant"),
+                "accept": md.get("accept"),
                 "deadline_s": round(left) if left is not None and left < 86400 else None}
         with lock:
             calls["all"] += 1

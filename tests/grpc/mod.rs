@@ -67,10 +67,21 @@ fn ten_thousand_calls_arrive_as_the_json_given() {
     assert_eq!(u(&j, "errors.grpc"), 0, "{j}");
     assert_eq!(j["error_details"], json!([]), "{j}");
     assert_eq!(j["config"]["protocol"], "h2c", "{j}");
-    let want = json!({"msg": {"text": "hi", "tags": ["a", "b"]}, "tenant": "t1", "deadline_s": 5});
+    // The head is grpc-go's: no HTTP `accept` unless -H gives one.
+    let want = json!({"msg": {"text": "hi", "tags": ["a", "b"]}, "tenant": "t1", "accept": null, "deadline_s": 5});
     for (i, line) in log.iter().enumerate() {
         assert_eq!(line, &want, "message {i}");
     }
+    let args = ["-n", "2", "-c", "1", "--json", "--grpc", "test.Echo/Say"];
+    let r = blast(
+        &s,
+        &[&args[..], &["-H", "accept: x/y"]].concat(),
+        Duration::from_secs(60),
+    );
+    json_of(&r);
+    let log = s.log("say.log");
+    assert_eq!(log.len(), 10_002, "the server counted {}", log.len());
+    assert_eq!(log[10_001]["accept"], "x/y", "{}", log[10_001]);
 }
 
 /// Acceptance 1 with --data: every row's message arrives, field by field.

@@ -8,7 +8,7 @@ mod server;
 
 use crate::support::{run_line, Scratch, TargetProcess};
 use crate::u;
-use blast::target::{self, Target, TargetOptions};
+use blast::target::{self, StreamOptions, Target, TargetOptions};
 use server::{H2Behavior, H2Server};
 use std::time::Duration;
 
@@ -302,4 +302,33 @@ fn reports_slo_and_find_work_over_h2() {
     let f = r.json();
     let max = f["max_sustainable_rps"].as_f64().unwrap_or(0.0);
     assert!(max >= 200.0, "{f}");
+}
+
+#[test]
+fn ttfb_is_the_first_data_frame() {
+    // An SSE stream whose role event comes with the head and whose three
+    // tokens follow 60 ms apart: the first DATA frame is read, then the
+    // stream waits, so its time to first byte is taken then, long before
+    // the end. A body that comes whole in one read is timed at its end.
+    let t = target::start(TargetOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        http2: true,
+        stream: Some(StreamOptions {
+            tokens: 3,
+            first_token: Duration::from_millis(60),
+            token_interval: Duration::from_millis(60),
+            usage: false,
+        }),
+        ..Default::default()
+    })
+    .expect("start the target");
+    let j = json("-n 6 -c 2 -t 1", &format!("http://{}/", t.addr()));
+    t.stop();
+    assert_eq!(u(&j, "requests"), 6, "{j}");
+    assert!(u(&j, "latency_us.min") >= 180_000, "{j}");
+    assert!(u(&j, "ttfb_us.max") < 60_000, "{j}");
+    let t = h2_target(0, 13, None);
+    let j = json("-n 50 -c 1 -t 1", &format!("http://{}/", t.addr()));
+    t.stop();
+    assert_eq!(u(&j, "ttfb_us.max"), u(&j, "latency_us.max"), "{j}");
 }
