@@ -68,7 +68,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
     let slot = &w.slots[idx];
     let mut inbox = Inbox {
         buf: RecvBuf::with_capacity(RECV_BUF),
-        parser: ResponseParser::new(false).events_always(w.conn.force_stream),
+        parser: ResponseParser::for_connection(w.conn.force_stream),
         cursor: 0,
         tokens: None,
         collected: Collected::default(),

@@ -93,9 +93,7 @@ pub async fn run<T: Transport>(w: Rc<Shared>, idx: usize) {
         head: 0,
         bytes: Vec::new(),
         buf: RecvBuf::with_capacity(recv_buf(depth)),
-        parser: ResponseParser::new(false)
-            .events_always(w.conn.force_stream)
-            .memo_heads(),
+        parser: ResponseParser::for_connection(w.conn.force_stream),
         cursor: 0,
         read_at: Instant::now(),
         tokens: None,

@@ -59,7 +59,7 @@ pub struct ResponseParser {
     /// The last final head's place in the slice last fed (when collecting).
     head_span: Option<(usize, usize)>,
     /// The last final head and its outcome (`memo_heads`).
-    memo: Option<Box<HeadMemo<State>>>,
+    memo: Option<HeadMemo<State>>,
 }
 
 impl ResponseParser {
@@ -80,10 +80,16 @@ impl ResponseParser {
     }
 
     /// Remember the last final head and take the same bytes again without
-    /// parsing them (a pipelined connection's run of identical answers).
+    /// parsing them (a connection's run of identical answers).
     pub fn memo_heads(mut self) -> Self {
         self.memo = Some(HeadMemo::new(State::Head));
         self
+    }
+
+    /// A connection's parser: heads remembered, every body taken as an
+    /// event stream when `events_always` (`--stream`).
+    pub fn for_connection(events_always: bool) -> Self {
+        Self::new(false).events_always(events_always).memo_heads()
     }
 
     /// Hand every body's content to `on_body` for the next response (a

@@ -4,17 +4,20 @@
 //! second), so a head that starts the buffer with exactly those bytes is
 //! taken without httparse: a memcmp instead of a parse. httparse's verdict
 //! on a complete head depends only on its bytes, so the outcome is the one
-//! parsing would give. Pipelined connections keep one (allocated with the
-//! connection, never per response).
+//! parsing would give. Every HTTP/1.1 connection keeps one (allocated with
+//! the connection, never per response): a parse is most of what a
+//! response costs the client in user space.
 
 /// Longest head remembered (nginx's is about 150 bytes).
 const MAX: usize = 256;
 
 #[derive(Clone, Debug)]
 pub(super) struct HeadMemo<S> {
-    /// `bytes[..len]` is the head; 0: nothing remembered.
-    len: usize,
-    bytes: [u8; MAX],
+    /// The head; empty: nothing remembered. Its buffer is allocated at the
+    /// first store, as long as that head, and grows (to `MAX` at most) only
+    /// for a longer one: a few times per connection at most, and a
+    /// connection holds its head's length, not `MAX`.
+    bytes: Vec<u8>,
     /// What the parse set, for a request of `head_request`.
     head_request: bool,
     status: u16,
@@ -35,27 +38,22 @@ pub(super) struct Recalled<S> {
 
 impl<S: Copy> HeadMemo<S> {
     /// `state`: the parser's state for "nothing remembered" (never read).
-    pub fn new(state: S) -> Box<HeadMemo<S>> {
-        Box::new(HeadMemo {
-            len: 0,
-            bytes: [0; MAX],
+    pub fn new(state: S) -> HeadMemo<S> {
+        HeadMemo {
+            bytes: Vec::new(),
             head_request: false,
             status: 0,
             keep_alive: false,
             event_stream: None,
             state,
-        })
+        }
     }
 
     /// The remembered head, if `buf` starts with it.
     #[inline]
     pub fn recall(&self, buf: &[u8], head_request: bool) -> Option<Recalled<S>> {
-        let n = self.len;
-        if n == 0
-            || head_request != self.head_request
-            || buf.len() < n
-            || buf[..n] != self.bytes[..n]
-        {
+        let n = self.bytes.len();
+        if n == 0 || head_request != self.head_request || !buf.starts_with(&self.bytes) {
             return None;
         }
         Some(Recalled {
@@ -70,12 +68,11 @@ impl<S: Copy> HeadMemo<S> {
     /// Remember `head` and what parsing it set (the caller passes final
     /// heads only: an interim one's outcome is to read another head).
     pub fn store(&mut self, head: &[u8], head_request: bool, r: Recalled<S>) {
+        self.bytes.clear();
         if head.len() > MAX {
-            self.len = 0;
             return;
         }
-        self.bytes[..head.len()].copy_from_slice(head);
-        self.len = head.len();
+        self.bytes.extend_from_slice(head);
         self.head_request = head_request;
         self.status = r.status;
         self.keep_alive = r.keep_alive;
