@@ -328,7 +328,12 @@ fn remembered_heads_match_parsing() {
     let sse = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata";
     let close = b"HTTP/1.1 503 No\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
     let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-    let seq: [(&[u8], bool); 9] = [
+    // Over the 256 bytes a memo keeps: parsed every time, and the next
+    // short head is remembered again.
+    let mut long = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+    long.extend_from_slice(&[b'p'; 300]);
+    long.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\nhi");
+    let seq: [(&[u8], bool); 13] = [
         (ok, false),
         (ok, false),
         (ok, true),
@@ -338,8 +343,13 @@ fn remembered_heads_match_parsing() {
         (close, false),
         (chunked, false),
         (chunked, false),
+        (&long, false),
+        (&long, false),
+        (ok, false),
+        (ok, false),
     ];
-    let mut memo = ResponseParser::new(false).memo_heads();
+    // What every HTTP/1.1 connection parses with.
+    let mut memo = ResponseParser::for_connection(false);
     for (input, head) in seq {
         let mut plain = ResponseParser::new(head);
         memo.set_head_request(head);

@@ -4,9 +4,9 @@
 //! second), so a head that starts the buffer with exactly those bytes is
 //! taken without httparse: a memcmp instead of a parse. httparse's verdict
 //! on a complete head depends only on its bytes, so the outcome is the one
-//! parsing would give. Every HTTP/1.1 connection keeps one (allocated with
-//! the connection, never per response): a parse is most of what a
-//! response costs the client in user space.
+//! parsing would give. Every HTTP/1.1 connection keeps one (its buffer
+//! allocated at the first head, never per response): a parse is most of
+//! what a response costs the client in user space.
 
 /// Longest head remembered (nginx's is about 150 bytes).
 const MAX: usize = 256;
