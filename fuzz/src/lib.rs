@@ -63,9 +63,19 @@ impl H1Setup {
 /// way a connection does (unconsumed bytes stay in front of the next
 /// read; after a response the parser is reset for the next one on the same
 /// connection), then the server closes. Returns every response and the
-/// fault that ended it, if any.
+/// fault that ended it, if any. The parser is a connection's, which
+/// remembers its last head (`h1_run_with` can parse every head instead).
 pub fn h1_run(input: &[u8], setup: H1Setup, steps: &[usize]) -> Vec<H1> {
-    let mut p = ResponseParser::new(setup.head_request).events_always(setup.events_always);
+    h1_run_with(input, setup, steps, true)
+}
+
+/// `h1_run`, with the head memo (`memo`) or parsing every head.
+pub fn h1_run_with(input: &[u8], setup: H1Setup, steps: &[usize], memo: bool) -> Vec<H1> {
+    let mut p = match memo {
+        true => ResponseParser::for_connection(setup.events_always),
+        false => ResponseParser::new(false).events_always(setup.events_always),
+    };
+    p.set_head_request(setup.head_request);
     p.set_collect(setup.collect);
     let mut out = Vec::new();
     let mut pending: Vec<u8> = Vec::new();
@@ -136,9 +146,11 @@ pub fn h1_run(input: &[u8], setup: H1Setup, steps: &[usize]) -> Vec<H1> {
 
 /// `h1_run` whole, at every byte (inputs up to 1 KiB: the head is parsed
 /// again from its start at each byte), and at the pieces `seed` draws; all
-/// must agree.
+/// must agree, and agree with parsing every head (no memo).
 pub fn h1_split_invariant(input: &[u8], setup: H1Setup, seed: u8) {
     let whole = h1_run(input, setup, &[input.len()]);
+    let parsed = h1_run_with(input, setup, &[input.len()], false);
+    assert_eq!(whole, parsed, "remembered heads vs every head parsed");
     let split = h1_run(input, setup, &pieces(input.len(), seed));
     assert_eq!(
         whole,
