@@ -14,7 +14,7 @@ use super::pacer::{PaceSpec, Phase};
 use super::shared::{Assignment, Shared};
 use super::{conn, h2conn, pipeline, ring, rt};
 use super::{ConnSettings, Engine, Settings};
-use crate::stats::{Snapshot, Stats};
+use crate::stats::{grow_record, Snapshot, Stats, MAX_RATE};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -304,7 +304,8 @@ async fn run_phase(
             let rate = ((total - at_last_sample) as f64 / dt).round() as u64;
             // A sample without a response is 0 req/s (a stall, or a run
             // that got none), which the histogram holds as it is.
-            w.stats.borrow_mut().counts.rate.saturating_record(rate);
+            let rate = rate.min(MAX_RATE);
+            grow_record(&mut w.stats.borrow_mut().counts.rate, rate);
             at_last_sample = total;
             while next_sample <= now {
                 next_sample += RATE_SAMPLE_EVERY;

@@ -98,7 +98,7 @@ mod tests {
         let s = Spares::default();
         let mut c = s.take();
         c.latency.saturating_record(1234);
-        c.stream.itl.saturating_record(7);
+        crate::stats::grow_record(&mut c.stream.itl, 7);
         c.stream.tokens = 9;
         (c.requests, c.bytes, c.grpc_errors) = (1, 100, 2);
         c.faults[Fault::Timeout as usize] = 3;

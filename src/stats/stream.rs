@@ -4,7 +4,7 @@
 //! `(e2e - ttft) / (tokens - 1)`) and output tokens. Recorded per worker
 //! for each complete streamed response, merged like the other histograms.
 
-use super::histogram::{latency_histogram, MAX_LATENCY_US};
+use super::histogram::{add, grow_record, growing_histogram, MAX_LATENCY_US};
 use hdrhistogram::Histogram;
 
 /// The streaming side of a worker's counts, a snapshot's, or a run's.
@@ -37,9 +37,9 @@ impl Default for Streaming {
 impl Streaming {
     pub fn new() -> Self {
         Streaming {
-            ttft: latency_histogram(),
-            itl: latency_histogram(),
-            tpot: latency_histogram(),
+            ttft: growing_histogram(),
+            itl: growing_histogram(),
+            tpot: growing_histogram(),
             tokens: 0,
             responses: 0,
             from_usage: 0,
@@ -72,10 +72,9 @@ impl Streaming {
         from_usage: bool,
         good: bool,
     ) {
-        self.ttft
-            .saturating_record(ttft_us.clamp(1, MAX_LATENCY_US));
+        grow_record(&mut self.ttft, ttft_us.clamp(1, MAX_LATENCY_US));
         if let Some(t) = tpot_us {
-            self.tpot.saturating_record(t.clamp(1, MAX_LATENCY_US));
+            grow_record(&mut self.tpot, t.clamp(1, MAX_LATENCY_US));
         }
         self.tokens += tokens;
         self.responses += 1;
@@ -86,13 +85,13 @@ impl Streaming {
     /// One gap between content events; events that arrived in the same
     /// read are 0 apart (recorded as the histogram's floor, 1 µs).
     pub fn record_itl(&mut self, gap_us: u64) {
-        self.itl.saturating_record(gap_us.clamp(1, MAX_LATENCY_US));
+        grow_record(&mut self.itl, gap_us.clamp(1, MAX_LATENCY_US));
     }
 
     pub fn add(&mut self, o: &Streaming) {
-        let _ = self.ttft.add(&o.ttft);
-        let _ = self.itl.add(&o.itl);
-        let _ = self.tpot.add(&o.tpot);
+        add(&mut self.ttft, &o.ttft);
+        add(&mut self.itl, &o.itl);
+        add(&mut self.tpot, &o.tpot);
         self.tokens += o.tokens;
         self.responses += o.responses;
         self.from_usage += o.from_usage;

@@ -4,7 +4,8 @@
 
 use super::Streaming;
 use super::{
-    latency_histogram, rate_histogram, CheckSummary, ErrorCounts, Fault, NamePoint, NameSummary,
+    growing_histogram, latency_histogram, rate_histogram, CheckSummary, ErrorCounts, Fault,
+    NamePoint, NameSummary,
 };
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -155,7 +156,7 @@ impl Summary {
             service: latency_histogram(),
             ttfb: latency_histogram(),
             stream: Streaming::new(),
-            connect: latency_histogram(),
+            connect: growing_histogram(),
             tls: None,
             rate: rate_histogram(),
             timeline: Vec::new(),
