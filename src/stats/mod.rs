@@ -318,7 +318,8 @@ impl Stats {
         self.counts.grpc_errors += u64::from(outcome == Judged::Grpc);
         let slot = (status as usize).min(STATUS_SLOTS - 1);
         self.status[slot] += 1;
-        // saturating_record never allocates: the histograms do not auto-resize.
+        // saturating_record never allocates: the per-request histograms do not
+        // auto-resize (only the rarely recorded ones grow: `growing_histogram`).
         self.counts
             .latency
             .saturating_record(latency_us.clamp(1, MAX_LATENCY_US));
