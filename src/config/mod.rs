@@ -212,13 +212,10 @@ impl Config {
 
         let engine = match a.request.engine.as_str() {
             "epoll" => Engine::Epoll,
-            // h2 needs tokio's AsyncRead/AsyncWrite: the epoll engine's runtime.
-            "uring" | "tokio-uring" if h2.is_some() => return Err(usage(
-                "--engine uring: HTTP/2 runs on the epoll engine only (use --engine epoll or auto)",
-            )),
-            _ if h2.is_some() => {
-                notices.push("HTTP/2 runs on the epoll engine".into());
-                Engine::Epoll
+            "tokio-uring" if h2.is_some() => {
+                return Err(usage(
+                    "--engine tokio-uring: HTTP/2 runs on the uring and epoll engines only",
+                ))
             }
             e @ ("uring" | "tokio-uring") => {
                 uring_probe().map_err(|err| {

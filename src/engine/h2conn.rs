@@ -12,9 +12,10 @@
 //! there (a graceful GOAWAY lets them). No lane waits for another, so a
 //! reconnect under `-R` delays no request beyond the connect itself.
 //!
-//! h2 needs tokio's AsyncRead/AsyncWrite (`h2io`), so this runs on the
-//! epoll engine's runtime only. Bodies are counted and dropped as they
-//! come, and their window released at once, so memory stays flat.
+//! h2 reads and writes through tokio's AsyncRead/AsyncWrite (`h2io`): a
+//! tokio socket on the epoll engine, a ring socket on the ring. Bodies are
+//! counted and dropped as they come, and their window released at once, so
+//! memory stays flat.
 //!
 //! A graceful GOAWAY (the server's limit of requests per connection) or a
 //! REFUSED_STREAM is no error: the streams the server did not process are
@@ -29,6 +30,7 @@ use super::h2stream::{failure, Conn, FirstByte, Outcome, UnlessLate};
 use super::lane::{Kept, Lane};
 use super::lifecycle::next_backoff;
 use super::mix::Pick;
+use super::rt::TaskSet;
 use super::shared::{Held, Shared, Slot, StatsHandle};
 use super::tokens::TokenClock;
 use crate::stats::{ErrorClass, Fault, Judged};
@@ -37,7 +39,6 @@ use std::future::poll_fn;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 
 /// The connection a lane sends on: cloned from the task's current one.
 #[derive(Clone)]
@@ -89,13 +90,13 @@ pub async fn run(w: Rc<Shared>, idx: usize) {
         wake_lanes: Notify::new(),
         first_pending: Cell::new(false),
     });
-    let mut lanes = JoinSet::new();
+    let mut lanes = TaskSet::new();
     for j in 0..lanes_per_conn {
         lanes.spawn_local(lane(w.clone(), link.clone(), idx * lanes_per_conn + j));
     }
     // Drivers of this slot's connections: an old one runs until its last
     // stream ends, beside the new one.
-    let mut drivers = JoinSet::new();
+    let mut drivers = TaskSet::new();
     let mut backoff = Duration::ZERO;
     let mut first = true;
     // What the last connection answered, for the back-off.

@@ -1,9 +1,11 @@
 //! How an HTTP/2 connection is made (TCP, then TLS with ALPN h2, or h2c
 //! by prior knowledge, then the HTTP/2 preface) and the byte stream h2
-//! runs on, which counts what it reads for `bytes_read`.
+//! runs on, which counts what it reads for `bytes_read`: a tokio socket,
+//! or on a ring worker a ring socket (`ring::Stream`).
 
-use super::io::tcp_connect;
+use super::io::{tcp_connect, Transport};
 use super::lifecycle::Lifecycle;
+use super::ring;
 use super::shared::StatsHandle;
 use super::ConnSettings;
 use crate::proto::h2::{CONN_WINDOW, MAX_FRAME, STREAM_WINDOW};
@@ -36,13 +38,12 @@ pub async fn connect(
     source: Option<IpAddr>,
     started: Instant,
 ) -> Option<Result<Connected, Fault>> {
-    let attempt = super::rt::timeout(conn.connect_timeout, tcp_connect(conn.addr, source));
+    let attempt = super::rt::timeout(conn.connect_timeout, Tcp::connect(conn.addr, source));
     let tcp = match life.unless_stopped(attempt).await? {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return Some(Err(Fault::from_connect_error(&e))),
         Err(_) => return Some(Err(Fault::ConnectTimeout)),
     };
-    let _ = tcp.set_nodelay(true);
     let connected = Instant::now();
     stats
         .get()
@@ -110,9 +111,74 @@ fn handshake_fault(e: &io::Error) -> Fault {
     }
 }
 
+/// The TCP connection: a tokio socket (epoll engine), or a ring socket on
+/// a ring worker, where h2 and rustls read and write through the ring.
+enum Tcp {
+    Tokio(TcpStream),
+    Ring(ring::Stream),
+}
+
+impl Tcp {
+    async fn connect(addr: std::net::SocketAddr, source: Option<IpAddr>) -> io::Result<Tcp> {
+        if ring::active() {
+            let c = <ring::Conn as Transport>::connect(addr, source).await?;
+            return Ok(Tcp::Ring(ring::Stream::new(c)));
+        }
+        let s = tcp_connect(addr, source).await?;
+        let _ = s.set_nodelay(true);
+        Ok(Tcp::Tokio(s))
+    }
+}
+
+/// Forward tokio's byte-stream traits to whichever variant `$self` holds.
+macro_rules! each {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            Tcp::Tokio($s) => $e,
+            Tcp::Ring($s) => $e,
+        }
+    };
+}
+
+impl AsyncRead for Tcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Tcp {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_write(cx, b))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        b: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_write_vectored(cx, b))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        each!(self, s => s.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
 enum Stream {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Plain(Tcp),
+    Tls(Box<tokio_rustls::client::TlsStream<Tcp>>),
 }
 
 /// The connection's byte stream, counting what it reads (frames, heads

@@ -4,9 +4,11 @@
 //! The names are tokio's, so shared code reads as it did.
 
 use super::ring;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// A sleep on whichever runtime this thread runs.
@@ -96,5 +98,119 @@ pub async fn precise_sleep_until(at: Instant) {
         ring::sleep_until(at).await;
     } else if super::precise::sleep_until(at).await.is_err() {
         tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// Tasks spawned together on this thread's runtime, to learn when one has
+/// ended and to end them all: tokio's `JoinSet`, on either runtime. An
+/// aborted task is woken and dropped at its next poll, as tokio's are.
+#[derive(Default)]
+pub struct TaskSet {
+    set: Rc<SetState>,
+}
+
+#[derive(Default)]
+struct SetState {
+    running: Cell<usize>,
+    /// Ended and not yet joined.
+    ended: Cell<usize>,
+    /// The task waiting in `join_next`.
+    waiter: Cell<Option<Waker>>,
+    members: RefCell<Vec<Rc<Member>>>,
+}
+
+#[derive(Default)]
+struct Member {
+    aborted: Cell<bool>,
+    ended: Cell<bool>,
+    /// The member's task, woken to be dropped when it is aborted.
+    waker: Cell<Option<Waker>>,
+}
+
+struct Tracked<F> {
+    f: Pin<Box<F>>,
+    me: Rc<Member>,
+    set: Rc<SetState>,
+}
+
+impl<F: Future<Output = ()>> Future for Tracked<F> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if !this.me.aborted.get() {
+            let w = this.me.waker.take();
+            match w {
+                Some(w) if w.will_wake(cx.waker()) => this.me.waker.set(Some(w)),
+                _ => this.me.waker.set(Some(cx.waker().clone())),
+            }
+            if this.f.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        this.me.ended.set(true);
+        this.me.waker.take();
+        this.set.running.set(this.set.running.get() - 1);
+        this.set.ended.set(this.set.ended.get() + 1);
+        if let Some(w) = this.set.waiter.take() {
+            w.wake();
+        }
+        Poll::Ready(())
+    }
+}
+
+impl TaskSet {
+    pub fn new() -> TaskSet {
+        TaskSet::default()
+    }
+
+    pub fn spawn_local(&mut self, f: impl Future<Output = ()> + 'static) {
+        let me = Rc::new(Member::default());
+        let mut members = self.set.members.borrow_mut();
+        members.retain(|m| !m.ended.get());
+        members.push(me.clone());
+        drop(members);
+        self.set.running.set(self.set.running.get() + 1);
+        spawn_local(Tracked {
+            f: Box::pin(f),
+            me,
+            set: self.set.clone(),
+        });
+    }
+
+    /// One task that ended, if any has since the last join.
+    pub fn try_join_next(&mut self) -> Option<()> {
+        let n = self.set.ended.get();
+        (n > 0).then(|| self.set.ended.set(n - 1))
+    }
+
+    /// Wait for a task to end; None once none is left.
+    pub async fn join_next(&mut self) -> Option<()> {
+        std::future::poll_fn(|cx| {
+            if let Some(()) = self.try_join_next() {
+                return Poll::Ready(Some(()));
+            }
+            if self.set.running.get() == 0 {
+                return Poll::Ready(None);
+            }
+            self.set.waiter.set(Some(cx.waker().clone()));
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// End every task: each is dropped when its runtime next polls it.
+    pub fn abort_all(&mut self) {
+        for m in self.set.members.borrow_mut().drain(..) {
+            m.aborted.set(true);
+            if let Some(w) = m.waker.take() {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl Drop for TaskSet {
+    fn drop(&mut self) {
+        self.abort_all();
     }
 }

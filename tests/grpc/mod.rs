@@ -67,21 +67,34 @@ fn ten_thousand_calls_arrive_as_the_json_given() {
     assert_eq!(u(&j, "errors.grpc"), 0, "{j}");
     assert_eq!(j["error_details"], json!([]), "{j}");
     assert_eq!(j["config"]["protocol"], "h2c", "{j}");
+    if crate::support::uring_available() {
+        assert_eq!(j["config"]["engine"], "uring", "{j}");
+    }
     // The head is grpc-go's: no HTTP `accept` unless -H gives one.
     let want = json!({"msg": {"text": "hi", "tags": ["a", "b"]}, "tenant": "t1", "accept": null, "deadline_s": 5});
     for (i, line) in log.iter().enumerate() {
         assert_eq!(line, &want, "message {i}");
     }
-    let args = ["-n", "2", "-c", "1", "--json", "--grpc", "test.Echo/Say"];
-    let r = blast(
-        &s,
-        &[&args[..], &["-H", "accept: x/y"]].concat(),
-        Duration::from_secs(60),
-    );
-    json_of(&r);
+    // The epoll engine sends the same calls.
+    let args = ["-n", "2000", "-c", "4", "--json", "--grpc", "test.Echo/Say"];
+    let extra = [
+        "--engine",
+        "epoll",
+        "-H",
+        "accept: x/y",
+        "-b",
+        r#"{"text": "e"}"#,
+    ];
+    let r = blast(&s, &[&args[..], &extra].concat(), Duration::from_secs(60));
+    let j = json_of(&r);
+    assert_eq!(j["config"]["engine"], "epoll", "{j}");
+    assert_eq!(u(&j, "grpc_status.OK"), 2000, "{j}");
     let log = s.log("say.log");
-    assert_eq!(log.len(), 10_002, "the server counted {}", log.len());
-    assert_eq!(log[10_001]["accept"], "x/y", "{}", log[10_001]);
+    assert_eq!(log.len(), 12_000, "the server counted {}", log.len());
+    let want = json!({"msg": {"text": "e"}, "tenant": null, "accept": "x/y", "deadline_s": null});
+    for line in &log[10_000..] {
+        assert_eq!(line, &want);
+    }
 }
 
 /// Acceptance 1 with --data: every row's message arrives, field by field.

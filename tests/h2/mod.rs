@@ -33,17 +33,23 @@ fn json(flags: &str, url: &str) -> serde_json::Value {
 
 #[test]
 fn exact_n_over_h2c() {
-    for m in [1, 50] {
+    let cases = crate::support::engines()
+        .into_iter()
+        .flat_map(|e| [(1, e), (50, e)]);
+    for (m, engine) in cases {
         let t = h2_target(0, 13, None);
         let url = format!("http://{}/", t.addr());
-        let j = json(&format!("-n 10000 -c 4 -t 2 -m {m}"), &url);
+        let j = json(
+            &format!("-n 10000 -c 4 -t 2 -m {m} --engine {engine}"),
+            &url,
+        );
         let served = t.requests();
         t.stop();
-        assert_eq!(u(&j, "requests"), 10_000, "-m {m}: {j}");
-        assert_eq!(served, 10_000, "-m {m}: the server saw {served}");
+        assert_eq!(u(&j, "requests"), 10_000, "-m {m} {engine}: {j}");
+        assert_eq!(served, 10_000, "-m {m} {engine}: the server saw {served}");
         assert_eq!(u(&j, "status_codes.200"), 10_000);
         assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
-        assert_eq!(j["config"]["engine"], "epoll");
+        assert_eq!(j["config"]["engine"], engine);
         assert!(u(&j, "bytes_read") > 10_000 * 13, "{j}");
         assert!(u(&j, "connect_us.max") > 0, "{j}");
     }
@@ -51,16 +57,23 @@ fn exact_n_over_h2c() {
 
 #[test]
 fn exact_n_over_tls_with_alpn_h2() {
-    for m in [1, 50] {
+    let cases = crate::support::engines()
+        .into_iter()
+        .flat_map(|e| [(1, e), (50, e)]);
+    for (m, engine) in cases {
         let dir = Scratch::new("h2-tls");
         let cert = dir.join("target.pem");
         let t = h2_target(0, 13, Some(&cert));
         let url = format!("https://localhost:{}/", t.addr().port());
-        let flags = format!("-n 3000 -c 2 -t 1 -m {m} --cacert {}", cert.display());
+        let flags = format!(
+            "-n 3000 -c 2 -t 1 -m {m} --engine {engine} --cacert {}",
+            cert.display()
+        );
         let j = json(&flags, &url);
         let served = t.requests();
         t.stop();
-        assert_eq!(u(&j, "requests"), 3000, "-m {m}: {j}");
+        assert_eq!(j["config"]["engine"], engine, "{j}");
+        assert_eq!(u(&j, "requests"), 3000, "-m {m} {engine}: {j}");
         assert_eq!(served, 3000, "-m {m}: the server saw {served}");
         assert_eq!(j["tls"]["alpn"], "h2", "{j}");
         assert_eq!(j["tls"]["version"], "TLSv1.3", "{j}");
@@ -229,16 +242,17 @@ fn flags_and_refusals() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--http2"), "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-    let r = run_line("--http2 --engine uring -n 1", &s.url());
+    let r = run_line("--http2 --engine tokio-uring -n 1", &s.url());
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("epoll"), "{}", r.stderr);
-    let r = run_line("--http2 --engine auto -n 5 -q", &s.url());
+    assert!(r.stderr.contains("--engine tokio-uring"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    // auto runs HTTP/2 on the ring, as it does HTTP/1.1, and says nothing.
+    let r = run_line("--http2 --engine auto -n 5 --json", &s.url());
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("HTTP/2 runs on the epoll engine"),
-        "{}",
-        r.stderr
-    );
+    if crate::support::uring_available() {
+        assert_eq!(r.json()["config"]["engine"], "uring", "{}", r.stdout);
+        assert_eq!(r.stderr, "", "{}", r.stderr);
+    }
     assert_eq!(s.answered(), 5);
 }
 

@@ -2,7 +2,8 @@
 //! `io-uring` crate, raw `io_uring_enter`/`io_uring_register` where 0.6 has
 //! no wrapper). One thread runs it: an executor for the worker's local
 //! tasks (`exec`), timers (`timer`), the ring (`driver`, over the provided
-//! buffer ring of `bufring`), and the sockets behind `Transport` (`sock`).
+//! buffer ring of `bufring`), and the sockets behind `Transport` (`sock`), also as a byte stream for
+//! HTTP/2 (`stream`).
 //!
 //! Its loop: run the ready tasks, then ONE `io_uring_enter` that submits
 //! everything they queued and waits for a batch of completions (as many as
@@ -18,10 +19,12 @@ mod driver;
 mod exec;
 mod sock;
 mod socks;
+mod stream;
 mod timer;
 
 pub use driver::Batch;
 pub use sock::Conn;
+pub use stream::Stream;
 
 pub use self::core::{active, now};
 use self::core::{with_core, Core, CORE, REAPED};

@@ -14,6 +14,7 @@ use crate::engine::io::{RecvBuf, Transport};
 use io_uring::{opcode, squeue, types};
 use std::future::Future;
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
@@ -21,12 +22,13 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 impl Driver {
+    /// Copy what has come for socket `i` into `dst`, or wait for it.
     fn sock_read(
         &mut self,
         i: u32,
         gen: u32,
         cx: &mut Context<'_>,
-        buf: &mut RecvBuf,
+        dst: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
         let (epoch, fixed) = (self.epoch, self.fixed(i));
         let Driver { socks, bufs, .. } = &mut *self;
@@ -34,12 +36,15 @@ impl Driver {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         };
         if !s.data.is_empty() {
-            let spare = buf.spare_mut();
             let mut n = 0;
             while let Some((bid, from, to)) = s.data.front_mut() {
                 let src = bufs.get(*bid, *from as usize, *to as usize);
-                let k = src.len().min(spare.len() - n);
-                spare[n..n + k].copy_from_slice(&src[..k]);
+                let k = src.len().min(dst.len() - n);
+                // SAFETY: `k` bytes fit in both, and a provided buffer is
+                // never the caller's memory.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), dst[n..].as_mut_ptr().cast(), k)
+                };
                 n += k;
                 *from += k as u16;
                 if from < to {
@@ -48,7 +53,6 @@ impl Driver {
                 bufs.put(*bid);
                 s.data.pop_front();
             }
-            buf.commit(n);
             bufs.publish();
             return Poll::Ready(Ok(n));
         }
@@ -161,13 +165,18 @@ impl Driver {
 /// A one-shot operation in flight: its result when it completes. Dropped
 /// before that, it is cancelled, and `buf` (what the kernel reads) is kept
 /// by the driver until the kernel lets go of it.
-struct Op {
+pub(super) struct Op {
     slot: (u32, u32),
     done: bool,
     buf: Option<Vec<u8>>,
 }
 
 impl Op {
+    /// The buffer given to `start`, back once the operation is done.
+    pub(super) fn take_buf(&mut self) -> Option<Vec<u8>> {
+        self.buf.take()
+    }
+
     fn start(e: squeue::Entry, buf: Option<Vec<u8>>) -> Op {
         Op {
             slot: driver(|d| d.op_start(e)),
@@ -205,6 +214,31 @@ pub struct Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         try_driver(|d| d.sock_close(self.slot.0, self.slot.1));
+    }
+}
+
+impl Conn {
+    /// Copy what has come into `dst`, or wait for it (`read`, and the
+    /// byte stream of `stream`).
+    pub(super) fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let (i, gen) = self.slot;
+        driver(|d| d.sock_read(i, gen, cx, dst))
+    }
+
+    /// Start sending all of `buf` (MSG_WAITALL); the operation gives it back.
+    pub(super) fn send_op(&self, buf: Vec<u8>) -> Op {
+        let fixed = driver(|d| d.fixed(self.slot.0));
+        let (p, n) = (buf.as_ptr(), buf.len().min(1 << 30) as u32);
+        let e = match fixed {
+            Some(f) => opcode::Send::new(f, p, n),
+            None => opcode::Send::new(types::Fd(self.fd.as_raw_fd()), p, n),
+        };
+        let e = e.flags(libc::MSG_WAITALL | libc::MSG_NOSIGNAL).build();
+        Op::start(e, Some(buf))
     }
 }
 
@@ -254,8 +288,12 @@ impl Transport for Conn {
     }
 
     async fn read(&mut self, buf: &mut RecvBuf) -> io::Result<usize> {
-        let (i, gen) = self.slot;
-        std::future::poll_fn(|cx| driver(|d| d.sock_read(i, gen, cx, buf))).await
+        let spare = buf.spare_mut();
+        // SAFETY: the same memory; what `sock_read` writes is initialised.
+        let dst = unsafe { &mut *(std::ptr::from_mut(spare) as *mut [MaybeUninit<u8>]) };
+        let n = std::future::poll_fn(|cx| self.poll_read_into(cx, dst)).await?;
+        buf.commit(n);
+        Ok(n)
     }
 
     fn fd(&self) -> RawFd {
