@@ -17,7 +17,8 @@
 # application/grpc and te: trailers, to $BLAST_PATH (default /blast.Echo/Say).
 #
 # Env: CONNS DURATION_S ROUNDS STREAMS TARGET_CPU CLIENT_CPU BLAST H2LOAD
-#      BLAST_ARGS BLAST_PATH
+#      BLAST_ARGS BLAST_PATH ENGINES (blast's engines, each beside h2load in every
+#      round; default "uring epoll")
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +27,7 @@ CONNS=${CONNS:-64}
 DURATION_S=${DURATION_S:-5}
 ROUNDS=${ROUNDS:-5}
 STREAMS=${STREAMS:-"1 10"}
+ENGINES=${ENGINES:-"uring epoll"}
 TARGET_CPU=${TARGET_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 H2LOAD=${H2LOAD:-h2load}
@@ -48,12 +50,12 @@ target_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/
 # Calls answered without error (HTTP 200 for the stand-in, gRPC OK for
 # --grpc: both are the report's requests less its errors), client CPU seconds (user + sys) and the target's CPU
 # seconds of one run: "CALLS CPU TARGET_CPU".
-run_blast() { # streams
+run_blast() { # streams engine
     local t0
     t0=$(target_cpu)
     # shellcheck disable=SC2086 # BLAST_ARGS: flags, split into words on purpose
     /usr/bin/time -f "%U %S" -o "$tmp/time" taskset -c "$CLIENT_CPU" \
-        "$BLAST" --http2 -c "$CONNS" -t 1 -m "$1" -d "${DURATION_S}s" --json $BLAST_ARGS \
+        "$BLAST" --http2 --engine "$2" -c "$CONNS" -t 1 -m "$1" -d "${DURATION_S}s" --json $BLAST_ARGS \
         "$url$BLAST_PATH" 2>"$tmp/err" >"$tmp/out" || die "blast failed: $(cat "$tmp/err")"
     local n
     n=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["requests"] - sum(j["errors"].values()))' "$tmp/out")
@@ -84,39 +86,50 @@ cat <<EOF
 
 - machine: $(machine); load before: $(uptime | sed 's/.*load average: //')
 - target: blast target --grpc --threads 1 --cpus $TARGET_CPU (taskset -c $TARGET_CPU), $url$BLAST_PATH
-- client pinned: taskset -c $CLIENT_CPU, one thread, $CONNS connections; $ROUNDS rounds of ${DURATION_S}s, order alternating
-- blast: --http2 -c $CONNS -t 1 -m N $BLAST_ARGS
+- client pinned: taskset -c $CLIENT_CPU, one thread, $CONNS connections; $ROUNDS rounds of ${DURATION_S}s, order rotating
+- blast: --http2 --engine E -c $CONNS -t 1 -m N $BLAST_ARGS, E in: $ENGINES
 - h2load: -c $CONNS -t 1 -m N -D $DURATION_S -d (the same 9 bytes) -H 'content-type: application/grpc' -H 'te: trailers'
-- script: CONNS=$CONNS DURATION_S=$DURATION_S ROUNDS=$ROUNDS STREAMS="$STREAMS" TARGET_CPU=$TARGET_CPU CLIENT_CPU=$CLIENT_CPU tools/compare-grpc.sh
+- script: CONNS=$CONNS DURATION_S=$DURATION_S ROUNDS=$ROUNDS STREAMS="$STREAMS" ENGINES="$ENGINES" TARGET_CPU=$TARGET_CPU CLIENT_CPU=$CLIENT_CPU tools/compare-grpc.sh
 - $blast_ver, $h2load_ver
 
 EOF
-echo "| -m | blast calls/s | h2load calls/s | blast calls per CPU-s | h2load calls per CPU-s | blast/h2load per CPU-s (median of rounds) | rounds' ratios | target µs per call (blast, h2load) |"
-echo "|---:|---:|---:|---:|---:|---:|---|---|"
+echo "| -m | engine | blast calls/s | h2load calls/s | blast calls per CPU-s | h2load calls per CPU-s | blast/h2load per CPU-s (median of rounds) | rounds' ratios | target µs per call (blast, h2load) |"
+echo "|---:|---|---:|---:|---:|---:|---:|---|---|"
 for m in $STREAMS; do
-    : >"$tmp/b" && : >"$tmp/h" && : >"$tmp/r"
+    : >"$tmp/h"
+    for e in $ENGINES; do : >"$tmp/b.$e" && : >"$tmp/r.$e"; done
     for r in $(seq "$ROUNDS"); do
-        # Alternate the order so neither tool always runs on a warmer box.
-        if ((r % 2)); then
-            run_blast "$m" >>"$tmp/b"
-            run_h2load "$m" >>"$tmp/h"
-        else
-            run_h2load "$m" >>"$tmp/h"
-            run_blast "$m" >>"$tmp/b"
-        fi
-        b=$(tail -1 "$tmp/b" | per_cpu)
+        # Rotate the order so no client always runs on a warmer box.
+        # shellcheck disable=SC2206 # ENGINES: a list, split into words on purpose
+        order=("h2load" $ENGINES)
+        k=$(((r - 1) % ${#order[@]}))
+        order=("${order[@]:k}" "${order[@]:0:k}")
+        for c in "${order[@]}"; do
+            if [[ $c == h2load ]]; then
+                run_h2load "$m" >>"$tmp/h"
+            else
+                run_blast "$m" "$c" >>"$tmp/b.$c"
+            fi
+        done
         h=$(tail -1 "$tmp/h" | per_cpu)
-        python3 -c "print(f'{$b / max($h, 1):.3f}')" >>"$tmp/r"
-        echo "  round $r -m $m: blast $(tail -1 "$tmp/b") ($b/CPU-s), h2load $(tail -1 "$tmp/h") ($h/CPU-s)" >&2
+        line="  round $r -m $m: h2load $(tail -1 "$tmp/h") ($h/CPU-s)"
+        for e in $ENGINES; do
+            b=$(tail -1 "$tmp/b.$e" | per_cpu)
+            python3 -c "print(f'{$b / max($h, 1):.3f}')" >>"$tmp/r.$e"
+            line+=", blast $e $(tail -1 "$tmp/b.$e") ($b/CPU-s)"
+        done
+        echo "$line" >&2
     done
-    bn=$(awk -v d="$DURATION_S" '{print $1 / d}' "$tmp/b" | median)
     hn=$(awk -v d="$DURATION_S" '{print $1 / d}' "$tmp/h" | median)
-    bpc=$(per_cpu <"$tmp/b" | median)
     hpc=$(per_cpu <"$tmp/h" | median)
-    ratio=$(median <"$tmp/r")
-    bt=$(target_us <"$tmp/b" | median)
     ht=$(target_us <"$tmp/h" | median)
-    echo "| $m | ${bn%.*} | ${hn%.*} | ${bpc%.*} | ${hpc%.*} | **${ratio}x** | $(paste -sd' ' "$tmp/r") | $bt, $ht |"
+    for e in $ENGINES; do
+        bn=$(awk -v d="$DURATION_S" '{print $1 / d}' "$tmp/b.$e" | median)
+        bpc=$(per_cpu <"$tmp/b.$e" | median)
+        ratio=$(median <"$tmp/r.$e")
+        bt=$(target_us <"$tmp/b.$e" | median)
+        echo "| $m | $e | ${bn%.*} | ${hn%.*} | ${bpc%.*} | ${hpc%.*} | **${ratio}x** | $(paste -sd' ' "$tmp/r.$e") | $bt, $ht |"
+    done
 done
 echo
 echo "load after: $(uptime | sed 's/.*load average: //')"

@@ -112,7 +112,7 @@ pub struct ConnSettings {
     pub force_stream: bool,
     /// For https: the TLS client every connection uses.
     pub tls: Option<TlsClient>,
-    /// `--http2`: speak HTTP/2 (epoll engine only).
+    /// `--http2`: speak HTTP/2 (the ring and epoll engines).
     pub h2: Option<H2Settings>,
     /// `--pipeline`: HTTP/1.1 requests written per batch (1: one at a time).
     pub pipeline: u32,
