@@ -10,7 +10,8 @@
 #   TARGET=nginx tools/compare-h2.sh     # nginx: h2c and TLS h2 (self-signed)
 #
 # Env: CONNS DURATION_S ROUNDS CASES TARGET TARGET_CPU TARGET_THREADS
-#      CLIENT_CPU BLAST H2LOAD
+#      CLIENT_CPU BLAST H2LOAD ENGINES (blast's engines, each beside h2load in
+#      every round; default "uring epoll")
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +24,7 @@ TARGET=${TARGET:-blast}
 TARGET_CPU=${TARGET_CPU:-1}
 TARGET_THREADS=${TARGET_THREADS:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
+ENGINES=${ENGINES:-"uring epoll"}
 H2LOAD=${H2LOAD:-h2load}
 
 case "$TARGET" in
@@ -101,35 +103,48 @@ cat <<EOF
 
 - machine: $(machine)
 - target: $target_desc; h2c $plain, TLS $tls
-- client pinned: taskset -c $CLIENT_CPU, one thread, $CONNS connections; $ROUNDS rounds of ${DURATION_S}s, order alternating; medians
-- script: TARGET=$TARGET CONNS=$CONNS DURATION_S=$DURATION_S ROUNDS=$ROUNDS CASES="$CASES" TARGET_CPU=$TARGET_CPU TARGET_THREADS=$TARGET_THREADS CLIENT_CPU=$CLIENT_CPU tools/compare-h2.sh
+- client pinned: taskset -c $CLIENT_CPU, one thread, $CONNS connections; $ROUNDS rounds of ${DURATION_S}s, order rotating; medians
+- script: TARGET=$TARGET CONNS=$CONNS DURATION_S=$DURATION_S ROUNDS=$ROUNDS CASES="$CASES" ENGINES="$ENGINES" TARGET_CPU=$TARGET_CPU TARGET_THREADS=$TARGET_THREADS CLIENT_CPU=$CLIENT_CPU tools/compare-h2.sh
 - $blast_ver, $h2load_ver
 
 EOF
-echo "| case | blast req/s | h2load req/s | blast/h2load | blast CPU s | h2load CPU s | blast req per CPU-s | h2load req per CPU-s |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| case | engine | blast req/s | h2load req/s | blast/h2load | blast CPU s | h2load CPU s | blast req per CPU-s | h2load req per CPU-s | blast/h2load per CPU-s (median of rounds) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in $CASES; do
     scheme=${c%%:*}
     m=${c##*:}
     if [[ $scheme == tls ]]; then url=$tls extra="--cacert $cert"; else url=$plain extra=""; fi
-    : >"$tmp/b" && : >"$tmp/h"
+    : >"$tmp/h"
+    for e in $ENGINES; do : >"$tmp/b.$e" && : >"$tmp/r.$e"; done
     for r in $(seq "$ROUNDS"); do
-        # Alternate the order so neither tool always runs on a warmer box.
-        if ((r % 2)); then
-            run_blast "$url" "$m" "$extra" >>"$tmp/b"
-            run_h2load "$url" "$m" >>"$tmp/h"
-        else
-            run_h2load "$url" "$m" >>"$tmp/h"
-            run_blast "$url" "$m" "$extra" >>"$tmp/b"
-        fi
-        echo "  round $r $c: blast $(tail -1 "$tmp/b"), h2load $(tail -1 "$tmp/h")" >&2
+        # Rotate the order so no client always runs on a warmer box.
+        # shellcheck disable=SC2206 # ENGINES: a list, split into words on purpose
+        order=("h2load" $ENGINES)
+        k=$(((r - 1) % ${#order[@]}))
+        order=("${order[@]:k}" "${order[@]:0:k}")
+        for o in "${order[@]}"; do
+            if [[ $o == h2load ]]; then
+                run_h2load "$url" "$m" >>"$tmp/h"
+            else
+                run_blast "$url" "$m" "--engine $o $extra" >>"$tmp/b.$o"
+            fi
+        done
+        line="  round $r $c: h2load $(tail -1 "$tmp/h")"
+        for e in $ENGINES; do
+            line+=", blast $e $(tail -1 "$tmp/b.$e")"
+            paste -d' ' <(tail -1 "$tmp/b.$e") <(tail -1 "$tmp/h") |
+                awk '{printf "%.3f\n", ($1 / ($2 > 0.01 ? $2 : 0.01)) / ($3 / ($4 > 0.01 ? $4 : 0.01))}' >>"$tmp/r.$e"
+        done
+        echo "$line" >&2
     done
-    b=$(cut -d' ' -f1 "$tmp/b" | median)
     h=$(cut -d' ' -f1 "$tmp/h" | median)
-    bc=$(cut -d' ' -f2 "$tmp/b" | median)
     hc=$(cut -d' ' -f2 "$tmp/h" | median)
-    ratio=$(python3 -c "print(f'{$b / max($h, 1):.2f}x')")
-    bpc=$(python3 -c "print(round($b * $DURATION_S / max($bc, 0.01)))")
     hpc=$(python3 -c "print(round($h * $DURATION_S / max($hc, 0.01)))")
-    echo "| $scheme -m $m | $b | $h | $ratio | $bc | $hc | $bpc | $hpc |"
+    for e in $ENGINES; do
+        b=$(cut -d' ' -f1 "$tmp/b.$e" | median)
+        bc=$(cut -d' ' -f2 "$tmp/b.$e" | median)
+        ratio=$(python3 -c "print(f'{$b / max($h, 1):.2f}x')")
+        bpc=$(python3 -c "print(round($b * $DURATION_S / max($bc, 0.01)))")
+        echo "| $scheme -m $m | $e | $b | $h | $ratio | $bc | $hc | $bpc | $hpc | **$(median <"$tmp/r.$e")x** ($(paste -sd' ' "$tmp/r.$e")) |"
+    done
 done
