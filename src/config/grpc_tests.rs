@@ -100,8 +100,8 @@ fn flags_that_do_not_fit_a_call_are_refused() {
             "test.SayRequest",
         ),
         (
-            vec!["--grpc", "test.Echo/Say", "--engine", "uring", url],
-            "--engine uring",
+            vec!["--grpc", "test.Echo/Say", "--engine", "tokio-uring", url],
+            "--engine tokio-uring",
         ),
     ] {
         let m = refused(config(&d, &args));
