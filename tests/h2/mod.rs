@@ -235,6 +235,30 @@ fn h2c_against_an_http1_only_server_fails_each_request() {
     assert_eq!(u(&j, "errors.read") + u(&j, "errors.parse"), 3, "{j}");
 }
 
+/// Request bodies larger than a send's worth arrive whole on both engines
+/// (the ring gathers h2's frames and sends them in turns, one send in
+/// flight per connection).
+#[test]
+fn large_request_bodies_arrive_whole() {
+    let dir = Scratch::new("h2-upload");
+    let body = dir.join("body.bin");
+    let size = 3_000_000usize;
+    let bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&body, bytes).unwrap();
+    for engine in crate::support::engines() {
+        let s = H2Server::start(H2Behavior::ReadBodies);
+        let flags = format!(
+            "-n 40 -c 2 -t 1 -m 10 --engine {engine} -X POST --body-file {}",
+            body.display()
+        );
+        let j = json(&flags, &s.url());
+        assert_eq!(u(&j, "requests"), 40, "{engine}: {j}");
+        assert_eq!(j["error_details"], serde_json::json!([]), "{engine}: {j}");
+        assert_eq!(s.answered(), 40, "{engine}");
+        assert_eq!(s.body_bytes(), 40 * size as u64, "{engine}");
+    }
+}
+
 #[test]
 fn flags_and_refusals() {
     let s = H2Server::start(H2Behavior::Ok);

@@ -22,6 +22,8 @@ pub enum H2Behavior {
     AbruptAfter(u64),
     /// Reset every k-th stream (over all connections) with this code.
     ResetEvery(u64, h2::Reason),
+    /// Read each request's body to its end, counting its bytes, then answer 200.
+    ReadBodies,
 }
 
 #[derive(Default)]
@@ -29,6 +31,8 @@ pub struct H2Counters {
     pub answered: AtomicU64,
     pub reset: AtomicU64,
     pub connections: AtomicU64,
+    /// Request body bytes received (ReadBodies).
+    pub body_bytes: AtomicU64,
     seen: AtomicU64,
 }
 
@@ -68,6 +72,29 @@ impl H2Server {
     pub fn connections(&self) -> u64 {
         self.counters.connections.load(Ordering::SeqCst)
     }
+
+    pub fn body_bytes(&self) -> u64 {
+        self.counters.body_bytes.load(Ordering::SeqCst)
+    }
+}
+
+/// ReadBodies: one stream's body read to its end (its window given back
+/// as it comes), then the answer.
+async fn read_body(
+    mut body: h2::RecvStream,
+    mut respond: h2::server::SendResponse<Bytes>,
+    c: Arc<H2Counters>,
+) {
+    while let Some(chunk) = body.data().await {
+        let Ok(chunk) = chunk else { return };
+        c.body_bytes.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    let resp = http::Response::builder().status(200).body(()).unwrap();
+    if let Ok(mut s) = respond.send_response(resp, false) {
+        let _ = s.send_data(Bytes::from_static(b"ok"), true);
+        c.answered.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 async fn serve(tcp: tokio::net::TcpStream, b: H2Behavior, c: Arc<H2Counters>) {
@@ -98,7 +125,11 @@ async fn serve(tcp: tokio::net::TcpStream, b: H2Behavior, c: Arc<H2Counters>) {
             }
         };
         let Some(next) = next else { break };
-        let Ok((_req, mut respond)) = next else { break };
+        let Ok((req, mut respond)) = next else { break };
+        if let H2Behavior::ReadBodies = b {
+            tokio::spawn(read_body(req.into_body(), respond, c.clone()));
+            continue;
+        }
         if closing {
             respond.send_reset(h2::Reason::REFUSED_STREAM);
             continue;
