@@ -123,13 +123,27 @@ fn open_loop_paces_streams() {
 
 #[test]
 fn graceful_goaway_costs_no_error_and_loses_no_request() {
-    let s = H2Server::start(H2Behavior::GoAwayAfter(50));
-    let j = json("-n 2000 -c 2 -t 1 -m 10", &s.url());
-    assert_eq!(u(&j, "requests"), 2000, "{j}");
-    assert_eq!(s.answered(), 2000, "the server answered {}", s.answered());
-    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
-    // Each connection served about 50: blast reconnected after each GOAWAY.
-    assert!(s.connections() >= 30, "{} connections", s.connections());
+    for engine in crate::support::engines() {
+        let s = H2Server::start(H2Behavior::GoAwayAfter(50));
+        let j = json(
+            &format!("-n 2000 -c 2 -t 1 -m 10 --engine {engine}"),
+            &s.url(),
+        );
+        assert_eq!(u(&j, "requests"), 2000, "{engine}: {j}");
+        assert_eq!(
+            s.answered(),
+            2000,
+            "{engine}: the server answered {}",
+            s.answered()
+        );
+        assert_eq!(j["error_details"], serde_json::json!([]), "{engine}: {j}");
+        // Each connection served about 50: blast reconnected after each GOAWAY.
+        assert!(
+            s.connections() >= 30,
+            "{engine}: {} connections",
+            s.connections()
+        );
+    }
 }
 
 #[test]
@@ -152,12 +166,26 @@ fn goaway_under_open_loop_delays_no_request() {
 fn abrupt_goaway_and_close_lose_no_request() {
     // nginx's way at keepalive_requests: GOAWAY, then close. Streams the
     // server refused or never read are sent again on a new connection.
-    let s = H2Server::start(H2Behavior::AbruptAfter(50));
-    let j = json("-n 2000 -c 2 -t 1 -m 10", &s.url());
-    assert_eq!(u(&j, "requests"), 2000, "{j}");
-    assert_eq!(s.answered(), 2000, "the server answered {}", s.answered());
-    assert_eq!(j["error_details"], serde_json::json!([]), "{j}");
-    assert!(s.connections() >= 40, "{} connections", s.connections());
+    for engine in crate::support::engines() {
+        let s = H2Server::start(H2Behavior::AbruptAfter(50));
+        let j = json(
+            &format!("-n 2000 -c 2 -t 1 -m 10 --engine {engine}"),
+            &s.url(),
+        );
+        assert_eq!(u(&j, "requests"), 2000, "{engine}: {j}");
+        assert_eq!(
+            s.answered(),
+            2000,
+            "{engine}: the server answered {}",
+            s.answered()
+        );
+        assert_eq!(j["error_details"], serde_json::json!([]), "{engine}: {j}");
+        assert!(
+            s.connections() >= 40,
+            "{engine}: {} connections",
+            s.connections()
+        );
+    }
 }
 
 #[test]
@@ -193,14 +221,19 @@ fn reset_stream_is_an_error_naming_its_code() {
 fn timeout_is_per_stream() {
     // Every answer is later than --timeout: each stream is cancelled and
     // counted, and the connection stays (one per -c).
-    let t = h2_target(400, 13, None);
-    let url = format!("http://{}/", t.addr());
-    let j = json("-n 20 -c 2 -t 1 -m 5 --timeout 100ms", &url);
-    let conns = t.connections();
-    t.stop();
-    assert_eq!(u(&j, "errors.timeout"), 20, "{j}");
-    assert_eq!(u(&j, "requests"), 0, "{j}");
-    assert_eq!(conns, 2, "timeouts must not replace connections");
+    for engine in crate::support::engines() {
+        let t = h2_target(400, 13, None);
+        let url = format!("http://{}/", t.addr());
+        let j = json(
+            &format!("-n 20 -c 2 -t 1 -m 5 --timeout 100ms --engine {engine}"),
+            &url,
+        );
+        let conns = t.connections();
+        t.stop();
+        assert_eq!(u(&j, "errors.timeout"), 20, "{engine}: {j}");
+        assert_eq!(u(&j, "requests"), 0, "{engine}: {j}");
+        assert_eq!(conns, 2, "{engine}: timeouts must not replace connections");
+    }
 }
 
 #[test]
