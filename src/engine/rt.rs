@@ -128,7 +128,8 @@ struct Member {
 }
 
 struct Tracked<F> {
-    f: Pin<Box<F>>,
+    /// None once it ended: dropped before the set hears of it.
+    f: Option<Pin<Box<F>>>,
     me: Rc<Member>,
     set: Rc<SetState>,
 }
@@ -137,16 +138,20 @@ impl<F: Future<Output = ()>> Future for Tracked<F> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        let Some(f) = this.f.as_mut() else {
+            return Poll::Ready(());
+        };
         if !this.me.aborted.get() {
             let w = this.me.waker.take();
             match w {
                 Some(w) if w.will_wake(cx.waker()) => this.me.waker.set(Some(w)),
                 _ => this.me.waker.set(Some(cx.waker().clone())),
             }
-            if this.f.as_mut().poll(cx).is_pending() {
+            if f.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
         }
+        this.f = None;
         this.me.ended.set(true);
         this.me.waker.take();
         this.set.running.set(this.set.running.get() - 1);
@@ -171,7 +176,7 @@ impl TaskSet {
         drop(members);
         self.set.running.set(self.set.running.get() + 1);
         spawn_local(Tracked {
-            f: Box::pin(f),
+            f: Some(Box::pin(f)),
             me,
             set: self.set.clone(),
         });
@@ -212,5 +217,52 @@ impl TaskSet {
 impl Drop for TaskSet {
     fn drop(&mut self) {
         self.abort_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sets its flag when dropped: an aborted task's future must be.
+    struct Dropped(Rc<Cell<bool>>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+
+    #[test]
+    fn a_task_set_joins_each_task_and_drops_the_aborted() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, async {
+            let mut set = TaskSet::new();
+            for ms in [3, 1, 2] {
+                set.spawn_local(async move { sleep(Duration::from_millis(ms)).await });
+            }
+            let mut joined = 0;
+            while set.join_next().await.is_some() {
+                joined += 1;
+            }
+            assert_eq!(joined, 3);
+            assert_eq!(set.try_join_next(), None);
+
+            let gone = Rc::new(Cell::new(false));
+            let flag = Dropped(gone.clone());
+            set.spawn_local(async move {
+                let _flag = flag;
+                std::future::pending::<()>().await;
+            });
+            sleep(Duration::from_millis(1)).await;
+            assert!(!gone.get(), "a running task is not dropped");
+            set.abort_all();
+            let joined = timeout(Duration::from_secs(5), set.join_next()).await;
+            assert_eq!(joined, Ok(Some(())), "the aborted task ends");
+            assert!(gone.get(), "the aborted task's future was dropped");
+            assert_eq!(set.join_next().await, None);
+        });
     }
 }
