@@ -121,29 +121,27 @@ fn open_loop_paces_streams() {
     assert_eq!(u(&j, "not_sent_at_end"), 0, "{j}");
 }
 
+/// 2,000 requests at `-m 10` against a server that ends connections as
+/// `b` says, on each engine: every one answered, no error, and at least
+/// `min_conns` connections (blast reconnected after each end).
+fn loses_no_request(b: H2Behavior, min_conns: u64) {
+    for engine in crate::support::engines() {
+        let s = H2Server::start(b);
+        let flags = format!("-n 2000 -c 2 -t 1 -m 10 --engine {engine}");
+        let j = json(&flags, &s.url());
+        assert_eq!(u(&j, "requests"), 2000, "{engine}: {j}");
+        let answered = s.answered();
+        assert_eq!(answered, 2000, "{engine}: the server answered {answered}");
+        assert_eq!(j["error_details"], serde_json::json!([]), "{engine}: {j}");
+        let conns = s.connections();
+        assert!(conns >= min_conns, "{engine}: {conns} connections");
+    }
+}
+
 #[test]
 fn graceful_goaway_costs_no_error_and_loses_no_request() {
-    for engine in crate::support::engines() {
-        let s = H2Server::start(H2Behavior::GoAwayAfter(50));
-        let j = json(
-            &format!("-n 2000 -c 2 -t 1 -m 10 --engine {engine}"),
-            &s.url(),
-        );
-        assert_eq!(u(&j, "requests"), 2000, "{engine}: {j}");
-        assert_eq!(
-            s.answered(),
-            2000,
-            "{engine}: the server answered {}",
-            s.answered()
-        );
-        assert_eq!(j["error_details"], serde_json::json!([]), "{engine}: {j}");
-        // Each connection served about 50: blast reconnected after each GOAWAY.
-        assert!(
-            s.connections() >= 30,
-            "{engine}: {} connections",
-            s.connections()
-        );
-    }
+    // Each connection serves about 50.
+    loses_no_request(H2Behavior::GoAwayAfter(50), 30);
 }
 
 #[test]
@@ -166,26 +164,7 @@ fn goaway_under_open_loop_delays_no_request() {
 fn abrupt_goaway_and_close_lose_no_request() {
     // nginx's way at keepalive_requests: GOAWAY, then close. Streams the
     // server refused or never read are sent again on a new connection.
-    for engine in crate::support::engines() {
-        let s = H2Server::start(H2Behavior::AbruptAfter(50));
-        let j = json(
-            &format!("-n 2000 -c 2 -t 1 -m 10 --engine {engine}"),
-            &s.url(),
-        );
-        assert_eq!(u(&j, "requests"), 2000, "{engine}: {j}");
-        assert_eq!(
-            s.answered(),
-            2000,
-            "{engine}: the server answered {}",
-            s.answered()
-        );
-        assert_eq!(j["error_details"], serde_json::json!([]), "{engine}: {j}");
-        assert!(
-            s.connections() >= 40,
-            "{engine}: {} connections",
-            s.connections()
-        );
-    }
+    loses_no_request(H2Behavior::AbruptAfter(50), 40);
 }
 
 #[test]
