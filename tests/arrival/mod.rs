@@ -126,17 +126,18 @@ impl Recorder {
         format!("http://{}/", self.addr)
     }
 
-    /// Gaps between consecutive arrivals, in milliseconds.
-    fn gaps_ms(&self) -> Vec<f64> {
+    /// Arrival times in milliseconds, in order.
+    fn arrivals_ms(&self) -> Vec<f64> {
         let mut t = self.times.lock().unwrap().clone();
         t.sort();
-        t.windows(2).map(|w| (w[1] - w[0]) as f64 / 1e6).collect()
+        let first = t.first().copied().unwrap_or(0);
+        t.iter().map(|&x| (x - first) as f64 / 1e6).collect()
     }
 }
 
-/// The gaps blast schedules for `-R rate -t 1` with this arrival, in ms,
-/// over `secs`: what the server should see.
-fn scheduled_gaps_ms(rate: f64, arrival: Arrival, secs: f64) -> Vec<f64> {
+/// When blast schedules each request for `-R rate -t 1` with this arrival,
+/// in ms from the first, over `secs`: what the server should see.
+fn scheduled_ms(rate: f64, arrival: Arrival, secs: f64) -> Vec<f64> {
     let mut s = Schedule::new(Rate::share(rate, 1, 0, Duration::ZERO), arrival, 1, 0);
     let mut due = Vec::new();
     for k in 0.. {
@@ -144,10 +145,10 @@ fn scheduled_gaps_ms(rate: f64, arrival: Arrival, secs: f64) -> Vec<f64> {
         if d >= secs {
             break;
         }
-        due.push(d);
+        due.push(d * 1e3);
         s.advance();
     }
-    due.windows(2).map(|w| (w[1] - w[0]) * 1e3).collect()
+    due
 }
 
 fn mean_cv(xs: &[f64]) -> (f64, f64) {
@@ -157,68 +158,174 @@ fn mean_cv(xs: &[f64]) -> (f64, f64) {
     (m, v.sqrt() / m)
 }
 
+fn gaps(t: &[f64]) -> Vec<f64> {
+    t.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+/// An arrival this close to its scheduled time (after the run's start is
+/// lined up) is on time; one further off was held up. On a quiet box 99%
+/// of arrivals are within 0.2 ms.
+const ON_TIME_MS: f64 = 0.25;
+
 /// What the server saw of one run, next to what blast scheduled.
+#[derive(Debug)]
 struct Seen {
+    /// Mean gap over every arrival.
     mean: f64,
-    cv: f64,
-    arrivals: usize,
+    /// The schedule's mean gap over the same number of arrivals.
     want_mean: f64,
+    arrivals: usize,
+    /// Share of arrivals within ON_TIME_MS of their scheduled time.
+    on_time: f64,
+    /// CV of the gaps between consecutive on-time arrivals, as the server
+    /// saw them and as they were scheduled.
+    cv: f64,
     want_cv: f64,
+}
+
+impl Seen {
+    /// Line the k-th arrival (ms, sorted) up with the k-th scheduled
+    /// request: one thread sends them in order, and the run's start is the
+    /// median offset.
+    fn compare(seen: &[f64], sched: &[f64]) -> Seen {
+        let n = seen.len().min(sched.len());
+        let mut offsets: Vec<f64> = (0..n).map(|k| seen[k] - sched[k]).collect();
+        offsets.sort_by(f64::total_cmp);
+        let start = offsets[n / 2];
+        let on = |k: usize| (seen[k] - sched[k] - start).abs() <= ON_TIME_MS;
+        let kept: Vec<usize> = (0..n - 1).filter(|&k| on(k) && on(k + 1)).collect();
+        let seen_kept: Vec<f64> = kept.iter().map(|&k| seen[k + 1] - seen[k]).collect();
+        let sched_kept: Vec<f64> = kept.iter().map(|&k| sched[k + 1] - sched[k]).collect();
+        Seen {
+            mean: mean_cv(&gaps(seen)).0,
+            want_mean: mean_cv(&gaps(&sched[..n])).0,
+            arrivals: seen.len(),
+            on_time: (0..n).filter(|&k| on(k)).count() as f64 / n as f64,
+            cv: mean_cv(&seen_kept).1,
+            want_cv: mean_cv(&sched_kept).1,
+        }
+    }
+
+    /// What every run must show, whatever the box: the mean gap kept (to
+    /// `within`, a share), most
+    /// arrivals on time, and the on-time gaps spread as scheduled. A pacer
+    /// that strays is off time on every run; one whose timer is coarse is
+    /// on time but spreads the gaps (see the test below).
+    fn check(&self, want_mean: f64, within: f64, want_cv: f64) -> Result<(), String> {
+        let fails = [
+            ((self.mean - want_mean).abs() > want_mean * within).then_some("mean gap"),
+            ((self.mean - self.want_mean).abs() > want_mean * 0.005).then_some("mean vs schedule"),
+            (self.on_time < 0.7).then_some("share on time"),
+            ((self.cv - want_cv).abs() > 0.05).then_some("cv"),
+            ((self.cv - self.want_cv).abs() > 0.03).then_some("cv vs schedule"),
+        ];
+        match fails.iter().flatten().next() {
+            Some(what) => Err(format!("{what}: {self:?}")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Runs of one measurement, at most.
 const ATTEMPTS: u32 = 3;
 
+/// The CPU time the hypervisor gave other guests (steal), in seconds.
+fn steal_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks = stat
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(8))
+        .and_then(|t| t.parse::<f64>().ok());
+    ticks.unwrap_or(0.0) / 100.0
+}
+
 /// Run blast at `-R rate -t 1` with `arrival` (a seed fixes the schedule)
-/// against a recorder, and compare the gaps the server saw with those
-/// scheduled. A box that stalls blast's thread for tens of milliseconds
-/// (the host's other guests; CI saw 110 ms) shows as a gap far longer than
-/// any scheduled one, and one that wakes it late all along as a CV above
-/// the schedule's; such a run is measured again, up to three runs in all.
-/// A pacer that stalls or strays does it every time and fails.
+/// against a recorder and compare what the server saw with the schedule.
+/// A host that takes the CPU from this box (steal: 3.5 s of it over one
+/// 20 s run here, and CI saw stalls of 20-110 ms) holds blast's thread up,
+/// and what fell due meanwhile goes out late and at once. That inflates the
+/// CV of all the gaps taken together (1.09-1.26 here and on CI, against a
+/// schedule of 0.99, with the pacer on time in 75-89% of arrivals), so the
+/// CV is taken over the gaps whose two ends both arrived on time, next to
+/// the same gaps as scheduled. A run with under 97% on time is measured
+/// again, three runs at most, and the one most on time is kept.
 fn measure(flags: &str, rate: f64, arrival: Arrival, secs: f64) -> Seen {
-    let sched = scheduled_gaps_ms(rate, arrival, secs);
-    let (want_mean, want_cv) = mean_cv(&sched);
-    let longest = sched.iter().copied().fold(0.0, f64::max);
-    for attempt in 1..=ATTEMPTS {
+    let sched = scheduled_ms(rate, arrival, secs);
+    let mut best: Option<Seen> = None;
+    for _ in 0..ATTEMPTS {
         let s = Recorder::start();
+        let stolen = steal_s();
         let r = run_line(flags, &s.url());
+        let stolen = steal_s() - stolen;
         assert_eq!(r.code, 0, "{}", r.stderr);
         let j = r.json();
+        for kind in ["connect", "read", "write", "timeout", "status", "parse"] {
+            assert_eq!(u(&j, &format!("errors.{kind}")), 0, "{j}");
+        }
         assert!(u(&j, "not_sent_at_end") <= 50, "{j}");
-        let gaps = s.gaps_ms();
-        let (mean, cv) = mean_cv(&gaps);
-        let max = gaps.iter().copied().fold(0.0, f64::max);
+        let seen = s.arrivals_ms();
+        let got = Seen::compare(&seen, &sched);
         eprintln!(
-            "{flags}: {} arrivals, mean gap {mean:.4} ms, cv {cv:.4}, longest {max:.1} ms; \
-             scheduled {} arrivals, mean {want_mean:.4} ms, cv {want_cv:.4}, longest {longest:.1} ms; \
-             latency max {} us; {} reads without a kernel timestamp",
-            gaps.len() + 1,
-            sched.len() + 1,
+            "{flags}: {} arrivals of {} scheduled, mean gap {:.4} ms (scheduled {:.4}); \
+             cv of all gaps {:.4} (scheduled {:.4}); {:.2}% on time; \
+             cv of on-time gaps {:.4} (scheduled {:.4}); latency max {} us; \
+             {} reads without a kernel timestamp; {stolen:.2} s stolen by the host",
+            got.arrivals,
+            sched.len(),
+            got.mean,
+            got.want_mean,
+            mean_cv(&gaps(&seen)).1,
+            mean_cv(&gaps(&sched)).1,
+            got.on_time * 100.0,
+            got.cv,
+            got.want_cv,
             j["latency_us"]["max"],
             s.untimed.load(Ordering::Relaxed)
         );
-        if max > longest + 25.0 && attempt < ATTEMPTS {
-            eprintln!("  a {max:.1} ms gap: the box stalled; measuring again");
-            continue;
+        let done = got.on_time >= 0.97;
+        if best.as_ref().is_none_or(|b| got.on_time > b.on_time) {
+            best = Some(got);
         }
-        // Wake-up jitter of a busy box (the host's other guests too) adds
-        // to the CV, spread over the run rather than one stall: measured
-        // 1.07 and 1.36-1.50 against a schedule of 0.99, with the commit
-        // before as with this one. A pacer that strays does it every time.
-        if (cv - want_cv).abs() > 0.04 && attempt < ATTEMPTS {
-            eprintln!("  cv {cv:.4} against {want_cv:.4} scheduled: measuring again");
-            continue;
+        if done {
+            break;
         }
-        return Seen {
-            mean,
-            cv,
-            arrivals: gaps.len() + 1,
-            want_mean,
-            want_cv,
-        };
+        eprintln!("  under 97% on time: measuring again");
     }
-    unreachable!()
+    best.expect("ATTEMPTS > 0")
+}
+
+/// The comparison passes the schedule itself and the schedule with the
+/// host's stalls in it, and fails a pacer that ignores the arrival law, one
+/// whose timer rounds to the next millisecond, and one that drifts.
+#[test]
+fn the_comparison_fails_a_pacer_that_strays() {
+    let poisson = Arrival::Gamma {
+        burstiness: 1.0,
+        seed: 1,
+    };
+    let sched = scheduled_ms(1000.0, poisson, 20.0);
+    let check = |seen: &[f64]| Seen::compare(seen, &sched).check(1.0, 0.02, 1.0);
+    check(&sched).unwrap();
+    // Stalls of 20 ms every 100 ms: a fifth of the run held up.
+    let stalled: Vec<f64> = sched
+        .iter()
+        .map(|&t| {
+            if t % 100.0 < 20.0 {
+                t - t % 100.0 + 20.0
+            } else {
+                t
+            }
+        })
+        .collect();
+    check(&stalled).unwrap();
+    let even: Vec<f64> = (0..sched.len()).map(|k| k as f64 * 1.0149).collect();
+    assert!(check(&even).unwrap_err().starts_with("share on time"));
+    // A timer that rounds up to the millisecond: late by 0-1 ms all along.
+    let coarse: Vec<f64> = sched.iter().map(|t| t.ceil()).collect();
+    assert!(check(&coarse).is_err());
+    let drift: Vec<f64> = sched.iter().map(|t| t * 1.03).collect();
+    assert!(check(&drift).unwrap_err().starts_with("mean gap"));
 }
 
 #[test]
@@ -228,9 +335,8 @@ fn poisson_arrivals_at_the_server() {
     // of variation within 5% of 1. The seed fixes the schedule (its own
     // mean gap is 1.0149 ms, CV 0.991: over 20,000 gaps the sampling error
     // of the mean is 0.7% and of the CV about 1%); what varies is how
-    // closely blast keeps it and how promptly a busy box wakes the server's
-    // threads, which adds to the CV, never to the mean, so the mean is also
-    // held to the schedule's.
+    // closely blast keeps it, and how often the box holds blast's thread
+    // up, which `measure` separates from the pacer.
     let poisson = Arrival::Gamma {
         burstiness: 1.0,
         seed: 1,
@@ -242,14 +348,7 @@ fn poisson_arrivals_at_the_server() {
         "{} arrivals",
         s.arrivals
     );
-    assert!((s.mean - 1.0).abs() <= 0.02, "mean gap {} ms", s.mean);
-    assert!((s.cv - 1.0).abs() <= 0.05, "cv {}", s.cv);
-    assert!(
-        (s.mean - s.want_mean).abs() <= 0.005,
-        "mean {} vs {}",
-        s.mean,
-        s.want_mean
-    );
+    s.check(1.0, 0.02, 1.0).unwrap();
 }
 
 #[test]
@@ -261,20 +360,7 @@ fn burstiness_shapes_the_gaps_at_the_server() {
     };
     let flags = "-R 500 --arrival poisson --burstiness 4 --seed 2 -d 6s -c 20 -t 1 --json";
     let s = measure(flags, 500.0, bursty, 6.0);
-    assert!((s.mean - 2.0).abs() <= 0.06, "mean gap {} ms", s.mean);
-    assert!(
-        (s.mean - s.want_mean).abs() <= 0.01,
-        "mean {} vs {}",
-        s.mean,
-        s.want_mean
-    );
-    // Wake-up jitter on a loaded 2-core box adds a few hundredths.
-    assert!(
-        (s.cv - s.want_cv).abs() <= 0.06,
-        "cv {} vs {}",
-        s.cv,
-        s.want_cv
-    );
+    s.check(2.0, 0.03, 0.5).unwrap();
 }
 
 #[test]
