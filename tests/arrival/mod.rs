@@ -246,7 +246,7 @@ fn steal_s() -> f64 {
 /// 20 s run here, and CI saw stalls of 20-110 ms) holds blast's thread up,
 /// and what fell due meanwhile goes out late and at once. That inflates the
 /// CV of all the gaps taken together (1.09-1.26 here and on CI, against a
-/// schedule of 0.99, with the pacer on time in 75-89% of arrivals), so the
+/// schedule of 0.99, with 75-89% of arrivals within 0.5 ms of schedule), so the
 /// CV is taken over the gaps whose two ends both arrived on time, next to
 /// the same gaps as scheduled. A run with under 97% on time is measured
 /// again, three runs at most, and the one most on time is kept.
